@@ -1,0 +1,79 @@
+"""Time conventions shared by every stage.
+
+Inside the bench a time is an ``int`` (or an ``int64`` numpy array) of **milliseconds since the
+Unix epoch, UTC**. Milliseconds keep jittered poll times exact while staying far inside float64's
+exact-integer range (2**53 ms is ~285,000 years), so interpolation in float64 loses nothing.
+Intervals are labelled by their **start** (DataHub's convention).
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime, timedelta
+
+from bench.errors import UserError
+
+MS_PER_S = 1000
+MS_PER_MIN = 60_000
+MS_PER_HOUR = 3_600_000
+
+RESOLUTIONS_MS: dict[str, int] = {"PT1M": MS_PER_MIN, "PT5M": 5 * MS_PER_MIN,
+                                  "PT15M": 15 * MS_PER_MIN, "PT1H": MS_PER_HOUR}
+
+_DURATION = re.compile(r"^P(?:(?P<d>\d+)D)?(?:T(?:(?P<h>\d+)H)?(?:(?P<m>\d+)M)?(?:(?P<s>\d+(?:\.\d+)?)S)?)?$")
+_SHORT = re.compile(r"^(?P<n>\d+(?:\.\d+)?)\s*(?P<u>ms|s|min|m|h|d)$")
+_SHORT_UNIT_MS = {"ms": 1, "s": MS_PER_S, "min": MS_PER_MIN, "m": MS_PER_MIN, "h": MS_PER_HOUR,
+                  "d": 24 * MS_PER_HOUR}
+
+
+def to_ms(dt: datetime) -> int:
+    """A timezone-aware datetime as epoch milliseconds (naive datetimes are refused, not guessed)."""
+    if dt.tzinfo is None:
+        raise ValueError(f"naive datetime {dt!r}: a time zone is required")
+    delta = dt - datetime(1970, 1, 1, tzinfo=UTC)
+    return delta // timedelta(milliseconds=1)
+
+
+def from_ms(ms: int) -> datetime:
+    return datetime(1970, 1, 1, tzinfo=UTC) + timedelta(milliseconds=int(ms))
+
+
+def parse_iso(text: str, *, source: str | None = None, field: str | None = None) -> int:
+    """Parse an ISO 8601 time with an explicit offset or ``Z`` into epoch ms."""
+    try:
+        dt = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+    except ValueError:
+        raise UserError(f"not an ISO 8601 time: {text!r}", source=source, field=field,
+                        expected="e.g. 2026-03-29T01:00:00Z") from None
+    if dt.tzinfo is None:
+        raise UserError(f"time {text!r} has no UTC offset", source=source, field=field,
+                        expected="a trailing Z or +HH:MM")
+    return to_ms(dt)
+
+
+def format_minute_utc(ms: int) -> str:
+    """``YYYY-MM-DDTHH:MMZ``, the CIM/DataHub form (no seconds)."""
+    return from_ms(ms).strftime("%Y-%m-%dT%H:%MZ")
+
+
+def format_iso_utc(ms: int) -> str:
+    dt = from_ms(ms)
+    if ms % MS_PER_S:
+        return dt.strftime("%Y-%m-%dT%H:%M:%S.") + f"{ms % MS_PER_S:03d}Z"
+    return dt.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def parse_duration(text: str, *, source: str | None = None, field: str | None = None) -> int:
+    """A duration as ms, from ISO 8601 (``PT15M``) or short form (``90s``, ``5min``, ``2h``, ``1d``)."""
+    t = text.strip()
+    m = _DURATION.match(t)
+    if m and any(m.groupdict().values()):
+        d, h, mi, s = (m.group(k) for k in "dhms")
+        total = (int(d or 0) * 24 * MS_PER_HOUR + int(h or 0) * MS_PER_HOUR
+                 + int(mi or 0) * MS_PER_MIN + round(float(s or 0) * MS_PER_S))
+        return total
+    m = _SHORT.match(t)
+    if m:
+        return round(float(m.group("n")) * _SHORT_UNIT_MS[m.group("u")])
+    raise UserError(f"not a duration: {text!r}", source=source, field=field,
+                    expected="ISO 8601 like PT15M or short like 90s, 5min, 2h, 1d")

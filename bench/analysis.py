@@ -1,0 +1,118 @@
+"""The run's analysis: from stored readings to intervals, the virtual point and comparisons.
+
+Pure composition of :mod:`bench.pipeline` functions over arrays taken from the store; the only
+input besides the arrays is the bench description. Verdict records are made in
+:mod:`bench.verdicts`, so this module only computes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from bench.config import BenchConfig, MeterSpec
+from bench.pipeline.aggregate import quarters_to_hours
+from bench.pipeline.compare import IntervalComparison, compare_intervals
+from bench.pipeline.events import PipelineEvent
+from bench.pipeline.intervals import MeterIntervals, intervals_from_register
+from bench.pipeline.netting import PointFlows, VirtualPoint, sum_check, virtual_main_point
+from bench.store import Series, Store
+from bench.timeutil import RESOLUTIONS_MS
+
+#: A boundary is measured when its bracketing readings are at most this many poll periods apart
+#: (issue 6 default).
+MAX_GAP_POLL_FACTOR = 2.5
+CHANNELS = ("energy.import", "energy.export")
+
+
+@dataclass
+class MeterAnalysis:
+    spec: MeterSpec
+    readings: dict[str, Series]
+    quarter: dict[str, MeterIntervals]
+    hour: dict[str, MeterIntervals]
+
+    @property
+    def events(self) -> list[PipelineEvent]:
+        return [e for mi in self.quarter.values() for e in mi.events]
+
+
+@dataclass
+class Netting:
+    serial: tuple[str, ...]
+    main: PointFlows
+    subs: PointFlows
+    virtual: VirtualPoint
+    sum_check_import: np.ndarray
+    sum_check_export: np.ndarray
+
+
+@dataclass
+class FieldPair:
+    operator: MeterSpec
+    reference: MeterSpec
+    comparison: IntervalComparison
+
+
+@dataclass
+class Analysis:
+    config: BenchConfig
+    start_ms: int
+    end_ms: int
+    meters: dict[str, MeterAnalysis]
+    netting: Netting
+    field_pairs: list[FieldPair] = field(default_factory=list)
+
+    @property
+    def quarter_starts(self) -> np.ndarray:
+        return next(iter(self.meters.values())).quarter["energy.import"].series.start_ms
+
+
+def _flows(ma: MeterAnalysis) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    imp, exp = ma.quarter["energy.import"].series, ma.quarter["energy.export"].series
+    return imp.quantity, exp.quantity, imp.quality, exp.quality
+
+
+def analyse_meter(spec: MeterSpec, readings: dict[str, Series], start_ms: int, end_ms: int,
+                  poll_ms: int, policy_max_gap_ms: int | None = None) -> MeterAnalysis:
+    max_gap = policy_max_gap_ms or int(MAX_GAP_POLL_FACTOR * poll_ms)
+    quarter: dict[str, MeterIntervals] = {}
+    hour: dict[str, MeterIntervals] = {}
+    for ch in CHANNELS:
+        s = readings[ch]
+        mi = intervals_from_register(s.times_ms, s.values, start_ms, end_ms,
+                                     RESOLUTIONS_MS["PT15M"], max_gap,
+                                     rollover_kwh=spec.rollover_kwh,
+                                     max_power_w=spec.max_power_w, meter=spec.id, channel=ch)
+        quarter[ch] = mi
+        hour[ch] = MeterIntervals(quarters_to_hours(mi.series), [], mi.max_gap_ms)
+    return MeterAnalysis(spec, readings, quarter, hour)
+
+
+def analyse(config: BenchConfig, store: Store, *, policy: str = "report") -> Analysis:
+    start, end = config.run.start_ms, config.run.end_ms
+    meters = {}
+    for spec in config.meters:
+        readings = {ch: store.series(spec.id, ch) for ch in CHANNELS}
+        meters[spec.id] = analyse_meter(spec, readings, start, end, config.run.poll_ms)
+    serial = tuple(m.id for m in config.by_role("operator"))
+    mi, me, mqi, mqe = _flows(meters[config.main.id])
+    main = PointFlows(mi, me, mqi, mqe)
+    parts = [_flows(meters[s]) for s in serial]
+    n = len(mi)
+    subs = PointFlows(
+        np.array([p[0] for p in parts]).reshape(len(parts), n),
+        np.array([p[1] for p in parts]).reshape(len(parts), n),
+        np.array([p[2] for p in parts], dtype=np.uint8).reshape(len(parts), n),
+        np.array([p[3] for p in parts], dtype=np.uint8).reshape(len(parts), n))
+    virtual = virtual_main_point(main, subs, policy=policy)
+    check_i, check_e = sum_check(main, virtual, subs)
+    netting = Netting(serial, main, subs, virtual, check_i, check_e)
+    pairs = []
+    for ref in config.by_role("reference"):
+        op = config.meter(ref.reference_for or "")
+        pairs.append(FieldPair(op, ref, compare_intervals(
+            meters[op.id].quarter["energy.import"].series,
+            meters[ref.id].quarter["energy.import"].series)))
+    return Analysis(config, start, end, meters, netting, pairs)

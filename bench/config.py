@@ -1,0 +1,358 @@
+"""The bench description (a TOML file): site topology, meters, loads, run plan.
+
+One description serves two worlds: with ``simulate = true`` (or ``--bench-sim``) the bench starts
+real Modbus servers on 127.0.0.1 for every meter, driven by the loads described here; otherwise the
+transports name real devices. The format is documented in ``docs/bench-file.md``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from importlib import resources
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from bench.errors import UserError
+from bench.ids import is_valid_gs1
+from bench.timeutil import parse_duration, to_ms
+from bench.tomlcheck import Table, load_toml
+
+ROLES = ("main", "operator", "reference")
+CLASSES = ("A", "B", "C")
+LOAD_KINDS = ("base", "sessions", "cycling")
+CLOCKS = ("virtual", "scaled", "real")
+TRANSPORTS = ("tcp", "rtu", "rtu_over_tcp")
+
+
+@dataclass(frozen=True)
+class TransportSpec:
+    kind: str = "tcp"
+    host: str = "127.0.0.1"
+    port: int = 502
+    device: str = ""
+    baud: int = 9600
+    parity: str = "N"
+    stopbits: int = 1
+    unit: int = 1
+    timeout_s: float = 1.0
+
+
+@dataclass(frozen=True)
+class SimMeterSpec:
+    error_pct: float = 0.0
+    initial_import_kwh: float = 0.0
+    initial_export_kwh: float = 0.0
+    summation: bool = True
+    faults: tuple[dict[str, Any], ...] = ()
+
+
+@dataclass(frozen=True)
+class MeterSpec:
+    id: str
+    role: str
+    model: str
+    accuracy_class: str
+    transport: TransportSpec
+    loads: tuple[str, ...]
+    sim: SimMeterSpec
+    reference_for: str | None = None
+    gsrn: str | None = None
+    max_power_w: float | None = None
+    rollover_kwh: float | None = None
+
+
+@dataclass(frozen=True)
+class LoadSpec:
+    id: str
+    kind: str
+    power_w: float = 0.0
+    mean_w: float = 0.0
+    peak_w: float = 0.0
+    phases: str = "3"
+    power_factor: float = 1.0
+    sessions: tuple[tuple[str, str], ...] = ()
+    on_ms: int = 0
+    off_ms: int = 0
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    start_ms: int
+    end_ms: int
+    poll_ms: int
+    clock: str
+    scale: float
+    jitter_ms: int
+    local_date: date
+    days: int
+
+
+@dataclass(frozen=True)
+class DatahubSpec:
+    sender_gln: str
+    receiver_gln: str
+    virtual_main_gsrn: str | None
+
+
+@dataclass(frozen=True)
+class BenchConfig:
+    name: str
+    source: str
+    sha256: str
+    timezone: str
+    seed: int
+    simulate: bool
+    run: RunSpec
+    meters: tuple[MeterSpec, ...]
+    loads: tuple[LoadSpec, ...]
+    datahub: DatahubSpec
+    raw: dict[str, Any] = field(repr=False, compare=False, default_factory=dict)
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    def meter(self, meter_id: str) -> MeterSpec:
+        for m in self.meters:
+            if m.id == meter_id:
+                return m
+        raise KeyError(meter_id)
+
+    def by_role(self, role: str) -> tuple[MeterSpec, ...]:
+        return tuple(m for m in self.meters if m.role == role)
+
+    @property
+    def main(self) -> MeterSpec:
+        return self.by_role("main")[0]
+
+    def load(self, load_id: str) -> LoadSpec:
+        return next(x for x in self.loads if x.id == load_id)
+
+
+BUILTIN_DIR = "benches"
+
+
+def builtin_names() -> list[str]:
+    folder = resources.files("bench").joinpath(BUILTIN_DIR)
+    return sorted(p.name[:-5] for p in folder.iterdir() if p.name.endswith(".toml"))
+
+
+def resolve(name_or_path: str) -> tuple[str, str]:
+    """(source label, TOML text) for a built-in bench name or a file path."""
+    path = Path(name_or_path)
+    if path.suffix == ".toml" or path.exists() or "/" in name_or_path:
+        if not path.is_file():
+            raise UserError("bench file not found", source=name_or_path,
+                            expected="a bench TOML file or a built-in name: "
+                            + ", ".join(builtin_names()))
+        try:
+            return str(path), path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise UserError(f"cannot read bench file: {exc}", source=str(path)) from None
+    if name_or_path not in builtin_names():
+        raise UserError(f"unknown built-in bench {name_or_path!r}",
+                        expected="a bench TOML file or one of " + ", ".join(builtin_names()))
+    text = resources.files("bench").joinpath(BUILTIN_DIR, name_or_path + ".toml").read_text("utf-8")
+    return f"builtin:{name_or_path}", text
+
+
+def load_bench(name_or_path: str, *, force_simulate: bool = False) -> BenchConfig:
+    source, text = resolve(name_or_path)
+    data = load_toml(Path(source), text)
+    return parse_bench(data, source=source, text=text, force_simulate=force_simulate)
+
+
+def _local_clock(text: str, tab: Table, key: str) -> time:
+    try:
+        return time.fromisoformat(text)
+    except ValueError:
+        raise tab.error(key, f"not a local time of day: {text!r}", expected="HH:MM or HH:MM:SS") from None
+
+
+def _parse_run(tab: Table, tz: ZoneInfo) -> RunSpec:
+    raw_date = tab.get("date", (str, date))
+    try:
+        day = raw_date if isinstance(raw_date, date) else date.fromisoformat(raw_date)
+    except ValueError:
+        raise tab.error("date", f"not a date: {raw_date!r}", expected="YYYY-MM-DD") from None
+    days = tab.get("days", int, 1)
+    if not 1 <= days <= 366:
+        raise tab.error("days", f"{days} is out of range", expected="1..366")
+    poll_ms = parse_duration(tab.get("poll_period", str, "1min"), source=tab.source,
+                             field=tab.field("poll_period"))
+    if not 1000 <= poll_ms <= 15 * 60_000:
+        raise tab.error("poll_period", "out of range", expected="between 1s and 15min")
+    clock = tab.get("clock", str, "virtual", choices=CLOCKS)
+    scale = tab.get("scale", float, 60.0)
+    if scale <= 0:
+        raise tab.error("scale", "must be positive")
+    jitter_ms = parse_duration(tab.get("poll_jitter", str, "0s"), source=tab.source,
+                               field=tab.field("poll_jitter"))
+    if jitter_ms >= poll_ms:
+        raise tab.error("poll_jitter", "must be shorter than the poll period")
+    tab.finish()
+    start = datetime.combine(day, time(0), tzinfo=tz)
+    end = datetime.combine(day + timedelta(days=days), time(0), tzinfo=tz)
+    return RunSpec(to_ms(start), to_ms(end), poll_ms, clock, scale, jitter_ms, day, days)
+
+
+def _parse_transport(tab: Table | None) -> TransportSpec:
+    if tab is None:
+        return TransportSpec()
+    spec = TransportSpec(
+        kind=tab.get("kind", str, "tcp", choices=TRANSPORTS),
+        host=tab.get("host", str, "127.0.0.1"),
+        port=tab.get("port", int, 502),
+        device=tab.get("device", str, ""),
+        baud=tab.get("baud", int, 9600),
+        parity=tab.get("parity", str, "N", choices=("N", "E", "O")),
+        stopbits=tab.get("stopbits", int, 1, choices=(1, 2)),
+        unit=tab.get("unit", int, 1),
+        timeout_s=tab.get("timeout", float, 1.0),
+    )
+    if not 0 <= spec.port <= 65535:
+        raise tab.error("port", f"{spec.port} is not a TCP port", expected="0..65535")
+    if not 1 <= spec.unit <= 247:
+        raise tab.error("unit", f"{spec.unit} is not a Modbus unit id", expected="1..247")
+    if spec.kind == "rtu" and not spec.device:
+        raise tab.error("device", "an RTU transport needs a serial device", expected="e.g. /dev/ttyUSB0")
+    tab.finish()
+    return spec
+
+
+def _parse_sim_meter(tab: Table | None) -> SimMeterSpec:
+    if tab is None:
+        return SimMeterSpec()
+    faults = tuple(t.data for t in tab.tables("faults"))
+    spec = SimMeterSpec(
+        error_pct=tab.get("error_pct", float, 0.0),
+        initial_import_kwh=tab.get("initial_import_kwh", float, 0.0),
+        initial_export_kwh=tab.get("initial_export_kwh", float, 0.0),
+        summation=tab.get("summation", bool, True),
+        faults=faults,
+    )
+    tab.finish()
+    return spec
+
+
+def _parse_meter(tab: Table, load_ids: set[str]) -> MeterSpec:
+    mid = tab.get("id", str)
+    if not mid or not all(c.isalnum() or c in "_-" for c in mid):
+        raise tab.error("id", f"invalid meter id {mid!r}", expected="letters, digits, _ and -")
+    loads = tuple(tab.get("loads", list, []))
+    for name in loads:
+        if name not in load_ids:
+            raise tab.error("loads", f"unknown load {name!r}",
+                            expected="one of " + ", ".join(sorted(load_ids)))
+    gsrn = tab.get("gsrn", str, None)
+    if gsrn is not None and not is_valid_gs1(gsrn, 18):
+        raise tab.error("gsrn", f"{gsrn!r} is not a valid GSRN", expected="18 digits with a GS1 check digit")
+    spec = MeterSpec(
+        id=mid,
+        role=tab.get("role", str, choices=ROLES),
+        model=tab.get("model", str),
+        accuracy_class=tab.get("class", str, choices=CLASSES),
+        transport=_parse_transport(tab.table("transport", None)),
+        loads=loads,
+        sim=_parse_sim_meter(tab.table("sim", None)),
+        reference_for=tab.get("reference_for", str, None),
+        gsrn=gsrn,
+        max_power_w=tab.get("max_power_w", float, None),
+        rollover_kwh=tab.get("rollover_kwh", float, None),
+    )
+    tab.finish()
+    return spec
+
+
+def _parse_load(tab: Table) -> LoadSpec:
+    kind = tab.get("kind", str, choices=LOAD_KINDS)
+    src, fld = tab.source, tab.field
+    sessions: list[tuple[str, str]] = []
+    for i, item in enumerate(tab.get("sessions", list, []) if kind == "sessions" else []):
+        if not (isinstance(item, list) and len(item) == 2 and all(isinstance(x, str) for x in item)):
+            raise tab.error(f"sessions[{i}]", "wrong session", expected='["HH:MM", "HH:MM"]')
+        for x in item:
+            _local_clock(x, tab, f"sessions[{i}]")
+        sessions.append((item[0], item[1]))
+    spec = LoadSpec(
+        id=tab.get("id", str),
+        kind=kind,
+        power_w=tab.get("power_w", float, 0.0) if kind != "base" else 0.0,
+        mean_w=tab.get("mean_w", float) if kind == "base" else 0.0,
+        peak_w=tab.get("peak_w", float) if kind == "base" else 0.0,
+        phases=tab.get("phases", str, "3", choices=("L1", "L2", "L3", "3")),
+        power_factor=tab.get("power_factor", float, 1.0),
+        sessions=tuple(sessions),
+        on_ms=parse_duration(tab.get("on", str), source=src, field=fld("on")) if kind == "cycling" else 0,
+        off_ms=parse_duration(tab.get("off", str), source=src, field=fld("off")) if kind == "cycling" else 0,
+    )
+    if not 0 < spec.power_factor <= 1:
+        raise tab.error("power_factor", f"{spec.power_factor} is out of range", expected="0 < PF <= 1")
+    tab.finish()
+    return spec
+
+
+def parse_bench(data: dict[str, Any], *, source: str, text: str = "",
+                force_simulate: bool = False) -> BenchConfig:
+    top = Table(data, source, "")
+    b = top.table("bench")
+    assert b is not None
+    name = b.get("name", str)
+    tz_name = b.get("timezone", str, "Europe/Copenhagen")
+    try:
+        tz = ZoneInfo(tz_name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise b.error("timezone", f"unknown time zone {tz_name!r}", expected="an IANA name like Europe/Copenhagen") from None
+    seed = b.get("seed", int, 0)
+    simulate = b.get("simulate", bool, False) or force_simulate
+    b.finish()
+    run_tab = top.table("run")
+    assert run_tab is not None
+    run = _parse_run(run_tab, tz)
+    loads = tuple(_parse_load(t) for t in top.tables("load"))
+    _unique([x.id for x in loads], top, "load")
+    meters = tuple(_parse_meter(t, {x.id for x in loads}) for t in top.tables("meter"))
+    _unique([m.id for m in meters], top, "meter")
+    dh = top.table("datahub", {})
+    assert dh is not None
+    datahub = DatahubSpec(dh.get("sender_gln", str, "5790000000005"),
+                          dh.get("receiver_gln", str, "5790001330583"),
+                          dh.get("virtual_main_gsrn", str, None))
+    for key in ("sender_gln", "receiver_gln"):
+        if not is_valid_gs1(getattr(datahub, key), 13):
+            raise dh.error(key, "not a valid GLN", expected="13 digits with a GS1 check digit")
+    dh.finish()
+    top.finish()
+    _check_topology(meters, top)
+    return BenchConfig(name=name, source=source, sha256=hashlib.sha256(text.encode()).hexdigest(),
+                       timezone=tz_name, seed=seed, simulate=simulate, run=run, meters=meters,
+                       loads=loads, datahub=datahub, raw=data)
+
+
+def _unique(ids: list[str], top: Table, what: str) -> None:
+    seen: set[str] = set()
+    for i, x in enumerate(ids):
+        if x in seen:
+            raise UserError(f"duplicate {what} id {x!r}", source=top.source, field=f"{what}[{i}].id",
+                            expected="ids unique within the bench file")
+        seen.add(x)
+
+
+def _check_topology(meters: tuple[MeterSpec, ...], top: Table) -> None:
+    mains = [m for m in meters if m.role == "main"]
+    if len(mains) != 1:
+        raise UserError(f"{len(mains)} meters have role 'main'", source=top.source, field="meter",
+                        expected="exactly one main meter")
+    ids = {m.id: m for m in meters}
+    for i, m in enumerate(meters):
+        if m.role == "reference":
+            if m.reference_for not in ids or ids[m.reference_for].role != "operator":
+                raise UserError(f"reference meter {m.id!r} names {m.reference_for!r}",
+                                source=top.source, field=f"meter[{i}].reference_for",
+                                expected="the id of an operator meter")
+        elif m.reference_for is not None:
+            raise UserError("only a reference meter has reference_for", source=top.source,
+                            field=f"meter[{i}].reference_for")

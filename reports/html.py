@@ -1,0 +1,112 @@
+"""The run report: one self-contained HTML file rendered from a run folder.
+
+Autoescaping is on for every template: meter names, event texts and bench fields come from user
+files and must render as text, never as markup.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from jinja2 import Environment, PackageLoader, select_autoescape
+
+from reports import figures
+from reports.runfolder import load_results, read_table, safe_member
+
+REPORT_FILE = "report.html"
+
+
+def environment() -> Environment:
+    return Environment(loader=PackageLoader("reports", "templates"),
+                       autoescape=select_autoescape(default=True, default_for_string=True))
+
+
+def fmt(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        if math.isnan(value):
+            return "n/a"
+        return f"{value:.4g}" if abs(value) < 1e5 else f"{value:.6g}"
+    return str(value)
+
+
+def fmt_limit(record: dict[str, Any]) -> str:
+    lo, hi = record.get("low"), record.get("high")
+    if lo is not None and hi is not None and lo == -hi:
+        return f"±{fmt(hi)}"
+    if lo is not None and hi is not None:
+        return f"{fmt(lo)} … {fmt(hi)}"
+    if hi is not None:
+        return f"≤ {fmt(hi)}"
+    if lo is not None:
+        return f"≥ {fmt(lo)}"
+    return ""
+
+
+def _figures(run_dir: Path, results: dict[str, Any]) -> dict[str, str]:
+    out: dict[str, str] = {}
+    series = results.get("series", {})
+    if "intervals" in series:
+        tab = read_table(safe_member(run_dir, series["intervals"]))
+        if tab:
+            meters = [m for m in dict.fromkeys(tab["meter"]) ]
+            rows, starts = [], None
+            for m in meters:
+                sel = (tab["meter"] == m) & (tab["channel"] == "energy.import")
+                if sel.any():
+                    rows.append(list(tab["quality"][sel]))
+                    starts = _start_ms(tab["start"][sel])
+            if rows and starts is not None:
+                width = min(len(r) for r in rows)
+                out["quality"] = figures.quality_figure(meters, [r[:width] for r in rows], starts[:width])
+    net = results.get("netting")
+    if net and "netting" in series:
+        tab = read_table(safe_member(run_dir, series["netting"]))
+        if tab:
+            serial = [(m, tab[f"serial:{m}"]) for m in net["serial"] if f"serial:{m}" in tab]
+            out["netting"] = figures.netting_figure(_start_ms(tab["start"]), tab["main"], serial,
+                                                    tab["virtual"], "Main meter, serial meters and the virtual main point")
+    if results.get("field") and "comparison" in series:
+        tab = read_table(safe_member(run_dir, series["comparison"]))
+        for f in results["field"]:
+            sel = tab["operator"] == f["operator"]
+            if sel.any():
+                out["field:" + f["operator"]] = figures.comparison_figure(
+                    _start_ms(tab["start"][sel]), tab["operator_kwh"][sel], tab["reference_kwh"][sel],
+                    tab["error_pct"][sel], f.get("interval_limit_pct"),
+                    f"{f['operator']} vs {f['reference']} per interval")
+    return out
+
+
+def _start_ms(labels: np.ndarray) -> np.ndarray:
+    return np.array([np.datetime64(str(s).rstrip("Z"), "ms").astype("int64") for s in labels])
+
+
+def render_html(run_dir: Path) -> Path:
+    run_dir = Path(run_dir)
+    results = load_results(run_dir)
+    records = results.get("records", [])
+    counts = Counter(r["verdict"] for r in records)
+    order = ["pass", "conditional_pass", "conditional_fail", "fail", "info"]
+    tests = results.get("tests", [])
+    context = dict(
+        schema=results["schema"], run=results["run"], verdict=results.get("verdict", "info"),
+        summary={"total": len(records),
+                 "counts": {k: counts[k] for k in order if counts.get(k)}},
+        failing=[r for r in records if r["verdict"] in ("fail", "conditional_fail")],
+        records=records, devices=results.get("devices", []),
+        acquisition=results.get("acquisition"), intervals=results.get("intervals"),
+        netting=results.get("netting"), field=results.get("field", []), truth=results.get("truth", []),
+        events=results.get("events", []), tests=tests,
+        test_counts=dict(Counter(t["outcome"] for t in tests)),
+        figures=_figures(run_dir, results), fmt=fmt, fmt_limit=fmt_limit,
+    )
+    html = environment().get_template("run.html.j2").render(**context)
+    out = run_dir / REPORT_FILE
+    out.write_text(html, encoding="utf-8")
+    return out

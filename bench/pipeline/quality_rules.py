@@ -1,0 +1,55 @@
+"""How quality combines when values are combined.
+
+Two rules, both from the shared domain notes (market.md, "Aggregation conventions used by
+DataHub 3"):
+
+* :func:`aggregate_quality` is DataHub's quarter→hour rule for a *sum over time*: calculated if any
+  input is calculated, else estimated if any is estimated, else measured mixed with missing →
+  estimated, else measured, else (all missing) missing.
+* :func:`combine_strict` is for *arithmetic between points* (netting ``main − Σ sub``): one missing
+  input makes the result unknown, so missing dominates; otherwise the same order applies. A residual
+  computed from a missing sub-meter would silently book that sub-meter's energy on the main point.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from bench.quality import Quality
+
+_M = np.uint8(Quality.MISSING)
+_ME = np.uint8(Quality.MEASURED)
+_E = np.uint8(Quality.ESTIMATED)
+_C = np.uint8(Quality.CALCULATED)
+
+
+def aggregate_quality(quality: np.ndarray, axis: int = -1) -> np.ndarray:
+    """DataHub's rule for the quality of a sum over ``axis`` (e.g. four quarters → one hour)."""
+    q = np.asarray(quality, dtype=np.uint8)
+    any_c = (q == _C).any(axis=axis)
+    any_e = (q == _E).any(axis=axis)
+    any_m = (q == _ME).any(axis=axis)
+    any_missing = (q == _M).any(axis=axis)
+    out = np.full(any_c.shape, _M, dtype=np.uint8)
+    out[any_m] = _ME
+    out[any_m & any_missing] = _E
+    out[any_e] = _E
+    out[any_c] = _C
+    return out
+
+
+def combine_strict(*qualities: np.ndarray) -> np.ndarray:
+    """Quality of a value computed from all of ``qualities`` at once (missing dominates)."""
+    stack = np.stack([np.asarray(q, dtype=np.uint8) for q in qualities])
+    out = aggregate_quality(stack, axis=0)
+    out[(stack == _M).any(axis=0)] = _M
+    return out
+
+
+def quality_rank(quality: np.ndarray) -> np.ndarray:
+    """An order where larger is worse: measured 0 < estimated 1 < calculated 2 < missing 3.
+
+    Used by tests and callers that need "never better than its inputs" as a comparison.
+    """
+    rank = np.array([3, 0, 1, 2], dtype=np.uint8)
+    return rank[np.asarray(quality, dtype=np.uint8)]

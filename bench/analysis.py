@@ -94,7 +94,7 @@ def analyse(config: BenchConfig, store: Store, *, policy: str = "report") -> Ana
     start, end = config.run.start_ms, config.run.end_ms
     meters = {}
     for spec in config.meters:
-        readings = {ch: store.series(spec.id, ch) for ch in CHANNELS}
+        readings = {ch: store.series(spec.id, ch) for ch in (*CHANNELS, "power.total")}
         meters[spec.id] = analyse_meter(spec, readings, start, end, config.run.poll_ms)
     serial = tuple(m.id for m in config.by_role("operator"))
     mi, me, mqi, mqe = _flows(meters[config.main.id])

@@ -1,0 +1,65 @@
+"""``meterbench run``: the main job. Runs the shipped suites on a bench and writes a run folder.
+
+It is pytest underneath, with meterbench's plugin: ``pytest --bench BENCH`` runs the same suites
+and reaches the same verdicts.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from importlib.metadata import entry_points
+from pathlib import Path
+
+from bench.config import load_bench
+from bench.runfolder import default_run_dir, prepare_run_dir
+
+#: pytest's exit codes → meterbench's (0 completed, 1 a verdict failed, 2 user error).
+_EXIT = {0: 0, 1: 1, 2: 130, 3: 3, 4: 2, 5: 2}
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("run", help="run the shipped suites on a bench and write a report",
+                       description=__doc__)
+    p.add_argument("bench", nargs="?", default="sim",
+                   help="bench file or built-in name (default: sim, the simulated household)")
+    p.add_argument("--out", metavar="DIR", help="run folder (default runs/<UTC time>-<bench>)")
+    p.add_argument("--sim", action="store_true",
+                   help="simulate the bench's devices even if it names real ones")
+    p.add_argument("-k", metavar="EXPR", help="only tests matching this pytest -k expression")
+    p.add_argument("-m", metavar="MARKEXPR",
+                   help="only tests with these markers (conformance, field, delivery, lab, ...)")
+    p.add_argument("-q", "--quiet", action="store_true", help="less pytest output")
+    p.set_defaults(func=run)
+
+
+def _plugin_registered() -> bool:
+    return any(ep.name == "meterbench" for ep in entry_points(group="pytest11"))
+
+
+def run(args: argparse.Namespace) -> int:
+    import pytest
+
+    from fixtures import plugin
+
+    config = load_bench(args.bench, force_simulate=args.sim)  # user errors stop here, exit 2
+    out = Path(args.out) if args.out else default_run_dir(config.name)
+    prepare_run_dir(out)
+    suites = plugin.SUITES_DIR
+    argv = [str(suites), "-c", str(suites / "pytest.ini"), "--rootdir", str(suites),
+            "--bench", args.bench, "--run-dir", str(out), "-p", "no:cacheprovider"]
+    if args.sim:
+        argv.append("--bench-sim")
+    if args.k:
+        argv += ["-k", args.k]
+    if args.m:
+        argv += ["-m", args.m]
+    argv.append("-q" if args.quiet else "-v")
+    extra = [] if _plugin_registered() else [plugin]
+    print(f"meterbench: running bench {config.name!r} ({config.source}) into {out}", file=sys.stderr)
+    code = int(pytest.main(argv, plugins=extra))
+    report = out / "report.html"
+    if report.exists():
+        print(f"report: {report}")
+        print(f"results: {out / 'results.json'}")
+    return _EXIT.get(code, 3)

@@ -1,0 +1,303 @@
+"""One run of a bench, from starting the simulated devices to a written run folder.
+
+Used by the pytest plugin (session fixtures) and so by ``meterbench run``: both drive the same
+object, which is why they produce the same verdicts.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import sys
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from bench import runfolder
+from bench.acquire import MeterStats, PollPlan, acquire
+from bench.analysis import Analysis, analyse
+from bench.clock import make_clock
+from bench.config import BenchConfig
+from bench.errors import UserError
+from bench.quality import Quality
+from bench.records import Record
+from bench.simhost import Endpoint, SimHost, start_meters
+from bench.simworld import MARGIN_MS, SimWorld, build_world
+from bench.store import Store
+from bench.timeutil import format_iso_utc, format_minute_utc
+from bench.truth import TruthCheck, check_meter
+from instruments.errors import ConfigError
+from instruments.modbus import ModbusMeter, RtuOverTcpTransport, SerialTransport, TcpTransport
+from instruments.registers import load_register_map
+
+STORE_FILE = "store.sqlite"
+POLL_CHANNELS = ("energy.import", "energy.export", "power.total")
+
+
+def stderr_progress(label: str) -> Callable[[int, int], None]:
+    """A progress line: redrawn in place on a terminal, a plain line per 10 % otherwise (logs)."""
+    tty = sys.stderr.isatty()
+    last = {"decile": -1}
+
+    def show(done: int, total: int) -> None:
+        pct = 100.0 * done / total if total else 100.0
+        if tty:
+            end = "\n" if done >= total else ""
+            sys.stderr.write(f"\r{label}: {done}/{total} polls ({pct:5.1f} %){end}")
+        elif int(pct // 10) > last["decile"]:
+            last["decile"] = int(pct // 10)
+            sys.stderr.write(f"{label}: {done}/{total} polls ({pct:.0f} %)\n")
+        sys.stderr.flush()
+    return show
+
+
+class BenchRun:
+    def __init__(self, config: BenchConfig, run_dir: Path, *,
+                 progress: Callable[[int, int], None] | None = None) -> None:
+        self.config = config
+        self.run_dir = runfolder.prepare_run_dir(run_dir)
+        self.progress = progress
+        self.started = datetime.now(UTC)
+        self.world: SimWorld | None = None
+        self.host: SimHost | None = None
+        self.endpoints: list[Endpoint] = []
+        self.clock = make_clock(config.run.clock, config.run.start_ms - MARGIN_MS // 2,
+                                config.run.scale)
+        self.store = Store(self.run_dir / STORE_FILE)
+        self.stats: dict[str, MeterStats] = {}
+        self.analysis: Analysis | None = None
+        self.records: list[Record] = []
+        self.tests: list[dict[str, Any]] = []
+        self.acquire_seconds = 0.0
+        self._truth: dict[str, TruthCheck] = {}
+
+    # ---- devices ----------------------------------------------------------------------------
+    def start(self) -> None:
+        self.store.set_meta("bench", {"name": self.config.name, "source": self.config.source,
+                                      "sha256": self.config.sha256})
+        self.store.set_meta("software", runfolder.software_versions())
+        if self.config.simulate:
+            self.world = build_world(self.config)
+            self.host = SimHost()
+            self.endpoints = start_meters(self.host, self.config, self.world, self.clock.now_ms)
+
+    def close(self) -> None:
+        if self.host is not None:
+            self.host.stop()
+            self.host = None
+        try:
+            self.store.close()
+        except Exception:  # noqa: BLE001 - already closed
+            pass
+
+    def _driver(self, meter_id: str) -> ModbusMeter:
+        spec = self.config.meter(meter_id)
+        try:
+            regmap = load_register_map(spec.model)
+        except ConfigError as exc:
+            raise UserError(exc.message, source=self.config.source, field=f"meter {meter_id}.model",
+                            expected=exc.expected) from None
+        t = spec.transport
+        if self.config.simulate:
+            ep = next(e for e in self.endpoints if e.meter == meter_id)
+            transport: Any = TcpTransport(ep.host, ep.port)
+        elif t.kind == "tcp":
+            transport = TcpTransport(t.host, t.port)
+        elif t.kind == "rtu_over_tcp":
+            transport = RtuOverTcpTransport(t.host, t.port)
+        else:
+            transport = SerialTransport(t.device, t.baud, t.parity, t.stopbits)
+        return ModbusMeter(regmap, transport, t.unit, timeout_s=t.timeout_s,
+                           time_ms=self.clock.now_ms)
+
+    def describe_transport(self, meter_id: str) -> str:
+        if self.config.simulate:
+            ep = next(e for e in self.endpoints if e.meter == meter_id)
+            return f"simulated, tcp://{ep.host}:{ep.port} unit {ep.unit}"
+        t = self.config.meter(meter_id).transport
+        if t.kind == "rtu":
+            return f"rtu {t.device} {t.baud} {t.parity}{t.stopbits} unit {t.unit}"
+        return f"{t.kind}://{t.host}:{t.port} unit {t.unit}"
+
+    # ---- acquisition and analysis -------------------------------------------------------------
+    def acquire(self) -> dict[str, MeterStats]:
+        cfg = self.config
+        plans = []
+        for spec in cfg.meters:
+            driver = self._driver(spec.id)
+            channels = tuple(c for c in POLL_CHANNELS if c in driver.regmap.channels)
+            plans.append(PollPlan(spec.id, driver, channels))
+        margin = 2 * cfg.run.poll_ms  # boundaries at both ends need readings on both sides
+        t0 = time.monotonic()
+        self.stats = asyncio.run(acquire(
+            plans, self.clock, self.store, start_ms=cfg.run.start_ms - margin,
+            end_ms=cfg.run.end_ms + margin, period_ms=cfg.run.poll_ms,
+            jitter_ms=cfg.run.jitter_ms if cfg.simulate else 0, seed=cfg.seed,
+            progress=self.progress))
+        self.acquire_seconds = time.monotonic() - t0
+        return self.stats
+
+    def analyse(self) -> Analysis:
+        if self.analysis is None:
+            self.store.commit()
+            self.analysis = analyse(self.config, self.store)
+        return self.analysis
+
+    def truth(self, meter_id: str) -> TruthCheck:
+        if self.world is None:
+            raise RuntimeError("ground truth exists only on a simulated bench")
+        if meter_id not in self._truth:
+            self._truth[meter_id] = check_meter(self.world, self.analyse(), meter_id)
+        return self._truth[meter_id]
+
+    def add_record(self, record: Record) -> Record:
+        self.records.append(record)
+        return record
+
+    # ---- the run folder -----------------------------------------------------------------------
+    def write(self) -> Path:
+        """results.json and the series files; returns the results path."""
+        cfg = self.config
+        a = self.analyse()
+        series: dict[str, str] = {}
+        rows = []
+        for mid, ma in a.meters.items():
+            for ch, mi in ma.quarter.items():
+                s = mi.series
+                for k in range(len(s)):
+                    q = Quality(int(s.quality[k]))
+                    rows.append((mid, ch, format_minute_utc(int(s.start_ms[k])), "PT15M",
+                                 "" if q == Quality.MISSING or not math.isfinite(s.quantity[k])
+                                 else f"{s.quantity[k]:.6f}", q.label))
+        runfolder.write_csv(self.run_dir / "series" / "intervals.csv",
+                            ("meter", "channel", "start", "resolution", "quantity", "quality"), rows)
+        series["intervals"] = "series/intervals.csv"
+        n = a.netting
+        starts = a.quarter_starts
+        header = ["start", "main", *[f"serial:{s}" for s in n.serial], "virtual", "virtual_quality",
+                  "negative"]
+        runfolder.write_csv(self.run_dir / "series" / "netting.csv", header, (
+            (format_minute_utc(int(starts[k])), _num(n.main.import_kwh[k]),
+             *[_num(n.subs.import_kwh[j][k]) for j in range(len(n.serial))],
+             _num(n.virtual.import_kwh[k]), Quality(int(n.virtual.import_quality[k])).label,
+             int(bool(n.virtual.negative_import[k]))) for k in range(len(starts))))
+        series["netting"] = "series/netting.csv"
+        if a.field_pairs:
+            runfolder.write_csv(
+                self.run_dir / "series" / "comparison.csv",
+                ("operator", "reference", "start", "operator_kwh", "reference_kwh", "error_pct",
+                 "operator_quality", "reference_quality"),
+                ((p.operator.id, p.reference.id, format_minute_utc(int(c_start)), _num(op), _num(ref),
+                  _num(err), Quality(int(qo)).label, Quality(int(qr)).label)
+                 for p in a.field_pairs
+                 for c_start, op, ref, err, qo, qr in zip(
+                     p.comparison.start_ms, p.comparison.operator_kwh, p.comparison.reference_kwh,
+                     p.comparison.error_pct, p.comparison.operator_quality,
+                     p.comparison.reference_quality, strict=True)))
+            series["comparison"] = "series/comparison.csv"
+        results = self._results_document(series)
+        path = self.run_dir / "results.json"
+        runfolder.write_json(path, _finite(results))
+        return path
+
+    def _results_document(self, series: dict[str, str]) -> dict[str, Any]:
+        cfg, a = self.config, self.analyse()
+        failed_tests = [t for t in self.tests if t["outcome"] in ("failed", "error")]
+        failed = any(r.failed for r in self.records) or bool(failed_tests)
+        acq_polls = sum(s.polls for s in self.stats.values())
+        acq_ok = sum(s.ok for s in self.stats.values())
+        by_record = {r.subject: r for r in self.records if r.stage == "field"}
+        field = []
+        for p in a.field_pairs:
+            rec = by_record.get(p.operator.id)
+            c = p.comparison
+            mask = c.both_measured & np.isfinite(c.error_pct)
+            field.append(dict(
+                operator=p.operator.id, reference=p.reference.id, compared=int(mask.sum()),
+                expected=len(c.start_ms), completeness_pct=100.0 * mask.sum() / max(len(c.start_ms), 1),
+                operator_kwh=float(c.operator_kwh[mask].sum()), reference_kwh=float(c.reference_kwh[mask].sum()),
+                total_error_pct=c.energy_weighted_error_pct(mask),
+                total_error_u_pct=rec.uncertainty if rec else None,
+                limit_pct=rec.high if rec else None,
+                limit_basis=f"MPE class {p.operator.accuracy_class} (MID, Itr…Imax, +5…+30 °C)",
+                verdict=rec.verdict if rec else "info", rule=rec.rule if rec else "not evaluated",
+                interval_limit_pct=None))
+        n = a.netting
+        netting = dict(serial=list(n.serial), policy=n.virtual.policy,
+                       main_kwh=float(np.nansum(n.main.import_kwh)),
+                       serial_kwh=float(np.nansum(n.subs.import_kwh)),
+                       virtual_kwh=float(np.nansum(n.virtual.import_kwh)),
+                       sum_check_kwh=float(np.nanmax(np.abs(n.sum_check_import))),
+                       negative_count=int(np.count_nonzero(n.virtual.negative_import)),
+                       diagnoses=[])
+        intervals = dict(resolution="PT15M", max_gap=f"{2.5 * cfg.run.poll_ms / 1000:.0f} s", meters=[
+            dict(meter=mid, channel=ch, count=len(mi.series),
+                 measured=mi.series.count(Quality.MEASURED), estimated=mi.series.count(Quality.ESTIMATED),
+                 missing=mi.series.count(Quality.MISSING), total_kwh=mi.series.total_kwh())
+            for mid, ma in a.meters.items() for ch, mi in ma.quarter.items()])
+        events = [dict(time=format_iso_utc(e["t_ms"]), meter=e["meter"], kind=e["kind"], detail=e["detail"])
+                  for e in self.store.events()]
+        events += [dict(time=format_iso_utc(e.start_ms), meter=e.meter, kind=e.kind, detail=e.text)
+                   for ma in a.meters.values() for e in ma.events]
+        truth = [dict(meter=t.meter, true_kwh=float(np.sum(t.true_kwh[t.checked])),
+                      recovered_kwh=float(np.sum(t.recovered_kwh[t.checked])),
+                      recovered_error_pct=t.recovered_error_pct, true_error_pct=t.true_error_pct,
+                      worst_deviation_kwh=float(np.max(np.abs(t.deviation_kwh[t.checked]), initial=0.0)),
+                      allowed_kwh=float(np.min(t.allowed_kwh[t.checked], initial=0.0)))
+                 for t in self._truth.values()]
+        return {
+            "schema": runfolder.RESULTS_SCHEMA,
+            "run": dict(
+                id=self.run_dir.name, bench=cfg.name, bench_source=cfg.source, bench_sha256=cfg.sha256,
+                started_utc=self.started.strftime("%Y-%m-%dT%H:%M:%SZ"),
+                finished_utc=datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+                simulated=cfg.simulate, clock=cfg.run.clock, seed=cfg.seed, timezone=cfg.timezone,
+                labelling="intervals labelled by their start, UTC (DataHub convention)",
+                local_date=cfg.run.local_date.isoformat(), days=cfg.run.days,
+                period_start_utc=format_iso_utc(cfg.run.start_ms), period_end_utc=format_iso_utc(cfg.run.end_ms),
+                software=runfolder.software_versions()),
+            "verdict": "fail" if failed else "pass",
+            "devices": [dict(id=m.id, role=m.role, model=m.model, accuracy_class=m.accuracy_class,
+                             transport=self.describe_transport(m.id),
+                             identity="simulated " + m.model if cfg.simulate else None,
+                             calibration=None, gsrn=m.gsrn) for m in cfg.meters],
+            "acquisition": dict(polls_scheduled=acq_polls, polls_done=acq_ok,
+                                success_pct=100.0 * acq_ok / acq_polls if acq_polls else 0.0,
+                                readings=self.store.reading_count(), seconds=self.acquire_seconds,
+                                meters={k: s.summary() for k, s in self.stats.items()}),
+            "intervals": intervals,
+            "netting": netting,
+            "field": field,
+            "truth": truth,
+            "records": [r.as_dict() for r in self.records],
+            "tests": self.tests,
+            "events": events,
+            "series": series,
+            "datahub": dict(sender_gln=cfg.datahub.sender_gln, receiver_gln=cfg.datahub.receiver_gln,
+                            metering_points=[dict(meter=m.id, gsrn=m.gsrn, type="E17", subtype="physical",
+                                                  resolution="PT15M", channel="energy.import")
+                                             for m in cfg.by_role("operator") if m.gsrn]),
+        }
+
+
+def _num(x: float) -> str:
+    return "" if not math.isfinite(float(x)) else f"{float(x):.6f}"
+
+
+def _finite(obj: Any) -> Any:
+    """JSON has no NaN: unknown numbers become null."""
+    if isinstance(obj, float):
+        return obj if math.isfinite(obj) else None
+    if isinstance(obj, dict):
+        return {k: _finite(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [_finite(v) for v in obj]
+    if isinstance(obj, np.floating):
+        return _finite(float(obj))
+    if isinstance(obj, np.integer):
+        return int(obj)
+    return obj

@@ -217,8 +217,9 @@ class BenchRun:
             c = p.comparison
             mask = c.both_measured & np.isfinite(c.error_pct)
             field.append(dict(
-                operator=p.operator.id, reference=p.reference.id, compared=int(mask.sum()),
-                expected=len(c.start_ms), completeness_pct=100.0 * mask.sum() / max(len(c.start_ms), 1),
+                operator=p.operator.id, reference=p.reference.id, compared=int(c.both_measured.sum()),
+                with_energy=int(mask.sum()), expected=len(c.start_ms),
+                completeness_pct=100.0 * c.both_measured.sum() / max(len(c.start_ms), 1),
                 operator_kwh=float(c.operator_kwh[mask].sum()), reference_kwh=float(c.reference_kwh[mask].sum()),
                 total_error_pct=c.energy_weighted_error_pct(mask),
                 total_error_u_pct=rec.uncertainty if rec else None,

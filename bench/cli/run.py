@@ -47,6 +47,7 @@ def run(args: argparse.Namespace) -> int:
     prepare_run_dir(out)
     suites = plugin.SUITES_DIR
     argv = [str(suites), "-c", str(suites / "pytest.ini"), "--rootdir", str(suites),
+            "-W", "ignore::pytest.PytestAssertRewriteWarning",
             "--bench", args.bench, "--run-dir", str(out), "-p", "no:cacheprovider"]
     if args.sim:
         argv.append("--bench-sim")

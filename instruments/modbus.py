@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
+import termios
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -116,13 +118,14 @@ class ModbusLink:
     def connected(self) -> bool:
         return self._client is not None and self._client.connected
 
-    def _make_client(self) -> AsyncModbusTcpClient | AsyncModbusSerialClient:
+    def _make_client(self, parity: str | None = None
+                     ) -> AsyncModbusTcpClient | AsyncModbusSerialClient:
         common = dict(timeout=self.timeout_s, retries=0, reconnect_delay=0,
                       trace_packet=self._trace_packet, trace_connect=self._trace_connect)
         t = self.transport
         if isinstance(t, SerialTransport):
             return AsyncModbusSerialClient(t.port, framer=FramerType.RTU, baudrate=t.baud,
-                                           parity=t.parity, stopbits=t.stopbits,
+                                           parity=parity or t.parity, stopbits=t.stopbits,
                                            bytesize=t.bytesize, **common)
         framer = FramerType.SOCKET if isinstance(t, TcpTransport) else FramerType.RTU
         return AsyncModbusTcpClient(t.host, port=t.port, framer=framer, **common)
@@ -154,10 +157,16 @@ class ModbusLink:
             return
         if self._client is not None:
             self._client.close()
-        self._client = self._make_client()
+        parity = None
+        if _is_pty(self.transport) and not _pty_accepts_parity(self.transport.port):
+            # A pty carries no parity bit and some kernels refuse PARENB on one (seen on
+            # Linux 6.18): open the simulated line without it; the line's timing still uses
+            # the configured parity.
+            parity = "N"
+        self._client = self._make_client(parity=parity)
         try:
             ok = await self._client.connect()
-        except (OSError, ModbusException) as exc:
+        except (OSError, termios.error, ModbusException) as exc:
             raise ModbusConnectionError(f"{self.transport.describe()}: cannot connect: {exc}") from exc
         if not ok:
             raise ModbusConnectionError(f"{self.transport.describe()}: cannot connect")
@@ -205,6 +214,30 @@ class ModbusLink:
                 raise ModbusFrameError(f"unit {unit_id}: asked {count} registers, got {len(regs)}",
                                        **ctx)
             return regs
+
+
+def _is_pty(transport: Transport) -> bool:
+    if not isinstance(transport, SerialTransport) or transport.parity == "N":
+        return False
+    path = os.path.realpath(transport.port)
+    return path.startswith("/dev/pts/") or path.startswith("/dev/pty")
+
+
+def _pty_accepts_parity(path: str) -> bool:
+    """Whether the kernel lets this pty set the parity flag (probed, then restored)."""
+    fd = os.open(path, os.O_RDWR | os.O_NOCTTY | os.O_NONBLOCK)
+    try:
+        attrs = termios.tcgetattr(fd)
+        probe = list(attrs)
+        probe[2] = attrs[2] | termios.PARENB
+        try:
+            termios.tcsetattr(fd, termios.TCSANOW, probe)
+        except termios.error:
+            return False
+        termios.tcsetattr(fd, termios.TCSANOW, attrs)
+        return True
+    finally:
+        os.close(fd)
 
 
 @dataclass

@@ -73,9 +73,10 @@ class ServedMeter:
                                          "it cannot hold NaN", field=where,
                                          expected="float channels")
             if not self._fault_channels(f):
-                raise FaultSpecError(f"a {f.kind} fault has no channel of "
-                                     f"{self.regmap.model} to act on", field=where,
-                                     expected="channels this model can show it on")
+                why = {"not_available": "has no 'not available' value on any channel",
+                       "nan": "has no float channel to hold NaN"}.get(f.kind, "has no energy channel")
+                raise FaultSpecError(f"model {self.regmap.model} {why}", field=where,
+                                     expected="channels this model can show the fault on")
 
     def _fault_channels(self, f: Fault) -> tuple[str, ...]:
         if f.channels is not None:

@@ -130,7 +130,8 @@ def _apply_policy(raw: np.ndarray, quality: np.ndarray, policy: str, tolerance_k
     if policy == POLICY_CLAMP:
         clamped = raw < 0  # also the tiny in-tolerance negatives: settlement values are >= 0
         value[clamped] = 0.0
-        q[negative] = Quality.ESTIMATED
+        # a substitute is at best estimated; a calculated input stays calculated
+        q[negative & (q == Quality.MEASURED)] = Quality.ESTIMATED
     return value, q, negative, clamped
 
 

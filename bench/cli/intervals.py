@@ -1,0 +1,117 @@
+"""``meterbench intervals``: 15/60-minute energies with quality from a readings CSV.
+
+For DSOs who have exports rather than a bench: cumulative register readings in, settlement-style
+interval values out, anomalies (resets, rollovers, jumps, gaps) explained on stderr.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from bench.cli.pipeline_csv import IntervalRow, read_readings, write_intervals
+from bench.errors import UserError
+from bench.pipeline.aggregate import MS_PER_QUARTER, quarters_to_hours
+from bench.pipeline.intervals import (
+    DEFAULT_CSV_MAX_GAP_MS,
+    DEFAULT_ESTIMATE_LIMIT_MS,
+    intervals_from_register,
+)
+from bench.timeutil import MS_PER_HOUR, parse_duration, parse_iso
+
+ENERGY_PREFIX = "energy."
+CLI_RESOLUTIONS = {"PT15M": MS_PER_QUARTER, "PT1H": MS_PER_HOUR}
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    p = subparsers.add_parser(
+        "intervals", help="15/60-minute energies with quality from cumulative register readings",
+        description="Compute interval energies (labelled by interval start, UTC) with quality "
+                    "from a CSV of cumulative register readings (columns meter,time,channel,value). "
+                    "Only energy.* channels are used.")
+    p.add_argument("readings", type=Path, metavar="READINGS.csv")
+    p.add_argument("--resolution", choices=sorted(CLI_RESOLUTIONS), default="PT15M",
+                   help="PT15M (default) or PT1H (four quarters, DataHub's quality rule)")
+    p.add_argument("--max-gap", metavar="DUR",
+                   help="readings further apart than this make a boundary estimated "
+                        "(default 5min; ISO 8601 PT5M or 90s, 5min, 2h)")
+    p.add_argument("--estimate-limit", metavar="DUR",
+                   help="longest gap filled by a straight line; longer gaps are missing "
+                        "(default 6h)")
+    p.add_argument("--rollover-kwh", type=float, metavar="KWH",
+                   help="the register's modulus: a wrap to zero at this value is unwrapped")
+    p.add_argument("--max-power-w", type=float, metavar="W",
+                   help="meter maximum power: faster increases are flagged as implausible jumps")
+    p.add_argument("--start", metavar="TIME",
+                   help="first interval start, ISO 8601 UTC (default: first reading, rounded down)")
+    p.add_argument("--end", metavar="TIME",
+                   help="end of the last interval (default: last reading, rounded up)")
+    p.add_argument("--out", type=Path, metavar="FILE", help="output CSV (default stdout)")
+    p.add_argument("--quiet", action="store_true", help="do not print events on stderr")
+    p.set_defaults(func=run)
+
+
+def _duration(text: str, option: str) -> int:
+    ms = parse_duration(text, field=option)
+    if ms <= 0:
+        raise UserError(f"must be positive: {text!r}", field=option, expected="a duration > 0")
+    return ms
+
+
+def run(args: argparse.Namespace) -> int:
+    max_gap = (_duration(args.max_gap, "--max-gap") if args.max_gap
+               else DEFAULT_CSV_MAX_GAP_MS)
+    est_limit = (_duration(args.estimate_limit, "--estimate-limit") if args.estimate_limit
+                 else DEFAULT_ESTIMATE_LIMIT_MS)
+    if est_limit < max_gap:
+        raise UserError("the estimate limit is shorter than the max gap", field="--estimate-limit",
+                        expected=f"at least the max gap ({max_gap / 1000:g} s)")
+    for option, value in (("--rollover-kwh", args.rollover_kwh),
+                          ("--max-power-w", args.max_power_w)):
+        if value is not None and not value > 0:
+            raise UserError(f"must be positive: {value}", field=option, expected="a number > 0")
+    table = read_readings(args.readings)
+    keys = [k for k in table.series if k[1].startswith(ENERGY_PREFIX)]
+    skipped = sorted({k[1] for k in table.series} - {k[1] for k in keys})
+    if not keys:
+        raise UserError("no energy.* channel", source=table.source, field="channel",
+                        expected="cumulative registers such as energy.import, energy.export")
+    step = MS_PER_HOUR if args.resolution == "PT1H" else MS_PER_QUARTER
+    all_t = [t for k in keys for t in table.series[k][0]]
+    start = (parse_iso(args.start, field="--start") if args.start else min(all_t) // step * step)
+    end = (parse_iso(args.end, field="--end") if args.end else -(-max(all_t) // step) * step)
+    for option, value in (("--start", start), ("--end", end)):
+        if value % step:
+            raise UserError("not on the interval grid", field=option,
+                            expected=f"a whole {'hour' if step == MS_PER_HOUR else 'quarter-hour'} in UTC")
+    if end <= start:
+        raise UserError("end is not after start", field="--end", expected="a later time")
+
+    rows: list[IntervalRow] = []
+    messages: list[str] = []
+    for meter, channel in keys:
+        t, v = table.arrays((meter, channel))
+        result = intervals_from_register(t, v, start, end, MS_PER_QUARTER, max_gap, est_limit,
+                                         args.rollover_kwh, args.max_power_w, meter=meter,
+                                         channel=channel)
+        series = result.series
+        if args.resolution == "PT1H":
+            series = quarters_to_hours(series)
+        rows.append(IntervalRow(meter, channel, series))
+        messages += [f"{meter} {channel}: {e.kind}: {e.text}" for e in result.events]
+    if skipped:
+        messages.append(f"ignored non-energy channel(s): {', '.join(skipped)}")
+
+    if args.out:
+        try:
+            with args.out.open("w", newline="", encoding="utf-8") as fh:
+                write_intervals(rows, fh)
+        except OSError as exc:
+            raise UserError(f"cannot write: {exc.strerror}", source=str(args.out)) from None
+    else:
+        write_intervals(rows, sys.stdout)
+    if not args.quiet:
+        for m in messages:
+            print(m, file=sys.stderr)
+    return 0

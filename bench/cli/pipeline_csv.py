@@ -1,0 +1,182 @@
+"""CSV files of the pipeline commands: readings in, intervals out.
+
+Readings: header ``meter,time,channel,value`` (any column order, extra columns ignored), ISO 8601
+times with ``Z`` or an offset, cumulative kWh (``energy.*`` channels) or any other channel's value.
+Intervals: header ``meter,channel,start,resolution,quantity,quality`` with ``start`` as
+``YYYY-MM-DDTHH:MMZ``, quantity in kWh with 3 decimals (empty when missing) and quality
+``measured|estimated|calculated|missing``.
+
+A bad row raises :class:`bench.errors.UserError` naming the file, the row (1 = header) and the
+field, so the CLI exits 2 with one line.
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO
+
+import numpy as np
+
+from bench.errors import UserError
+from bench.pipeline.rounding import round_with_carry
+from bench.pipeline.series import IntervalSeries
+from bench.quality import FROM_LABEL, Quality
+from bench.timeutil import RESOLUTIONS_MS, format_minute_utc, parse_iso
+
+READING_COLUMNS = ("meter", "time", "channel", "value")
+INTERVAL_COLUMNS = ("meter", "channel", "start", "resolution", "quantity", "quality")
+RESOLUTION_NAMES = {ms: name for name, ms in RESOLUTIONS_MS.items()}
+
+
+@dataclass
+class ReadingTable:
+    """Readings grouped by (meter, channel), in file order."""
+
+    source: str
+    series: dict[tuple[str, str], tuple[list[int], list[float]]] = field(default_factory=dict)
+
+    def arrays(self, key: tuple[str, str]) -> tuple[np.ndarray, np.ndarray]:
+        t, v = self.series[key]
+        return np.asarray(t, dtype=np.int64), np.asarray(v, dtype=np.float64)
+
+
+def _header(reader: csv.DictReader, wanted: tuple[str, ...], source: str) -> None:
+    names = [n.strip() for n in (reader.fieldnames or [])]
+    missing = [c for c in wanted if c not in names]
+    if missing:
+        raise UserError(f"missing column(s) {', '.join(missing)}", source=source,
+                        field="header (row 1)", expected=",".join(wanted))
+    reader.fieldnames = names
+
+
+def sniff_columns(path: Path) -> list[str]:
+    """The header of a CSV file (to tell readings from intervals)."""
+    try:
+        with path.open(newline="", encoding="utf-8-sig") as fh:
+            first = next(csv.reader(fh), [])
+    except OSError as exc:
+        raise UserError(f"cannot read: {exc.strerror}", source=str(path)) from None
+    return [c.strip() for c in first]
+
+
+def read_readings(path: Path) -> ReadingTable:
+    source = str(path)
+    table = ReadingTable(source)
+    try:
+        fh = path.open(newline="", encoding="utf-8-sig")
+    except OSError as exc:
+        raise UserError(f"cannot read: {exc.strerror}", source=source) from None
+    with fh:
+        reader = csv.DictReader(fh)
+        _header(reader, READING_COLUMNS, source)
+        for row_no, row in enumerate(reader, start=2):
+            where = f"{source}: row {row_no}"
+            meter = (row.get("meter") or "").strip()
+            channel = (row.get("channel") or "").strip()
+            if not meter:
+                raise UserError("empty meter", source=where, field="meter",
+                                expected="a meter name")
+            if not channel:
+                raise UserError("empty channel", source=where, field="channel",
+                                expected="a channel such as energy.import")
+            t = parse_iso(row.get("time") or "", source=where, field="time")
+            text = (row.get("value") or "").strip()
+            try:
+                value = float(text)
+            except ValueError:
+                raise UserError(f"not a number: {text!r}", source=where, field="value",
+                                expected="a decimal number (kWh for energy channels)") from None
+            if not math.isfinite(value):
+                raise UserError(f"not a finite number: {text!r}", source=where, field="value",
+                                expected="a finite decimal number")
+            times, values = table.series.setdefault((meter, channel), ([], []))
+            times.append(t)
+            values.append(value)
+    if not table.series:
+        raise UserError("no readings", source=source, expected="at least one data row")
+    return table
+
+
+@dataclass(frozen=True)
+class IntervalRow:
+    meter: str
+    channel: str
+    series: IntervalSeries
+
+
+def format_quantity(value: float) -> str:
+    if math.isnan(value):
+        return ""
+    text = f"{value:.3f}"
+    return "0.000" if text == "-0.000" else text
+
+
+def write_intervals(rows: Iterable[IntervalRow], out: IO[str]) -> None:
+    """Write interval rows; quantities are rounded to 0.001 kWh with a carry per series."""
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(INTERVAL_COLUMNS)
+    for row in rows:
+        s = row.series
+        name = RESOLUTION_NAMES.get(s.resolution_ms, f"{s.resolution_ms}ms")
+        rounded = round_with_carry(s.quantity)
+        for start, qty, qual in zip(s.start_ms.tolist(), rounded.tolist(), s.quality.tolist(),
+                                    strict=True):
+            writer.writerow([row.meter, row.channel, format_minute_utc(start), name,
+                             format_quantity(qty), Quality(qual).label])
+
+
+def read_intervals(path: Path) -> list[IntervalRow]:
+    """Read an intervals CSV back (the output of ``meterbench intervals``) into series."""
+    source = str(path)
+    groups: dict[tuple[str, str], tuple[int, list[int], list[float], list[int]]] = {}
+    try:
+        fh = path.open(newline="", encoding="utf-8-sig")
+    except OSError as exc:
+        raise UserError(f"cannot read: {exc.strerror}", source=source) from None
+    with fh:
+        reader = csv.DictReader(fh)
+        _header(reader, INTERVAL_COLUMNS, source)
+        for row_no, row in enumerate(reader, start=2):
+            where = f"{source}: row {row_no}"
+            meter = (row.get("meter") or "").strip()
+            channel = (row.get("channel") or "").strip()
+            res_text = (row.get("resolution") or "").strip()
+            if res_text not in RESOLUTIONS_MS:
+                raise UserError(f"unknown resolution {res_text!r}", source=where,
+                                field="resolution", expected="PT15M or PT1H")
+            start = parse_iso(row.get("start") or "", source=where, field="start")
+            qual_text = (row.get("quality") or "").strip().lower()
+            if qual_text not in FROM_LABEL:
+                raise UserError(f"unknown quality {qual_text!r}", source=where, field="quality",
+                                expected="measured, estimated, calculated or missing")
+            qty_text = (row.get("quantity") or "").strip()
+            try:
+                qty = float(qty_text) if qty_text else math.nan
+            except ValueError:
+                raise UserError(f"not a number: {qty_text!r}", source=where, field="quantity",
+                                expected="kWh, or empty when missing") from None
+            res, starts, qtys, quals = groups.setdefault((meter, channel),
+                                                         (RESOLUTIONS_MS[res_text], [], [], []))
+            if RESOLUTIONS_MS[res_text] != res:
+                raise UserError("resolution changes within one meter and channel", source=where,
+                                field="resolution", expected=RESOLUTION_NAMES[res])
+            starts.append(start)
+            qtys.append(qty)
+            quals.append(int(FROM_LABEL[qual_text]))
+    out = []
+    for (meter, channel), (res, starts, qtys, quals) in groups.items():
+        order = np.argsort(starts, kind="stable")
+        s = np.asarray(starts, dtype=np.int64)[order]
+        if np.any(np.diff(s) != res):
+            raise UserError(f"intervals of {meter} {channel} are not a regular series",
+                            source=source, field="start",
+                            expected=f"consecutive starts {RESOLUTION_NAMES[res]} apart")
+        out.append(IntervalRow(meter, channel, IntervalSeries(
+            s, np.asarray(qtys)[order], np.asarray(quals, dtype=np.uint8)[order], res)))
+    if not out:
+        raise UserError("no intervals", source=source, expected="at least one data row")
+    return out

@@ -1,0 +1,204 @@
+"""Hypothesis properties of the interval stage, aggregation, rounding and netting."""
+
+from __future__ import annotations
+
+import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from bench.pipeline.aggregate import quarters_to_hours_arrays
+from bench.pipeline.intervals import intervals_from_register
+from bench.pipeline.netting import PointFlows, virtual_main_point
+from bench.pipeline.quality_rules import aggregate_quality, combine_strict, quality_rank
+from bench.pipeline.registers import intervals_many
+from bench.pipeline.rounding import round_with_carry
+from bench.quality import Quality
+
+MIN = 60_000
+Q = 15 * MIN
+H = 60 * MIN
+
+
+@st.composite
+def register_readings(draw, *, with_rollover: bool):
+    """Readings from 0 to n_q quarters: jittered, with holes, first and last on the grid."""
+    n_q = draw(st.integers(1, 12))
+    span = n_q * Q
+    n_inner = draw(st.integers(0, 60))
+    inner = draw(st.lists(st.integers(1, span - 1), min_size=n_inner, max_size=n_inner,
+                          unique=True))
+    t = np.array(sorted({0, span, *inner}), dtype=np.int64)
+    power_kw = draw(st.lists(st.floats(0, 20), min_size=len(t) - 1, max_size=len(t) - 1))
+    inc = np.array(power_kw) * np.diff(t) / H
+    true = draw(st.floats(0, 5000)) + np.concatenate([[0.0], np.cumsum(inc)])
+    modulus = None
+    reg = true
+    if with_rollover:
+        modulus = 100.0
+        # keep every step below half the modulus so a wrap is unambiguous
+        true = true[0] + np.concatenate([[0.0], np.cumsum(np.minimum(inc, 40.0))])
+        reg = np.mod(true, modulus)
+    return t, true, reg, modulus, n_q
+
+
+@settings(max_examples=150, deadline=None)
+@given(register_readings(with_rollover=False))
+def test_energy_conserved_across_gaps(data):
+    t, true, reg, _, n_q = data
+    r = intervals_from_register(t, reg, 0, n_q * Q, Q, max_gap_ms=2 * MIN,
+                                estimate_limit_ms=10 * H)
+    assert (r.series.quality != Quality.MISSING).all()
+    total = float(np.sum(r.series.quantity))
+    assert abs(total - (true[-1] - true[0])) <= 1e-9 * max(1.0, abs(true[-1]))
+    assert (r.series.quantity >= -1e-9).all()
+
+
+@settings(max_examples=150, deadline=None)
+@given(register_readings(with_rollover=True))
+def test_energy_conserved_across_rollovers(data):
+    t, true, reg, modulus, n_q = data
+    r = intervals_from_register(t, reg, 0, n_q * Q, Q, max_gap_ms=2 * MIN,
+                                estimate_limit_ms=10 * H, rollover_kwh=modulus)
+    assert (r.series.quality != Quality.MISSING).all()
+    assert not [e for e in r.events if e.kind == "reset"]
+    total = float(np.sum(r.series.quantity))
+    assert abs(total - (true[-1] - true[0])) <= 1e-9 * max(1.0, abs(true[-1]))
+
+
+def _oracle(t, v, bounds, max_gap, est_limit, breaks):
+    """Straightforward per-boundary loop of the documented rules (no numpy tricks)."""
+    vals, quals, pos = [], [], []
+    for b in bounds:
+        lo = max((i for i in range(len(t)) if t[i] <= b), default=None)
+        if lo is None:
+            vals.append(np.nan), quals.append(Quality.MISSING), pos.append((0, 0))
+            continue
+        if t[lo] == b:
+            vals.append(v[lo]), quals.append(Quality.MEASURED), pos.append((lo, lo - 1))
+            continue
+        if lo + 1 >= len(t) or lo in breaks:
+            vals.append(np.nan), quals.append(Quality.MISSING), pos.append((lo, lo))
+            continue
+        gap = t[lo + 1] - t[lo]
+        vals.append(v[lo] + (v[lo + 1] - v[lo]) * (b - t[lo]) / gap)
+        quals.append(Quality.MEASURED if gap <= max_gap else
+                     Quality.ESTIMATED if gap <= est_limit else Quality.MISSING)
+        pos.append((lo, lo))
+    out_q, out_v = [], []
+    for k in range(len(bounds) - 1):
+        q0, q1 = quals[k], quals[k + 1]
+        first, last = pos[k][0], pos[k + 1][1]
+        broken = any(first <= p <= last for p in breaks)
+        if Quality.MISSING in (q0, q1) or broken:
+            out_q.append(Quality.MISSING), out_v.append(np.nan)
+        else:
+            out_q.append(Quality.MEASURED if q0 == q1 == Quality.MEASURED else Quality.ESTIMATED)
+            out_v.append(vals[k + 1] - vals[k])
+    return np.array(out_v), np.array(out_q, dtype=np.uint8)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.data())
+def test_matches_straightforward_oracle_with_resets(data):
+    n = data.draw(st.integers(0, 40))
+    t = np.array(sorted(data.draw(st.lists(st.integers(-2 * Q, 6 * Q), min_size=n, max_size=n,
+                                           unique=True))), dtype=np.int64)
+    steps = data.draw(st.lists(st.floats(-5, 5), min_size=max(n - 1, 0), max_size=max(n - 1, 0)))
+    v = np.concatenate([[100.0], 100.0 + np.cumsum(steps)])[:n]
+    breaks = {i for i in range(n - 1) if v[i + 1] < v[i]}
+    max_gap = data.draw(st.sampled_from([MIN, 5 * MIN, Q]))
+    est = data.draw(st.sampled_from([Q, H, 3 * H]))
+    bounds = np.arange(0, 4 * Q + 1, Q)
+    r = intervals_from_register(t, v, 0, 4 * Q, Q, max_gap_ms=max_gap, estimate_limit_ms=est)
+    ov, oq = _oracle(t.tolist(), v.tolist(), bounds.tolist(), max_gap, est, breaks)
+    np.testing.assert_array_equal(r.series.quality, oq)
+    np.testing.assert_allclose(r.series.quantity, ov, rtol=0, atol=1e-9)
+    # never booked as negative consumption
+    assert not (r.series.quantity < -1e-9).any()
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.data())
+def test_many_meters_equal_one_by_one(data):
+    n_m = data.draw(st.integers(1, 6))
+    ts, vs = [], []
+    for _ in range(n_m):
+        n = data.draw(st.integers(0, 30))
+        t = sorted(data.draw(st.lists(st.integers(-Q, 5 * Q), min_size=n, max_size=n,
+                                      unique=True)))
+        steps = data.draw(st.lists(st.floats(-1, 3), min_size=n, max_size=n))
+        ts.append(np.array(t, dtype=np.int64))
+        vs.append(np.cumsum(steps) + 50.0 if n else np.zeros(0))
+    offsets = np.concatenate([[0], np.cumsum([len(t) for t in ts])])
+    many = intervals_many(offsets, np.concatenate(ts), np.concatenate(vs), 0, 4 * Q, Q,
+                          5 * MIN, H, max_power_w=100_000.0)
+    for m in range(n_m):
+        one = intervals_from_register(ts[m], vs[m], 0, 4 * Q, Q, 5 * MIN, H,
+                                      max_power_w=100_000.0)
+        np.testing.assert_array_equal(many.quality[m], one.series.quality)
+        np.testing.assert_allclose(many.quantity[m], one.series.quantity, atol=1e-12)
+
+
+qualities = st.sampled_from([int(q) for q in Quality])
+
+
+@given(st.lists(st.lists(qualities, min_size=4, max_size=4), min_size=1, max_size=20))
+def test_hour_quality_never_better_than_present_inputs(rows):
+    q = np.array(rows, dtype=np.uint8)
+    out = aggregate_quality(q, axis=1)
+    for row, res in zip(q, out, strict=True):
+        present = row[row != Quality.MISSING]
+        if not len(present):
+            assert res == Quality.MISSING
+        else:
+            assert quality_rank(res) >= quality_rank(present).max()
+            if (row == Quality.MISSING).any():
+                assert res != Quality.MEASURED
+
+
+@given(st.lists(st.tuples(qualities, qualities, qualities), min_size=1, max_size=30))
+def test_strict_quality_never_better_than_any_input(rows):
+    a, b, c = (np.array(col, dtype=np.uint8) for col in zip(*rows, strict=True))
+    out = combine_strict(a, b, c)
+    assert (quality_rank(out) >= np.maximum.reduce([quality_rank(x) for x in (a, b, c)])).all()
+
+
+@given(st.lists(st.tuples(st.floats(0, 10), qualities), min_size=1, max_size=24),
+       st.lists(st.tuples(st.floats(0, 10), qualities), min_size=1, max_size=24))
+def test_netting_quality_never_better_than_inputs(main_rows, sub_rows):
+    n = min(len(main_rows), len(sub_rows))
+    mv = np.array([r[0] for r in main_rows[:n]])
+    mq = np.array([r[1] for r in main_rows[:n]], dtype=np.uint8)
+    sv = np.array([r[0] for r in sub_rows[:n]])
+    sq = np.array([r[1] for r in sub_rows[:n]], dtype=np.uint8)
+    mv[mq == Quality.MISSING] = np.nan
+    sv[sq == Quality.MISSING] = np.nan
+    zeros_q = np.full(n, Quality.MEASURED, dtype=np.uint8)
+    main = PointFlows(mv, np.zeros(n), mq, zeros_q)
+    subs = PointFlows(sv[None, :], np.zeros((1, n)), sq[None, :], zeros_q[None, :])
+    for policy in ("report", "clamp"):
+        v = virtual_main_point(main, subs, policy=policy)
+        worst = np.maximum(quality_rank(mq), quality_rank(sq))
+        assert (quality_rank(v.import_quality) >= worst).all()
+        assert (np.isnan(v.import_kwh) == (v.import_quality == Quality.MISSING)).all()
+
+
+@given(st.lists(st.one_of(st.floats(-50, 50), st.just(float("nan"))), min_size=1,
+                max_size=500))
+def test_rounding_carry_never_drifts(values):
+    q = np.array(values)
+    r = round_with_carry(q)
+    assert (np.isnan(r) == np.isnan(q)).all()
+    drift = np.cumsum(np.nan_to_num(r)) - np.cumsum(np.nan_to_num(q))
+    assert np.abs(drift).max() <= 0.0005 + 1e-9
+    finite = r[~np.isnan(r)]
+    assert np.allclose(finite * 1000, np.round(finite * 1000), atol=1e-6)
+
+
+@given(st.lists(st.floats(0, 3), min_size=4, max_size=4 * 24).filter(lambda x: len(x) % 4 == 0))
+def test_hour_sum_conserves_quarters(quarters):
+    q = np.array(quarters)
+    starts = np.arange(len(q)) * Q
+    _, hours, qual = quarters_to_hours_arrays(starts, q, np.ones(len(q), dtype=np.uint8))
+    assert abs(hours.sum() - q.sum()) <= 1e-9 * max(1, q.sum())
+    assert (qual == Quality.MEASURED).all()

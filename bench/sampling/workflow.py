@@ -69,7 +69,7 @@ def make_plan(scheme: Scheme, lot_size: int, *, aql: str | None = None, level: s
 
 def plan_with_oc(plan: dict) -> dict:
     """Attach the OC curve and its 95 % / 10 % acceptance points to an attribute plan."""
-    if plan["kind"] != "attributes":
+    if plan["kind"] != "attributes" or "oc" in plan:
         return plan
     curve = oc.oc_curve(plan)
     return {**plan, "oc": {**curve, "p95_percent": 100 * oc.quality_at(plan, 0.95),

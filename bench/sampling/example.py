@@ -91,17 +91,28 @@ def simulate_results(meters: Sequence[Meter], *, bad: set[str] | None = None,
     for m in meters:
         if m.meter_id in unreachable:
             continue
-        h = hashlib.sha256(f"lab:{truth_seed}:{m.meter_id}".encode()).digest()
-        rng = np.random.default_rng(int.from_bytes(h[:8], "big"))
         bad_here = (m.meter_id in bad) if bad is not None else is_bad(m.meter_id, bad_share,
                                                                          truth_seed)
-        bad_point = int(rng.integers(0, len(test_points)))
+        u = _uniforms(f"lab:{truth_seed}:{m.meter_id}", len(test_points) + 2)
+        bad_point = int(u[0] * len(test_points))
+        sign = -1.0 if u[1] < 0.5 else 1.0
         for k, tp in enumerate(test_points):
             limit = in_service_limit(m.accuracy_class, tp)
             if bad_here and k == bad_point:
-                err = float(rng.choice([-1.0, 1.0])) * 1.5 * limit
+                err = sign * 1.5 * limit
             else:
-                err = float(rng.uniform(-0.3, 0.3)) * limit
+                err = (2 * u[k + 2] - 1) * 0.3 * limit
             rows.append({"meter_id": m.meter_id, "test_point": tp, "error_pct": round(err, 4),
                          "uncertainty_pct": 0.1})
     return rows
+
+
+def _uniforms(key: str, count: int) -> list[float]:
+    """``count`` deterministic uniforms in [0, 1) from a text key (SHA-256 blocks)."""
+    out: list[float] = []
+    block = 0
+    while len(out) < count:
+        h = hashlib.sha256(f"{key}:{block}".encode()).digest()
+        out += [int.from_bytes(h[i:i + 8], "big") / 2**64 for i in range(0, 32, 8)]
+        block += 1
+    return out[:count]

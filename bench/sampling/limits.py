@@ -14,6 +14,7 @@ Test points are named by current and power factor, e.g. ``Imin PF1``, ``0.1Iref 
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 from bench.errors import UserError
 
@@ -40,11 +41,19 @@ LIMIT_RULES = {
 
 def current_range(test_point: str, *, source: str | None = None) -> str:
     """``low`` (Imin <= I < Itr) or ``high`` (Itr <= I <= Imax) for a test point name."""
-    m = _POINT.match(test_point)
-    if not m:
+    rng = _current_range(test_point)
+    if rng is None:
         raise UserError(f"test point {test_point!r} not understood", source=source,
                         field="test_point", expected="a current like Imin, 0.1Iref, Iref, "
                         "2Iref, Imax, then the power factor, e.g. 'Iref PF0.5i'")
+    return rng
+
+
+@lru_cache(maxsize=1024)
+def _current_range(test_point: str) -> str | None:
+    m = _POINT.match(test_point)
+    if not m:
+        return None
     mult = float(m.group("mult") or 1)
     base = m.group("base").lower()
     if base == "imin":

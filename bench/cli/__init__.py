@@ -21,6 +21,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "bench.cli.run",
     "bench.cli.intervals",
     "bench.cli.align",
+    "bench.cli.sampling",
 )
 
 

@@ -1,0 +1,84 @@
+"""In-service error limits per accuracy class and test point.
+
+* ``2xMPE``: twice the MID maximum permissible error at first verification (Denmark BEK 582/2018
+  §11, Germany MessEV §22; domain note metrology.md). MPE from MID Annex V (MI-003), temperature
+  +5…+30 °C (lab conditions): Imin <= I < Itr: A 3.5, B 2, C 1 %; Itr <= I <= Imax: A 3.5, B 2,
+  C 0.7 % (metrology.md table).
+* ``fr-in-service``: France: A 8.0, B 4.5, C 2.5 % over 0.1·Iref … Imax (sampling.md).
+
+Test points are named by current and power factor, e.g. ``Imin PF1``, ``0.1Iref PF1``,
+``Iref PF0.5i``, ``2Iref PF1``, ``Imax PF0.8c``. Meters are taken as direct-connected
+(Iref = 10·Itr, metrology.md), so a current below 0.1·Iref lies in the Imin…Itr range.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+
+from bench.errors import UserError
+
+#: MID MI-003 MPE (%), +5…+30 °C, by current range and class (metrology.md).
+MID_MPE_PCT: dict[str, dict[str, float]] = {
+    "low": {"A": 3.5, "B": 2.0, "C": 1.0},    # Imin <= I < Itr
+    "high": {"A": 3.5, "B": 2.0, "C": 0.7},   # Itr <= I <= Imax
+}
+#: Factor on the MPE for meters in use (BEK 582/2018 §11, MessEV §22; metrology.md).
+IN_SERVICE_FACTOR = 2.0
+#: France, in-service MPE (%), 0.1·Iref…Imax (sampling.md).
+FR_IN_SERVICE_PCT: dict[str, float] = {"A": 8.0, "B": 4.5, "C": 2.5}
+#: Direct-connected meters: Iref = 10·Itr (metrology.md), so Itr = 0.1·Iref.
+ITR_OVER_IREF = 0.1
+
+_POINT = re.compile(r"^\s*(?P<mult>\d+(?:\.\d+)?)?\s*\*?\s*(?P<base>Imin|Itr|Iref|Imax)\b(?P<rest>.*)$",
+                    re.IGNORECASE)
+
+LIMIT_RULES = {
+    "2xMPE": "in-service limit 2 x MID MPE (BEK 582/2018 §11, MessEV §22; metrology.md)",
+    "fr-in-service": "France in-service MPE A 8.0 / B 4.5 / C 2.5 % (sampling.md)",
+}
+
+
+def current_range(test_point: str, *, source: str | None = None) -> str:
+    """``low`` (Imin <= I < Itr) or ``high`` (Itr <= I <= Imax) for a test point name."""
+    rng = _current_range(test_point)
+    if rng is None:
+        raise UserError(f"test point {test_point!r} not understood", source=source,
+                        field="test_point", expected="a current like Imin, 0.1Iref, Iref, "
+                        "2Iref, Imax, then the power factor, e.g. 'Iref PF0.5i'")
+    return rng
+
+
+@lru_cache(maxsize=1024)
+def _current_range(test_point: str) -> str | None:
+    m = _POINT.match(test_point)
+    if not m:
+        return None
+    mult = float(m.group("mult") or 1)
+    base = m.group("base").lower()
+    if base == "imin":
+        return "low" if mult <= 1 else "high"
+    if base == "itr":
+        return "low" if mult < 1 else "high"
+    if base == "iref":
+        return "low" if mult < ITR_OVER_IREF - 1e-12 else "high"
+    return "high"
+
+
+def in_service_limit(accuracy_class: str, test_point: str, rule: str = "2xMPE", *,
+                     source: str | None = None) -> float:
+    """The in-service error limit in percent (symmetric: ±limit)."""
+    cls = accuracy_class.upper()
+    if cls not in ("A", "B", "C"):
+        raise UserError(f"class {accuracy_class!r}", source=source, field="class",
+                        expected="A, B or C")
+    rng = current_range(test_point, source=source)
+    if rule == "2xMPE":
+        return IN_SERVICE_FACTOR * MID_MPE_PCT[rng][cls]
+    if rule == "fr-in-service":
+        if rng == "low":
+            raise UserError(f"test point {test_point!r} is below 0.1·Iref, outside the French "
+                            "in-service range", source=source, field="test_point",
+                            expected="a current from 0.1·Iref to Imax")
+        return FR_IN_SERVICE_PCT[cls]
+    raise UserError(f"limit rule {rule!r}", field="limit", expected=" or ".join(LIMIT_RULES))

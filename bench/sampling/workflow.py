@@ -1,0 +1,264 @@
+"""One sampling round as plain documents: plan -> selection -> evaluation -> report document.
+
+Documents are JSON-able dicts so that a round can be saved between steps (the selection goes to
+the field team, the results come back from the lab weeks later) and re-rendered by ``reports``
+without importing the bench.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date
+
+from bench import __version__
+from bench.errors import UserError
+from bench.sampling import criteria, iso2859, oc, variables
+from bench.sampling.evaluation import PointResult, group_by_meter, judge_meter, take_tested
+from bench.sampling.inventory import Meter
+from bench.sampling.limits import LIMIT_RULES
+from bench.sampling.lots import Lot
+from bench.sampling.schemes import Scheme, next_due_after_pass
+from bench.sampling.selection import default_spares, new_seed, select
+from bench.sampling.switching import LotOutcome, SeverityState, next_state
+
+SELECTION_KIND = "meterbench.sampling.selection"
+EVALUATION_KIND = "meterbench.sampling.evaluation"
+
+
+def make_plan(scheme: Scheme, lot_size: int, *, aql: str | None = None, level: str = "II",
+              inspection: str = "normal", double: bool = False, method: str = "attributes",
+              n: int | None = None, k: float | None = None, m_percent: float | None = None,
+              confidence: float = 0.95) -> dict:
+    """The plan a scheme applies to a lot of ``lot_size`` meters, as a document."""
+    if method == "variables":
+        if n is None:
+            raise UserError("the variables method needs a sample size", field="n",
+                            expected="--n, e.g. 35 (ANSI Z1.9 sizes: "
+                            + ", ".join(map(str, variables.Z19_SAMPLE_SIZES)) + ")")
+        a = iso2859.normalize_aql(aql) if aql is not None else None
+        vp = variables.variables_plan(n, aql=a, k=k, m_percent=m_percent)
+        return {"kind": "variables", **vp.to_dict(), "lot_size": lot_size,
+                "hundred_percent": n >= lot_size}
+    if method != "attributes":
+        raise UserError(f"method {method!r}", field="method", expected="attributes or variables")
+    if scheme.decision == "fr-annex7":
+        return {"kind": "attributes", **criteria.french_plan(
+            lot_size, tightened=inspection == "tightened")}
+    if scheme.decision in ("de-95", "nl-13"):
+        if n is None and aql is None:
+            floor = criteria.german_minimum_n(confidence) if scheme.decision == "de-95" else 1
+            raise UserError(f"scheme {scheme.name} fixes no sample size", field="n",
+                            expected=f"--n (at least {floor} to be able to pass) or --aql for "
+                            "the ISO 2859-1 sample size")
+        size = n if n is not None else iso2859.plan(lot_size, aql, level=level,
+                                                    inspection=inspection).n
+        kind = "conformity-95" if scheme.decision == "de-95" else "share-13"
+        out = {"kind": kind, "n": size, "lot_size": lot_size, "hundred_percent": size >= lot_size}
+        if kind == "conformity-95":
+            out.update(confidence=confidence, share=criteria.GERMAN_CONFORMING_SHARE,
+                       table="MessEV §35 >= 95 % conforming, exact one-sided binomial test")
+        else:
+            out.update(share=criteria.DUTCH_MAX_FAULTY_SHARE, table="NL > 13 % faulty rule")
+        return out
+    if aql is None:
+        raise UserError(f"scheme {scheme.name} uses ISO 2859-1 but states no AQL", field="aql",
+                        expected="--aql from the ISO 2859-1 series, agreed with the authority")
+    p = iso2859.plan(lot_size, aql, level=level, inspection=inspection, double=double)
+    return {"kind": "attributes", **p.to_dict()}
+
+
+def plan_with_oc(plan: dict) -> dict:
+    """Attach the OC curve and its 95 % / 10 % acceptance points to an attribute plan."""
+    if plan["kind"] != "attributes" or "oc" in plan:
+        return plan
+    curve = oc.oc_curve(plan)
+    return {**plan, "oc": {**curve, "p95_percent": 100 * oc.quality_at(plan, 0.95),
+                           "p10_percent": 100 * oc.quality_at(plan, 0.10),
+                           "model": "type B (binomial)"}}
+
+
+def make_selection(*, scheme: Scheme, lot: Lot, plan: dict, seed: str | None = None,
+                   spares: int | None = None, inventory_name: str = "",
+                   state: SeverityState | None = None) -> dict:
+    seed = seed or new_seed()
+    n1 = plan.get("n1") or plan["n"]
+    n2 = plan.get("n2") or 0
+    k = default_spares(n1 + n2) if spares is None else spares
+    sel = select([m.meter_id for m in lot.meters], n1, seed=seed, spares=k, n2=n2)
+    return {"kind": SELECTION_KIND, "version": 1, "software": f"meterbench {__version__}",
+            "inventory": inventory_name, "scheme": scheme.to_dict(), "lot": lot.summary(),
+            "plan": plan_with_oc(plan), "selection": sel.to_dict(),
+            "severity_state": state.to_dict() if state else None}
+
+
+def _check_selection(doc: dict, source: str) -> None:
+    if not isinstance(doc, dict) or doc.get("kind") != SELECTION_KIND:
+        raise UserError("not a selection document", source=source, field="kind",
+                        expected=f"{SELECTION_KIND!r}, as written by 'meterbench sampling select'")
+
+
+def evaluate_round(doc: dict, results: Sequence[PointResult], meters: dict[str, Meter], *,
+                   scheme: Scheme, tested_on: date, decision_rule: str = "simple",
+                   state: SeverityState | None = None, production_steady: bool = True,
+                   reduced_approved: bool = False, source: str = "<selection>",
+                   results_source: str = "<results>") -> dict:
+    """Judge the tested meters and decide the lot. Returns the evaluation document."""
+    _check_selection(doc, source)
+    plan = doc["plan"]
+    sel = doc["selection"]
+    by_meter = group_by_meter(results)
+    drawn = list(sel["sample"]) + list(sel["second_sample"]) + list(sel["spares"])
+    strangers = sorted(set(by_meter) - set(drawn))
+    if strangers:
+        raise UserError(f"results for meters that were not drawn: {', '.join(strangers[:5])}",
+                        source=results_source, field="meter_id",
+                        expected="only meters of the selection (sample or spares)")
+    for mid in by_meter:
+        if mid not in meters:
+            raise UserError(f"meter {mid} is not in the inventory", source=results_source,
+                            field="meter_id", expected="a meter of the inventory")
+    have = set(by_meter)
+    first_order = list(sel["sample"]) + list(sel["spares"])
+    double = bool(plan.get("double"))
+    n_first = plan.get("n1") if double else plan["n"]
+    n_first = min(n_first, len(drawn))
+    tested, missing = take_tested(first_order, n_first, have)
+    if len(tested) < n_first:
+        raise UserError(f"results for {len(tested)} meters, the plan needs {n_first}",
+                        source=results_source, field="meter_id",
+                        expected=f"{n_first} tested meters (sample, then spares in order)")
+    limit_rule = scheme.limit
+    verdicts = {mid: judge_meter(mid, meters[mid].accuracy_class, by_meter[mid],
+                                 limit_rule=limit_rule, decision_rule=decision_rule,
+                                 source=results_source) for mid in have}
+    d1 = sum(not verdicts[m].conforming for m in tested)
+    second: list[str] = []
+    decision: dict
+    kind = plan["kind"]
+    if kind == "attributes" and double:
+        if d1 <= plan["ac1"]:
+            decision = _attr_decision(d1, plan["ac1"], plan["re1"], stage="first sample")
+        elif d1 >= plan["re1"]:
+            decision = _attr_decision(d1, plan["ac1"], plan["re1"], stage="first sample")
+        else:
+            order2 = list(sel["second_sample"]) + list(sel["spares"])
+            second, missing2 = take_tested(order2, plan["n2"], have, already=tested)
+            missing += missing2
+            if len(second) < plan["n2"]:
+                raise UserError(f"{d1} nonconforming in the first sample: the second sample of "
+                                f"{plan['n2']} is needed, results for {len(second)}",
+                                source=results_source, field="meter_id",
+                                expected="results for the second sample")
+            d = d1 + sum(not verdicts[m].conforming for m in second)
+            decision = _attr_decision(d, plan["ac2"], plan["re2"], stage="cumulative")
+            decision["first_sample_nonconforming"] = d1
+    elif kind == "attributes":
+        decision = _attr_decision(d1, plan["ac"], plan["re"], stage="single")
+    elif kind == "conformity-95":
+        t = criteria.german_conformity_test(len(tested), d1, confidence=plan["confidence"])
+        decision = {"nonconforming": d1, "accepted": t.accepted, "gap": False,
+                    "upper_bound_percent": 100 * t.upper_bound, "statement": t.statement}
+    elif kind == "share-13":
+        dd = criteria.dutch_decision(len(tested), d1)
+        decision = {"nonconforming": d1, "accepted": dd["accepted"], "gap": False,
+                    "share_percent": 100 * dd["share"], "statement": dd["rule"]}
+    elif kind == "variables":
+        decision = _variables_decision(tested, by_meter, meters, plan, limit_rule)
+        decision["nonconforming"] = d1
+    else:
+        raise UserError(f"plan kind {kind!r}", source=source, field="plan.kind",
+                        expected="attributes, variables, conformity-95, share-13")
+    accepted = bool(decision["accepted"])
+    lot_meta = doc["lot"]
+    consequence: dict[str, object]
+    if accepted:
+        nxt = next_due_after_pass(scheme, tested_on, mid=meters[tested[0]].mid)
+        consequence = {"action": "lot stays in service",
+                       "next_due": nxt.isoformat() if nxt else None,
+                       "next_due_note": None if nxt else
+                       f"{scheme.name} sets the next interval from the result: give "
+                       "--interval-years"}
+    else:
+        consequence = {"action": scheme.on_failure, "next_due": None}
+    new_state = None
+    switching_reason = None
+    if kind == "attributes" and plan.get("standard") == "ISO 2859-1":
+        st = state or SeverityState(inspection=plan["inspection"])
+        outcome = LotOutcome(accepted=accepted, gap=bool(decision.get("gap")),
+                             score_credit=_score_credit(plan, decision, d1),
+                             small_ac=(not double and plan["ac"] <= 1))
+        ns, switching_reason = next_state(st, outcome, production_steady=production_steady,
+                                          reduced_approved=reduced_approved)
+        new_state = ns.to_dict()
+    tested_all = tested + second
+    return {
+        "kind": EVALUATION_KIND, "version": 1, "software": f"meterbench {__version__}",
+        "tested_on": tested_on.isoformat(), "lot": lot_meta, "scheme": doc["scheme"],
+        "plan": plan, "selection": sel,
+        "decision_rule": {"name": decision_rule,
+                          "text": "simple acceptance (guard band 0, ILAC-G8:09/2019)"
+                          if decision_rule == "simple" else
+                          "guarded acceptance: |error| <= limit - U (ILAC-G8:09/2019)"},
+        "limit_rule": LIMIT_RULES[limit_rule],
+        "tested": tested_all, "not_reached": missing,
+        "meters": [verdicts[m].to_dict() for m in tested_all],
+        "decision": {**decision, "accepted": accepted,
+                     "verdict": "accepted" if accepted else "rejected"},
+        "consequence": consequence,
+        "severity_state": new_state, "switching": switching_reason,
+    }
+
+
+def _attr_decision(d: int, ac: int, re: int, *, stage: str) -> dict:
+    if d <= ac:
+        return {"nonconforming": d, "accepted": True, "gap": False, "stage": stage,
+                "statement": f"{d} nonconforming <= Ac {ac}: accept"}
+    if d >= re:
+        return {"nonconforming": d, "accepted": False, "gap": False, "stage": stage,
+                "statement": f"{d} nonconforming >= Re {re}: reject"}
+    return {"nonconforming": d, "accepted": True, "gap": True, "stage": stage,
+            "statement": f"Ac {ac} < {d} nonconforming < Re {re}: accept the lot, but reinstate "
+            "normal inspection (MIL-STD-105E Table II-C note)"}
+
+
+def _score_credit(plan: dict, decision: dict, d1: int) -> bool:
+    """Would the lot also pass one AQL step tighter (ISO 2859-1:1999 9.3.3.2)?"""
+    if not decision["accepted"] or decision.get("gap"):
+        return False
+    if plan.get("double"):
+        return decision.get("stage") == "first sample"
+    j = iso2859.AQL_SERIES.index(plan["aql"])
+    if j == 0:
+        return False
+    _, ac_tighter, _ = iso2859.resolve_cell("normal", plan["plan_code"],
+                                            iso2859.AQL_SERIES[j - 1])
+    return decision["nonconforming"] <= ac_tighter
+
+
+def _variables_decision(tested: Sequence[str], by_meter: dict, meters: dict[str, Meter],
+                        plan: dict, limit_rule: str) -> dict:
+    from bench.sampling.limits import in_service_limit
+
+    per_point: dict[str, list[float]] = {}
+    classes = {meters[m].accuracy_class for m in tested}
+    if len(classes) != 1:
+        raise UserError("the s-method needs one accuracy class in the sample", field="class",
+                        expected="a uniform lot")
+    cls = classes.pop()
+    for mid in tested:
+        for r in by_meter[mid]:
+            per_point.setdefault(r.test_point, []).append(r.error_pct)
+    points = []
+    for tp, values in sorted(per_point.items()):
+        if len(values) != len(tested):
+            raise UserError(f"test point {tp!r} has {len(values)} results for {len(tested)} "
+                            "meters", field="test_point", expected="every meter at every point")
+        limit = in_service_limit(cls, tp, limit_rule)
+        r = variables.s_method(values, -limit, limit, plan["k"])
+        points.append({"test_point": tp, "limit_pct": limit, "mean": r.mean, "s": r.s,
+                       "q_upper": r.q_upper, "q_lower": r.q_lower, "k": r.k,
+                       "accepted": r.accepted})
+    ok = all(p["accepted"] for p in points)
+    return {"accepted": ok, "gap": False, "points": points,
+            "statement": f"s-method with k = {plan['k']:.3f} at every test point: "
+            + ("all pass" if ok else "a test point fails")}

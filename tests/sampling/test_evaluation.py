@@ -1,0 +1,158 @@
+"""Evaluation of lab results: per-meter verdicts, spares, double sampling, decision rules."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from bench.errors import UserError
+from bench.sampling.evaluation import PointResult, judge_meter, read_results_text
+from bench.sampling.example import simulate_results
+from bench.sampling.inventory import Meter
+from bench.sampling.lots import Lot
+from bench.sampling.schemes import get_scheme
+from bench.sampling.switching import SeverityState
+from bench.sampling.workflow import evaluate_round, make_plan, make_selection
+
+RESULTS_HEADER = "meter_id,test_point,error_pct,uncertainty_pct\n"
+
+
+def test_results_csv_errors_name_row_and_field():
+    with pytest.raises(UserError, match=r"r.csv: error_pct: row 3: not a number"):
+        read_results_text(RESULTS_HEADER + "M1,Iref PF1,0.1,\nM1,Imax PF1,abc,\n",
+                          source="r.csv")
+    with pytest.raises(UserError, match="row 3: meter M1 test point 'Iref PF1' already"):
+        read_results_text(RESULTS_HEADER + "M1,Iref PF1,0.1,\nM1,Iref  PF1,0.2,\n")
+    with pytest.raises(UserError, match="missing column"):
+        read_results_text("meter,error\n")
+    with pytest.raises(UserError, match="uncertainty_pct"):
+        read_results_text(RESULTS_HEADER + "M1,Iref PF1,0.1,-0.1\n")
+    rows = read_results_text(RESULTS_HEADER + "M1,Iref PF1,-0.25,0.08\n")
+    assert rows == [PointResult("M1", "Iref PF1", -0.25, 0.08, 2)]
+
+
+def test_simple_and_guarded_acceptance():
+    r = [PointResult("M1", "Iref PF1", 3.9, 0.2, 2)]          # class B limit 4.0 %
+    assert judge_meter("M1", "B", r).conforming
+    assert not judge_meter("M1", "B", r, decision_rule="guarded").conforming
+    assert not judge_meter("M1", "B", [PointResult("M1", "Iref PF1", -4.01, None, 2)]).conforming
+    with pytest.raises(UserError, match="uncertainty"):
+        judge_meter("M1", "B", [PointResult("M1", "Iref PF1", 1.0, None, 2)],
+                    decision_rule="guarded")
+
+
+def _lot(size=400, cls="B"):
+    ms = tuple(Meter(f"M{i:04d}", "Acme", cls, "5(80)A", 2018, date(2018, 6, 1), "s")
+               for i in range(size))
+    return Lot("L1", ms, "test"), {m.meter_id: m for m in ms}
+
+
+def _results(meters, ids, bad=(), unreachable=()):
+    rows = simulate_results([meters[i] for i in ids], bad=set(bad), unreachable=set(unreachable))
+    return [PointResult(str(r["meter_id"]), str(r["test_point"]), float(r["error_pct"]), 0.1, k)
+            for k, r in enumerate(rows)]
+
+
+def test_unreached_meters_are_replaced_by_spares_in_order():
+    lot, meters = _lot()
+    scheme = get_scheme("dk-7y", interval_years=5)
+    plan = make_plan(scheme, lot.size, aql="1.0")                  # H: n 50, 1/2
+    doc = make_selection(scheme=scheme, lot=lot, plan=plan, seed="x", spares=5)
+    sel = doc["selection"]
+    ids = sel["sample"] + sel["spares"]
+    res = _results(meters, ids, unreachable=sel["sample"][:2])
+    ev = evaluate_round(doc, res, meters, scheme=scheme, tested_on=date(2026, 3, 1))
+    assert ev["not_reached"] == sel["sample"][:2]
+    assert ev["tested"] == sel["sample"][2:] + sel["spares"][:2]
+    assert ev["decision"]["accepted"] and ev["consequence"]["next_due"] == "2031-03-01"
+
+
+def test_rejection_gives_the_scheme_consequence_and_tightens_after_two():
+    lot, meters = _lot()
+    scheme = get_scheme("dk-7y")
+    plan = make_plan(scheme, lot.size, aql="1.0")
+    doc = make_selection(scheme=scheme, lot=lot, plan=plan, seed="y", spares=0)
+    sample = doc["selection"]["sample"]
+    res = _results(meters, sample, bad=sample[:2])
+    ev = evaluate_round(doc, res, meters, scheme=scheme, tested_on=date(2026, 3, 1))
+    assert not ev["decision"]["accepted"] and ev["decision"]["nonconforming"] == 2
+    assert ev["consequence"]["action"] == "replace the lot"
+    again = evaluate_round(doc, res, meters, scheme=scheme, tested_on=date(2026, 3, 1),
+                           state=SeverityState.from_dict(ev["severity_state"]))
+    assert again["severity_state"]["inspection"] == "tightened"
+
+
+def test_results_for_meters_not_drawn_or_too_few_are_user_errors():
+    lot, meters = _lot()
+    scheme = get_scheme("dk-7y")
+    doc = make_selection(scheme=scheme, lot=lot, plan=make_plan(scheme, lot.size, aql="1.0"),
+                         seed="z", spares=2)
+    drawn = set(doc["selection"]["sample"] + doc["selection"]["spares"])
+    stranger = next(m for m in meters if m not in drawn)
+    with pytest.raises(UserError, match="not drawn"):
+        evaluate_round(doc, _results(meters, [stranger]), meters, scheme=scheme,
+                       tested_on=date(2026, 1, 1))
+    with pytest.raises(UserError, match="the plan needs 50"):
+        evaluate_round(doc, _results(meters, doc["selection"]["sample"][:10]), meters,
+                       scheme=scheme, tested_on=date(2026, 1, 1))
+    with pytest.raises(UserError, match="not a selection"):
+        evaluate_round({"kind": "x"}, [], meters, scheme=scheme, tested_on=date(2026, 1, 1))
+
+
+def test_double_sampling_needs_the_second_sample_only_when_undecided():
+    lot, meters = _lot(1200)
+    scheme = get_scheme("dk-7y")
+    plan = make_plan(scheme, lot.size, aql="1.0", double=True)    # 50+50, 0/3, 3/4
+    assert (plan["n1"], plan["ac1"], plan["re1"], plan["ac2"], plan["re2"]) == (50, 0, 3, 3, 4)
+    doc = make_selection(scheme=scheme, lot=lot, plan=plan, seed="d", spares=0)
+    first = doc["selection"]["sample"]
+    second = doc["selection"]["second_sample"]
+    clean = evaluate_round(doc, _results(meters, first), meters, scheme=scheme,
+                           tested_on=date(2026, 1, 1))
+    assert clean["decision"]["accepted"] and clean["decision"]["stage"] == "first sample"
+    with pytest.raises(UserError, match="second sample"):
+        evaluate_round(doc, _results(meters, first, bad=first[:1]), meters, scheme=scheme,
+                       tested_on=date(2026, 1, 1))
+    both = evaluate_round(doc, _results(meters, first + second, bad=first[:1] + second[:2]),
+                          meters, scheme=scheme, tested_on=date(2026, 1, 1))
+    assert both["decision"]["stage"] == "cumulative" and both["decision"]["nonconforming"] == 3
+    assert both["decision"]["accepted"]
+    worse = evaluate_round(doc, _results(meters, first + second, bad=first[:2] + second[:2]),
+                           meters, scheme=scheme, tested_on=date(2026, 1, 1))
+    assert not worse["decision"]["accepted"]
+
+
+def test_german_french_dutch_and_variables_decisions():
+    lot, meters = _lot(400)
+    de = get_scheme("de")
+    with pytest.raises(UserError, match="at least 59"):
+        make_plan(de, lot.size)
+    doc = make_selection(scheme=de, lot=lot, plan=make_plan(de, lot.size, n=60), seed="g",
+                         spares=0)
+    ev = evaluate_round(doc, _results(meters, doc["selection"]["sample"]), meters, scheme=de,
+                        tested_on=date(2026, 1, 1))
+    assert ev["decision"]["accepted"] and ev["consequence"]["next_due"] == "2031-01-01"
+    fr = get_scheme("fr")
+    doc = make_selection(scheme=fr, lot=lot, plan=make_plan(fr, lot.size), seed="f", spares=0)
+    assert doc["plan"]["n"] == 56 and doc["plan"]["ac"] == 5
+    s = doc["selection"]["sample"]
+    ev = evaluate_round(doc, _results(meters, s, bad=s[:6]), meters, scheme=fr,
+                        tested_on=date(2026, 1, 1))
+    assert not ev["decision"]["accepted"] and ev["consequence"]["action"] == "withdraw the lot"
+    nl = get_scheme("nl")
+    doc = make_selection(scheme=nl, lot=lot, plan=make_plan(nl, lot.size, n=50), seed="n",
+                         spares=0)
+    s = doc["selection"]["sample"]
+    assert evaluate_round(doc, _results(meters, s, bad=s[:6]), meters, scheme=nl,
+                          tested_on=date(2026, 1, 1))["decision"]["accepted"]      # 12 %
+    dk = get_scheme("dk-7y")
+    plan = make_plan(dk, lot.size, method="variables", n=35, aql="1.0")
+    assert plan["k"] == 1.894
+    doc = make_selection(scheme=dk, lot=lot, plan=plan, seed="v", spares=0)
+    s = doc["selection"]["sample"]
+    ev = evaluate_round(doc, _results(meters, s), meters, scheme=dk, tested_on=date(2026, 1, 1))
+    assert ev["decision"]["accepted"] and len(ev["decision"]["points"]) == 4
+    ev = evaluate_round(doc, _results(meters, s, bad=s[:8]), meters, scheme=dk,
+                        tested_on=date(2026, 1, 1))
+    assert not ev["decision"]["accepted"]

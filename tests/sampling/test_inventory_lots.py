@@ -1,0 +1,97 @@
+"""Inventory CSV reading (errors name row and field), the example inventory, lot formation."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from bench.errors import UserError
+from bench.sampling.example import example_inventory, generate_example_inventory
+from bench.sampling.inventory import read_inventory, read_inventory_text
+from bench.sampling.lots import find_lot, form_lots
+
+HEADER = ("meter_id,model,class,rating,production_year,installation_date,last_verification,"
+          "location,lot_id\n")
+
+
+def inv(*rows: str) -> str:
+    return HEADER + "".join(r + "\n" for r in rows)
+
+
+GOOD = "M1,Acme X1,B,5(80)A,2018,2018-05-01,,Site 1,"
+
+
+def test_reads_a_good_row():
+    (m,) = read_inventory_text(inv(GOOD))
+    assert (m.meter_id, m.model, m.accuracy_class, m.production_year) == ("M1", "Acme X1", "B",
+                                                                          2018)
+    assert m.installation_date == date(2018, 5, 1) and m.last_verification is None
+    assert m.mid and m.technology == "electronic" and m.lot_id is None
+
+
+@pytest.mark.parametrize("row,field,row_no", [
+    ("M1,Acme X1,D,5(80)A,2018,2018-05-01,,Site 1,", "class", 2),
+    ("M1,Acme X1,B,5(80)A,18,2018-05-01,,Site 1,", "production_year", 2),
+    ("M1,Acme X1,B,5(80)A,2018,01/05/2018,,Site 1,", "installation_date", 2),
+    ("M1,Acme X1,B,5(80)A,2018,2018-05-01,2019-13-01,Site 1,", "last_verification", 2),
+    ("M1,,B,5(80)A,2018,2018-05-01,,Site 1,", "model", 2),
+    ("M1,Acme X1,B,5(80)A,2019,2018-05-01,,Site 1,", "installation_date", 2),
+])
+def test_bad_rows_name_row_and_field(row, field, row_no):
+    with pytest.raises(UserError) as e:
+        read_inventory_text(inv(row), source="inv.csv")
+    text = e.value.format()
+    assert text.startswith(f"inv.csv: {field}: row {row_no}")
+
+
+def test_duplicate_ids_extra_fields_and_missing_columns():
+    with pytest.raises(UserError, match="row 3: meter id 'M1' already in row 2"):
+        read_inventory_text(inv(GOOD, GOOD))
+    with pytest.raises(UserError, match="row 2: more fields"):
+        read_inventory_text(inv(GOOD + ",extra"))
+    with pytest.raises(UserError, match="missing column"):
+        read_inventory_text("meter_id,model\nM1,X\n")
+    with pytest.raises(UserError, match="no meters"):
+        read_inventory_text(HEADER)
+
+
+def test_missing_file_is_a_user_error(tmp_path):
+    with pytest.raises(UserError, match="cannot read"):
+        read_inventory(tmp_path / "nope.csv")
+
+
+def test_shipped_example_is_the_generated_one_and_has_thousands_of_meters():
+    shipped = example_inventory()
+    assert shipped == generate_example_inventory()
+    assert len(shipped) >= 2000
+    lots = form_lots(shipped)
+    assert len(lots) >= 4
+    assert sum(lot.size for lot in lots) == len(shipped)
+
+
+def test_rule_formed_lots_respect_uniformity_and_the_year_span():
+    rows = [f"A{i},Acme X1,B,5(80)A,{2015 + i % 5},2020-01-0{1 + i % 5},,s," for i in range(20)]
+    rows += [f"B{i},Acme X2,B,5(80)A,2016,2020-02-01,,s," for i in range(5)]
+    meters = read_inventory_text(inv(*rows))
+    strict = form_lots(meters, max_year_span=0)
+    assert len([lot for lot in strict if lot.model == "Acme X1"]) == 5
+    wide = form_lots(meters, max_year_span=2)
+    x1 = [lot for lot in wide if lot.model == "Acme X1"]
+    assert [lot.production_years for lot in x1] == [(2015, 2017), (2018, 2019)]
+    for lot in wide:
+        assert len({(m.model, m.rating, m.accuracy_class) for m in lot.meters}) == 1
+        y0, y1 = lot.production_years
+        assert y1 - y0 <= 2
+
+
+def test_explicit_lots_are_used_and_must_be_uniform():
+    rows = [f"A{i},Acme X1,B,5(80)A,2018,2018-05-01,,s,LOT-7" for i in range(3)]
+    lots = form_lots(read_inventory_text(inv(*rows)))
+    assert [lot.lot_id for lot in lots] == ["LOT-7"] and lots[0].formed_by == "explicit lot_id"
+    assert find_lot(lots, "LOT-7").size == 3
+    with pytest.raises(UserError, match="no lot 'LOT-8'"):
+        find_lot(lots, "LOT-8")
+    mixed = rows + ["Z1,Acme X2,B,5(80)A,2018,2018-05-01,,s,LOT-7"]
+    with pytest.raises(UserError, match="not uniform"):
+        form_lots(read_inventory_text(inv(*mixed)))

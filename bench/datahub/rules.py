@@ -21,7 +21,14 @@ from zoneinfo import ZoneInfo
 from bench.datahub import codes
 from bench.datahub.model import Message, MeteringPoint, Series
 from bench.datahub.quantity import decimal_places, integer_digits
-from bench.timeutil import MS_PER_HOUR, MS_PER_MIN, RESOLUTIONS_MS, format_minute_utc, from_ms, to_ms
+from bench.timeutil import (
+    MS_PER_HOUR,
+    MS_PER_MIN,
+    RESOLUTIONS_MS,
+    format_minute_utc,
+    from_ms,
+    to_ms,
+)
 
 #: BRS-021 limits (market.md table).
 MAX_DECIMALS = 3

@@ -60,7 +60,14 @@ class SchemaValidator:
         """Schema violations of a CIM XML document given as its (safely parsed) root element."""
         if self._xml is None:
             self._xml = _xml_schema(str(self.folder.resolve()))
-        return [f"{e.path or '/'}: {e.reason or e.message}" for e in self._xml.iter_errors(root)]
+        namespace = "{" + root.tag[1:].split("}")[0] + "}" if root.tag.startswith("{") else None
+        out = []
+        for error in self._xml.iter_errors(root):
+            path = error.path or "/"
+            if namespace:
+                path = path.replace(namespace, "")
+            out.append(f"{path}: {error.reason or error.message}")
+        return out
 
 
 def _json_error_text(error: Any) -> str:

@@ -115,6 +115,10 @@ def _int_or_decimal(text: str) -> int | Decimal:
         return Decimal(text)
 
 
+def _refuse_constant(name: str) -> None:
+    raise ValueError(f"{name} is not a JSON number")
+
+
 def from_json(text: str | bytes, *, source: str | None = None) -> Message:
     """Parse CIM JSON into a :class:`Message`; :class:`MalformedMessage` when it is not one."""
     if isinstance(text, bytes):
@@ -125,8 +129,9 @@ def from_json(text: str | bytes, *, source: str | None = None) -> Message:
                                    source=source) from None
     text = text.removeprefix("\ufeff")
     try:
-        tree = json.loads(text, parse_float=Decimal, parse_int=_int_or_decimal)
-    except (json.JSONDecodeError, InvalidOperation, RecursionError) as exc:
+        tree = json.loads(text, parse_float=Decimal, parse_int=_int_or_decimal,
+                          parse_constant=_refuse_constant)
+    except (ValueError, InvalidOperation, RecursionError) as exc:
         raise MalformedMessage(f"not valid JSON: {exc}", source=source) from None
     reader = _Reader(source)
     doc = reader.obj(tree, ROOT, "")
@@ -179,7 +184,8 @@ class _Reader:
         path = ROOT
         sender_scheme, sender = self.ident(doc, "sender_MarketParticipant.mRID", path)
         receiver_scheme, receiver = self.ident(doc, "receiver_MarketParticipant.mRID", path)
-        series_nodes = self.obj(doc, "Series", path, required=False) or []
+        series_nodes = self.obj(doc, "Series", path, required=False)
+        series_nodes = [] if series_nodes is None else series_nodes
         if not isinstance(series_nodes, list):
             raise self.fail(f"{path}.Series", "not an array", "an array of series")
         created = self.string(doc, "createdDateTime", path)

@@ -8,6 +8,7 @@ import time
 from pathlib import Path
 
 from bench.datahub.check import check_message_file
+from bench.datahub.delivery import deliver
 from bench.datahub.errors import MalformedMessage
 from bench.datahub.files import FORMATS, read_message_file
 from bench.datahub.run_export import (
@@ -15,7 +16,6 @@ from bench.datahub.run_export import (
     build_run_messages,
     load_delivery_config,
     load_run,
-    write_messages,
 )
 from bench.datahub.schema import RELATIVE_DEFAULT, SchemaValidator, find_schema_dir, is_schema_dir
 from bench.errors import UserError
@@ -112,18 +112,16 @@ def run_export(args: argparse.Namespace) -> int:
     inputs = load_run(args.run)
     messages = build_run_messages(inputs, created_ms, whole_days=args.period == "day")
     out_dir = args.out if args.out is not None else args.run / "datahub"
-    paths = write_messages(messages, args.format, out_dir)
     schemas = _schemas(args.schemas)
     metering_points = {mp.gsrn: mp for mp in inputs.metering_points}
-    rejected = 0
-    for path in paths:
-        result = check_message_file(read_message_file(path), schemas, metering_points)
-        status = "REJECTED" if result.rejected else "ok"
-        print(f"{path}: {status}")
-        for line in [f"warning: {w}" for w in result.warnings] + result.reasons():
+    items = deliver(messages, args.format, out_dir, metering_points, schemas)
+    for item in items:
+        print(item.summary())
+        for line in [f"warning: {w}" for w in item.check.warnings] + item.check.reasons():
             print(f"  {line}")
-        rejected += result.rejected
-    if not paths:
+    if not items:
         print("no messages: no metering point has intervals in the run", file=sys.stderr)
-    print(f"{len(paths)} message(s) written to {out_dir}, {rejected} rejected by validation")
+    rejected = sum(item.rejected for item in items)
+    checked = "schema and business rules" if schemas is not None else "business rules only"
+    print(f"{len(items)} message(s) written to {out_dir}, {rejected} rejected ({checked})")
     return 1 if rejected else 0

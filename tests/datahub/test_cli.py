@@ -74,6 +74,10 @@ def test_export_writes_one_valid_file_per_metering_point_and_day(run: Path, caps
     assert all(p.quality == "A02" for p in points[:32] + points[56:])
     out = capsys.readouterr().out
     assert "2 message(s) written" in out and "0 rejected" in out
+    # 24 quarter-hours: 6 measured, 6 estimated + 6 calculated (sent as A03), 6 missing; the
+    # other 72 quarter-hours of the local day were not in the run
+    assert f"{GSRN} 2026-06-15: 96 values, 6 measured, 12 estimated, 78 missing" in out
+    assert f"{PV_GSRN} 2026-06-15: 24 values, 6 measured, 0 estimated, 18 missing" in out
 
 
 def test_export_xml_and_covered_span_then_validate(run: Path, capsys) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -136,3 +137,31 @@ def test_external_dtd_is_refused() -> None:
                b"<r/>")
     with pytest.raises(UnsafeXml):
         from_xml(payload)
+
+
+HAND_WRITTEN = """{"NotifyValidatedMeasureData_MarketDocument": {
+  "type": {"value": "E66"}, "mRID": "msg-1", "createdDateTime": "2026-06-16T07:30:54Z",
+  "process.processType": {"value": "E23"},
+  "sender_MarketParticipant.marketRole.type": {"value": "MDR"},
+  "sender_MarketParticipant.mRID": {"value": "5790000000005", "codingScheme": "A10"},
+  "receiver_MarketParticipant.mRID": {"codingScheme": "A10", "value": "5790001330583"},
+  "receiver_MarketParticipant.marketRole.type": {"value": "DGL"},
+  "Series": [{"Period": {"Point": [
+      {"quantity": 242, "position": {"value": 1}},
+      {"position": {"value": 2}, "quality": {"value": "A02"}},
+      {"position": {"value": 3}, "quantity": 1.5, "quality": {"value": "A03"}}],
+    "timeInterval": {"end": {"value": "2026-06-15T01:00Z"}, "start": {"value": "2026-06-14T22:00Z"}},
+    "resolution": "PT1H"},
+    "quantity_Measure_Unit.name": {"value": "KWH"}, "mRID": "s-1",
+    "registration_DateAndOrTime.dateTime": "2026-06-16T07:30:00Z",
+    "marketEvaluationPoint.type": {"value": "E18"},
+    "marketEvaluationPoint.mRID": {"codingScheme": "A10", "value": "571313180000000005"}}]}}"""
+
+
+def test_hand_written_json_in_any_key_order_is_read() -> None:
+    message = from_json(HAND_WRITTEN)
+    series = message.series[0]
+    assert (message.mrid, message.business_sector, series.product) == ("msg-1", None, None)
+    assert [(p.position, p.quantity, p.quality) for p in series.period.points] == [
+        (1, Decimal("242"), None), (2, None, "A02"), (3, Decimal("1.5"), "A03")]
+    assert from_json(to_json(message)) == message

@@ -13,6 +13,7 @@ from bench.datahub.errors import MalformedMessage
 from bench.datahub.files import FORMATS, read_message_file
 from bench.datahub.run_export import (
     RESULTS_FILE,
+    DeliveryInputs,
     build_run_messages,
     load_delivery_config,
     load_run,
@@ -106,11 +107,25 @@ def run_validate(args: argparse.Namespace) -> int:
     return worst
 
 
+def _say_what_is_not_delivered(inputs: DeliveryInputs) -> None:
+    """Metering points without intervals, and interval channels no metering point asks for."""
+    channels = {(iv.meter, iv.channel) for iv in inputs.intervals}
+    wanted = {(mp.meter, mp.channel) for mp in inputs.metering_points}
+    for mp in inputs.metering_points:
+        if (mp.meter, mp.channel) not in channels:
+            print(f"note: metering point {mp.gsrn} ({mp.meter}/{mp.channel}) has no intervals in "
+                  "the run: nothing to deliver", file=sys.stderr)
+    for meter, channel in sorted(channels - wanted):
+        print(f"note: intervals of {meter}/{channel} belong to no metering point: not delivered",
+              file=sys.stderr)
+
+
 def run_export(args: argparse.Namespace) -> int:
     created_ms = (parse_iso(args.created, field="--created") if args.created
                   else time.time_ns() // 1_000_000)
     inputs = load_run(args.run)
     messages = build_run_messages(inputs, created_ms, whole_days=args.period == "day")
+    _say_what_is_not_delivered(inputs)
     out_dir = args.out if args.out is not None else args.run / "datahub"
     schemas = _schemas(args.schemas)
     metering_points = {mp.gsrn: mp for mp in inputs.metering_points}

@@ -10,6 +10,7 @@ before a single entity is expanded (no XXE, no billion laughs).
 
 from __future__ import annotations
 
+import re
 import xml.etree.ElementTree as ET  # writing only; reading uses defusedxml
 from decimal import Decimal, InvalidOperation
 
@@ -24,6 +25,7 @@ from bench.datahub.times import format_created, format_period_time, parse_create
 NAMESPACE = "urn:ediel.org:measure:notifyvalidatedmeasuredata:0:1"
 ROOT = "NotifyValidatedMeasureData_MarketDocument"
 _NS = "{" + NAMESPACE + "}"
+_INTEGER = re.compile(r"[+-]?[0-9]+")
 
 
 def _sub(parent: ET.Element, name: str, text: str | None = None, **attrs: str) -> ET.Element:
@@ -183,11 +185,10 @@ class _Reader:
 
     def point(self, node: ET.Element, path: str) -> Point:
         position_text = self.text(node, "position", path)
-        try:
-            position = int(position_text)
-        except ValueError:
+        if not _INTEGER.fullmatch(position_text):
             raise MalformedMessage(f"not an integer: {position_text!r}", source=self.source,
-                                   field=f"{path}/position", expected="an integer") from None
+                                   field=f"{path}/position", expected="an integer")
+        position = int(position_text)
         quantity_text = self.optional(node, "quantity")
         quantity = None
         if quantity_text is not None:

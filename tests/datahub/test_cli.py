@@ -102,6 +102,17 @@ def test_export_reports_a_rejected_delivery_with_exit_1(run: Path, capsys) -> No
     assert "REJECTED" in out and "[subtype]" in out and "1 rejected" in out
 
 
+def test_export_notes_what_it_cannot_deliver(run: Path, capsys) -> None:
+    _results(run, metering_points=[{"meter": "hp", "gsrn": GSRN, "type": "E17",
+                                    "subtype": "physical", "resolution": "PT15M",
+                                    "channel": "energy.import"}])
+    assert _run("export", str(run)) == 0
+    captured = capsys.readouterr()
+    assert f"metering point {GSRN} (hp/energy.import) has no intervals" in captured.err
+    assert "intervals of ev/energy.import belong to no metering point" in captured.err
+    assert "no messages" in captured.err and "0 message(s) written" in captured.out
+
+
 def test_validate_rejects_with_reasons_and_exit_1(run: Path, tmp_path: Path, capsys) -> None:
     assert _run("export", str(run)) == 0
     good = run / "datahub" / f"{GSRN}_2026-06-15.json"

@@ -18,7 +18,13 @@ from bench.datahub.run_export import (
     load_delivery_config,
     load_run,
 )
-from bench.datahub.schema import RELATIVE_DEFAULT, SchemaValidator, find_schema_dir, is_schema_dir
+from bench.datahub.schema import (
+    RELATIVE_DEFAULT,
+    SchemaValidator,
+    find_schema_dir,
+    is_schema_dir,
+    missing_validator_modules,
+)
 from bench.errors import UserError
 from bench.timeutil import parse_iso
 
@@ -64,6 +70,11 @@ def _usage(parser: argparse.ArgumentParser) -> int:
 
 
 def _schemas(option: Path | None) -> SchemaValidator | None:
+    missing = missing_validator_modules()
+    if missing:
+        print(f"meterbench: schema validation skipped: {', '.join(missing)} not installed "
+              "(install meterbench[datahub]); business rules only", file=sys.stderr)
+        return None
     if option is not None:
         if not is_schema_dir(option):
             raise UserError("not a schema folder", source=str(option), field="--schemas",

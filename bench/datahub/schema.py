@@ -10,6 +10,7 @@ relative ``schemaLocation``; loading is sandboxed to the schema folder (nothing 
 
 from __future__ import annotations
 
+import importlib.util
 import json
 from collections.abc import Iterable
 from functools import lru_cache
@@ -20,6 +21,15 @@ JSON_ENTRY = "Notify-Validated-measure-data-assembly-model.schema.json"
 XML_ENTRY = "urn-ediel-org-measure-notifyvalidatedmeasuredata-0-1.xsd"
 #: Where the schemas live relative to a checkout: ``<repo>/../shared/datahub/schemas``.
 RELATIVE_DEFAULT = Path("..") / "shared" / "datahub" / "schemas"
+
+
+#: The libraries schema validation needs (the ``datahub`` extra of the package).
+VALIDATOR_MODULES = ("jsonschema", "referencing", "xmlschema")
+
+
+def missing_validator_modules() -> list[str]:
+    """Which of :data:`VALIDATOR_MODULES` are not installed (schema checks need all of them)."""
+    return [name for name in VALIDATOR_MODULES if importlib.util.find_spec(name) is None]
 
 
 def is_schema_dir(folder: Path) -> bool:

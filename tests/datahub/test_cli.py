@@ -197,3 +197,13 @@ def test_missing_columns_and_missing_run_are_exit_2(tmp_path: Path, capsys) -> N
     (tmp_path / "series" / "intervals.csv").write_text("meter,start\nev,x\n")
     assert _run("export", str(tmp_path)) == 2
     assert "missing columns channel, resolution, quantity, quality" in capsys.readouterr().err
+
+
+def test_validate_without_the_schema_libraries_says_so(run: Path, monkeypatch, capsys) -> None:
+    assert _run("export", str(run)) == 0
+    monkeypatch.setattr(datahub_cli, "missing_validator_modules", lambda: ["xmlschema"])
+    capsys.readouterr()
+    assert _run("validate", *map(str, sorted((run / "datahub").iterdir()))) == 0
+    captured = capsys.readouterr()
+    assert "schema validation skipped: xmlschema not installed" in captured.err
+    assert "business rules only" in captured.out

@@ -47,7 +47,7 @@ class DeliveryItem:
 
 def count_qualities(message: Message) -> tuple[int, int, int, int]:
     """(positions, measured A04, estimated A03, missing A02) over all series of a message."""
-    qualities = [p.quality or codes.DEFAULT_QUALITY
+    qualities = [codes.DEFAULT_QUALITY if p.quality is None else p.quality
                  for s in message.series for p in s.period.points]
     return (len(qualities), qualities.count(codes.QUALITY_AS_PROVIDED),
             qualities.count(codes.QUALITY_ESTIMATED), qualities.count(codes.QUALITY_NOT_AVAILABLE))

@@ -15,7 +15,7 @@ Non-finite floats (NaN, inf) have no quantity: they are missing values, never nu
 from __future__ import annotations
 
 import math
-from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
 #: 3 decimals (market.md: "quantities with 3 decimals (kWh)").
 QUANTUM = Decimal("0.001")
@@ -36,12 +36,21 @@ def format_quantity(quantity: Decimal) -> str:
 
 
 def decimal_places(quantity: Decimal) -> int:
-    """Decimals the *value* needs: ``1.5000`` has 1 (trailing zeros carry no information)."""
-    exponent = quantity.normalize().as_tuple().exponent
-    return -exponent if isinstance(exponent, int) and exponent < 0 else 0
+    """Decimals the *value* needs: ``1.5000`` has 1 (trailing zeros carry no information).
+
+    Works on the digit tuple, without a decimal context (no rounding) and without formatting
+    (a hostile ``1E+999999999`` must not become a billion-character string).
+    """
+    _, digits, exponent = quantity.as_tuple()
+    if not isinstance(exponent, int):  # NaN / Infinity have no decimals
+        return 0
+    trailing_zeros = len(digits) - len("".join(map(str, digits)).rstrip("0"))
+    return max(0, -(exponent + trailing_zeros))
 
 
 def integer_digits(quantity: Decimal) -> int:
-    """Digits before the decimal point (0 counts as one digit, like ``0.5``)."""
-    whole = abs(quantity).to_integral_value(rounding=ROUND_DOWN)
-    return max(1, len(format(whole, "f")))
+    """Digits before the decimal point (0 counts as one digit, like ``0.5``), computed from the
+    exponent, never by formatting the number."""
+    if not quantity.is_finite() or quantity == 0:
+        return 1
+    return max(1, quantity.adjusted() + 1)

@@ -113,9 +113,13 @@ def check_quantities(series: Series, mp: MeteringPoint | None, now_ms: int) -> l
 
 
 def check_qualities(series: Series, mp: MeteringPoint | None, now_ms: int) -> list[Rejection]:
-    return [_reject(series, "quality", f"quality {p.quality!r} is not A02, A03 or A04", p.position)
-            for p in series.period.points
-            if (p.quality or codes.DEFAULT_QUALITY) not in codes.ACCEPTED_QUALITIES]
+    out = []
+    for p in series.period.points:
+        quality = codes.DEFAULT_QUALITY if p.quality is None else p.quality
+        if quality not in codes.ACCEPTED_QUALITIES:
+            out.append(_reject(series, "quality", f"quality {p.quality!r} is not A02, A03 or A04",
+                               p.position))
+    return out
 
 
 def check_resolution(series: Series, mp: MeteringPoint | None, now_ms: int) -> list[Rejection]:

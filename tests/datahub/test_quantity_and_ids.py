@@ -44,6 +44,21 @@ def test_decimal_places_and_integer_digits_count_the_value() -> None:
     assert integer_digits(Decimal("0.5")) == 1
     assert integer_digits(Decimal("9999999999.999")) == 10
     assert integer_digits(Decimal("-12345678901")) == 11
+    assert integer_digits(Decimal("0.000")) == 1 and integer_digits(Decimal("1E+3")) == 4
+    assert decimal_places(Decimal("1E+3")) == 0 and decimal_places(Decimal("0.0010")) == 3
+    # no decimal context rounding: 40 significant digits keep their 37 decimals
+    assert decimal_places(Decimal("123." + "4" * 37)) == 37
+    # a hostile exponent is counted, not expanded into a billion characters
+    assert integer_digits(Decimal("1E+999999999")) == 1_000_000_000
+    assert decimal_places(Decimal("1E-999999999")) == 999_999_999
+
+
+@given(st.decimals(allow_nan=False, allow_infinity=False, min_value=-1e12, max_value=1e12))
+def test_digit_counts_agree_with_the_printed_number(q: Decimal) -> None:
+    text = format(q, "f").lstrip("-")
+    whole, _, fraction = text.partition(".")
+    assert integer_digits(q) == max(1, len(whole.lstrip("0")))
+    assert decimal_places(q) == len(fraction.rstrip("0"))
 
 
 @pytest.mark.parametrize("known_good", ["9780306406157", "4006381333931", "5790000000005"])

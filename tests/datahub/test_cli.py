@@ -3,17 +3,18 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
 import bench.cli
 import bench.cli.datahub as datahub_cli
-from bench.datahub.files import read_message_file
+from bench.datahub.files import message_filename, read_message_file, safe_name_part
 from bench.datahub.run_export import load_delivery_config, load_intervals
 from bench.errors import UserError
 
-from .conftest import GSRN, RECEIVER, SCHEMA_DIR, SENDER
+from .conftest import GSRN, RECEIVER, SCHEMA_DIR, SENDER, day_message
 
 PV_GSRN = "571313180000000012"
 
@@ -207,3 +208,22 @@ def test_validate_without_the_schema_libraries_says_so(run: Path, monkeypatch, c
     captured = capsys.readouterr()
     assert "schema validation skipped: xmlschema not installed" in captured.err
     assert "business rules only" in captured.out
+
+
+def test_same_inputs_and_created_time_give_identical_files(run: Path) -> None:
+    for out in ("a", "b"):
+        assert _run("export", str(run), "--format", "xml", "--out", str(run / out),
+                    "--created", "2026-06-16T05:00:00Z") == 0
+    names = sorted(p.name for p in (run / "a").iterdir())
+    assert names == sorted(p.name for p in (run / "b").iterdir()) and names
+    assert all((run / "a" / n).read_bytes() == (run / "b" / n).read_bytes() for n in names)
+
+
+@pytest.mark.parametrize("hostile", ["../../etc/passwd", "..", "/abs", "a\\b", "x\x00y", ""])
+def test_message_file_names_cannot_escape_the_folder(hostile: str) -> None:
+    message = day_message()
+    message = replace(message, series=(replace(message.series[0], metering_point_id=hostile),))
+    name = message_filename(message, "json")
+    assert "/" not in name and "\\" not in name and "\x00" not in name
+    assert not name.startswith(".") and name.endswith("_2026-06-15.json")
+    assert safe_name_part(hostile) not in ("", ".", "..")

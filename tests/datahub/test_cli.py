@@ -227,3 +227,23 @@ def test_message_file_names_cannot_escape_the_folder(hostile: str) -> None:
     assert "/" not in name and "\\" not in name and "\x00" not in name
     assert not name.startswith(".") and name.endswith("_2026-06-15.json")
     assert safe_name_part(hostile) not in ("", ".", "..")
+
+
+def test_validate_uses_master_data_and_now_when_given(run: Path, tmp_path: Path, capsys) -> None:
+    assert _run("export", str(run), "--created", "2026-06-16T05:00:00Z") == 0
+    pv_file = str(run / "datahub" / f"{PV_GSRN}_2026-06-15.json")
+    other = tmp_path / "other-run"
+    other.mkdir()
+    _results(other, metering_points=[{"meter": "pv", "gsrn": PV_GSRN, "type": "E18",
+                                      "subtype": "calculated", "resolution": "PT15M",
+                                      "channel": "energy.export"}])
+    assert _run("validate", pv_file) == 0  # no master data: nothing to hold it against
+    capsys.readouterr()
+    assert _run("validate", pv_file, "--run", str(other)) == 1
+    out = capsys.readouterr().out
+    assert "[resolution]" in out and "is not the metering point's resolution PT15M" in out
+    assert "[subtype]" in out
+    assert _run("validate", pv_file, "--now", "2029-06-15T00:00Z") == 1
+    assert "older than 3 years" in capsys.readouterr().out
+    assert _run("validate", pv_file, "--now", "soon") == 2
+    assert "--now: not an ISO 8601 time" in capsys.readouterr().err

@@ -43,6 +43,7 @@ class DeliveryInputs:
     receiver_gln: str
     metering_points: tuple[MeteringPoint, ...]
     intervals: tuple[Intervals, ...]
+    intervals_source: str | None = None
 
 
 def load_delivery_config(results_path: Path) -> tuple[str, str, tuple[MeteringPoint, ...]]:
@@ -170,16 +171,23 @@ def load_run(run_dir: Path) -> DeliveryInputs:
         raise UserError("not a run folder", source=str(run_dir),
                         expected=f"a folder with {RESULTS_FILE} and {INTERVALS_FILE}")
     sender, receiver, points = load_delivery_config(run_dir / RESULTS_FILE)
+    csv_path = run_dir / INTERVALS_FILE
     return DeliveryInputs(sender_gln=sender, receiver_gln=receiver, metering_points=points,
-                          intervals=load_intervals(run_dir / INTERVALS_FILE))
+                          intervals=load_intervals(csv_path), intervals_source=str(csv_path))
 
 
 def build_run_messages(inputs: DeliveryInputs, created_ms: int, *, whole_days: bool = True,
                        days: list[date] | None = None,
                        day_zone: str = DEFAULT_DAY_ZONE) -> list[Message]:
-    return build_messages(inputs.intervals, inputs.metering_points, inputs.sender_gln,
-                          inputs.receiver_gln, created_ms, days=days, day_zone=day_zone,
-                          whole_days=whole_days)
+    try:
+        return build_messages(inputs.intervals, inputs.metering_points, inputs.sender_gln,
+                              inputs.receiver_gln, created_ms, days=days, day_zone=day_zone,
+                              whole_days=whole_days)
+    except UserError as exc:
+        if exc.source is None and inputs.intervals_source:  # say which file the bad rows are in
+            raise UserError(exc.message, source=inputs.intervals_source, field=exc.field,
+                            expected=exc.expected) from None
+        raise
 
 
 def write_messages(messages: list[Message], fmt: str, out_dir: Path) -> list[Path]:

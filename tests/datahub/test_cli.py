@@ -190,6 +190,14 @@ def test_bad_interval_rows_name_the_line(tmp_path: Path, row: str, message: str)
         load_intervals(tmp_path / "series" / "intervals.csv")
 
 
+def test_intervals_off_the_grid_name_the_csv(run: Path, capsys) -> None:
+    _intervals(run, ["ev,energy.import,2026-06-15T06:05Z,PT15M,1.000,measured"])
+    assert _run("export", str(run)) == 2
+    err = capsys.readouterr().err
+    assert f"{run / 'series' / 'intervals.csv'}: intervals ev/energy.import: " in err
+    assert "not on the PT15M grid" in err
+
+
 def test_missing_columns_and_missing_run_are_exit_2(tmp_path: Path, capsys) -> None:
     assert _run("export", str(tmp_path / "nope")) == 2
     assert "not a run folder" in capsys.readouterr().err

@@ -22,6 +22,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "bench.cli.intervals",
     "bench.cli.align",
     "bench.cli.sampling",
+    "bench.cli.datahub",
 )
 
 

@@ -1,0 +1,27 @@
+"""DataHub RSM-012 (NotifyValidatedMeasureData) messages: build, write, parse, validate.
+
+The functions the rest of the bench calls:
+
+* :func:`build_messages` - interval energies + metering points -> one message per point and day;
+* :func:`to_json` / :func:`to_xml` and :func:`from_json` / :func:`from_xml` - the two wire formats;
+* :func:`validate_message` - BRS-021 business rules -> list of :class:`Rejection`;
+* :class:`SchemaValidator` / :func:`find_schema_dir` - conformance with Energinet's schemas;
+* :func:`deliver` - write messages into an outbox, judge each file, count delivered/missing.
+"""
+
+from __future__ import annotations
+
+from bench.datahub.build import Intervals, build_messages, local_day_bounds
+from bench.datahub.cim_json import from_json, to_json
+from bench.datahub.cim_xml import from_xml, to_xml
+from bench.datahub.delivery import DeliveryItem, deliver
+from bench.datahub.errors import MalformedMessage, UnsafeXml
+from bench.datahub.model import Message, MeteringPoint, Period, Point, Series
+from bench.datahub.rules import Rejection, validate_message
+from bench.datahub.schema import SchemaValidator, find_schema_dir
+
+__all__ = [
+    "DeliveryItem", "Intervals", "MalformedMessage", "Message", "MeteringPoint", "Period", "Point", "Rejection",
+    "SchemaValidator", "Series", "UnsafeXml", "build_messages", "deliver", "find_schema_dir", "from_json",
+    "from_xml", "local_day_bounds", "to_json", "to_xml", "validate_message",
+]

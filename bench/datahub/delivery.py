@@ -1,0 +1,70 @@
+"""Write a day's messages into an outbox and account for them: the operator's daily report.
+
+:func:`deliver` is what ``meterbench datahub export`` runs and what the daily job (``meterbench
+daily``) can call after :func:`bench.datahub.build_messages`: it writes each message, reads the
+file back, judges it (schema when available, BRS-021 always) and counts what was delivered and
+what was missing, per metering point and local day.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+from bench.datahub import codes
+from bench.datahub.build import DEFAULT_DAY_ZONE, local_day_of
+from bench.datahub.check import CheckResult, check_message_file
+from bench.datahub.files import read_message_file
+from bench.datahub.model import Message, MeteringPoint
+from bench.datahub.run_export import write_messages
+from bench.datahub.schema import SchemaValidator
+
+
+@dataclass(frozen=True)
+class DeliveryItem:
+    """One written message file and what it carries."""
+
+    path: Path
+    gsrn: str
+    day: date
+    positions: int
+    measured: int
+    estimated: int
+    missing: int
+    check: CheckResult
+
+    @property
+    def rejected(self) -> bool:
+        return self.check.rejected
+
+    def summary(self) -> str:
+        status = "REJECTED" if self.rejected else "ok"
+        return (f"{self.path}: {status} - {self.gsrn} {self.day}: {self.positions} values, "
+                f"{self.measured} measured, {self.estimated} estimated, {self.missing} missing")
+
+
+def count_qualities(message: Message) -> tuple[int, int, int, int]:
+    """(positions, measured A04, estimated A03, missing A02) over all series of a message."""
+    qualities = [codes.DEFAULT_QUALITY if p.quality is None else p.quality
+                 for s in message.series for p in s.period.points]
+    return (len(qualities), qualities.count(codes.QUALITY_AS_PROVIDED),
+            qualities.count(codes.QUALITY_ESTIMATED), qualities.count(codes.QUALITY_NOT_AVAILABLE))
+
+
+def deliver(messages: Sequence[Message], fmt: str, out_dir: Path,
+            metering_points: Mapping[str, MeteringPoint] | None = None,
+            schemas: SchemaValidator | None = None, *,
+            day_zone: str = DEFAULT_DAY_ZONE) -> list[DeliveryItem]:
+    """Write ``messages`` as ``fmt`` files into ``out_dir`` and judge each written file."""
+    items = []
+    for path, message in zip(write_messages(list(messages), fmt, out_dir), messages, strict=True):
+        check = check_message_file(read_message_file(path), schemas, metering_points)
+        positions, measured, estimated, missing = count_qualities(message)
+        series = message.series[0]
+        items.append(DeliveryItem(path=path, gsrn=series.metering_point_id,
+                                  day=local_day_of(series.period.start_ms, day_zone),
+                                  positions=positions, measured=measured, estimated=estimated,
+                                  missing=missing, check=check))
+    return items

@@ -1,0 +1,90 @@
+"""Message files: detect the format, read, write, and name them safely."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from bench.datahub.build import DEFAULT_DAY_ZONE, local_day_of
+from bench.datahub.cim_json import from_json, to_json
+from bench.datahub.cim_xml import from_xml, to_xml
+from bench.datahub.errors import MalformedMessage
+from bench.datahub.model import Message
+
+FORMATS = ("json", "xml")
+#: Refuse absurdly large files before parsing: a day of PT15M for one point is ~20 kB.
+MAX_MESSAGE_BYTES = 50 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class MessageFile:
+    path: Path
+    format: str
+    data: bytes
+    message: Message
+
+
+def detect_format(data: bytes, *, source: str | None = None) -> str:
+    """``json`` or ``xml`` from the first non-blank character (after a BOM), not the file name."""
+    head = data.lstrip(b"\xef\xbb\xbf").lstrip()[:1]
+    if head == b"{":
+        return "json"
+    if head == b"<":
+        return "xml"
+    raise MalformedMessage("neither JSON nor XML", source=source,
+                           expected="a CIM JSON object or a CIM XML document")
+
+
+def parse_message(data: bytes, *, source: str | None = None) -> tuple[str, Message]:
+    fmt = detect_format(data, source=source)
+    message = from_json(data, source=source) if fmt == "json" else from_xml(data, source=source)
+    return fmt, message
+
+
+def read_message_file(path: Path) -> MessageFile:
+    """Read and parse; :class:`MalformedMessage` (one line, naming the file) when impossible."""
+    source = str(path)
+    try:
+        size = path.stat().st_size
+        if size > MAX_MESSAGE_BYTES:
+            raise MalformedMessage(f"file of {size} bytes is too large", source=source,
+                                   expected=f"at most {MAX_MESSAGE_BYTES} bytes")
+        data = path.read_bytes()
+    except OSError as exc:
+        raise MalformedMessage(f"cannot read: {exc.strerror or exc}", source=source) from None
+    fmt, message = parse_message(data, source=source)
+    return MessageFile(path=path, format=fmt, data=data, message=message)
+
+
+def serialize(message: Message, fmt: str) -> bytes:
+    if fmt == "json":
+        return to_json(message).encode("utf-8")
+    if fmt == "xml":
+        return to_xml(message)
+    raise ValueError(f"unknown message format {fmt!r}")
+
+
+_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+def safe_name_part(text: str) -> str:
+    """Letters, digits, ``.``, ``_``, ``-`` only; never empty, never ``.``/``..``."""
+    cleaned = _UNSAFE.sub("_", text).strip("._") or "x"
+    return cleaned[:80]
+
+
+def message_filename(message: Message, fmt: str, *, day_zone: str = DEFAULT_DAY_ZONE) -> str:
+    """``<GSRN>_<local day>.<fmt>``, e.g. ``571313000000000012_2026-03-29.json``.
+
+    The builder makes at most one message per metering point and local day, so the name is unique
+    within a delivery. Every part passes :func:`safe_name_part`, so a hostile identifier cannot
+    escape DIR.
+    """
+    series = message.series[0]
+    start = series.period.start_ms
+    day = local_day_of(start, day_zone).isoformat()
+    name = f"{safe_name_part(series.metering_point_id)}_{day}.{fmt}"
+    if fmt not in FORMATS or "/" in name or "\\" in name:
+        raise ValueError(f"unsafe message file name {name!r}")
+    return name

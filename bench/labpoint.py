@@ -42,7 +42,7 @@ class ReferenceStandard(Protocol):
 
 
 @dataclass(frozen=True)
-class TestPoint:
+class LabPoint:
     """A balanced three-phase load: ``current_a`` per phase, lagging by ``phi_deg``."""
 
     name: str
@@ -56,7 +56,7 @@ class TestPoint:
 
 @dataclass(frozen=True)
 class PointResult:
-    point: TestPoint
+    point: LabPoint
     meter_kwh: float
     reference_kwh: float
     error_pct: float
@@ -78,7 +78,7 @@ def point_uncertainty_pct(reference_kwh: float, reference_accuracy_pct: float,
     return COVERAGE_K * math.sqrt(u_ref**2 + 2.0 * u_read**2)
 
 
-def run_point(point: TestPoint, *, source: PowerSource, reference: ReferenceStandard,
+def run_point(point: LabPoint, *, source: PowerSource, reference: ReferenceStandard,
               read_mut_energy: Callable[[], float], wait: Callable[[int], None],
               register_step_kwh: float = 0.0) -> PointResult:
     """Set ``point`` on the source, gate the reference, and compare with the meter's register."""

@@ -7,6 +7,7 @@ only see this protocol, which is what lets the replay tests feed them exact byte
 
 from __future__ import annotations
 
+import socket
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -14,7 +15,7 @@ import pyvisa
 from pyvisa import constants, errors
 
 from instruments.scpi.errors import ResourceStringError, ScpiError
-from instruments.scpi.resource import ParsedResource, parse_resource
+from instruments.scpi.resource import ParsedResource, ResourceKind, parse_resource
 
 
 class Transport(Protocol):
@@ -70,6 +71,22 @@ class VisaTransport:
         self._session.write_termination = self.settings.write_termination
         if self.settings.baud_rate is not None:
             self._session.baud_rate = self.settings.baud_rate
+        if self.parsed.kind is ResourceKind.TCPIP_SOCKET:
+            self._disable_nagle()
+
+    def _disable_nagle(self) -> None:
+        """Send each message at once. A command then the error query are two small writes; with
+        Nagle's algorithm the second waits for the delayed ACK of the first (~40 ms each time)."""
+        try:
+            self._session.set_visa_attribute(constants.ResourceAttribute.tcpip_nodelay,
+                                             constants.VI_TRUE)
+            return
+        except Exception:  # noqa: BLE001 - pyvisa-py 0.8 lists the attribute but has no setter
+            pass
+        sessions = getattr(self._session.visalib, "sessions", {})
+        sock = getattr(sessions.get(self._session.session), "interface", None)
+        if isinstance(sock, socket.socket):
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
     def write(self, message: str) -> None:
         self._session.write(message)

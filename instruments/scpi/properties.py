@@ -148,7 +148,10 @@ class Setting:
 
     def format(self, value: Any) -> str:
         """The program data for ``value`` (validated), without the header."""
-        values = tuple(value) if len(self.params) > 1 else (value,)
+        if len(self.params) == 1:
+            values: tuple[Any, ...] = (value,)
+        else:
+            values = tuple(value) if isinstance(value, tuple | list) else (value,)
         if len(values) != len(self.params):
             raise SettingRangeError(self.name, "value", value,
                                     f"{len(self.params)} values ({', '.join(p.name for p in self.params)})")

@@ -49,6 +49,26 @@ class InRange:
 
 
 @dataclass(frozen=True)
+class IntRange:
+    """A whole number in ``[low, high]`` (counts, timer fields), sent as NR1."""
+
+    low: int
+    high: int
+
+    @property
+    def expected(self) -> str:
+        return f"a whole number in [{self.low}, {self.high}]"
+
+    def format(self, value: Any) -> str:
+        if isinstance(value, bool) or not float(value).is_integer():
+            raise ValueError(self.expected)
+        n = int(value)
+        if not self.low <= n <= self.high:
+            raise ValueError(self.expected)
+        return str(n)
+
+
+@dataclass(frozen=True)
 class OneOf:
     """One of a fixed set of values, each sent as its program mnemonic (``True`` -> ``ON``)."""
 

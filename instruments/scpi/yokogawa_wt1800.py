@@ -27,7 +27,7 @@ from instruments.scpi.properties import (
     ON_OFF,
     Action,
     Channel,
-    InRange,
+    IntRange,
     Measurement,
     OneOf,
     Param,
@@ -90,16 +90,16 @@ class YokogawaWT1800(ScpiInstrument):
                                                         "continuous": "CONTinuous"})),
                                doc="normal (start/stop or timer) or continuous (repeating)")
     integration_timer = Setting(":INTEGrate:TIMer",
-                                Param("hours", "h", InRange(0, 10000, digits=5)),
-                                Param("minutes", "min", InRange(0, 59, digits=2)),
-                                Param("seconds", "s", InRange(0, 59, digits=2)),
+                                Param("hours", "h", IntRange(0, 10000)),
+                                Param("minutes", "min", IntRange(0, 59)),
+                                Param("seconds", "s", IntRange(0, 59)),
                                 doc="integration timer; 0,0,0 = run until stopped (manual)")
     integration_start = Action(":INTEGrate:STARt", doc="start (or resume) integration")
     integration_stop = Action(":INTEGrate:STOP", doc="stop integration, values held")
     integration_reset = Action(":INTEGrate:RESet", doc="zero the integrated values")
     integration_state = Measurement(":INTEGrate:STATe?", "", parse=IntegrationState.parse,
                                     doc="RESET, READY, START, STOP, ERROR or TIMEUP")
-    numeric_count = Setting(":NUMeric:NORMal:NUMBer", Param("count", "", InRange(1, MAX_ITEMS)),
+    numeric_count = Setting(":NUMeric:NORMal:NUMBer", Param("count", "", IntRange(1, MAX_ITEMS)),
                             doc="how many items :NUMeric:NORMal:VALue? returns")
     numeric_values = Measurement(":NUMeric:NORMal:VALue?", "", parse=parse_floats,
                                  doc="the values of items 1..NUMBer, comma-separated")

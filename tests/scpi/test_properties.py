@@ -69,3 +69,11 @@ def test_declared_lists_settings_of_both_drivers() -> None:
     assert {"frequency_hz", "output_enabled"} <= set(source)
     assert {"integration_start", "integration_stop", "integration_reset", "integration_state",
             "numeric_values"} <= set(reference)
+
+
+def test_whole_number_settings_refuse_fractions() -> None:
+    with pytest.raises(SettingRangeError):
+        YokogawaWT1800.integration_timer.format((1.5, 0, 0))
+    assert YokogawaWT1800.integration_timer.format((1, 30, 0)) == "1,30,0"
+    with pytest.raises(SettingRangeError):
+        YokogawaWT1800.numeric_count.format(0)

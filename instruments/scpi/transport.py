@@ -89,7 +89,12 @@ class VisaTransport:
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
     def write(self, message: str) -> None:
-        self._session.write(message)
+        try:
+            self._session.write(message)
+        except errors.VisaIOError as exc:
+            raise ScpiError(f"{self.resource}: write failed: {exc.description}") from exc
+        except OSError as exc:  # pyvisa-py lets socket errors through (peer closed, reset)
+            raise ScpiError(f"{self.resource}: connection lost: {exc}") from exc
 
     def read(self) -> str:
         try:
@@ -98,6 +103,8 @@ class VisaTransport:
             if exc.error_code == constants.StatusCode.error_timeout:
                 raise TransportTimeout(self.resource) from exc
             raise ScpiError(f"{self.resource}: read failed: {exc.description}") from exc
+        except OSError as exc:
+            raise ScpiError(f"{self.resource}: connection lost: {exc}") from exc
 
     def close(self) -> None:
         try:

@@ -32,10 +32,11 @@ from instruments.scpi.properties import (
 )
 from instruments.scpi.transport import ConnectionSettings, Transport
 
-# Limits (6100B/6105A Users Manual and Extended Specifications): highest voltage range 1008 V,
-# current up to 21 A on the standard terminals (manual, "[SOURce]:TERMinal:ROUTe": "up-to-21A
-# signal"; the 52120A transconductance amplifier option is not driven here), fundamental
-# frequency 16 Hz to 850 Hz.
+# Limits. 21 A: the manual's "[SOURce]:TERMinal:ROUTe" ("up-to-21A signal" on the standard
+# terminals; the 52120A transconductance amplifier option is not driven here). 1008 V (highest
+# voltage range) and 16..850 Hz (fundamental) are the figures of the 6100B/6105A Extended
+# Specifications as recalled, NOT checked against the datasheet text: confirm before relying on
+# them (a value outside the real limits is still rejected by the instrument, as InstrumentError).
 MAX_VOLTAGE_V = 1008.0
 MAX_CURRENT_A = 21.0
 FREQUENCY_RANGE_HZ = (16.0, 850.0)

@@ -1,4 +1,8 @@
-"""Exact bytes the Fluke 6105A driver sends and parses (6100B/6105A Users Manual, ch. 5)."""
+"""Exact bytes the Fluke 6105A driver sends and parses (6100B/6105A Users Manual, ch. 5).
+
+Error entries use SCPI-99 standard codes; their detail texts are illustrative: the driver must
+pass whatever the instrument queues through unchanged.
+"""
 
 from __future__ import annotations
 

@@ -63,6 +63,8 @@ def test_long_and_short_integration_states_parse() -> None:
 
 
 def test_start_while_running_surfaces_the_instruments_error_from_status_error_queue() -> None:
+    # The entry is illustrative, not a documented WT1800 error number: the driver must pass the
+    # instrument's code and text through unchanged, whatever they are.
     pairs = [(b":INTEGrate:STARt\n", None),
              (b":STATus:ERRor?\n", b'844,"Integration is in progress"\n'), WT_NO_ERROR]
     with expected_protocol(YokogawaWT1800, pairs) as ref, pytest.raises(InstrumentError) as info:

@@ -8,22 +8,7 @@ import pytest
 
 from instruments.sim.lab import LabSpec, SimLab, start_lab
 
-T0_MS = 1_767_225_600_000  # 2026-01-01T00:00:00Z
-
-
-class VirtualClock:
-    """Time that only moves when told: a 60 s test point takes no wall time."""
-
-    def __init__(self, start_ms: int = T0_MS) -> None:
-        self.now_ms = start_ms
-
-    def __call__(self) -> int:
-        return self.now_ms
-
-    def advance(self, ms: int) -> None:
-        if ms < 0:
-            raise ValueError("a clock does not run backwards")
-        self.now_ms += int(ms)
+from .vclock import VirtualClock
 
 
 @pytest.fixture

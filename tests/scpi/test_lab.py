@@ -28,8 +28,9 @@ from instruments.sim.lab import (
     start_lab,
 )
 from instruments.sim.meter import ErrorCurve
-from tests.scpi.conftest import VirtualClock
-from tests.scpi.mut import read_mut_energy
+
+from .mut import read_mut_energy
+from .vclock import VirtualClock
 
 IREF_A = 5.0
 # metrology.md: initial-verification points include Iref and 0.1 Iref at PF 1 and Iref at PF 0.5 ind.

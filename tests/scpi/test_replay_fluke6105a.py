@@ -10,7 +10,8 @@ import pytest
 
 from instruments.scpi.errors import InstrumentError, ScpiTimeout, SettingRangeError
 from instruments.scpi.fluke6105a import Fluke6105A
-from tests.scpi.replay import NO_ERROR, ReplayMismatch, expected_protocol
+
+from .replay import NO_ERROR, ReplayMismatch, expected_protocol
 
 
 def test_identify_parses_the_four_idn_fields() -> None:

@@ -8,7 +8,8 @@ import pytest
 
 from instruments.scpi.errors import InstrumentError, ResponseError, SettingRangeError
 from instruments.scpi.yokogawa_wt1800 import IntegrationState, YokogawaWT1800
-from tests.scpi.replay import WT_NO_ERROR, expected_protocol
+
+from .replay import WT_NO_ERROR, expected_protocol
 
 
 def test_configure_switches_headers_off_and_selects_manual_integration() -> None:

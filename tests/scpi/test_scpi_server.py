@@ -7,7 +7,8 @@ import pytest
 from instruments.sim.scpi_server import ScpiDevice, header_regex
 from instruments.sim.sim_power_standard import SimPowerStandard
 from instruments.sim.source_circuit import SourceCircuit
-from tests.scpi.conftest import VirtualClock
+
+from .vclock import VirtualClock
 
 
 @pytest.fixture

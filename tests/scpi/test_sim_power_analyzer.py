@@ -9,7 +9,8 @@ import pytest
 from instruments.sim.meter import true_energy
 from instruments.sim.sim_power_analyzer import SimPowerAnalyzer
 from instruments.sim.source_circuit import SourceCircuit, SourceState
-from tests.scpi.conftest import VirtualClock
+
+from .vclock import VirtualClock
 
 
 @pytest.fixture

@@ -9,7 +9,8 @@ from hypothesis import strategies as st
 
 from instruments.sim.meter import SimMeter, true_energy
 from instruments.sim.source_circuit import SourceCircuit, SourceState
-from tests.scpi.conftest import VirtualClock
+
+from .vclock import VirtualClock
 
 steps = st.lists(st.tuples(st.integers(0, 120_000),           # ms until this change
                            st.floats(0, 21, allow_nan=False),  # current

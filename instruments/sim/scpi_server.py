@@ -35,6 +35,7 @@ EXECUTION_ERROR = (-200, "Execution error")
 SETTINGS_CONFLICT = (-221, "Settings conflict")
 DATA_OUT_OF_RANGE = (-222, "Data out of range")
 ILLEGAL_PARAMETER = (-224, "Illegal parameter value")
+DEVICE_SPECIFIC_ERROR = (-300, "Device-specific error")
 QUEUE_OVERFLOW = (-350, "Queue overflow")
 
 
@@ -197,6 +198,10 @@ class ScpiDevice:
                 return self.decorate_reply(cmd.spec, bare, reply) if is_query else reply
             except ScpiFault as fault:
                 self.queue_error(fault.code, fault.message)
+                return None
+            except Exception as exc:  # noqa: BLE001 - a simulator fault must not drop the session
+                code, text = DEVICE_SPECIFIC_ERROR
+                self.queue_error(code, f"{text};{type(exc).__name__}: {exc}")
                 return None
         self.queue_error(*UNDEFINED_HEADER)
         return None

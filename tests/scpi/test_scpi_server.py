@@ -83,3 +83,14 @@ def test_cls_clears_and_rst_turns_the_output_off(device: SimPowerStandard) -> No
     assert device.handle("OUTP?") == "1"
     device.handle("*RST")
     assert device.handle("OUTP:STAT?") == "0"
+
+
+def test_a_simulator_fault_becomes_a_device_specific_error(device: SimPowerStandard,
+                                                           clock: VirtualClock) -> None:
+    clock.advance(1000)
+    device.handle("OUTP ON")
+    clock.now_ms -= 500  # a time function that runs backwards is a fault of the simulation
+    assert device.handle("OUTP OFF") is None
+    entry = device.handle("SYST:ERR?")
+    assert entry.startswith('-300,"Device-specific error;ValueError: time went backwards')
+    assert device.handle("OUTP?") == "1"

@@ -23,6 +23,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "bench.cli.align",
     "bench.cli.sampling",
     "bench.cli.datahub",
+    "bench.cli.scpi",
 )
 
 

@@ -1,0 +1,185 @@
+"""The simulated lab: a power source driving the meters under test and a reference standard.
+
+:func:`start_lab` builds it from plain specs and serves the instruments on 127.0.0.1:
+
+* the source is a :class:`SourceCircuit` behind a simulated Fluke 6105A
+  (:class:`SimPowerStandard`);
+* each meter under test is a :class:`~instruments.sim.meter.SimMeter` connected to that circuit,
+  so its registers advance by the true energy times its own error curve;
+* the reference standard is a simulated Yokogawa WT1800 (:class:`SimPowerAnalyzer`) integrating the
+  true energy of the same circuit with its own declared error.
+
+Everything runs on the caller's time function, so a virtual clock makes a 60 s test point take
+milliseconds. The meters are returned as objects: serving them over Modbus is the Modbus
+simulator's job (``instruments.sim`` Modbus server), which takes a :class:`SimMeter`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from instruments.scpi.resource import socket_resource
+from instruments.sim.meter import ErrorCurve, SimMeter
+from instruments.sim.scpi_server import ScpiServerLoop
+from instruments.sim.sim_power_analyzer import SimPowerAnalyzer
+from instruments.sim.sim_power_standard import SimPowerStandard
+from instruments.sim.source_circuit import SourceCircuit
+
+
+class LabSpecError(ValueError):
+    """A lab spec field is missing or wrong; says which field and what was expected."""
+
+    def __init__(self, field_name: str, message: str, expected: str) -> None:
+        self.field = field_name
+        self.expected = expected
+        super().__init__(f"{field_name}: {message} (expected {expected})")
+
+
+@dataclass(frozen=True)
+class MeterSpec:
+    """A simulated meter under test fed by the lab source."""
+
+    name: str
+    error: ErrorCurve = field(default_factory=ErrorCurve)
+    starting_current_a: float = 0.0
+    summation: bool = True
+    import_kwh: float = 0.0
+
+
+@dataclass(frozen=True)
+class ReferenceSpec:
+    """The simulated reference standard: its true error and the accuracy it declares.
+
+    ``accuracy_pct`` is what a calibration certificate would state; the simulation refuses a true
+    error outside it, so a test's uncertainty budget built on ``accuracy_pct`` is honest.
+    """
+
+    error_pct: float = 0.0
+    accuracy_pct: float = 0.02
+    serial: str = "SIM0002"
+
+    def __post_init__(self) -> None:
+        if self.accuracy_pct < 0 or abs(self.error_pct) > self.accuracy_pct:
+            raise LabSpecError("reference.error_pct", f"{self.error_pct} exceeds the declared "
+                               f"accuracy {self.accuracy_pct} %", "|error_pct| <= accuracy_pct")
+
+
+@dataclass(frozen=True)
+class LabSpec:
+    meters: tuple[MeterSpec, ...] = ()
+    reference: ReferenceSpec = field(default_factory=ReferenceSpec)
+    source_serial: str = "SIM0001"
+    host: str = "127.0.0.1"
+
+
+@dataclass
+class SimLab:
+    """A running simulated lab. Close it (or use ``with``) to stop its servers."""
+
+    circuit: SourceCircuit
+    meters: dict[str, SimMeter]
+    source: SimPowerStandard
+    reference: SimPowerAnalyzer
+    source_resource: str
+    reference_resource: str
+    reference_accuracy_pct: float
+    _loop: ScpiServerLoop
+
+    def resources(self) -> dict[str, str]:
+        """VISA resource strings of the lab instruments, by role."""
+        return {"source": self.source_resource, "reference": self.reference_resource}
+
+    def close(self) -> None:
+        self._loop.close()
+
+    def __enter__(self) -> SimLab:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def start_lab(spec: LabSpec, time_fn: Callable[[], int]) -> SimLab:
+    """Start the lab's SCPI servers (ports chosen by the OS) and build its meters."""
+    circuit = SourceCircuit(time_fn)
+    start_ms = circuit.now()
+    meters: dict[str, SimMeter] = {}
+    for m in spec.meters:
+        if m.name in meters:
+            raise LabSpecError("meters.name", f"duplicate meter {m.name!r}", "unique names")
+        meters[m.name] = SimMeter(circuit=circuit, start_ms=start_ms, error=m.error,
+                                  summation=m.summation, starting_current_a=m.starting_current_a,
+                                  import_kwh=m.import_kwh)
+    source = SimPowerStandard(circuit, serial=spec.source_serial)
+    reference = SimPowerAnalyzer(circuit, time_fn, error_pct=spec.reference.error_pct,
+                                 serial=spec.reference.serial)
+    loop = ScpiServerLoop()
+    try:
+        source_port = loop.serve(source, host=spec.host)
+        reference_port = loop.serve(reference, host=spec.host)
+    except BaseException:
+        loop.close()
+        raise
+    return SimLab(circuit=circuit, meters=meters, source=source, reference=reference,
+                  source_resource=socket_resource(spec.host, source_port),
+                  reference_resource=socket_resource(spec.host, reference_port),
+                  reference_accuracy_pct=spec.reference.accuracy_pct, _loop=loop)
+
+
+def _number(d: Mapping[str, Any], key: str, where: str, default: float) -> float:
+    value = d.get(key, default)
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise LabSpecError(f"{where}.{key}", f"{value!r} is not a number", "a number")
+    return float(value)
+
+
+def _numbers(d: Mapping[str, Any], key: str, where: str, default: Sequence[float]
+             ) -> tuple[float, ...]:
+    value = d.get(key, default)
+    if not isinstance(value, list | tuple) or not value or not all(
+            isinstance(v, int | float) and not isinstance(v, bool) for v in value):
+        raise LabSpecError(f"{where}.{key}", f"{value!r} is not a list of numbers",
+                           "a non-empty list of numbers")
+    return tuple(float(v) for v in value)
+
+
+def lab_spec_from_dict(data: Mapping[str, Any]) -> LabSpec:
+    """A :class:`LabSpec` from plain data (a bench file's ``[lab]`` table, JSON, ...).
+
+    ``{"reference": {"error_pct": 0.005, "accuracy_pct": 0.02},
+    "meters": [{"name": "mut1", "error_pct": 0.3}
+               | {"name": "mut2", "currents_a": [0.5, 5, 60], "errors_pct": [0.8, 0.2, 0.1],
+                  "pf_slope_pct": 0.4, "starting_current_a": 0.02}]}``
+    """
+    ref = data.get("reference", {})
+    if not isinstance(ref, Mapping):
+        raise LabSpecError("reference", f"{ref!r} is not a table", "a table")
+    reference = ReferenceSpec(error_pct=_number(ref, "error_pct", "reference", 0.0),
+                              accuracy_pct=_number(ref, "accuracy_pct", "reference", 0.02),
+                              serial=str(ref.get("serial", "SIM0002")))
+    meters = []
+    raw_meters = data.get("meters", [])
+    if not isinstance(raw_meters, list | tuple):
+        raise LabSpecError("meters", f"{raw_meters!r} is not a list", "a list of tables")
+    for n, m in enumerate(raw_meters):
+        where = f"meters[{n}]"
+        if not isinstance(m, Mapping) or not isinstance(m.get("name"), str) or not m["name"]:
+            raise LabSpecError(f"{where}.name", "missing", "a meter name")
+        if "error_pct" in m:
+            curve = ErrorCurve.constant(_number(m, "error_pct", where, 0.0))
+        else:
+            currents = _numbers(m, "currents_a", where, (1.0,))
+            errors = _numbers(m, "errors_pct", where, (0.0,))
+            if len(currents) != len(errors) or any(c <= 0 for c in currents) or list(
+                    currents) != sorted(currents):
+                raise LabSpecError(f"{where}.currents_a", "does not match errors_pct",
+                                   "rising positive currents, one error each")
+            curve = ErrorCurve(currents, errors, _number(m, "pf_slope_pct", where, 0.0))
+        meters.append(MeterSpec(name=m["name"], error=curve,
+                                starting_current_a=_number(m, "starting_current_a", where, 0.0),
+                                summation=bool(m.get("summation", True)),
+                                import_kwh=_number(m, "import_kwh", where, 0.0)))
+    return LabSpec(meters=tuple(meters), reference=reference,
+                   source_serial=str(data.get("source_serial", "SIM0001")))

@@ -126,9 +126,10 @@ def _say_what_is_not_delivered(inputs: DeliveryInputs) -> None:
         if (mp.meter, mp.channel) not in channels:
             print(f"note: metering point {mp.gsrn} ({mp.meter}/{mp.channel}) has no intervals in "
                   "the run: nothing to deliver", file=sys.stderr)
-    for meter, channel in sorted(channels - wanted):
-        print(f"note: intervals of {meter}/{channel} belong to no metering point: not delivered",
-              file=sys.stderr)
+    unmapped = sorted(channels - wanted)
+    if unmapped:
+        print("note: not delivered (no metering point in results.json): "
+              + ", ".join(f"{meter}/{channel}" for meter, channel in unmapped), file=sys.stderr)
 
 
 def run_export(args: argparse.Namespace) -> int:

@@ -110,7 +110,7 @@ def test_export_notes_what_it_cannot_deliver(run: Path, capsys) -> None:
     assert _run("export", str(run)) == 0
     captured = capsys.readouterr()
     assert f"metering point {GSRN} (hp/energy.import) has no intervals" in captured.err
-    assert "intervals of ev/energy.import belong to no metering point" in captured.err
+    assert "not delivered (no metering point in results.json): ev/energy.import" in captured.err
     assert "no messages" in captured.err and "0 message(s) written" in captured.out
 
 

@@ -38,6 +38,12 @@ class TransportSpec:
     stopbits: int = 1
     unit: int = 1
     timeout_s: float = 1.0
+    explicit: bool = False  # given in the bench file (simulated meters sharing one share a gateway)
+
+    @property
+    def gateway_key(self) -> str:
+        """Meters with the same key are on one connection: a TCP gateway or one serial bus."""
+        return f"rtu:{self.device}" if self.kind == "rtu" else f"{self.kind}:{self.host}:{self.port}"
 
 
 @dataclass(frozen=True)
@@ -212,6 +218,7 @@ def _parse_transport(tab: Table | None) -> TransportSpec:
         stopbits=tab.get("stopbits", int, 1, choices=(1, 2)),
         unit=tab.get("unit", int, 1),
         timeout_s=tab.get("timeout", float, 1.0),
+        explicit=True,
     )
     if not 0 <= spec.port <= 65535:
         raise tab.error("port", f"{spec.port} is not a TCP port", expected="0..65535")

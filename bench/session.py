@@ -25,7 +25,7 @@ from bench.config import BenchConfig
 from bench.errors import UserError
 from bench.quality import Quality
 from bench.records import Record
-from bench.simhost import Endpoint, SimHost, start_meters
+from bench.simhost import SimHost, start_meters
 from bench.simworld import MARGIN_MS, SimWorld, build_world
 from bench.store import Store
 from bench.timeutil import format_iso_utc, format_minute_utc
@@ -33,6 +33,7 @@ from bench.truth import TruthCheck, check_meter
 from instruments.errors import ConfigError
 from instruments.modbus import ModbusMeter, RtuOverTcpTransport, SerialTransport, TcpTransport
 from instruments.registers import load_register_map
+from instruments.sim.serve import EndpointInfo
 
 STORE_FILE = "store.sqlite"
 POLL_CHANNELS = ("energy.import", "energy.export", "power.total")
@@ -64,7 +65,7 @@ class BenchRun:
         self.started = datetime.now(UTC)
         self.world: SimWorld | None = None
         self.host: SimHost | None = None
-        self.endpoints: list[Endpoint] = []
+        self.endpoints: list[EndpointInfo] = []
         self.clock = make_clock(config.run.clock, config.run.start_ms - MARGIN_MS // 2,
                                 config.run.scale)
         self.store = Store(self.run_dir / STORE_FILE)
@@ -103,8 +104,7 @@ class BenchRun:
                             expected=exc.expected) from None
         t = spec.transport
         if self.config.simulate:
-            ep = next(e for e in self.endpoints if e.meter == meter_id)
-            transport: Any = TcpTransport(ep.host, ep.port)
+            transport: Any = _endpoint_transport(next(e for e in self.endpoints if e.name == meter_id))
         elif t.kind == "tcp":
             transport = TcpTransport(t.host, t.port)
         elif t.kind == "rtu_over_tcp":
@@ -116,8 +116,9 @@ class BenchRun:
 
     def describe_transport(self, meter_id: str) -> str:
         if self.config.simulate:
-            ep = next(e for e in self.endpoints if e.meter == meter_id)
-            return f"simulated, tcp://{ep.host}:{ep.port} unit {ep.unit}"
+            ep = next(e for e in self.endpoints if e.name == meter_id)
+            where = ep.device if ep.transport == "rtu" else f"{ep.host}:{ep.port}"
+            return f"simulated, {ep.transport} {where} unit {ep.unit_id}"
         t = self.config.meter(meter_id).transport
         if t.kind == "rtu":
             return f"rtu {t.device} {t.baud} {t.parity}{t.stopbits} unit {t.unit}"
@@ -161,7 +162,6 @@ class BenchRun:
     # ---- the run folder -----------------------------------------------------------------------
     def write(self) -> Path:
         """results.json and the series files; returns the results path."""
-        cfg = self.config
         a = self.analyse()
         series: dict[str, str] = {}
         rows = []
@@ -283,6 +283,14 @@ class BenchRun:
                                                   resolution="PT15M", channel="energy.import")
                                              for m in cfg.by_role("operator") if m.gsrn]),
         }
+
+
+def _endpoint_transport(ep: EndpointInfo) -> Any:
+    if ep.transport == "rtu":
+        return SerialTransport(ep.device, ep.baud, ep.parity, ep.stopbits)
+    if ep.transport == "rtu_over_tcp":
+        return RtuOverTcpTransport(ep.host, ep.port)
+    return TcpTransport(ep.host, ep.port)
 
 
 def _num(x: float) -> str:

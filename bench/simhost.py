@@ -11,31 +11,13 @@ from __future__ import annotations
 import asyncio
 import threading
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from typing import Any
 
-from bench.config import BenchConfig, MeterSpec
+from bench.config import BenchConfig
 from bench.errors import UserError
 from bench.simworld import SimWorld
 from instruments.errors import ConfigError
-from instruments.registers import load_register_map
-from instruments.sim.faults import FaultSchedule
-from instruments.sim.served import ServedMeter
-from instruments.sim.tcp_gateway import ModbusTcpGateway
-
-
-@dataclass(frozen=True)
-class Endpoint:
-    meter: str
-    model: str
-    transport: str
-    host: str
-    port: int
-    unit: int
-
-    def as_dict(self) -> dict[str, Any]:
-        return dict(meter=self.meter, model=self.model, transport=self.transport, host=self.host,
-                    port=self.port, unit=self.unit)
+from instruments.sim.serve import EndpointInfo, SimServers
 
 
 class SimHost:
@@ -72,27 +54,32 @@ class SimHost:
         self.stop()
 
 
-def served_meter(spec: MeterSpec, world: SimWorld, source: str) -> ServedMeter:
-    try:
-        regmap = load_register_map(spec.model)
-        faults = FaultSchedule(spec.sim.faults, source=source) if spec.sim.faults else FaultSchedule()
-        return ServedMeter(world.meters[spec.id], regmap, faults)
-    except ConfigError as exc:
-        raise UserError(exc.message, source=exc.source or source,
-                        field=f"meter {spec.id}: {exc.field}" if exc.field else f"meter {spec.id}",
-                        expected=exc.expected) from None
+def endpoint_specs(config: BenchConfig) -> list[dict[str, Any]]:
+    """The simulated endpoints of a bench, as plain specs for :class:`SimServers`.
+
+    Meters whose bench-file transports name the same TCP gateway or serial device are served by one
+    simulated gateway or RTU line (several unit ids), like the real installation; a meter without a
+    transport gets a TCP server of its own. Ports are always chosen by the OS.
+    """
+    specs = []
+    for spec in config.meters:
+        t = spec.transport
+        specs.append(dict(name=spec.id, model=spec.model, transport=t.kind, unit_id=t.unit,
+                          gateway=t.gateway_key if t.explicit else "", port=0,
+                          baud=t.baud, parity=t.parity, stopbits=t.stopbits,
+                          faults=list(spec.sim.faults)))
+    return specs
 
 
 def start_meters(host: SimHost, config: BenchConfig, world: SimWorld,
-                 time_ms: Callable[[], int]) -> list[Endpoint]:
-    """One Modbus TCP server per meter on 127.0.0.1 (ports chosen by the OS)."""
-    endpoints = []
-    for spec in config.meters:
-        served = served_meter(spec, world, config.source)
-        gateway = ModbusTcpGateway({spec.transport.unit: served}, time_ms=time_ms,
-                                   host="127.0.0.1", port=0)
-        host.call(gateway.start())
-        host.on_stop(gateway.stop)
-        endpoints.append(Endpoint(spec.id, spec.model, "tcp", "127.0.0.1", gateway.port,
-                                  spec.transport.unit))
+                 time_ms: Callable[[], int]) -> list[EndpointInfo]:
+    """Serve every meter of the bench, driven by the simulated world, on 127.0.0.1."""
+    servers = SimServers(endpoint_specs(config), time_ms=time_ms, meters=world.meters,
+                         source=config.source)
+    try:
+        endpoints = host.call(servers.start())
+    except ConfigError as exc:
+        raise UserError(exc.message, source=exc.source or config.source, field=exc.field,
+                        expected=exc.expected) from None
+    host.on_stop(servers.stop)
     return endpoints

@@ -25,6 +25,8 @@ CLASSES = ("A", "B", "C")
 LOAD_KINDS = ("base", "sessions", "cycling")
 CLOCKS = ("virtual", "scaled", "real")
 TRANSPORTS = ("tcp", "rtu", "rtu_over_tcp")
+#: Metering point types (market.md): E17 consumption, E18 production, E20 exchange, child types.
+MP_TYPES = ("E17", "E18", "E20", "D01", "D06", "D07", "D14", "D15", "D99")
 
 
 @dataclass(frozen=True)
@@ -68,6 +70,7 @@ class MeterSpec:
     gsrn: str | None = None
     max_power_w: float | None = None
     rollover_kwh: float | None = None
+    mp_type: str = "E17"
 
 
 @dataclass(frozen=True)
@@ -269,6 +272,7 @@ def _parse_meter(tab: Table, load_ids: set[str]) -> MeterSpec:
         gsrn=gsrn,
         max_power_w=tab.get("max_power_w", float, None),
         rollover_kwh=tab.get("rollover_kwh", float, None),
+        mp_type=tab.get("metering_point_type", str, "E17", choices=MP_TYPES),
     )
     tab.finish()
     return spec

@@ -22,6 +22,7 @@ from bench.acquire import MeterStats, PollPlan, acquire
 from bench.analysis import Analysis, analyse
 from bench.clock import make_clock
 from bench.config import BenchConfig
+from bench.daily import metering_points
 from bench.errors import UserError
 from bench.quality import Quality
 from bench.records import Record
@@ -279,9 +280,9 @@ class BenchRun:
             "events": events,
             "series": series,
             "datahub": dict(sender_gln=cfg.datahub.sender_gln, receiver_gln=cfg.datahub.receiver_gln,
-                            metering_points=[dict(meter=m.id, gsrn=m.gsrn, type="E17", subtype="physical",
-                                                  resolution="PT15M", channel="energy.import")
-                                             for m in cfg.by_role("operator") if m.gsrn]),
+                            metering_points=[dict(meter=p.meter, gsrn=p.gsrn, type=p.type,
+                                                  subtype=p.subtype, resolution=p.resolution,
+                                                  channel=p.channel) for p in metering_points(cfg)]),
         }
 
 

@@ -19,6 +19,9 @@ from bench.errors import UserError
 #: Subcommand modules, in the order ``--help`` lists them.
 COMMAND_MODULES: tuple[str, ...] = (
     "bench.cli.run",
+    "bench.cli.sim",
+    "bench.cli.report",
+    "bench.cli.daily",
     "bench.cli.intervals",
     "bench.cli.align",
     "bench.cli.sampling",

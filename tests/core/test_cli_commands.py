@@ -1,0 +1,91 @@
+"""meterbench sim / report / daily through the real command line."""
+
+import json
+import shutil
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from bench.config import load_bench
+
+MB = [sys.executable, "-m", "bench"]
+SCHEMAS = Path(__file__).resolve().parents[2].parent / "shared" / "datahub" / "schemas"
+
+
+def test_sim_serves_the_bench_until_interrupted_and_other_clients_read_it():
+    import asyncio
+
+    from instruments.modbus import ModbusMeter, TcpTransport
+    from instruments.registers import load_register_map
+
+    proc = subprocess.Popen([*MB, "sim", "--json"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True)
+    try:
+        endpoints = json.loads(proc.stdout.readline())
+        assert {e["name"] for e in endpoints} == {m.id for m in load_bench("sim").meters}
+        assert all(e["host"] == "127.0.0.1" and e["port"] > 0 for e in endpoints)
+
+        async def read(ep):
+            async with ModbusMeter(load_register_map(ep["model"]), TcpTransport(ep["host"], ep["port"]),
+                                   ep["unit_id"]) as m:
+                return (await m.read(["energy.import", "voltage.l1"])).values
+
+        values = asyncio.run(read(endpoints[1]))
+        assert values["energy.import"] >= load_bench("sim").meter("ev").sim.initial_import_kwh
+        assert values["voltage.l1"] == pytest.approx(230.0)
+    finally:
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=20)
+    assert proc.returncode == 0, err
+    assert "Traceback" not in err
+
+
+def test_report_re_renders_a_run_from_its_folder(tmp_path):
+    out = tmp_path / "run"
+    assert subprocess.run([*MB, "run", "--out", str(out), "-q", "-m", "field"], capture_output=True,
+                          timeout=300).returncode == 0
+    (out / "report.html").unlink()
+    proc = subprocess.run([*MB, "report", str(out)], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0 and (out / "report.html").is_file()
+    copy = tmp_path / "moved"
+    shutil.copytree(out, copy)  # a run folder is self-contained
+    (copy / "report.html").unlink()
+    assert subprocess.run([*MB, "report", str(copy)], capture_output=True, timeout=120).returncode == 0
+    assert "virtual main point" in (copy / "report.html").read_text()
+
+
+def test_report_on_a_folder_that_is_not_a_run_is_a_user_error(tmp_path):
+    proc = subprocess.run([*MB, "report", str(tmp_path)], capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    assert "results.json" in proc.stderr
+
+
+@pytest.mark.slow
+def test_daily_delivers_the_25_hour_day_as_valid_messages(tmp_path, cli_env):
+    args = [*MB, "daily", "sim", "--date", "2026-10-25", "--format", "xml",
+            "--created", "2026-10-26T06:00:00Z"]
+    if SCHEMAS.is_dir():
+        args += ["--schemas", str(SCHEMAS)]
+    proc = subprocess.run(args, capture_output=True, text=True, timeout=300, cwd=tmp_path,
+                          env=cli_env)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "100 values, 100 measured, 0 estimated, 0 missing" in proc.stdout
+    assert "0 rejected" in proc.stdout
+    files = sorted((tmp_path / "runs" / "daily-sim-2026-10-25" / "outbox" / "2026-10-25").glob("*.xml"))
+    assert [f.name for f in files] == ["571313100000000201_2026-10-25.xml",
+                                      "571313100000000300_2026-10-25.xml"]
+    # a second call delivers again from the stored readings, byte for byte the same
+    before = [f.read_bytes() for f in files]
+    proc = subprocess.run(args, capture_output=True, text=True, timeout=300, cwd=tmp_path,
+                          env=cli_env)
+    assert proc.returncode == 0 and "using the readings already" in proc.stderr
+    assert [f.read_bytes() for f in files] == before
+
+
+def test_daily_on_a_bad_date_is_a_user_error():
+    proc = subprocess.run([*MB, "daily", "sim", "--date", "25/10/2026"], capture_output=True,
+                          text=True, timeout=60)
+    assert proc.returncode == 2 and "--date" in proc.stderr and "Traceback" not in proc.stderr

@@ -59,6 +59,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("meterbench: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # output piped into head or less that quit early: not an error
+        sys.stderr.close()
+        return 0
 
 
 if __name__ == "__main__":  # pragma: no cover

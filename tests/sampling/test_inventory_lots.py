@@ -5,10 +5,12 @@ from __future__ import annotations
 from datetime import date
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from bench.errors import UserError
 from bench.sampling.example import example_inventory, generate_example_inventory
-from bench.sampling.inventory import read_inventory, read_inventory_text
+from bench.sampling.inventory import Meter, read_inventory, read_inventory_text
 from bench.sampling.lots import find_lot, form_lots
 
 HEADER = ("meter_id,model,class,rating,production_year,installation_date,last_verification,"
@@ -95,12 +97,6 @@ def test_explicit_lots_are_used_and_must_be_uniform():
     mixed = rows + ["Z1,Acme X2,B,5(80)A,2018,2018-05-01,,s,LOT-7"]
     with pytest.raises(UserError, match="not uniform"):
         form_lots(read_inventory_text(inv(*mixed)))
-
-
-from hypothesis import given, settings  # noqa: E402
-from hypothesis import strategies as st  # noqa: E402
-
-from bench.sampling.inventory import Meter  # noqa: E402
 
 
 @settings(max_examples=40, deadline=None)

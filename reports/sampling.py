@@ -16,28 +16,27 @@ import jinja2
 
 def oc_png_base64(oc: dict, *, marker_percent: float | None = None) -> str:
     """The OC curve (percent nonconforming vs probability of acceptance) as base64 PNG."""
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    # an explicit Agg figure: no pyplot state, no backend switch for the rest of the process
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
 
-    fig, ax = plt.subplots(figsize=(6.4, 3.6), dpi=100)
-    try:
-        ax.plot(oc["percent_nonconforming"], oc["p_accept"], color="#1f5fa8", lw=2)
-        for y, label in ((0.95, "95 %"), (0.10, "10 %")):
-            ax.axhline(y, color="#999999", lw=0.8, ls=":")
-            ax.text(oc["percent_nonconforming"][-1], y, label,
-                    ha="right", va="bottom", fontsize=8, color="#666666")
-        if marker_percent is not None:
-            ax.axvline(marker_percent, color="#c0392b", lw=1, ls="--")
-        ax.set_xlabel("lot quality: % nonconforming meters")
-        ax.set_ylabel("probability of acceptance")
-        ax.set_ylim(-0.02, 1.02)
-        ax.grid(alpha=0.3)
-        fig.tight_layout()
-        buf = io.BytesIO()
-        fig.savefig(buf, format="png")
-    finally:
-        plt.close(fig)
+    fig = Figure(figsize=(6.4, 3.6), dpi=100)
+    FigureCanvasAgg(fig)
+    ax = fig.add_subplot()
+    ax.plot(oc["percent_nonconforming"], oc["p_accept"], color="#1f5fa8", lw=2)
+    for y, label in ((0.95, "95 %"), (0.10, "10 %")):
+        ax.axhline(y, color="#999999", lw=0.8, ls=":")
+        ax.text(oc["percent_nonconforming"][-1], y, label, ha="right", va="bottom", fontsize=8,
+                color="#666666")
+    if marker_percent is not None:
+        ax.axvline(marker_percent, color="#c0392b", lw=1, ls="--")
+    ax.set_xlabel("lot quality: % nonconforming meters")
+    ax.set_ylabel("probability of acceptance")
+    ax.set_ylim(-0.02, 1.02)
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png")
     return base64.b64encode(buf.getvalue()).decode("ascii")
 
 

@@ -171,7 +171,7 @@ def _plan_line(plan: dict) -> str:
         head = f"{plan['standard']} {plan['inspection']}"
         if plan.get("code") not in (None, "-"):
             head += f", level {plan['level']}, AQL {plan['aql']}, code letter {plan['code']}"
-        return f"{head}: {body}" + ("  (n >= lot size: inspect 100 %)"
+        return f"{head}: {body}" + (f"  (n >= lot size {plan['lot_size']}: inspect every meter)"
                                     if plan["hundred_percent"] else "")
     if plan["kind"] == "variables":
         return f"s-method: n={plan['n']} k={plan['k']:.3f} ({plan['source']})"

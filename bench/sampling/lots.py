@@ -51,7 +51,7 @@ class Lot:
         return min(m.installation_date for m in self.meters)
 
     @property
-    def latest_verification(self) -> date | None:
+    def verified_on(self) -> date | None:
         """The last passed verification/sampling recorded for the whole lot, if every meter has one.
 
         A lot counts as verified on a date only when every meter carries a verification on or
@@ -68,8 +68,8 @@ class Lot:
                 "rating": self.rating, "class": self.accuracy_class,
                 "production_years": [y0, y1], "formed_by": self.formed_by,
                 "earliest_installation": self.earliest_installation.isoformat(),
-                "last_verification": (self.latest_verification.isoformat()
-                                      if self.latest_verification else None)}
+                "last_verification": (self.verified_on.isoformat()
+                                      if self.verified_on else None)}
 
 
 def _slug(text: str) -> str:

@@ -148,7 +148,7 @@ class DueStatus:
 
 def due_status(scheme: Scheme, lot: Lot, on: date) -> DueStatus:
     """When the lot must be sampled under the scheme, and whether that is on or before ``on``."""
-    verified = lot.latest_verification
+    verified = lot.verified_on
     if verified is not None and verified > lot.earliest_installation and scheme.first_basis != \
             "verification":
         years = after_pass_years(scheme, lot, 1)

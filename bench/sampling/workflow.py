@@ -184,6 +184,11 @@ def evaluate_round(doc: dict, results: Sequence[PointResult], meters: dict[str, 
     switching_reason = None
     if kind == "attributes" and plan.get("standard") == "ISO 2859-1":
         st = state or SeverityState(inspection=plan["inspection"])
+        if st.inspection != plan["inspection"]:
+            raise UserError(f"the plan is {plan['inspection']} but the carried severity state is "
+                            f"{st.inspection}", source=source, field="inspection",
+                            expected="a selection drawn with the inspection of the state "
+                            "(select --state without --inspection)")
         outcome = LotOutcome(accepted=accepted, gap=bool(decision.get("gap")),
                              score_credit=_score_credit(plan, decision, d1),
                              small_ac=(not double and plan["ac"] <= 1))

@@ -2,12 +2,7 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
-
-REPO = Path(__file__).resolve().parents[2]
-SHARED_DOMAIN = REPO.parent / "shared" / "domain"
 
 
 @pytest.fixture

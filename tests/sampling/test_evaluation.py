@@ -156,3 +156,16 @@ def test_german_french_dutch_and_variables_decisions():
     ev = evaluate_round(doc, _results(meters, s, bad=s[:8]), meters, scheme=dk,
                         tested_on=date(2026, 1, 1))
     assert not ev["decision"]["accepted"]
+
+
+def test_a_plan_that_contradicts_the_carried_state_is_refused():
+    lot, meters = _lot()
+    scheme = get_scheme("dk-7y")
+    plan = make_plan(scheme, lot.size, aql="1.0", inspection="reduced")
+    doc = make_selection(scheme=scheme, lot=lot, plan=plan, seed="s", spares=0)
+    res = _results(meters, doc["selection"]["sample"])
+    with pytest.raises(UserError, match="carried severity state is tightened"):
+        evaluate_round(doc, res, meters, scheme=scheme, tested_on=date(2026, 1, 1),
+                       state=SeverityState(inspection="tightened"))
+    ok = evaluate_round(doc, res, meters, scheme=scheme, tested_on=date(2026, 1, 1))
+    assert ok["severity_state"]["inspection"] == "reduced"

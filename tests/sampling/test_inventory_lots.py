@@ -5,10 +5,12 @@ from __future__ import annotations
 from datetime import date
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from bench.errors import UserError
 from bench.sampling.example import example_inventory, generate_example_inventory
-from bench.sampling.inventory import read_inventory, read_inventory_text
+from bench.sampling.inventory import Meter, read_inventory, read_inventory_text
 from bench.sampling.lots import find_lot, form_lots
 
 HEADER = ("meter_id,model,class,rating,production_year,installation_date,last_verification,"
@@ -95,3 +97,19 @@ def test_explicit_lots_are_used_and_must_be_uniform():
     mixed = rows + ["Z1,Acme X2,B,5(80)A,2018,2018-05-01,,s,LOT-7"]
     with pytest.raises(UserError, match="not uniform"):
         form_lots(read_inventory_text(inv(*mixed)))
+
+
+@settings(max_examples=40, deadline=None)
+@given(rows=st.lists(st.tuples(st.sampled_from(["X1", "X2"]), st.sampled_from(["A", "B"]),
+                               st.integers(2010, 2022)), min_size=1, max_size=60),
+       span=st.integers(0, 4))
+def test_lots_partition_the_inventory_into_uniform_lots_within_the_span(rows, span):
+    meters = [Meter(f"M{i}", model, cls, "5(80)A", year, date(year + 1, 1, 1), "s")
+              for i, (model, cls, year) in enumerate(rows)]
+    lots = form_lots(meters, max_year_span=span)
+    ids = [m.meter_id for lot in lots for m in lot.meters]
+    assert sorted(ids) == sorted(m.meter_id for m in meters)       # each meter exactly once
+    for lot in lots:
+        assert len({(m.model, m.accuracy_class) for m in lot.meters}) == 1
+        y0, y1 = lot.production_years
+        assert y1 - y0 <= span

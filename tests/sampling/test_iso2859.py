@@ -5,13 +5,15 @@ from __future__ import annotations
 
 import json
 from importlib import resources
+from pathlib import Path
 
 import pytest
 
 from bench.errors import UserError
 from bench.sampling import iso2859, oc
-from tests.sampling.conftest import SHARED_DOMAIN
 
+#: ``<repo>/../shared/domain``: the shared domain notes, when they sit beside the repository.
+SHARED_DOMAIN = Path(__file__).resolve().parents[2].parent / "shared" / "domain"
 SHIPPED = json.loads(resources.files("bench.sampling").joinpath(
     "data/iso2859-1-normal.json").read_text())
 

@@ -35,6 +35,13 @@ def fmt(value: Any) -> str:
     return str(value)
 
 
+def num(value: Any, spec: str) -> str:
+    """A number in ``spec`` format, or "n/a" for a value the run could not establish."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "n/a"
+    return spec % value
+
+
 def fmt_limit(record: dict[str, Any]) -> str:
     lo, hi = record.get("low"), record.get("high")
     if lo is not None and hi is not None and lo == -hi:
@@ -104,7 +111,7 @@ def render_html(run_dir: Path) -> Path:
         netting=results.get("netting"), field=results.get("field", []), truth=results.get("truth", []),
         events=results.get("events", []), tests=tests,
         test_counts=dict(Counter(t["outcome"] for t in tests)),
-        figures=_figures(run_dir, results), fmt=fmt, fmt_limit=fmt_limit,
+        figures=_figures(run_dir, results), fmt=fmt, fmt_limit=fmt_limit, num=num,
     )
     html = environment().get_template("run.html.j2").render(**context)
     out = run_dir / REPORT_FILE

@@ -17,7 +17,8 @@ _EXPORTS: dict[str, str] = {
     "IntervalSeries": "series", "interval_starts": "series", "PipelineEvent": "events",
     # intervals from registers
     "intervals_from_register": "intervals", "MeterIntervals": "intervals",
-    "clean_readings": "intervals", "intervals_many": "registers",
+    "clean_readings": "intervals", "many_meter_events": "intervals",
+    "intervals_many": "registers",
     "ManyMeterIntervals": "registers",
     # resolution, quality, rounding, local days
     "quarters_to_hours": "aggregate", "quarters_to_hours_arrays": "aggregate",

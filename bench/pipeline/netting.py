@@ -182,16 +182,20 @@ def virtual_main_point(main: PointFlows, subs: PointFlows, *, sub_site: np.ndarr
                         raw_cl_e, policy)
 
 
-def sum_check(main: PointFlows, virtual: VirtualPoint, subs: PointFlows) -> tuple[np.ndarray,
-                                                                                  np.ndarray]:
-    """Per-interval ``(virtual + Σ subs) − main`` for import and export (one site).
+def sum_check(main: PointFlows, virtual: VirtualPoint, subs: PointFlows, *,
+              sub_site: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Per-interval ``(virtual + Σ subs) − main`` for import and export.
 
     Zero up to float precision under the report policy; under the clamp policy it shows exactly
-    the energy the clamp added, so nothing disappears unnoticed.
+    the energy the clamp added, so nothing disappears unnoticed. Many sites: pass ``sub_site``
+    as for :func:`virtual_main_point`.
     """
-    si = np.sum(np.asarray(subs.import_kwh, dtype=np.float64), axis=0)
-    se = np.sum(np.asarray(subs.export_kwh, dtype=np.float64), axis=0)
-    return (virtual.import_kwh + si - main.import_kwh, virtual.export_kwh + se - main.export_kwh)
+    main_i = np.asarray(main.import_kwh, dtype=np.float64)
+    n_sites = main_i.shape[0] if sub_site is not None else None
+    si, _ = _sum_subs(subs.import_kwh, subs.import_quality, sub_site, n_sites)
+    se, _ = _sum_subs(subs.export_kwh, subs.export_quality, sub_site, n_sites)
+    return (virtual.import_kwh + si - main_i,
+            virtual.export_kwh + se - np.asarray(main.export_kwh, dtype=np.float64))
 
 
 @dataclass(frozen=True)

@@ -14,8 +14,9 @@ Rules (issue 6, shared domain notes market.md):
   ``estimate_limit_ms`` (the straight line between them is the fill); **missing** beyond that, or
   before the first / after the last reading;
 * a decrease of the register is a **rollover** when the meter declares a modulus
-  (``rollover_kwh``) and the wrapped increase is plausible, and is unwrapped; any other decrease
-  is a **reset**: the pair of readings across it is a break, never consumption;
+  (``rollover_kwh``) and the wrapped increase is plausible (within ``max_power_w`` if declared,
+  else at most :data:`ROLLOVER_MAX_FRACTION` of the modulus), and is unwrapped; any other
+  decrease is a **reset**: the pair of readings across it is a break, never consumption;
 * an increase implying a power above ``max_power_w`` is a **jump**: also a break;
 * an interval is measured when both boundaries are, missing when either is or when a break lies
   inside it, else estimated.
@@ -35,6 +36,11 @@ from bench.timeutil import MS_PER_HOUR
 
 #: kWh per ms at 1 W: energy [kWh] = power [W] · dt [ms] / (1000 W/kW · 3 600 000 ms/h).
 _KWH_PER_W_MS = 1.0 / (1000.0 * MS_PER_HOUR)
+
+#: Without a declared maximum power, a decrease counts as a rollover only if the increase it
+#: implies is at most this fraction of the modulus (a reset from mid-range is not a wrap). A design
+#: choice, not a standard: declare ``max_power_w`` for a physical test instead.
+ROLLOVER_MAX_FRACTION = 0.1
 
 ANOMALY_RESET = 1
 ANOMALY_ROLLOVER = 2
@@ -178,8 +184,8 @@ def intervals_many(offsets: np.ndarray, times_ms: np.ndarray, values_kwh: np.nda
         wrapped = increment(decrease) + modulus[pm_dec]
         if p_max is not None:
             plausible = wrapped <= p_max[pm_dec] * dt(decrease) * _KWH_PER_W_MS
-        else:  # without a power limit, a wrap must at least be a small part of the modulus
-            plausible = wrapped < 0.5 * modulus[pm_dec]
+        else:  # no power limit declared: a wrap must be a small part of the modulus
+            plausible = wrapped <= ROLLOVER_MAX_FRACTION * modulus[pm_dec]
         is_roll = (wrapped >= 0) & plausible
     rollover = decrease[is_roll]
     reset = decrease[~is_roll]
@@ -211,8 +217,8 @@ def intervals_many(offsets: np.ndarray, times_ms: np.ndarray, values_kwh: np.nda
             return 0.0
 
     # --- boundaries: locate the bracketing readings of every (meter, boundary) --------------
-    # one sorted key over all meters: (time - base) + meter x span, so a single searchsorted
-    # brackets every boundary of every meter
+    # a sorted key over a block of meters: (time - base) + meter x span, so one searchsorted
+    # per block brackets every boundary of every meter in it
     has = offsets[1:] > offsets[:-1]  # times increase within a meter: ends are its extremes
     t_min = min(int(t[offsets[:-1][has]].min()), int(bounds[0]))
     t_max = max(int(t[offsets[1:][has] - 1].max()), int(bounds[-1]))

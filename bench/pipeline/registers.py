@@ -264,6 +264,7 @@ def intervals_many(offsets: np.ndarray, times_ms: np.ndarray, values_kwh: np.nda
     if len(breaks):
         in_break = interpolate & np.isin(lo_c, breaks)
         b_quality[in_break] = Quality.MISSING
+    b_quality[np.isnan(value)] = Quality.MISSING  # a NaN reading (uncleaned input) knows nothing
     value[b_quality == Quality.MISSING] = np.nan
 
     # --- intervals -------------------------------------------------------------------------

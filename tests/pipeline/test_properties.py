@@ -223,3 +223,13 @@ def test_many_meter_events_match_single_meter_events():
     assert sorted(e.as_record().items() for e in events) == sorted(
         e.as_record().items() for e in singles)
     assert {e.meter for e in events} == {"a", "b"}
+
+
+def test_nan_reading_in_uncleaned_many_input_never_yields_measured_nan():
+    t = np.arange(0, 61) * MIN
+    v = t / H
+    v[15] = np.nan  # reading exactly on the 15-min boundary
+    many = intervals_many(np.array([0, len(t)]), t, v, 0, H, Q, 2 * MIN, 6 * H)
+    q = many.quality[0]
+    assert list(q) == [Quality.MISSING, Quality.MISSING, Quality.MEASURED, Quality.MEASURED]
+    assert (np.isnan(many.quantity[0]) == (q == Quality.MISSING)).all()

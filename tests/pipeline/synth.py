@@ -24,6 +24,8 @@ T0 = to_ms(datetime(2026, 5, 4, tzinfo=UTC))
 #: Two weeks around the spring daylight-saving change of 29 March 2026.
 SPAN_START = to_ms(datetime(2026, 3, 22, tzinfo=UTC))
 SPAN_END = to_ms(datetime(2026, 4, 5, tzinfo=UTC))
+#: Two weeks around the autumn change of 25 October 2026.
+AUTUMN_SPAN = (to_ms(datetime(2026, 10, 18, tzinfo=UTC)), to_ms(datetime(2026, 11, 1, tzinfo=UTC)))
 CPH = ZoneInfo("Europe/Copenhagen")
 
 
@@ -74,9 +76,11 @@ def utc_offset_ms(t_ms: np.ndarray) -> np.ndarray:
                          .utcoffset().total_seconds() * 1000) for x in t_ms.tolist()])
 
 
-def daily_reference(seed: int, res: int) -> IntervalSeries:
+def daily_reference(seed: int, res: int, span: tuple[int, int] = (SPAN_START, SPAN_END)
+                    ) -> IntervalSeries:
+    """A reference meter's intervals: base load, an evening peak, random appliance events."""
     rng = np.random.default_rng(seed)
-    starts = np.arange(SPAN_START, SPAN_END, res, dtype=np.int64)
+    starts = np.arange(span[0], span[1], res, dtype=np.int64)
     hour = (starts // H) % 24
     base = 0.2 + 0.8 * ((hour >= 17) & (hour < 21)) + 0.3 * rng.random(len(starts))
     ev = (rng.random(len(starts)) < 0.08) * rng.uniform(1, 3, len(starts))

@@ -24,6 +24,7 @@ from bench.pipeline.series import IntervalSeries
 from bench.quality import Quality
 
 from .synth import (
+    AUTUMN_SPAN,
     DAY,
     SPAN_START,
     T0,
@@ -116,13 +117,15 @@ def test_flat_load_cannot_be_aligned():
 ERRORS = ["none", "shift", "interval_end", "local_time", "summer_only"]
 
 
-@settings(max_examples=25, deadline=None)
+@settings(max_examples=40, deadline=None)
 @given(seed=st.integers(0, 1000), error=st.sampled_from(ERRORS),
        res=st.sampled_from([Q, H]), k=st.sampled_from([-4, -2, -1, 2, 3]),
-       summer_sign=st.sampled_from([-1, 1]))
-def test_injected_labelling_error_diagnosed_and_corrected(seed, error, res, k, summer_sign):
+       summer_sign=st.sampled_from([-1, 1]), autumn=st.booleans())
+def test_injected_labelling_error_diagnosed_and_corrected(seed, error, res, k, summer_sign,
+                                                           autumn):
+    """Around the spring (29 March) or autumn (25 October) 2026 change in Copenhagen."""
     assume(abs(k * res) <= 3 * H)  # the diagnosis searches up to 3 h by default
-    ref = daily_reference(seed, res)
+    ref = daily_reference(seed, res, AUTUMN_SPAN) if autumn else daily_reference(seed, res)
     t = ref.start_ms
     if error == "none":
         labels, kind, w, s = t, NONE, 0, 0

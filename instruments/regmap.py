@@ -127,9 +127,14 @@ class Channel:
     unit: str = ""
     sentinel: int | None = None
     _divisor: int | None = field(init=False, repr=False, compare=False, default=None)
+    _words: struct.Struct = field(init=False, repr=False, compare=False, default=None)  # type: ignore[assignment]
+    _number: struct.Struct = field(init=False, repr=False, compare=False, default=None)  # type: ignore[assignment]
 
     def __post_init__(self) -> None:
+        # Precompiled structs: the codec runs for every channel of every poll on both sides.
         object.__setattr__(self, "_divisor", _exact_divisor(self.scale))
+        object.__setattr__(self, "_words", struct.Struct(f">{self.dtype.registers}H"))
+        object.__setattr__(self, "_number", struct.Struct(">" + self.dtype.struct_code))
 
     @property
     def count(self) -> int:
@@ -140,12 +145,22 @@ class Channel:
         """First address after this channel."""
         return self.address + self.dtype.registers
 
+    def _wire_to_big(self, data: bytes) -> bytes:
+        """Swap words between wire order and high-word-first (its own inverse)."""
+        if self.word_order == "big" or len(data) == 2:
+            return data
+        return b"".join(data[i:i + 2] for i in range(len(data) - 2, -1, -2))
+
     def decode(self, registers: Sequence[int]) -> tuple[float | None, str | None]:
         """``(value, flag)``: value ``None`` with flag ``not_available``/``nan``/``inf`` when the
         registers do not hold a usable number."""
-        if self.sentinel is not None and raw_bits(registers, self.word_order) == self.sentinel:
+        if len(registers) != self.dtype.registers:
+            raise CodecError(f"channel {self.name}: {self.dtype.name} needs "
+                             f"{self.dtype.registers} registers, got {len(registers)}")
+        data = self._wire_to_big(self._words.pack(*registers))
+        if self.sentinel is not None and int.from_bytes(data, "big") == self.sentinel:
             return None, FLAG_NOT_AVAILABLE
-        raw = decode_raw(registers, self.dtype, self.word_order)
+        raw = self._number.unpack(data)[0]
         if self.dtype.is_float:
             if math.isnan(raw):
                 return None, FLAG_NAN
@@ -154,23 +169,31 @@ class Channel:
         value = raw / self._divisor if self._divisor else raw * self.scale
         return float(value), None
 
-    def encode(self, value: float | None) -> list[int]:
-        """Registers a meter would hold for ``value``; ``None`` encodes the "not available"
-        sentinel (refused if the model has none), NaN is only possible in float types."""
+    def encode_bytes(self, value: float | None) -> bytes:
+        """The channel's registers as wire bytes for ``value``; ``None`` encodes the "not
+        available" sentinel (refused if the model has none), NaN only fits float types."""
         if value is None:
             if self.sentinel is None:
                 raise CodecError(f"channel {self.name}: this model has no 'not available' value")
-            data = self.sentinel.to_bytes(2 * self.dtype.registers, "big")
-            return bytes_to_registers(data, self.word_order)
+            return self._wire_to_big(self.sentinel.to_bytes(2 * self.dtype.registers, "big"))
         if self.dtype.is_float:
             raw: int | float = value * self._divisor if self._divisor else value / self.scale
-            if self.dtype.name == "float32" and math.isfinite(raw) and abs(raw) > 3.4028234663852886e38:
-                raise CodecError(f"channel {self.name}: {value} overflows float32")
-            return encode_raw(raw, self.dtype, self.word_order)
+            try:
+                return self._wire_to_big(self._number.pack(raw))
+            except (struct.error, OverflowError):
+                raise CodecError(f"channel {self.name}: {value} overflows {self.dtype.name}") from None
         if not math.isfinite(value):
             raise CodecError(f"channel {self.name}: {value} cannot be held by {self.dtype.name}")
         raw = round(value * self._divisor) if self._divisor else round(value / self.scale)
-        return encode_raw(raw, self.dtype, self.word_order)
+        lo, hi = self.dtype.int_range()
+        if not lo <= raw <= hi:
+            raise CodecError(f"channel {self.name}: {value} does not fit {self.dtype.name} "
+                             f"with scale {self.scale}")
+        return self._wire_to_big(self._number.pack(raw))
+
+    def encode(self, value: float | None) -> list[int]:
+        """Registers a meter would hold for ``value`` (see :meth:`encode_bytes`)."""
+        return list(self._words.unpack(self.encode_bytes(value)))
 
     @property
     def resolution(self) -> float:

@@ -13,10 +13,12 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from bench.pipeline import events as ev
+from bench.pipeline.events import PipelineEvent
 from bench.pipeline.registers import (
     ANOMALY_JUMP,
     ANOMALY_RESET,
     ANOMALY_ROLLOVER,
+    ManyMeterIntervals,
     intervals_many,
 )
 from bench.pipeline.series import IntervalSeries, interval_starts
@@ -107,6 +109,42 @@ def intervals_from_register(times_ms: np.ndarray, values_kwh: np.ndarray, start_
                           channel)
     events.sort(key=lambda e: (e.start_ms, e.kind))
     return MeterIntervals(series, events, int(max_gap_ms))
+
+
+def many_meter_events(result: ManyMeterIntervals, offsets: np.ndarray, times_ms: np.ndarray,
+                      values_kwh: np.ndarray, meters: list[str], *,
+                      max_gap_ms: float | np.ndarray, estimate_limit_ms: float | np.ndarray,
+                      rollover_kwh: float | np.ndarray | None = None,
+                      channel: str | None = None) -> list[PipelineEvent]:
+    """Plain-words events for the meters of an :func:`intervals_many` result that had any.
+
+    Same texts as :func:`intervals_from_register`; only meters with anomalies or gaps cost time.
+    """
+    offsets = np.asarray(offsets, dtype=np.int64)
+    n_meters = len(offsets) - 1
+
+    def per_meter(x: float | np.ndarray | None, m: int) -> float | None:
+        if x is None:
+            return None
+        return float(np.broadcast_to(np.asarray(x, dtype=np.float64), (n_meters,))[m])
+
+    owner_a = np.searchsorted(offsets, result.anomaly_pair, side="right") - 1
+    owner_g = np.searchsorted(offsets, result.gap_pair, side="right") - 1
+    out: list[PipelineEvent] = []
+    for m in np.union1d(owner_a, owner_g).tolist():
+        a = int(offsets[m])
+        t = np.asarray(times_ms[a:int(offsets[m + 1])], dtype=np.int64)
+        v = np.asarray(values_kwh[a:int(offsets[m + 1])], dtype=np.float64)
+        series = IntervalSeries(result.start_ms, result.quantity[m], result.quality[m],
+                                result.resolution_ms)
+        sel = owner_a == m
+        out += _anomaly_events(t, v, result.anomaly_pair[sel] - a, result.anomaly_kind[sel],
+                               series, per_meter(rollover_kwh, m), meters[m], channel)
+        out += _gap_events(t, result.gap_pair[owner_g == m] - a, series,
+                           int(per_meter(max_gap_ms, m) or 0),
+                           int(per_meter(estimate_limit_ms, m) or 0), meters[m], channel)
+    out.sort(key=lambda e: (e.meter or "", e.start_ms, e.kind))
+    return out
 
 
 def _affected(series: IntervalSeries, t0: int, t1: int) -> tuple[int, int, int]:

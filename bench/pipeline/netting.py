@@ -18,6 +18,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
+from scipy import sparse
 
 from bench.pipeline.events import PipelineEvent
 from bench.pipeline.quality_rules import combine_strict
@@ -62,8 +63,11 @@ class PointFlows:
 class VirtualPoint:
     """The virtual main point per direction and net, after the negative-residual policy.
 
-    ``raw_*`` keep the residual before the policy; ``negative_*`` mark intervals whose raw
-    residual is below −tolerance; ``clamped_*`` those the policy set to zero.
+    ``negative_*`` mark intervals whose residual is below −tolerance; ``clamped_*`` those the
+    clamp policy set to zero (every residual below zero). The residual before the policy is
+    :attr:`raw_import_kwh` / :attr:`raw_export_kwh`; only its clamped values are stored
+    (``clamped_raw_*``, in row-major order of the clamped mask), so netting 100,000 sites does
+    not carry two more full copies.
     """
 
     import_kwh: np.ndarray
@@ -72,67 +76,84 @@ class VirtualPoint:
     import_quality: np.ndarray
     export_quality: np.ndarray
     net_quality: np.ndarray
-    raw_import_kwh: np.ndarray
-    raw_export_kwh: np.ndarray
     negative_import: np.ndarray
     negative_export: np.ndarray
     clamped_import: np.ndarray
     clamped_export: np.ndarray
+    clamped_raw_import: np.ndarray
+    clamped_raw_export: np.ndarray
     policy: str
+
+    @property
+    def raw_import_kwh(self) -> np.ndarray:
+        return _unclamp(self.import_kwh, self.clamped_import, self.clamped_raw_import)
+
+    @property
+    def raw_export_kwh(self) -> np.ndarray:
+        return _unclamp(self.export_kwh, self.clamped_export, self.clamped_raw_export)
+
+
+def _unclamp(value: np.ndarray, clamped: np.ndarray, raw: np.ndarray) -> np.ndarray:
+    out = np.array(value, dtype=np.float64)
+    out[clamped] = raw
+    return out
 
 
 def _sum_subs(values: np.ndarray, qualities: np.ndarray, sub_site: np.ndarray | None,
               n_sites: int | None) -> tuple[np.ndarray, np.ndarray]:
-    """Σ sub-meter energy per site and the strict quality of that sum."""
+    """Σ sub-meter energy per site and the strict quality of that sum.
+
+    Many sites: a sparse site x sub-meter incidence matrix times the sub-meter rows sums each
+    site's few rows in one pass (a NaN from a missing sub-meter stays NaN in its site). Quality:
+    only the (usually few) non-measured entries are visited, worst code last so it wins.
+    """
     v = np.asarray(values, dtype=np.float64)
     q = np.asarray(qualities, dtype=np.uint8)
     if sub_site is None:  # one site: subs on axis 0
         if v.shape[0] == 0:
             n = v.shape[1] if v.ndim == 2 else 0
             return np.zeros(n), np.full(n, Quality.MEASURED, dtype=np.uint8)
-        return np.sum(v, axis=0), combine_strict(*q)
+        return np.sum(v, axis=0), combine_strict(*q)  # a fresh array: _residual reuses it
     assert n_sites is not None
-    order = np.argsort(sub_site, kind="stable")
-    site_sorted = np.asarray(sub_site)[order]
-    v, q = v[order], q[order]
-    sites_with, first = np.unique(site_sorted, return_index=True)
-    total = np.zeros((n_sites, v.shape[1]))
-    quality = np.full((n_sites, v.shape[1]), Quality.MEASURED, dtype=np.uint8)
-    if len(first):
-        total[sites_with] = np.add.reduceat(v, first, axis=0)
-        flags = np.zeros((len(first), v.shape[1]), dtype=np.uint8)
-        for code, bit in ((Quality.ESTIMATED, 1), (Quality.CALCULATED, 2), (Quality.MISSING, 4)):
-            flags |= np.bitwise_or.reduceat((q == code).astype(np.uint8) * np.uint8(bit), first,
-                                            axis=0)
-        qs = np.full(flags.shape, Quality.MEASURED, dtype=np.uint8)
-        qs[(flags & 1) > 0] = Quality.ESTIMATED
-        qs[(flags & 2) > 0] = Quality.CALCULATED
-        qs[(flags & 4) > 0] = Quality.MISSING
-        quality[sites_with] = qs
-        # NaN in a missing sub makes the total NaN, as it should (unknown)
+    site = np.asarray(sub_site, dtype=np.int64)
+    incidence = sparse.csr_matrix((np.ones(len(site)), (site, np.arange(len(site)))),
+                                  shape=(n_sites, len(site)))
+    total = np.asarray(incidence @ v)
+    quality = np.full(total.shape, Quality.MEASURED, dtype=np.uint8)
+    not_measured = q != Quality.MEASURED
+    if not_measured.any():
+        rows, cols = np.nonzero(not_measured)
+        codes = q[rows, cols]
+        # worst last: each pass may overwrite a better code; one pass writes one value only,
+        # so repeated indices within it are harmless
+        for code in (Quality.ESTIMATED, Quality.CALCULATED, Quality.MISSING):
+            hit = codes == code
+            quality[site[rows[hit]], cols[hit]] = code
     return total, quality
 
 
 def _residual(main_v: np.ndarray, main_q: np.ndarray, sub_total: np.ndarray,
               sub_q: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     q = combine_strict(main_q, sub_q)
-    r = np.asarray(main_v, dtype=np.float64) - sub_total
-    r = np.where(q == Quality.MISSING, np.nan, r)
+    r = np.subtract(np.asarray(main_v, dtype=np.float64), sub_total, out=sub_total)
+    missing = q == Quality.MISSING
+    if missing.any():
+        r[missing] = np.nan
     return r, q
 
 
-def _apply_policy(raw: np.ndarray, quality: np.ndarray, policy: str, tolerance_kwh: float
-                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    negative = raw < -tolerance_kwh
-    value = raw.copy()
-    q = quality.copy()
-    clamped = np.zeros_like(negative)
-    if policy == POLICY_CLAMP:
-        clamped = raw < 0  # also the tiny in-tolerance negatives: settlement values are >= 0
-        value[clamped] = 0.0
-        # a substitute is at best estimated; a calculated input stays calculated
-        q[negative & (q == Quality.MEASURED)] = Quality.ESTIMATED
-    return value, q, negative, clamped
+def _apply_policy(residual: np.ndarray, quality: np.ndarray, policy: str, tolerance_kwh: float
+                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(value, quality, negative, clamped, raw values at clamped) — clamps ``residual`` in place."""
+    negative = residual < -tolerance_kwh
+    if policy != POLICY_CLAMP:
+        return residual, quality, negative, np.zeros_like(negative), np.zeros(0)
+    clamped = residual < 0  # also the tiny in-tolerance negatives: settlement values are >= 0
+    raw_at_clamped = residual[clamped]
+    residual[clamped] = 0.0
+    # a substitute is at best estimated; a calculated input stays calculated
+    q = np.where(negative & (quality == Quality.MEASURED), np.uint8(Quality.ESTIMATED), quality)
+    return residual, q, negative, clamped, raw_at_clamped
 
 
 def virtual_main_point(main: PointFlows, subs: PointFlows, *, sub_site: np.ndarray | None = None,
@@ -153,24 +174,28 @@ def virtual_main_point(main: PointFlows, subs: PointFlows, *, sub_site: np.ndarr
     se, sqe = _sum_subs(subs.export_kwh, subs.export_quality, sub_site, n_sites)
     raw_i, q_i = _residual(main.import_kwh, main.import_quality, si, sqi)
     raw_e, q_e = _residual(main.export_kwh, main.export_quality, se, sqe)
-    imp, qi, neg_i, cl_i = _apply_policy(raw_i, q_i, policy, tolerance_kwh)
-    exp, qe, neg_e, cl_e = _apply_policy(raw_e, q_e, policy, tolerance_kwh)
+    imp, qi, neg_i, cl_i, raw_cl_i = _apply_policy(raw_i, q_i, policy, tolerance_kwh)
+    exp, qe, neg_e, cl_e, raw_cl_e = _apply_policy(raw_e, q_e, policy, tolerance_kwh)
     net = imp - exp
     q_net = combine_strict(qi, qe)
-    return VirtualPoint(imp, exp, net, qi, qe, q_net, raw_i, raw_e, neg_i, neg_e, cl_i, cl_e,
-                        policy)
+    return VirtualPoint(imp, exp, net, qi, qe, q_net, neg_i, neg_e, cl_i, cl_e, raw_cl_i,
+                        raw_cl_e, policy)
 
 
-def sum_check(main: PointFlows, virtual: VirtualPoint, subs: PointFlows) -> tuple[np.ndarray,
-                                                                                  np.ndarray]:
-    """Per-interval ``(virtual + Σ subs) − main`` for import and export (one site).
+def sum_check(main: PointFlows, virtual: VirtualPoint, subs: PointFlows, *,
+              sub_site: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Per-interval ``(virtual + Σ subs) − main`` for import and export.
 
     Zero up to float precision under the report policy; under the clamp policy it shows exactly
-    the energy the clamp added, so nothing disappears unnoticed.
+    the energy the clamp added, so nothing disappears unnoticed. Many sites: pass ``sub_site``
+    as for :func:`virtual_main_point`.
     """
-    si = np.sum(np.asarray(subs.import_kwh, dtype=np.float64), axis=0)
-    se = np.sum(np.asarray(subs.export_kwh, dtype=np.float64), axis=0)
-    return (virtual.import_kwh + si - main.import_kwh, virtual.export_kwh + se - main.export_kwh)
+    main_i = np.asarray(main.import_kwh, dtype=np.float64)
+    n_sites = main_i.shape[0] if sub_site is not None else None
+    si, _ = _sum_subs(subs.import_kwh, subs.import_quality, sub_site, n_sites)
+    se, _ = _sum_subs(subs.export_kwh, subs.export_quality, sub_site, n_sites)
+    return (virtual.import_kwh + si - main_i,
+            virtual.export_kwh + se - np.asarray(main.export_kwh, dtype=np.float64))
 
 
 @dataclass(frozen=True)
@@ -220,6 +245,7 @@ def diagnose_negative_residuals(main: PointFlows, subs: PointFlows, virtual: Vir
     otherwise the sub-meters read more than the main meter.
     """
     neg = np.flatnonzero(virtual.negative_import)
+    raw = virtual.raw_import_kwh
     n = len(virtual.raw_import_kwh)
     codes: list[str | None] = [None] * n
     events: list[PipelineEvent] = []
@@ -238,14 +264,14 @@ def diagnose_negative_residuals(main: PointFlows, subs: PointFlows, virtual: Vir
         sub_sum = float(subs_imp[:, k].sum())
         if main_exp[k] > tolerance_kwh:
             codes[k] = DIAG_PRODUCTION
-            text = (f"{t}: residual {virtual.raw_import_kwh[k]:.3f} kWh: the main meter exported "
+            text = (f"{t}: residual {raw[k]:.3f} kWh: the main meter exported "
                     f"{main_exp[k]:.3f} kWh in this interval while the serial meters imported "
                     f"{sub_sum:.3f} kWh: production behind the main meter, which cannot be netted "
                     f"against a serial consumption point")
         elif shift_explains:
             codes[k] = DIAG_MISALIGNED
             direction = "late" if shift > 0 else "early"
-            text = (f"{t}: residual {virtual.raw_import_kwh[k]:.3f} kWh: {names[j]} looks "
+            text = (f"{t}: residual {raw[k]:.3f} kWh: {names[j]} looks "
                     f"labelled {abs(shift)} interval(s) ({abs(shift) * minutes:g} min) {direction}: "
                     f"moving its values {abs(shift) * minutes:g} min "
                     f"{'earlier' if shift > 0 else 'later'} leaves {left} negative interval(s) "
@@ -253,7 +279,7 @@ def diagnose_negative_residuals(main: PointFlows, subs: PointFlows, virtual: Vir
         else:
             codes[k] = DIAG_SUB_EXCEEDS
             worst = int(np.argmax(subs_imp[:, k]))
-            text = (f"{t}: residual {virtual.raw_import_kwh[k]:.3f} kWh: the serial meters "
+            text = (f"{t}: residual {raw[k]:.3f} kWh: the serial meters "
                     f"imported {sub_sum:.3f} kWh, more than the main meter's "
                     f"{main_imp[k]:.3f} kWh (largest: {names[worst]}, "
                     f"{subs_imp[worst, k]:.3f} kWh): a sub-meter reading more than the main meter")

@@ -20,8 +20,12 @@ meters on a constant circuit built from ``circuit``/``meter``.
 from __future__ import annotations
 
 import asyncio
-import multiprocessing as mp
+import json
+import os
+import select
 import signal
+import subprocess
+import sys
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -249,30 +253,51 @@ class SimServers:
         await self.stop()
 
 
-def _process_main(specs: list[dict[str, Any]], search_paths: list[str], conn: Any) -> None:
-    """Child process: serve until the parent closes the pipe or sends SIGTERM."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when we stop
+async def serve_until_eof(specs: list[dict[str, Any]], search_paths: Sequence[str],
+                          out: Any = sys.stdout, stdin_fd: int | None = None) -> int:
+    """Serve ``specs``, print one JSON line (``{"endpoints": [...]}`` or ``{"error": ...}``),
+    then run until stdin reaches EOF (the parent went away) or SIGTERM/SIGINT arrives."""
+    servers = SimServers(specs, search_paths=search_paths)
+    try:
+        endpoints = await servers.start()
+    except Exception as exc:  # noqa: BLE001 - report any start failure to the parent
+        print(json.dumps({"error": f"{type(exc).__name__}: {exc}"}), file=out, flush=True)
+        return 2
+    print(json.dumps({"endpoints": [e.as_dict() for e in endpoints]}), file=out, flush=True)
+    loop = asyncio.get_running_loop()
+    done = loop.create_future()
 
-    async def main() -> None:
-        servers = SimServers(specs, search_paths=search_paths)
+    def finish() -> None:
+        if not done.done():
+            done.set_result(None)
+
+    fd = sys.stdin.fileno() if stdin_fd is None else stdin_fd
+
+    def on_stdin() -> None:
         try:
-            endpoints = await servers.start()
-        except Exception as exc:  # noqa: BLE001 - report any start failure to the parent
-            conn.send(("error", f"{type(exc).__name__}: {exc}"))
-            return
-        conn.send(("ok", [e.as_dict() for e in endpoints]))
-        loop = asyncio.get_running_loop()
-        done = loop.create_future()
-        loop.add_reader(conn.fileno(), lambda: done.done() or done.set_result(None))
-        loop.add_signal_handler(signal.SIGTERM, lambda: done.done() or done.set_result(None))
-        await done
-        await servers.stop()
+            data = os.read(fd, 4096)
+        except OSError:
+            data = b""
+        if not data:
+            finish()
 
-    asyncio.run(main())
+    loop.add_reader(fd, on_stdin)
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, finish)
+    try:
+        await done
+    finally:
+        loop.remove_reader(fd)
+        await servers.stop()
+    return 0
 
 
 class ServerProcess:
-    """The same servers in a separate process (servers and clients must not share a core)."""
+    """The same servers in a separate process (servers and clients must not share a core).
+
+    Runs ``python -m instruments.sim.serve`` with the specs as JSON on stdin; the child answers
+    with the endpoints on stdout and stops when its stdin closes, so it never outlives us.
+    """
 
     def __init__(self, specs: Iterable[Mapping[str, Any]], *,
                  search_paths: Sequence[str | Path] = ()) -> None:
@@ -281,37 +306,48 @@ class ServerProcess:
             spec_from_dict(s, field_name=f"endpoints[{i}]")  # fail early, in the parent
         self.search_paths = [str(p) for p in search_paths]
         self.endpoints: list[EndpointInfo] = []
-        self._proc: mp.process.BaseProcess | None = None
-        self._conn: Any = None
+        self._proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def pid(self) -> int | None:
+        return self._proc.pid if self._proc else None
 
     def start(self, timeout_s: float = 30.0) -> list[EndpointInfo]:
-        ctx = mp.get_context("spawn")
-        parent, child = ctx.Pipe()
-        self._proc = ctx.Process(target=_process_main, args=(self.specs, self.search_paths, child),
-                                 daemon=True, name="meterbench-sim-servers")
-        self._proc.start()
-        child.close()
-        self._conn = parent
-        if not parent.poll(timeout_s):
+        root = str(Path(__file__).resolve().parents[2])  # the folder holding ``instruments``
+        env = dict(os.environ)
+        env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH")) if p)
+        self._proc = subprocess.Popen(
+            [sys.executable, "-m", "instruments.sim.serve", "--stdin-specs"],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env)
+        assert self._proc.stdin is not None and self._proc.stdout is not None
+        self._proc.stdin.write(json.dumps({"specs": self.specs,
+                                           "search_paths": self.search_paths}).encode() + b"\n")
+        self._proc.stdin.flush()
+        ready, _, _ = select.select([self._proc.stdout], [], [], timeout_s)
+        line = self._proc.stdout.readline() if ready else b""
+        if not line:
             self.stop()
             raise RuntimeError("simulated servers did not start in time")
-        status, payload = parent.recv()
-        if status != "ok":
+        answer = json.loads(line)
+        if "error" in answer:
             self.stop()
-            raise RuntimeError(f"simulated servers failed to start: {payload}")
-        self.endpoints = [EndpointInfo(**d) for d in payload]
+            raise RuntimeError(f"simulated servers failed to start: {answer['error']}")
+        self.endpoints = [EndpointInfo(**d) for d in answer["endpoints"]]
         return self.endpoints
 
     def stop(self) -> None:
-        if self._conn is not None:
-            self._conn.close()
-            self._conn = None
-        if self._proc is not None:
-            self._proc.join(timeout=5)
-            if self._proc.is_alive():
-                self._proc.terminate()
-                self._proc.join(timeout=5)
-            self._proc = None
+        proc, self._proc = self._proc, None
+        if proc is None:
+            return
+        if proc.stdin:
+            proc.stdin.close()  # EOF: the child stops its servers and exits
+        try:
+            proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            proc.terminate()
+            proc.wait(timeout=5)
+        if proc.stdout:
+            proc.stdout.close()
 
     def __enter__(self) -> ServerProcess:
         self.start()
@@ -319,3 +355,23 @@ class ServerProcess:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+def _child_main() -> int:
+    """``python -m instruments.sim.serve --stdin-specs``: the child side of ServerProcess."""
+    if "--stdin-specs" not in sys.argv[1:]:
+        print("usage: python -m instruments.sim.serve --stdin-specs  (JSON on stdin)",
+              file=sys.stderr)
+        return 2
+    first = b""
+    while not first.endswith(b"\n"):
+        chunk = os.read(sys.stdin.fileno(), 65536)
+        if not chunk:
+            return 2
+        first += chunk
+    request = json.loads(first)
+    return asyncio.run(serve_until_eof(request["specs"], request.get("search_paths", [])))
+
+
+if __name__ == "__main__":
+    sys.exit(_child_main())

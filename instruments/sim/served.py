@@ -147,21 +147,30 @@ class ServedMeter:
             self.faults.captured[key] = self.meter.read_channels([name], at)[name]
         return self.faults.captured[key]
 
-    def read_registers(self, function: int, address: int, count: int, now_ms: int) -> list[int]:
+    def read_bytes(self, function: int, address: int, count: int, now_ms: int) -> bytes:
+        """The ``count`` registers from ``address`` as wire bytes (unmapped gaps read 0)."""
         plan = self._plan(function, address, count)
-        regs = [0] * count
+        out = bytearray(2 * count)
         if plan:
             values = self.values([c.name for c in plan], now_ms)
             for ch in plan:
                 try:
-                    words = ch.encode(values[ch.name])
+                    data = ch.encode_bytes(values[ch.name])
                 except CodecError:
                     raise DeviceException(SLAVE_DEVICE_FAILURE) from None
-                for k, w in enumerate(words):
-                    pos = ch.address + k - address
-                    if 0 <= pos < count:
-                        regs[pos] = w
-        return regs
+                lo = 2 * (ch.address - address)
+                if lo >= 0 and ch.end <= address + count:
+                    out[lo:lo + len(data)] = data
+                else:  # a request that cuts through a multi-register value
+                    for k in range(0, len(data), 2):
+                        pos = lo + k
+                        if 0 <= pos < 2 * count:
+                            out[pos:pos + 2] = data[k:k + 2]
+        return bytes(out)
+
+    def read_registers(self, function: int, address: int, count: int, now_ms: int) -> list[int]:
+        data = self.read_bytes(function, address, count, now_ms)
+        return list(struct.unpack(f">{count}H", data))
 
     def handle_pdu(self, pdu: bytes, now_ms: int) -> bytes:
         """Answer one request PDU (value faults applied; wire faults are the server's)."""
@@ -172,13 +181,12 @@ class ServedMeter:
             return exception_pdu(function, ILLEGAL_FUNCTION)
         if len(pdu) != 5:
             return exception_pdu(function, ILLEGAL_DATA_VALUE)
-        address, count = struct.unpack(">HH", pdu[1:5])
+        address, count = struct.unpack_from(">HH", pdu, 1)
         try:
-            regs = self.read_registers(function, address, count, now_ms)
+            data = self.read_bytes(function, address, count, now_ms)
         except DeviceException as exc:
             return exception_pdu(function, exc.code)
-        return struct.pack(f">BB{count}H", function, 2 * count, *regs)
-
+        return bytes((function, 2 * count)) + data
 
 #: What a server does with one request after wire faults are applied.
 ANSWER, SILENT, CORRUPT, DROP = "answer", "silent", "corrupt", "drop"

@@ -63,7 +63,7 @@ def test_server_process_serves_from_another_process():
     with ServerProcess(SPECS[:2]) as proc:
         assert [e.name for e in proc.endpoints] == ["a", "b"]
         assert run(_read(proc.endpoints[1])) == pytest.approx(1388.0, abs=0.01)
-        pid = proc._proc.pid
+        pid = proc.pid
     import os
     with pytest.raises(ProcessLookupError):
         os.kill(pid, 0)

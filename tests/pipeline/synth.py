@@ -7,10 +7,26 @@ recover.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
 
 import numpy as np
 
+from bench.pipeline.localday import reindex
+from bench.pipeline.series import IntervalSeries
+from bench.timeutil import to_ms
+
+MIN = 60_000
 H = 3_600_000
+DAY = 24 * H
+#: A May day (summer time) for clock tests.
+T0 = to_ms(datetime(2026, 5, 4, tzinfo=UTC))
+#: Two weeks around the spring daylight-saving change of 29 March 2026.
+SPAN_START = to_ms(datetime(2026, 3, 22, tzinfo=UTC))
+SPAN_END = to_ms(datetime(2026, 4, 5, tzinfo=UTC))
+#: Two weeks around the autumn change of 25 October 2026.
+AUTUMN_SPAN = (to_ms(datetime(2026, 10, 18, tzinfo=UTC)), to_ms(datetime(2026, 11, 1, tzinfo=UTC)))
+CPH = ZoneInfo("Europe/Copenhagen")
 
 
 @dataclass(frozen=True)
@@ -41,3 +57,42 @@ def poll_times(rng: np.random.Generator, start_ms: int, end_ms: int, step_ms: in
     if jitter_ms:
         base = base + rng.integers(-jitter_ms, jitter_ms + 1, len(base))
     return np.unique(base)
+
+
+def operator_and_reference(seed: int, offset_ms: float, drift_ppm: float, step_ms: int = MIN):
+    rng = np.random.default_rng(seed)
+    load = Load.random(rng, T0 - 2 * H, T0 + DAY + 2 * H)
+    rt = poll_times(rng, T0, T0 + DAY, step_ms, 2000)
+    rv = np.round(1000 + load.energy_kwh(rt), 3)
+    tau = poll_times(rng, T0, T0 + DAY, step_ms, 2000)  # true times of the operator's polls
+    ov = np.round(500 + load.energy_kwh(tau) * 1.004, 3)  # +0.4 % meter error, 1 Wh register
+    t_mid = T0 + DAY // 2
+    ot = np.round(tau + offset_ms + drift_ppm * 1e-6 * (tau - t_mid)).astype(np.int64)
+    return load, (ot, ov), (rt, rv), tau, t_mid
+
+
+def utc_offset_ms(t_ms: np.ndarray) -> np.ndarray:
+    return np.array([int(datetime.fromtimestamp(x / 1000, UTC).astimezone(CPH)
+                         .utcoffset().total_seconds() * 1000) for x in t_ms.tolist()])
+
+
+def daily_reference(seed: int, res: int, span: tuple[int, int] = (SPAN_START, SPAN_END)
+                    ) -> IntervalSeries:
+    """A reference meter's intervals: base load, an evening peak, random appliance events."""
+    rng = np.random.default_rng(seed)
+    starts = np.arange(span[0], span[1], res, dtype=np.int64)
+    hour = (starts // H) % 24
+    base = 0.2 + 0.8 * ((hour >= 17) & (hour < 21)) + 0.3 * rng.random(len(starts))
+    ev = (rng.random(len(starts)) < 0.08) * rng.uniform(1, 3, len(starts))
+    qty = (base + ev) * res / H
+    return IntervalSeries(starts, qty, np.ones(len(starts), dtype=np.uint8), res)
+
+
+def relabel(ref: IntervalSeries, label_of_true: np.ndarray, seed: int) -> IntervalSeries:
+    rng = np.random.default_rng(seed + 1)
+    qty = ref.quantity * (1.002 + 0.003 * rng.standard_normal(len(ref)))
+    labelled = IntervalSeries(label_of_true, qty, ref.quality.copy(), ref.resolution_ms)
+    order = np.argsort(labelled.start_ms, kind="stable")
+    labelled = IntervalSeries(labelled.start_ms[order], labelled.quantity[order],
+                              labelled.quality[order], ref.resolution_ms)
+    return reindex(labelled, int(labelled.start_ms[0]), int(labelled.start_ms[-1]) + ref.resolution_ms)

@@ -173,3 +173,14 @@ def test_compare_intervals_error_and_qualities():
     assert list(c.operator_quality) == [ES, MI, ME]
     assert list(c.both_measured) == [False, False, True]
     assert c.energy_weighted_error_pct(np.array([True, False, False])) == pytest.approx(-1.0)
+
+
+def test_sum_check_many_sites_shows_clamped_energy():
+    main = PointFlows.measured(np.array([[1.0, 1.0], [2.0, 0.5]]))
+    subs = PointFlows.measured(np.array([[0.4, 1.3], [0.5, 0.5], [0.2, 0.1]]))
+    site = np.array([0, 1, 1])
+    v = virtual_main_point(main, subs, sub_site=site, policy="clamp")
+    di, de = sum_check(main, v, subs, sub_site=site)
+    np.testing.assert_allclose(di, [[0.0, 0.3], [0.0, 0.1]], atol=1e-12)
+    np.testing.assert_allclose(de, 0.0, atol=1e-12)
+    np.testing.assert_allclose(v.raw_import_kwh, [[0.6, -0.3], [1.3, -0.1]], atol=1e-12)

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-from zoneinfo import ZoneInfo
-
 import numpy as np
 import pytest
 from hypothesis import assume, given, settings
@@ -23,29 +20,25 @@ from bench.pipeline.labelling import (
     apply_label_correction,
     diagnose_labelling,
 )
-from bench.pipeline.localday import reindex
 from bench.pipeline.series import IntervalSeries
 from bench.quality import Quality
-from bench.timeutil import to_ms
-from tests.pipeline.synth import Load, poll_times
+
+from .synth import (
+    AUTUMN_SPAN,
+    DAY,
+    SPAN_START,
+    T0,
+    Load,
+    daily_reference,
+    operator_and_reference,
+    poll_times,
+    relabel,
+    utc_offset_ms,
+)
 
 MIN = 60_000
 Q = 15 * MIN
 H = 60 * MIN
-DAY = 24 * H
-T0 = to_ms(datetime(2026, 5, 4, tzinfo=UTC))
-
-
-def _operator_and_reference(seed: int, offset_ms: float, drift_ppm: float, step_ms: int = MIN):
-    rng = np.random.default_rng(seed)
-    load = Load.random(rng, T0 - 2 * H, T0 + DAY + 2 * H)
-    rt = poll_times(rng, T0, T0 + DAY, step_ms, 2000)
-    rv = np.round(1000 + load.energy_kwh(rt), 3)
-    tau = poll_times(rng, T0, T0 + DAY, step_ms, 2000)  # true times of the operator's polls
-    ov = np.round(500 + load.energy_kwh(tau) * 1.004, 3)  # +0.4 % meter error, 1 Wh register
-    t_mid = T0 + DAY // 2
-    ot = np.round(tau + offset_ms + drift_ppm * 1e-6 * (tau - t_mid)).astype(np.int64)
-    return load, (ot, ov), (rt, rv), tau, t_mid
 
 
 @settings(max_examples=10, deadline=None)
@@ -53,7 +46,7 @@ def _operator_and_reference(seed: int, offset_ms: float, drift_ppm: float, step_
 def test_injected_offset_and_drift_recovered(seed, offset_s, drift_ppm):
     """Every case within twice the stated 95 % uncertainty (a hard bound an honest 95 % interval
     essentially never breaks); the coverage of the 95 % itself is checked below."""
-    _, (ot, ov), (rt, rv), _, t_mid = _operator_and_reference(seed, offset_s * 1000, drift_ppm)
+    _, (ot, ov), (rt, rv), _, t_mid = operator_and_reference(seed, offset_s * 1000, drift_ppm)
     a = estimate_clock(ot, ov, rt, rv, max_lag_ms=15 * MIN)
     true_offset = offset_s * 1000 + drift_ppm * 1e-6 * (a.reference_time_ms - t_mid)
     assert abs(a.offset_ms - true_offset) <= 2 * a.offset_uncertainty_ms
@@ -72,7 +65,7 @@ def test_stated_uncertainty_covers_the_truth():
     n = 30
     for seed in range(n):
         offset_ms, drift_ppm = rng.uniform(-600_000, 600_000), rng.uniform(-100, 100)
-        _, (ot, ov), (rt, rv), _, t_mid = _operator_and_reference(seed, offset_ms, drift_ppm)
+        _, (ot, ov), (rt, rv), _, t_mid = operator_and_reference(seed, offset_ms, drift_ppm)
         a = estimate_clock(ot, ov, rt, rv, max_lag_ms=15 * MIN)
         true_offset = offset_ms + drift_ppm * 1e-6 * (a.reference_time_ms - t_mid)
         inside_offset += abs(a.offset_ms - true_offset) <= a.offset_uncertainty_ms
@@ -99,7 +92,7 @@ def test_power_series_at_ten_seconds():
 def test_correct_and_rederive_intervals():
     """An operator clock 7 min ahead makes its quarters disagree with the reference by tens of
     percent; after the estimated correction the intervals agree to the meter's 0.4 % error."""
-    _, (ot, ov), (rt, rv), _, _ = _operator_and_reference(11, 7 * MIN, 30.0)
+    _, (ot, ov), (rt, rv), _, _ = operator_and_reference(11, 7 * MIN, 30.0)
     ref = intervals_from_register(rt, rv, T0 + H, T0 + DAY - H, Q, None).series
     before = intervals_from_register(ot, ov, T0 + H, T0 + DAY - H, Q, None).series
     err_before = np.nanmax(np.abs(compare_intervals(before, ref, min_reference_kwh=0.5).error_pct))
@@ -119,46 +112,20 @@ def test_flat_load_cannot_be_aligned():
 
 # ---------------------------------------------------------------- labelling on interval series
 
-SPAN_START = to_ms(datetime(2026, 3, 22, tzinfo=UTC))  # two weeks around 29 March 2026
-SPAN_END = to_ms(datetime(2026, 4, 5, tzinfo=UTC))
-CPH = ZoneInfo("Europe/Copenhagen")
-
-
-def _utc_offset_ms(t_ms: np.ndarray) -> np.ndarray:
-    return np.array([int(datetime.fromtimestamp(x / 1000, UTC).astimezone(CPH)
-                         .utcoffset().total_seconds() * 1000) for x in t_ms.tolist()])
-
-
-def _daily_reference(seed: int, res: int) -> IntervalSeries:
-    rng = np.random.default_rng(seed)
-    starts = np.arange(SPAN_START, SPAN_END, res, dtype=np.int64)
-    hour = (starts // H) % 24
-    base = 0.2 + 0.8 * ((hour >= 17) & (hour < 21)) + 0.3 * rng.random(len(starts))
-    ev = (rng.random(len(starts)) < 0.08) * rng.uniform(1, 3, len(starts))
-    qty = (base + ev) * res / H
-    return IntervalSeries(starts, qty, np.ones(len(starts), dtype=np.uint8), res)
-
-
-def _relabel(ref: IntervalSeries, label_of_true: np.ndarray, seed: int) -> IntervalSeries:
-    rng = np.random.default_rng(seed + 1)
-    qty = ref.quantity * (1.002 + 0.003 * rng.standard_normal(len(ref)))
-    labelled = IntervalSeries(label_of_true, qty, ref.quality.copy(), ref.resolution_ms)
-    order = np.argsort(labelled.start_ms, kind="stable")
-    labelled = IntervalSeries(labelled.start_ms[order], labelled.quantity[order],
-                              labelled.quality[order], ref.resolution_ms)
-    return reindex(labelled, int(labelled.start_ms[0]), int(labelled.start_ms[-1]) + ref.resolution_ms)
 
 
 ERRORS = ["none", "shift", "interval_end", "local_time", "summer_only"]
 
 
-@settings(max_examples=25, deadline=None)
+@settings(max_examples=40, deadline=None)
 @given(seed=st.integers(0, 1000), error=st.sampled_from(ERRORS),
        res=st.sampled_from([Q, H]), k=st.sampled_from([-4, -2, -1, 2, 3]),
-       summer_sign=st.sampled_from([-1, 1]))
-def test_injected_labelling_error_diagnosed_and_corrected(seed, error, res, k, summer_sign):
+       summer_sign=st.sampled_from([-1, 1]), autumn=st.booleans())
+def test_injected_labelling_error_diagnosed_and_corrected(seed, error, res, k, summer_sign,
+                                                           autumn):
+    """Around the spring (29 March) or autumn (25 October) 2026 change in Copenhagen."""
     assume(abs(k * res) <= 3 * H)  # the diagnosis searches up to 3 h by default
-    ref = _daily_reference(seed, res)
+    ref = daily_reference(seed, res, AUTUMN_SPAN) if autumn else daily_reference(seed, res)
     t = ref.start_ms
     if error == "none":
         labels, kind, w, s = t, NONE, 0, 0
@@ -169,11 +136,11 @@ def test_injected_labelling_error_diagnosed_and_corrected(seed, error, res, k, s
     elif error == "interval_end":
         labels, kind, w, s = t + res, INTERVAL_END, res, res
     elif error == "local_time":
-        labels, kind, w, s = t + _utc_offset_ms(t), LOCAL_TIME, H, 2 * H
+        labels, kind, w, s = t + utc_offset_ms(t), LOCAL_TIME, H, 2 * H
     else:
-        summer = _utc_offset_ms(t) == 2 * H
+        summer = utc_offset_ms(t) == 2 * H
         labels, kind, w, s = t + summer * summer_sign * H, SUMMER_ONLY, 0, summer_sign * H
-    op = _relabel(ref, labels, seed)
+    op = relabel(ref, labels, seed)
     d = diagnose_labelling(op, ref)
     assert (d.kind, d.winter_shift_ms, d.summer_shift_ms) == (kind, w, s), d.text
     assert d.text and d.correction
@@ -185,12 +152,12 @@ def test_injected_labelling_error_diagnosed_and_corrected(seed, error, res, k, s
 
 
 def test_labelling_words():
-    ref = _daily_reference(3, Q)
-    op = _relabel(ref, ref.start_ms + _utc_offset_ms(ref.start_ms), 3)
+    ref = daily_reference(3, Q)
+    op = relabel(ref, ref.start_ms + utc_offset_ms(ref.start_ms), 3)
     d = diagnose_labelling(op, ref)
     assert "Copenhagen local time as if it were UTC" in d.text
     assert "subtract 1 hour in winter, 2 hours in summer" in d.correction
-    op = _relabel(ref, ref.start_ms + Q, 3)
+    op = relabel(ref, ref.start_ms + Q, 3)
     d = diagnose_labelling(op, ref)
     assert "labels intervals by their end instead of their start" in d.text
 
@@ -203,8 +170,8 @@ def test_flat_load_is_undetermined():
 
 
 def test_missing_operator_values_are_ignored_not_matched():
-    ref = _daily_reference(8, Q)
-    op = _relabel(ref, ref.start_ms + 2 * Q, 8)
+    ref = daily_reference(8, Q)
+    op = relabel(ref, ref.start_ms + 2 * Q, 8)
     qty = op.quantity.copy()
     qual = op.quality.copy()
     qty[::3] = np.nan

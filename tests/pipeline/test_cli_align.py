@@ -10,13 +10,8 @@ import pytest
 import bench.cli
 from bench.cli.pipeline_csv import IntervalRow, write_intervals
 from bench.timeutil import format_iso_utc, parse_iso
-from tests.pipeline.test_alignment_labelling import (
-    MIN,
-    _daily_reference,
-    _operator_and_reference,
-    _relabel,
-    _utc_offset_ms,
-)
+
+from .synth import MIN, daily_reference, operator_and_reference, relabel, utc_offset_ms
 
 Q = 15 * MIN
 
@@ -36,7 +31,7 @@ def _readings_csv(path, meter, t, v):
 
 
 def test_align_readings_json(tmp_path, cli, capsys):
-    _, (ot, ov), (rt, rv), _, t_mid = _operator_and_reference(4, 40_000, 30.0)
+    _, (ot, ov), (rt, rv), _, t_mid = operator_and_reference(4, 40_000, 30.0)
     op = _readings_csv(tmp_path / "op.csv", "charger", ot, ov)
     ref = _readings_csv(tmp_path / "ref.csv", "dso", rt, rv)
     assert cli(["align", str(op), str(ref), "--json"]) == 0
@@ -50,8 +45,8 @@ def test_align_readings_json(tmp_path, cli, capsys):
 
 
 def test_align_interval_files_local_time(tmp_path, cli, capsys):
-    ref = _daily_reference(5, Q)
-    op = _relabel(ref, ref.start_ms + _utc_offset_ms(ref.start_ms), 5)
+    ref = daily_reference(5, Q)
+    op = relabel(ref, ref.start_ms + utc_offset_ms(ref.start_ms), 5)
     for name, s in (("op.csv", op), ("ref.csv", ref)):
         with (tmp_path / name).open("w") as fh:
             write_intervals([IntervalRow(name[:-4], "energy.import", s)], fh)

@@ -138,3 +138,13 @@ def test_default_max_gap_is_two_and_a_half_polls():
 def test_start_must_be_on_grid():
     with pytest.raises(ValueError, match="multiples"):
         intervals_from_register(np.array([0, 1]), np.array([0.0, 1.0]), 1, Q, Q, None, EST)
+
+
+def test_decrease_from_mid_range_is_a_reset_even_with_a_modulus():
+    t = np.arange(0, 61) * MIN
+    v = 60_000.0 + t / H
+    v[30:] = t[30:] / H  # restarted at zero: not a wrap of a 100 000 kWh register
+    r = intervals_from_register(t, v, 0, H, Q, max_gap_ms=2 * MIN, estimate_limit_ms=EST,
+                                rollover_kwh=100_000.0)
+    assert [e.kind for e in r.events] == ["reset"]
+    assert r.series.quality[1] == Quality.MISSING

@@ -7,7 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bench.pipeline.aggregate import quarters_to_hours_arrays
-from bench.pipeline.intervals import intervals_from_register
+from bench.pipeline.intervals import intervals_from_register, many_meter_events
 from bench.pipeline.netting import PointFlows, virtual_main_point
 from bench.pipeline.quality_rules import aggregate_quality, combine_strict, quality_rank
 from bench.pipeline.registers import intervals_many
@@ -35,8 +35,8 @@ def register_readings(draw, *, with_rollover: bool):
     reg = true
     if with_rollover:
         modulus = 100.0
-        # keep every step below half the modulus so a wrap is unambiguous
-        true = true[0] + np.concatenate([[0.0], np.cumsum(np.minimum(inc, 40.0))])
+        # keep every step within a tenth of the modulus so a wrap is unambiguous
+        true = true[0] + np.concatenate([[0.0], np.cumsum(np.minimum(inc, 10.0))])
         reg = np.mod(true, modulus)
     return t, true, reg, modulus, n_q
 
@@ -202,3 +202,34 @@ def test_hour_sum_conserves_quarters(quarters):
     _, hours, qual = quarters_to_hours_arrays(starts, q, np.ones(len(q), dtype=np.uint8))
     assert abs(hours.sum() - q.sum()) <= 1e-9 * max(1, q.sum())
     assert (qual == Quality.MEASURED).all()
+
+
+def test_many_meter_events_match_single_meter_events():
+    t1 = np.arange(0, 61) * MIN
+    v1 = t1 / H
+    v1[40:] -= 0.5  # a reset
+    t2 = np.concatenate([np.arange(0, 11), np.arange(40, 61)]) * MIN  # a 30-min gap
+    v2 = t2 / H * 2
+    t3 = np.arange(0, 61) * MIN  # a clean meter
+    offsets = np.array([0, len(t1), len(t1) + len(t2), len(t1) + len(t2) + len(t3)])
+    times = np.concatenate([t1, t2, t3])
+    values = np.concatenate([v1, v2, t3 / H])
+    many = intervals_many(offsets, times, values, 0, H, Q, 2 * MIN, 6 * H)
+    events = many_meter_events(many, offsets, times, values, ["a", "b", "c"],
+                               max_gap_ms=2 * MIN, estimate_limit_ms=6 * H, channel="energy.import")
+    singles = [e for name, t, v in (("a", t1, v1), ("b", t2, v2), ("c", t3, t3 / H))
+               for e in intervals_from_register(t, v, 0, H, Q, 2 * MIN, 6 * H, meter=name,
+                                                channel="energy.import").events]
+    assert sorted(e.as_record().items() for e in events) == sorted(
+        e.as_record().items() for e in singles)
+    assert {e.meter for e in events} == {"a", "b"}
+
+
+def test_nan_reading_in_uncleaned_many_input_never_yields_measured_nan():
+    t = np.arange(0, 61) * MIN
+    v = t / H
+    v[15] = np.nan  # reading exactly on the 15-min boundary
+    many = intervals_many(np.array([0, len(t)]), t, v, 0, H, Q, 2 * MIN, 6 * H)
+    q = many.quality[0]
+    assert list(q) == [Quality.MISSING, Quality.MISSING, Quality.MEASURED, Quality.MEASURED]
+    assert (np.isnan(many.quantity[0]) == (q == Quality.MISSING)).all()

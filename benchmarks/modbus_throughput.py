@@ -1,0 +1,134 @@
+"""Modbus throughput: TCP reads/s for 1, 10 and 100 simulated meters, RTU line rate vs the wire.
+
+Run from the repository root::
+
+    python benchmarks/modbus_throughput.py [--seconds 3] [--meters 1,10,100] [--skip-rtu]
+
+The simulated servers run in a separate process (``instruments.sim.serve.ServerProcess``), the
+drivers in this one, one connection per meter (pymodbus carries one request at a time per
+connection). A "read" is one poll of energy.import, energy.export and power.total of an SDM630
+(one coalesced 24-register request). Printed ratios:
+
+* TCP: against a baseline measured in this same process, a bare pymodbus client reading the same
+  registers from the same server with no driver layer, and against the issue's target of 4,000
+  reads/s at 100 meters on 2 cores.
+* RTU: transactions/s of a 2-register read on the simulated pty line against the theoretical
+  limit from Modbus over Serial Line V1.02 (8-byte request, 9-byte response, 11-bit characters at
+  8E1, 3.5-character silences or 1.75 ms above 19200 baud; see ``instruments.rtu``). Target
+  0.90-1.05: above 1 the line would be faster than the wire.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from pymodbus.client import AsyncModbusTcpClient  # noqa: E402
+
+from instruments import rtu  # noqa: E402
+from instruments.modbus import ModbusMeter, SerialTransport, TcpTransport  # noqa: E402
+from instruments.registers import load_register_map  # noqa: E402
+from instruments.sim.serve import ServerProcess  # noqa: E402
+
+CHANNELS = ["energy.import", "energy.export", "power.total"]
+TCP_TARGET_100 = 4000.0  # reads/s at 100 meters on 2 cores (issue 3)
+
+
+def _tcp_specs(n: int) -> list[dict]:
+    return [{"name": f"m{i}", "model": "eastron_sdm630", "unit_id": 1} for i in range(n)]
+
+
+async def _tcp_driver_rate(endpoints, seconds: float) -> float:
+    regmap = load_register_map("eastron_sdm630")
+    meters = [ModbusMeter(regmap, TcpTransport(e.host, e.port), e.unit_id) for e in endpoints]
+    for m in meters:
+        await m.connect()
+    count = 0
+    stop_at = 0.0
+
+    async def loop(m: ModbusMeter) -> None:
+        nonlocal count
+        while time.perf_counter() < stop_at:
+            await m.read(CHANNELS)
+            count += 1
+
+    for m in meters:  # warm up: connections, plan cache
+        await m.read(CHANNELS)
+    stop_at = time.perf_counter() + seconds
+    t0 = time.perf_counter()
+    await asyncio.gather(*(loop(m) for m in meters))
+    elapsed = time.perf_counter() - t0
+    for m in meters:
+        await m.close()
+    return count / elapsed
+
+
+async def _tcp_bare_rate(endpoint, seconds: float) -> float:
+    """Baseline: pymodbus alone, same request (24 input registers from 0x34)."""
+    client = AsyncModbusTcpClient(endpoint.host, port=endpoint.port, retries=0)
+    await client.connect()
+    await client.read_input_registers(0x34, count=24, device_id=endpoint.unit_id)
+    n = 0
+    t0 = time.perf_counter()
+    while time.perf_counter() - t0 < seconds:
+        await client.read_input_registers(0x34, count=24, device_id=endpoint.unit_id)
+        n += 1
+    elapsed = time.perf_counter() - t0
+    client.close()
+    return n / elapsed
+
+
+async def _rtu_rate(endpoint, seconds: float) -> float:
+    regmap = load_register_map("eastron_sdm630")
+    t = SerialTransport(endpoint.device, endpoint.baud, endpoint.parity, endpoint.stopbits)
+    async with ModbusMeter(regmap, t, endpoint.unit_id) as m:
+        await m.read_registers(4, 0x48, 2)
+        n = 0
+        t0 = time.perf_counter()
+        while time.perf_counter() - t0 < seconds:
+            await m.read_registers(4, 0x48, 2)
+            n += 1
+        return n / (time.perf_counter() - t0)
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--seconds", type=float, default=3.0, help="measuring time per case")
+    ap.add_argument("--meters", default="1,10,100", help="comma-separated meter counts")
+    ap.add_argument("--skip-rtu", action="store_true")
+    args = ap.parse_args(argv)
+    counts = [int(x) for x in args.meters.split(",") if x]
+    print(f"cpus: {os.cpu_count()}, load average: {os.getloadavg()[0]:.2f}")
+
+    baseline = None
+    print("\nModbus TCP (servers in another process, one connection per meter)")
+    print(f"{'meters':>7} {'reads/s':>10} {'vs bare pymodbus':>17} {'vs target 4000':>15}")
+    for n in counts:
+        with ServerProcess(_tcp_specs(n)) as proc:
+            if baseline is None:
+                baseline = asyncio.run(_tcp_bare_rate(proc.endpoints[0], args.seconds))
+                print(f"{'bare':>7} {baseline:>10.0f} {1.0:>17.2f} {'':>15}")
+            rate = asyncio.run(_tcp_driver_rate(proc.endpoints, args.seconds))
+        print(f"{n:>7} {rate:>10.0f} {rate / baseline:>17.2f} {rate / TCP_TARGET_100:>15.2f}")
+
+    if not args.skip_rtu:
+        print("\nModbus RTU on a simulated pty line (2-register read, 8E1)")
+        print(f"{'baud':>7} {'tx/s':>10} {'theory tx/s':>12} {'ratio':>7}")
+        for baud in (9600, 115200):
+            spec = [{"name": "rtu", "model": "eastron_sdm630", "transport": "rtu", "unit_id": 1,
+                     "baud": baud, "parity": "E", "stopbits": 1}]
+            with ServerProcess(spec) as proc:
+                rate = asyncio.run(_rtu_rate(proc.endpoints[0], args.seconds))
+            theory = 1.0 / rtu.transaction_time_s(8, 9, baud, "E", 1)
+            print(f"{baud:>7} {rate:>10.1f} {theory:>12.1f} {rate / theory:>7.3f}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

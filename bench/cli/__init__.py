@@ -37,7 +37,8 @@ class _Parser(argparse.ArgumentParser):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="meterbench", description=__doc__.splitlines()[0])
+    parser = _Parser(prog="meterbench", description="meterbench: a hardware-in-the-loop test and "
+                     "verification bench for electricity meters (docs/ has every command).")
     parser.add_argument("--version", action="version", version=f"meterbench {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     for name in COMMAND_MODULES:

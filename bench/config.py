@@ -71,6 +71,14 @@ class MeterSpec:
     max_power_w: float | None = None
     rollover_kwh: float | None = None
     mp_type: str = "E17"
+    name: str = ""
+    calibration_id: str | None = None
+    calibration_due: date | None = None
+
+    @property
+    def label(self) -> str:
+        """What reports show: the free-text name when given, else the id."""
+        return self.name or self.id
 
 
 @dataclass(frozen=True)
@@ -273,9 +281,25 @@ def _parse_meter(tab: Table, load_ids: set[str]) -> MeterSpec:
         max_power_w=tab.get("max_power_w", float, None),
         rollover_kwh=tab.get("rollover_kwh", float, None),
         mp_type=tab.get("metering_point_type", str, "E17", choices=MP_TYPES),
+        name=tab.get("name", str, ""),
+        **_parse_calibration(tab.table("calibration", None)),
     )
     tab.finish()
     return spec
+
+
+def _parse_calibration(tab: Table | None) -> dict[str, Any]:
+    """A reference device's calibration certificate: its id and when it falls due."""
+    if tab is None:
+        return {}
+    raw_due = tab.get("due", (str, date))
+    try:
+        due = raw_due if isinstance(raw_due, date) else date.fromisoformat(raw_due)
+    except ValueError:
+        raise tab.error("due", f"not a date: {raw_due!r}", expected="YYYY-MM-DD") from None
+    out = {"calibration_id": tab.get("id", str), "calibration_due": due}
+    tab.finish()
+    return out
 
 
 def _parse_load(tab: Table) -> LoadSpec:

@@ -165,18 +165,12 @@ class BenchRun:
         """results.json and the series files; returns the results path."""
         a = self.analyse()
         series: dict[str, str] = {}
-        rows = []
-        for mid, ma in a.meters.items():
-            for ch, mi in ma.quarter.items():
-                s = mi.series
-                for k in range(len(s)):
-                    q = Quality(int(s.quality[k]))
-                    rows.append((mid, ch, format_minute_utc(int(s.start_ms[k])), "PT15M",
-                                 "" if q == Quality.MISSING or not math.isfinite(s.quantity[k])
-                                 else f"{s.quantity[k]:.6f}", q.label))
-        runfolder.write_csv(self.run_dir / "series" / "intervals.csv",
-                            ("meter", "channel", "start", "resolution", "quantity", "quality"), rows)
+        rows = _interval_rows(a, "quarter", "PT15M")
+        runfolder.write_csv(self.run_dir / "series" / "intervals.csv", INTERVAL_HEADER, rows)
         series["intervals"] = "series/intervals.csv"
+        runfolder.write_csv(self.run_dir / "series" / "intervals-PT1H.csv", INTERVAL_HEADER,
+                            _interval_rows(a, "hour", "PT1H"))
+        series["intervals_pt1h"] = "series/intervals-PT1H.csv"
         n = a.netting
         starts = a.quarter_starts
         header = ["start", "main", *[f"serial:{s}" for s in n.serial], "virtual", "virtual_quality",
@@ -263,10 +257,12 @@ class BenchRun:
                 period_start_utc=format_iso_utc(cfg.run.start_ms), period_end_utc=format_iso_utc(cfg.run.end_ms),
                 software=runfolder.software_versions()),
             "verdict": "fail" if failed else "pass",
-            "devices": [dict(id=m.id, role=m.role, model=m.model, accuracy_class=m.accuracy_class,
-                             transport=self.describe_transport(m.id),
+            "devices": [dict(id=m.id, name=m.label, role=m.role, model=m.model,
+                             accuracy_class=m.accuracy_class, transport=self.describe_transport(m.id),
                              identity="simulated " + m.model if cfg.simulate else None,
-                             calibration=None, gsrn=m.gsrn) for m in cfg.meters],
+                             calibration=(f"{m.calibration_id}, due {m.calibration_due.isoformat()}"
+                                          if m.calibration_id and m.calibration_due else None),
+                             gsrn=m.gsrn) for m in cfg.meters],
             "acquisition": dict(polls_scheduled=acq_polls, polls_done=acq_ok,
                                 success_pct=100.0 * acq_ok / acq_polls if acq_polls else 0.0,
                                 readings=self.store.reading_count(), seconds=self.acquire_seconds,
@@ -284,6 +280,23 @@ class BenchRun:
                                                   subtype=p.subtype, resolution=p.resolution,
                                                   channel=p.channel) for p in metering_points(cfg)]),
         }
+
+
+INTERVAL_HEADER = ("meter", "channel", "start", "resolution", "quantity", "quality")
+
+
+def _interval_rows(a: Analysis, which: str, resolution: str) -> list[tuple[str, ...]]:
+    """Rows of an interval series file; quantities with 6 decimals (DataHub rounds to 3 later)."""
+    rows = []
+    for mid, ma in a.meters.items():
+        for ch, mi in getattr(ma, which).items():
+            s = mi.series
+            for k in range(len(s)):
+                q = Quality(int(s.quality[k]))
+                rows.append((mid, ch, format_minute_utc(int(s.start_ms[k])), resolution,
+                             "" if q == Quality.MISSING or not math.isfinite(s.quantity[k])
+                             else f"{s.quantity[k]:.6f}", q.label))
+    return rows
 
 
 def _endpoint_transport(ep: EndpointInfo) -> Any:

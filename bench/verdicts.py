@@ -7,10 +7,12 @@ the report renders them. Limits name their source; the decision rule is stated o
 from __future__ import annotations
 
 import math
+from datetime import date
 
 import numpy as np
 
 from bench.analysis import Analysis, FieldPair, MeterAnalysis
+from bench.config import MeterSpec
 from bench.limits import mpe_pct
 from bench.quality import Quality
 from bench.records import Record, fact, simple_acceptance
@@ -147,3 +149,15 @@ def truth_record(check: TruthCheck, accuracy_class: str) -> Record:
                   rule="|recovered − true·(1+ε)| ≤ quantization + interpolation bound, per interval",
                   detail=f"{int(c.sum())} intervals; recovered error {check.recovered_error_pct:+.3f} % "
                          f"vs true {check.true_error_pct:+.3f} % (class {accuracy_class})")
+
+
+def calibration_record(reference: MeterSpec, last_day: date) -> Record:
+    """A reference device's calibration must still be valid on the last day it is relied on."""
+    if reference.calibration_due is None:
+        return fact("traceability", "reference calibration valid", reference.id, None, "days",
+                    "no calibration certificate declared in the bench file")
+    margin = (reference.calibration_due - last_day).days
+    return simple_acceptance("traceability", "reference calibration valid", reference.id,
+                             float(margin), "days left", low=0.0,
+                             detail=f"certificate {reference.calibration_id} due "
+                                    f"{reference.calibration_due.isoformat()}; run ends {last_day.isoformat()}")

@@ -33,7 +33,7 @@ def _times(ms: np.ndarray) -> np.ndarray:
 
 
 def comparison_figure(start_ms: np.ndarray, operator_kwh: np.ndarray, reference_kwh: np.ndarray,
-                      error_pct: np.ndarray, limit_pct: float | None, title: str) -> str:
+                      error_pct: np.ndarray, limit_pct: float | None, title: str) -> matplotlib.figure.Figure:
     """Operator vs reference per interval, with the per-interval error and its limit."""
     t = _times(start_ms)
     fig, (ax1, ax2) = plt.subplots(2, 1, figsize=(9, 5.2), sharex=True,
@@ -52,11 +52,11 @@ def comparison_figure(start_ms: np.ndarray, operator_kwh: np.ndarray, reference_
     ax2.set_ylabel("error %")
     ax2.xaxis.set_major_formatter(mdates.DateFormatter("%H:%M"))
     ax2.set_xlabel("interval start (UTC)")
-    return to_data_uri(fig)
+    return fig
 
 
 def netting_figure(start_ms: np.ndarray, main_kwh: np.ndarray, serial_kwh: Sequence[tuple[str, np.ndarray]],
-                   virtual_kwh: np.ndarray, title: str) -> str:
+                   virtual_kwh: np.ndarray, title: str) -> matplotlib.figure.Figure:
     """Main meter, the serial meters stacked, and the virtual main point (main − Σ serial)."""
     t = _times(start_ms)
     fig, ax = plt.subplots(figsize=(9, 4.2))
@@ -77,11 +77,11 @@ def netting_figure(start_ms: np.ndarray, main_kwh: np.ndarray, serial_kwh: Seque
     ax.xaxis.set_major_formatter(mdates.DateFormatter("%H:%M"))
     ax.set_xlabel("interval start (UTC)")
     ax.legend(loc="upper left", fontsize=8)
-    return to_data_uri(fig)
+    return fig
 
 
 def quality_figure(meters: Sequence[str], quality_labels: Sequence[Sequence[str]],
-                   start_ms: np.ndarray) -> str:
+                   start_ms: np.ndarray) -> matplotlib.figure.Figure:
     """One strip per meter: measured, estimated, calculated, missing per interval."""
     codes = {"measured": 0, "estimated": 1, "calculated": 2, "missing": 3}
     colors = matplotlib.colors.ListedColormap(["#2e8b57", "#f1c40f", "#3498db", "#c0392b"])
@@ -96,4 +96,4 @@ def quality_figure(meters: Sequence[str], quality_labels: Sequence[Sequence[str]
     ax.xaxis.set_major_formatter(mdates.DateFormatter("%H:%M"))
     ax.set_title("Interval quality (green measured, yellow estimated, blue calculated, red missing)",
                  fontsize=9)
-    return to_data_uri(fig)
+    return fig

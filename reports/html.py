@@ -56,7 +56,13 @@ def fmt_limit(record: dict[str, Any]) -> str:
 
 
 def _figures(run_dir: Path, results: dict[str, Any]) -> dict[str, str]:
-    out: dict[str, str] = {}
+    """The report's figures as data URIs, keyed by section."""
+    return {k: figures.to_data_uri(fig) for k, fig in build_figures(run_dir, results).items()}
+
+
+def build_figures(run_dir: Path, results: dict[str, Any]) -> dict[str, Any]:
+    """The report's figures (matplotlib Figures, the caller closes them), keyed by section."""
+    out: dict[str, Any] = {}
     series = results.get("series", {})
     if "intervals" in series:
         tab = read_table(safe_member(run_dir, series["intervals"]))

@@ -11,6 +11,7 @@ from bench.errors import UserError
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("report", help="re-render a run folder's report.html", description=__doc__)
     p.add_argument("run", help="run folder (holds results.json)")
+    p.add_argument("--pdf", action="store_true", help="also write report.pdf (matplotlib, no extra packages)")
     p.set_defaults(func=run)
 
 
@@ -20,7 +21,14 @@ def run(args: argparse.Namespace) -> int:
 
     try:
         path = render_html(Path(args.run))
+        pdf = None
+        if args.pdf:
+            from reports.pdf import render_pdf
+
+            pdf = render_pdf(Path(args.run))
     except RunFolderError as exc:
         raise UserError(str(exc)) from None
     print(f"report: {path}")
+    if pdf:
+        print(f"pdf: {pdf}")
     return 0

@@ -43,7 +43,7 @@ def _summary_lines(results: dict[str, Any]) -> list[str]:
              f"bench SHA-256: {run['bench_sha256']}",
              f"period: {run['period_start_utc']} to {run['period_end_utc']} ({run['timezone']})",
              f"labelling: {run['labelling']}",
-             f"software: " + ", ".join(f"{k} {v}" for k, v in run["software"].items()),
+             "software: " + ", ".join(f"{k} {v}" for k, v in run["software"].items()),
              f"seed: {run['seed']}   clock: {run['clock']}   simulated: {run['simulated']}", ""]
     for d in results.get("devices", []):
         lines.append(f"device {d['id']}: {d['role']}, {d['model']}, class {d['accuracy_class']}, "

@@ -19,6 +19,8 @@ from bench.errors import UserError
 from bench.ids import is_valid_gs1
 from bench.timeutil import parse_duration, to_ms
 from bench.tomlcheck import Table, load_toml
+from instruments.errors import ConfigError
+from instruments.registers import load_register_map
 
 ROLES = ("main", "operator", "reference")
 CLASSES = ("A", "B", "C")
@@ -261,7 +263,10 @@ def _parse_meter(tab: Table, load_ids: set[str]) -> MeterSpec:
     if not mid or not all(c.isalnum() or c in "_-" for c in mid):
         raise tab.error("id", f"invalid meter id {mid!r}", expected="letters, digits, _ and -")
     loads = tuple(tab.get("loads", list, []))
-    for name in loads:
+    for i, name in enumerate(loads):
+        if not isinstance(name, str):
+            raise tab.error(f"loads[{i}]", f"wrong type {type(name).__name__}",
+                            expected="a load id (a string)")
         if name not in load_ids:
             raise tab.error("loads", f"unknown load {name!r}",
                             expected="one of " + ", ".join(sorted(load_ids)))
@@ -271,7 +276,7 @@ def _parse_meter(tab: Table, load_ids: set[str]) -> MeterSpec:
     spec = MeterSpec(
         id=mid,
         role=tab.get("role", str, choices=ROLES),
-        model=tab.get("model", str),
+        model=_checked_model(tab),
         accuracy_class=tab.get("class", str, choices=CLASSES),
         transport=_parse_transport(tab.table("transport", None)),
         loads=loads,
@@ -286,6 +291,22 @@ def _parse_meter(tab: Table, load_ids: set[str]) -> MeterSpec:
     )
     tab.finish()
     return spec
+
+
+def _checked_model(tab: Table) -> str:
+    """The meter's model, refused here (naming the field) when no register map answers to it.
+
+    Checked when the bench file is loaded, not when the first poll is planned: a typo in a model
+    name must stop the run before any device is started or anything is stored.
+    """
+    model = tab.get("model", str)
+    try:
+        load_register_map(model)
+    except ConfigError as exc:
+        message = exc.message if exc.source is None else f"register map {exc.format()}"
+        raise tab.error("model", message, expected=exc.expected if exc.source is None else None
+                        ) from None
+    return model
 
 
 def _parse_calibration(tab: Table | None) -> dict[str, Any]:

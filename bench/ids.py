@@ -10,5 +10,5 @@ def gs1_check_digit(body: str) -> str:
 
 
 def is_valid_gs1(number: str, length: int) -> bool:
-    return (len(number) == length and number.isdigit()
+    return (len(number) == length and number.isascii() and number.isdigit()
             and gs1_check_digit(number[:-1]) == number[-1])

@@ -13,6 +13,7 @@ field, so the CLI exits 2 with one line.
 from __future__ import annotations
 
 import csv
+import io
 import math
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -45,7 +46,10 @@ class ReadingTable:
 
 
 def _header(reader: csv.DictReader, wanted: tuple[str, ...], source: str) -> None:
-    names = [n.strip() for n in (reader.fieldnames or [])]
+    try:
+        names = [n.strip() for n in (reader.fieldnames or [])]
+    except csv.Error as exc:
+        raise UserError(f"not valid CSV: {exc}", source=source, field="header (row 1)") from None
     missing = [c for c in wanted if c not in names]
     if missing:
         raise UserError(f"missing column(s) {', '.join(missing)}", source=source,
@@ -53,27 +57,49 @@ def _header(reader: csv.DictReader, wanted: tuple[str, ...], source: str) -> Non
     reader.fieldnames = names
 
 
+def read_csv_text(path: Path) -> io.StringIO:
+    """The whole file as text, refused with one line when it is not readable UTF-8.
+
+    Reading it at once keeps a decoding error (a spreadsheet's UTF-16 export, a binary file
+    passed by mistake) out of the row loop, where it would escape as a traceback.
+    """
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except OSError as exc:
+        raise UserError(f"cannot read: {exc.strerror}", source=str(path)) from None
+    except UnicodeDecodeError as exc:
+        raise UserError(f"not UTF-8 text (byte {exc.start})", source=str(path),
+                        expected="a UTF-8 CSV file") from None
+    return io.StringIO(text, newline="")
+
+
+def _rows(reader: csv.DictReader, source: str) -> Iterable[tuple[int, dict[str, str]]]:
+    """Numbered rows (1 = header); a row the csv module cannot split is a user error."""
+    row_no = 1
+    try:
+        for row_no, row in enumerate(reader, start=2):
+            yield row_no, row
+    except csv.Error as exc:
+        raise UserError(f"not valid CSV: {exc}", source=f"{source}: row {row_no + 1}",
+                        expected="comma-separated values") from None
+
+
 def sniff_columns(path: Path) -> list[str]:
     """The header of a CSV file (to tell readings from intervals)."""
     try:
-        with path.open(newline="", encoding="utf-8-sig") as fh:
-            first = next(csv.reader(fh), [])
-    except OSError as exc:
-        raise UserError(f"cannot read: {exc.strerror}", source=str(path)) from None
+        first = next(csv.reader(read_csv_text(path)), [])
+    except csv.Error as exc:
+        raise UserError(f"not valid CSV: {exc}", source=f"{path}: row 1") from None
     return [c.strip() for c in first]
 
 
 def read_readings(path: Path) -> ReadingTable:
     source = str(path)
     table = ReadingTable(source)
-    try:
-        fh = path.open(newline="", encoding="utf-8-sig")
-    except OSError as exc:
-        raise UserError(f"cannot read: {exc.strerror}", source=source) from None
-    with fh:
+    with read_csv_text(path) as fh:
         reader = csv.DictReader(fh)
         _header(reader, READING_COLUMNS, source)
-        for row_no, row in enumerate(reader, start=2):
+        for row_no, row in _rows(reader, source):
             where = f"{source}: row {row_no}"
             meter = (row.get("meter") or "").strip()
             channel = (row.get("channel") or "").strip()
@@ -133,14 +159,10 @@ def read_intervals(path: Path) -> list[IntervalRow]:
     """Read an intervals CSV back (the output of ``meterbench intervals``) into series."""
     source = str(path)
     groups: dict[tuple[str, str], tuple[int, list[int], list[float], list[int]]] = {}
-    try:
-        fh = path.open(newline="", encoding="utf-8-sig")
-    except OSError as exc:
-        raise UserError(f"cannot read: {exc.strerror}", source=source) from None
-    with fh:
+    with read_csv_text(path) as fh:
         reader = csv.DictReader(fh)
         _header(reader, INTERVAL_COLUMNS, source)
-        for row_no, row in enumerate(reader, start=2):
+        for row_no, row in _rows(reader, source):
             where = f"{source}: row {row_no}"
             meter = (row.get("meter") or "").strip()
             channel = (row.get("channel") or "").strip()

@@ -12,6 +12,7 @@ from importlib.metadata import entry_points
 from pathlib import Path
 
 from bench.config import load_bench
+from bench.preflight import check_reachable
 from bench.runfolder import default_run_dir, prepare_run_dir
 
 #: pytest's exit codes → meterbench's (0 completed, 1 a verdict failed, 2 user error).
@@ -43,6 +44,7 @@ def run(args: argparse.Namespace) -> int:
     from fixtures import plugin
 
     config = load_bench(args.bench, force_simulate=args.sim)  # user errors stop here, exit 2
+    check_reachable(config)  # a real bench's absent device too, before a run folder exists
     out = Path(args.out) if args.out else default_run_dir(config.name)
     prepare_run_dir(out)
     suites = plugin.SUITES_DIR

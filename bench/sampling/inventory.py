@@ -84,7 +84,7 @@ def _meter(raw: dict[str, str], *, source: str, row: int) -> Meter:
         raise UserError(f"row {row}: class {raw['class']!r} unknown", source=source,
                         field="class", expected="A, B or C (MID)")
     year_text = raw["production_year"].strip()
-    if not (year_text.isdigit() and len(year_text) == 4):
+    if not (year_text.isascii() and year_text.isdigit() and len(year_text) == 4):
         raise UserError(f"row {row}: production year {year_text!r}", source=source,
                         field="production_year", expected="a four-digit year")
     installed = parse_date(raw["installation_date"], source=source,
@@ -112,6 +112,14 @@ def _meter(raw: dict[str, str], *, source: str, row: int) -> Meter:
 
 def read_inventory_text(text: str, *, source: str = "<inventory>") -> list[Meter]:
     """Parse inventory CSV text. Row numbers in errors count the header as row 1."""
+    try:
+        return _read_inventory_rows(text, source=source)
+    except csv.Error as exc:  # e.g. a field over the csv module's size limit
+        raise UserError(f"not valid CSV: {exc}", source=source,
+                        expected="comma-separated values") from None
+
+
+def _read_inventory_rows(text: str, *, source: str) -> list[Meter]:
     reader = csv.DictReader(io.StringIO(text))
     header = [h.strip() for h in (reader.fieldnames or [])]
     missing = [c for c in REQUIRED if c not in header]
@@ -145,6 +153,9 @@ def read_inventory(path: str | Path) -> list[Meter]:
         text = p.read_text(encoding="utf-8-sig")
     except OSError as exc:
         raise UserError(f"cannot read: {exc.strerror}", source=str(p)) from None
+    except UnicodeDecodeError as exc:
+        raise UserError(f"not UTF-8 text (byte {exc.start})", source=str(p),
+                        expected="a UTF-8 CSV file") from None
     return read_inventory_text(text, source=str(p))
 
 

@@ -73,6 +73,9 @@ def load_register_map(model_or_path: str | Path, *, search_paths: Iterable[str |
         raise RegisterMapError(f"not valid TOML: {exc}", source=str(path)) from None
     except OSError as exc:
         raise RegisterMapError(f"cannot read: {exc.strerror}", source=str(path)) from None
+    except UnicodeDecodeError:
+        raise RegisterMapError("not UTF-8 text", source=str(path),
+                               expected="a UTF-8 TOML file") from None
     return parse_register_map(data, source=str(path), default_model=path.stem)
 
 

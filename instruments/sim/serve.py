@@ -234,7 +234,13 @@ class SimServers:
         framing = "socket" if first.transport == "tcp" else "rtu"
         gw = ModbusTcpGateway(units, time_ms=self.time_ms, host=first.host, port=first.port,
                               framing=framing)
-        await gw.start()
+        try:
+            await gw.start()
+        except OSError as exc:  # port in use, address not on this machine, no permission
+            i = members[0][0]
+            raise ConfigError(f"cannot listen on {first.host}:{first.port}: {exc.strerror or exc}",
+                              source=self.source, field=f"endpoints[{i}].port",
+                              expected="a free port, or 0 to let the OS choose") from None
         self.servers.append(gw)
         for _, spec in members:
             self.endpoints.append(EndpointInfo(spec.name, spec.model, first.transport,

@@ -21,6 +21,10 @@ from bench.timeutil import parse_duration, to_ms
 from bench.tomlcheck import Table, load_toml
 from instruments.errors import ConfigError
 from instruments.registers import load_register_map
+from instruments.sim.constant import ConstantCircuit
+from instruments.sim.faults import FaultSchedule
+from instruments.sim.meter import SimMeter
+from instruments.sim.served import ServedMeter
 
 ROLES = ("main", "operator", "reference")
 CLASSES = ("A", "B", "C")
@@ -243,10 +247,30 @@ def _parse_transport(tab: Table | None) -> TransportSpec:
     return spec
 
 
-def _parse_sim_meter(tab: Table | None) -> SimMeterSpec:
+def _checked_faults(tab: Table, model: str) -> tuple[dict[str, Any], ...]:
+    """The meter's scripted faults, refused here when the simulated server would refuse them.
+
+    The check is the server's own (a :class:`ServedMeter` of the model is built with them), so a
+    fault the model cannot show (NaN in an integer register, a sentinel it does not define) stops
+    the bench file from loading instead of failing mid-session after devices were started.
+    """
+    faults = tuple(t.data for t in tab.tables("faults"))
+    if not faults:
+        return faults
+    try:
+        ServedMeter(SimMeter(ConstantCircuit(), start_ms=0), load_register_map(model),
+                    FaultSchedule(faults, source=tab.source))
+    except ConfigError as exc:
+        raise UserError(exc.message, source=tab.source,
+                        field=tab.field(exc.field) if exc.field else tab.path,
+                        expected=exc.expected) from None
+    return faults
+
+
+def _parse_sim_meter(tab: Table | None, model: str) -> SimMeterSpec:
     if tab is None:
         return SimMeterSpec()
-    faults = tuple(t.data for t in tab.tables("faults"))
+    faults = _checked_faults(tab, model)
     spec = SimMeterSpec(
         error_pct=tab.get("error_pct", float, 0.0),
         initial_import_kwh=tab.get("initial_import_kwh", float, 0.0),
@@ -273,14 +297,15 @@ def _parse_meter(tab: Table, load_ids: set[str]) -> MeterSpec:
     gsrn = tab.get("gsrn", str, None)
     if gsrn is not None and not is_valid_gs1(gsrn, 18):
         raise tab.error("gsrn", f"{gsrn!r} is not a valid GSRN", expected="18 digits with a GS1 check digit")
+    model = _checked_model(tab)
     spec = MeterSpec(
         id=mid,
         role=tab.get("role", str, choices=ROLES),
-        model=_checked_model(tab),
+        model=model,
         accuracy_class=tab.get("class", str, choices=CLASSES),
         transport=_parse_transport(tab.table("transport", None)),
         loads=loads,
-        sim=_parse_sim_meter(tab.table("sim", None)),
+        sim=_parse_sim_meter(tab.table("sim", None), model),
         reference_for=tab.get("reference_for", str, None),
         gsrn=gsrn,
         max_power_w=tab.get("max_power_w", float, None),

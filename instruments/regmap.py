@@ -184,7 +184,11 @@ class Channel:
                 raise CodecError(f"channel {self.name}: {value} overflows {self.dtype.name}") from None
         if not math.isfinite(value):
             raise CodecError(f"channel {self.name}: {value} cannot be held by {self.dtype.name}")
-        raw = round(value * self._divisor) if self._divisor else round(value / self.scale)
+        scaled = value * self._divisor if self._divisor else value / self.scale
+        if not math.isfinite(scaled):  # a huge value times the divisor: no integer holds it
+            raise CodecError(f"channel {self.name}: {value} does not fit {self.dtype.name} "
+                             f"with scale {self.scale}")
+        raw = round(scaled)
         lo, hi = self.dtype.int_range()
         if not lo <= raw <= hi:
             raise CodecError(f"channel {self.name}: {value} does not fit {self.dtype.name} "

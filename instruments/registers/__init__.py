@@ -7,6 +7,7 @@ that folder (``search_paths``) or the file itself. The format is documented in
 
 from __future__ import annotations
 
+import math
 import tomllib
 from collections.abc import Iterable
 from pathlib import Path
@@ -141,7 +142,7 @@ def _parse_channel(name: str, spec: dict[str, Any], fail, where: str) -> Channel
         raise fail(f"{where}.function", f"bad function {function!r}",
                    "\"input\" (FC 04), \"holding\" (FC 03), 4 or 3")
     type_name = spec.get("type")
-    if type_name not in DATA_TYPES:
+    if not isinstance(type_name, str) or type_name not in DATA_TYPES:
         raise fail(f"{where}.type", f"bad type {type_name!r}", "one of " + ", ".join(DATA_TYPES))
     dtype = DATA_TYPES[type_name]
     if address + dtype.registers > 0x10000:
@@ -151,7 +152,8 @@ def _parse_channel(name: str, spec: dict[str, Any], fail, where: str) -> Channel
         raise fail(f"{where}.word_order", f"bad word order {word_order!r}",
                    "\"big\" (high word first) or \"little\" (low word first)")
     scale = spec.get("scale", 1.0)
-    if isinstance(scale, bool) or not isinstance(scale, int | float) or not scale > 0:
+    if (isinstance(scale, bool) or not isinstance(scale, int | float) or not scale > 0
+            or not math.isfinite(scale)):
         raise fail(f"{where}.scale", f"bad scale {scale!r}",
                    "a positive number; value = raw × scale (0.1 for 'raw/10')")
     unit = spec.get("unit", "")

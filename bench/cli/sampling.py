@@ -13,6 +13,8 @@ import argparse
 import csv
 import json
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
 
@@ -150,8 +152,20 @@ def _read_json(path: str) -> dict:
         raise UserError(f"not JSON: {exc.msg} at line {exc.lineno}", source=path) from None
 
 
+@contextmanager
+def _writing(path: str) -> Iterator[None]:
+    """An output file that cannot be written (no such folder, no permission) is a user error."""
+    try:
+        yield
+    except OSError as exc:
+        raise UserError(f"cannot write: {exc.strerror or exc}", source=str(path),
+                        expected="a path in an existing, writable folder") from None
+
+
 def _write_json(path: str, doc: dict) -> None:
-    Path(path).write_text(json.dumps(doc, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+    with _writing(path):
+        Path(path).write_text(json.dumps(doc, indent=1, ensure_ascii=False) + "\n",
+                              encoding="utf-8")
 
 
 def _plan(args: argparse.Namespace, scheme, lot_size: int, inspection: str) -> dict:
@@ -325,7 +339,9 @@ def _render(ev: dict, out: str, inventory: str | None) -> None:
     from bench.sampling.report_document import report_document
     from reports.sampling import render_sampling_report
     meters = _load_inventory(inventory) if inventory else None
-    render_sampling_report(report_document(ev, meters), out)
+    document = report_document(ev, meters)
+    with _writing(out):
+        render_sampling_report(document, out)
 
 
 def cmd_report(args: argparse.Namespace) -> int:
@@ -340,7 +356,8 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 def cmd_example(args: argparse.Namespace) -> int:
     from bench.sampling.example import example_inventory_text
-    Path(args.out).write_text(example_inventory_text(), encoding="utf-8")
+    with _writing(args.out):
+        Path(args.out).write_text(example_inventory_text(), encoding="utf-8")
     print(f"wrote {args.out}")
     return 0
 
@@ -362,7 +379,7 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     rows = simulate_results([meters[i] for i in ids], bad_share=args.bad_share,
                             truth_seed=args.truth_seed,
                             unreachable=set(sel["sample"][:args.unreachable]))
-    with open(args.out, "w", newline="", encoding="utf-8") as fh:
+    with _writing(args.out), open(args.out, "w", newline="", encoding="utf-8") as fh:
         w = csv.DictWriter(fh, fieldnames=["meter_id", "test_point", "error_pct",
                                            "uncertainty_pct"])
         w.writeheader()

@@ -251,7 +251,8 @@ async def acquire(plans: Sequence[PollPlan], clock: Clock, store: Store, *, star
                   end_ms: int | None, period_ms: int, jitter_ms: int = 0, seed: int = 0,
                   progress: Progress | None = None, resume_after: Mapping[str, int] | None = None,
                   stop: asyncio.Event | None = None, status: StatusHook | None = None,
-                  status_interval_s: float = 1.0) -> dict[str, MeterStats]:
+                  status_interval_s: float = 1.0, from_next_tick: bool = False
+                  ) -> dict[str, MeterStats]:
     """Poll every meter from ``start_ms`` to ``end_ms`` (None: until ``stop`` is set); returns
     per-meter statistics.
 
@@ -261,7 +262,8 @@ async def acquire(plans: Sequence[PollPlan], clock: Clock, store: Store, *, star
     after its last one, or, if the clock has moved past it, with the next tick due, and the polls
     in between are recorded as one ``gap`` event. ``status`` is called every
     ``status_interval_s`` wall seconds (the live display); buffered readings are committed at the
-    store's interval even while no poll completes.
+    store's interval even while no poll completes. ``from_next_tick`` starts each meter at its
+    first tick at or after ``start_ms`` (a live start) instead of the one at or before it.
     """
     stop = stop or asyncio.Event()
     stats = {p.meter_id: MeterStats() for p in plans}
@@ -272,10 +274,10 @@ async def acquire(plans: Sequence[PollPlan], clock: Clock, store: Store, *, star
     now = clock.now_ms()
     for p in plans:
         period = p.period_ms or period_ms
-        tick = first_tick(start_ms, period)
+        tick = math.ceil(start_ms / period) * period if from_next_tick else first_tick(start_ms, period)
         last = resume_after.get(p.meter_id) if resume_after else None
-        if last is not None:
-            tick = max(tick, last + period)
+        if last is not None:  # resume: the next poll is the one after the last stored
+            tick = last + period
             due = math.ceil(now / period) * period
             if due > tick:
                 store.add_event(now, p.meter_id, "gap",

@@ -19,6 +19,8 @@ from bench.errors import UserError
 #: Subcommand modules, in the order ``--help`` lists them.
 COMMAND_MODULES: tuple[str, ...] = (
     "bench.cli.run",
+    "bench.cli.acquire",
+    "bench.cli.export",
 )
 
 

@@ -116,11 +116,15 @@ def last_tick(end_ms: int, period_ms: int) -> int:
 
 
 def backoff_ms(failures: int, period_ms: int) -> int:
-    """Wait before the next attempt at a meter that failed ``failures`` polls in a row: one period
-    after the first failure, doubling, at most ``max(MAX_BACKOFF_MS, period)``."""
+    """Extra wait before the next attempt at a meter that failed ``failures`` polls in a row.
+
+    One failure: none (the next tick retries; the driver has already retried within the poll).
+    Then one period, doubling, at most ``max(MAX_BACKOFF_MS, period)``: a dead meter on a shared
+    bus costs the bus its timeouts only now and then, and is still tried every minute.
+    """
     if failures <= 1:
-        return period_ms
-    return min(period_ms * 2 ** (failures - 1), max(MAX_BACKOFF_MS, period_ms))
+        return 0
+    return min(period_ms * 2 ** (failures - 2), max(MAX_BACKOFF_MS, period_ms))
 
 
 @dataclass

@@ -251,6 +251,20 @@ class _MeterPoller:
             self.flags_seen = flags
 
 
+async def _connect_all(plans: Sequence[PollPlan]) -> None:
+    """Open every link before the first tick, so the first polls are not late by a TCP handshake.
+    A link that cannot connect now is left to the polls (which retry and record the failure)."""
+    links = {id(p.driver.link): p.driver.link for p in plans}
+
+    async def one(link: Any) -> None:
+        try:
+            await asyncio.wait_for(link.connect(), timeout=link.timeout_s)
+        except (ModbusError, TimeoutError, OSError):
+            pass
+
+    await asyncio.gather(*(one(link) for link in links.values()))
+
+
 async def acquire(plans: Sequence[PollPlan], clock: Clock, store: Store, *, start_ms: int,
                   end_ms: int | None, period_ms: int, jitter_ms: int = 0, seed: int = 0,
                   progress: Progress | None = None, resume_after: Mapping[str, int] | None = None,
@@ -339,6 +353,7 @@ async def acquire(plans: Sequence[PollPlan], clock: Clock, store: Store, *, star
 
     keeper = asyncio.ensure_future(housekeeping())
     try:
+        await _connect_all(plans)
         await asyncio.gather(*(run_one(i, p) for i, p in enumerate(plans)))
     finally:
         keeper.cancel()

@@ -264,6 +264,8 @@ class BenchRun:
                              identity="simulated " + m.model if cfg.simulate else None,
                              calibration=None, gsrn=m.gsrn) for m in cfg.meters],
             "acquisition": dict(polls_scheduled=acq_polls, polls_done=acq_ok,
+                                polls_failed=sum(s.errors for s in self.stats.values()),
+                                polls_skipped=sum(s.skipped for s in self.stats.values()),
                                 success_pct=100.0 * acq_ok / acq_polls if acq_polls else 0.0,
                                 readings=self.store.reading_count(), seconds=self.acquire_seconds,
                                 meters={k: s.summary() for k, s in self.stats.items()}),

@@ -9,8 +9,8 @@ at risk while a million readings an hour stay cheap.
 Schema version 2 (``PRAGMA user_version``):
 ``meta(key, value)``, ``meters(id, name)``, ``channels(id, name)``,
 ``readings(meter, channel, request_ms, response_ms, value, flag, tick_ms)`` with at most one row
-per ``(meter, channel, tick_ms)`` (the scheduled poll time; NULL for readings migrated from v1),
-``events(t_ms, meter, kind, detail, tick_ms)``.
+per ``(tick_ms, meter, channel)`` (the scheduled poll time; NULL for readings migrated from v1),
+``events(t_ms, meter, kind, detail, tick_ms)``, ``progress(meter, tick_ms)`` (latest stored tick).
 
 A fresh store is created as version 1 and migrated step by step, so a new file and a migrated old
 file always have the same schema.
@@ -55,10 +55,17 @@ CREATE TABLE IF NOT EXISTS events (
 #: Entry i upgrades a store from version i + 1 to i + 2 (one transaction each).
 MIGRATIONS: tuple[str, ...] = (
     # v1 -> v2: the scheduled poll time, so a resumed run can neither duplicate nor skip a poll.
+    # The uniqueness index leads with the tick, so inserts append at its end (ticks only grow)
+    # instead of touching one B-tree page per meter and channel; the per-series index that
+    # analysis needs is built when a series is first read (Store.series), not on every insert.
+    # ``progress`` holds each meter's latest stored tick, where a resumed run continues.
     """
     ALTER TABLE readings ADD COLUMN tick_ms INTEGER;
     ALTER TABLE events ADD COLUMN tick_ms INTEGER;
-    CREATE UNIQUE INDEX IF NOT EXISTS readings_once ON readings(meter, channel, tick_ms);
+    DROP INDEX IF EXISTS readings_by_series;
+    CREATE UNIQUE INDEX readings_once ON readings(tick_ms, meter, channel);
+    CREATE TABLE progress (meter INTEGER PRIMARY KEY REFERENCES meters(id),
+                           tick_ms INTEGER NOT NULL);
     """,
 )
 assert len(MIGRATIONS) == SCHEMA_VERSION - 1
@@ -104,6 +111,7 @@ class Store:
         self._pending_events: list[tuple[int, str | None, str, str, int | None]] = []
         self._last_commit = time.monotonic()
         self.committed_readings = 0  # by this process
+        self._series_index = False
 
     def _migrate(self) -> int | None:
         """Bring the file to :data:`SCHEMA_VERSION`; returns the version it had if it changed."""
@@ -184,12 +192,20 @@ class Store:
         is already stored is ignored: a resumed or retried poll can never duplicate one."""
         n = len(self._pending)
         if self._pending or self._pending_events:
+            latest: dict[int, int] = {}
+            for row in self._pending:
+                tick = row[6]
+                if tick is not None and tick > latest.get(row[0], -1):
+                    latest[row[0]] = tick
             with self._db:  # one transaction
                 self._db.execute("BEGIN")
                 self._db.executemany("INSERT OR IGNORE INTO readings VALUES (?, ?, ?, ?, ?, ?, ?)",
                                      self._pending)
                 self._db.executemany("INSERT INTO events VALUES (?, ?, ?, ?, ?)",
                                      self._pending_events)
+                self._db.executemany(
+                    "INSERT INTO progress VALUES (?, ?) ON CONFLICT(meter) "
+                    "DO UPDATE SET tick_ms = max(tick_ms, excluded.tick_ms)", latest.items())
             self._pending.clear()
             self._pending_events.clear()
             self.committed_readings += n
@@ -214,6 +230,11 @@ class Store:
     def series(self, meter: str, channel: str, *, start_ms: int | None = None,
                end_ms: int | None = None) -> Series:
         """Valid readings (value present, no flag) of one channel, in time order."""
+        if not self._series_index:
+            # Built on first read, not kept up on every insert (see MIGRATIONS).
+            self._db.execute("CREATE INDEX IF NOT EXISTS readings_by_series "
+                             "ON readings(meter, channel, response_ms)")
+            self._series_index = True
         sql = ("SELECT request_ms, response_ms, value FROM readings r "
                "JOIN meters m ON m.id = r.meter JOIN channels c ON c.id = r.channel "
                "WHERE m.name = ? AND c.name = ? AND r.value IS NOT NULL AND r.flag IS NULL")
@@ -245,8 +266,7 @@ class Store:
         (where a resumed acquisition continues)."""
         out: dict[str, int] = {}
         for name, tick in self._db.execute(
-                "SELECT m.name, max(r.tick_ms) FROM readings r JOIN meters m ON m.id = r.meter "
-                "WHERE r.tick_ms IS NOT NULL GROUP BY m.name"):
+                "SELECT m.name, p.tick_ms FROM progress p JOIN meters m ON m.id = p.meter"):
             out[name] = int(tick)
         for name, tick in self._db.execute(
                 "SELECT meter, max(tick_ms) FROM events WHERE kind = 'poll_failed' "

@@ -60,6 +60,8 @@ class MeterStats:
     clock_offset_ms: float | None = None  # meter clock minus host midpoint, last poll
     rtt_ms: deque[float] = field(default_factory=lambda: deque(maxlen=STATS_WINDOW))
     lateness_ms: deque[int] = field(default_factory=lambda: deque(maxlen=STATS_WINDOW))
+    #: request time minus scheduled time: how late the poll was sent (lateness_ms adds the RTT)
+    send_lateness_ms: deque[int] = field(default_factory=lambda: deque(maxlen=STATS_WINDOW))
 
     @property
     def scheduled(self) -> int:
@@ -76,7 +78,8 @@ class MeterStats:
                     clock_offset_ms=self.clock_offset_ms,
                     rtt_p50_ms=pct(self.rtt_ms, 50), rtt_p99_ms=pct(self.rtt_ms, 99),
                     lateness_p50_ms=pct(self.lateness_ms, 50),
-                    lateness_p99_ms=pct(self.lateness_ms, 99))
+                    lateness_p99_ms=pct(self.lateness_ms, 99),
+                    send_lateness_p99_ms=pct(self.send_lateness_ms, 99))
 
 
 @dataclass(frozen=True)
@@ -236,6 +239,7 @@ class _MeterPoller:
         st.last_ok_ms = reading.response_ms
         st.rtt_ms.append(reading.rtt_ms)
         st.lateness_ms.append(reading.response_ms - tick)
+        st.send_lateness_ms.append(reading.request_ms - tick)
         first = plan.channels[0]
         st.last_value = reading.values.get(first)
         meter_time = reading.values.get(CLOCK_CHANNEL)

@@ -79,3 +79,27 @@ def test_faulty_meters_recover_and_do_not_delay_the_others(tmp_path, sim_host):
     late = np.array(stats["busy"].lateness_ms)
     assert late.max() < 250  # an exception answers at once: no timeouts there
     store.close()
+
+
+def test_value_faults_are_stored_flagged_and_announced_once(tmp_path, sim_host):
+    from bench.clock import VirtualClock
+
+    t0 = 1_780_002_000_000  # on the hour
+    clock = VirtualClock(t0)
+    nan = [dict(kind="nan", channels=["energy.import"], start=t0 + 60_000, end=t0 + 180_000)]
+    gw = sim_host({1: served(t0, faults=nan)}, clock.now_ms)
+    regmap = load_register_map("eastron_sdm630")
+    plan = PollPlan("m", ModbusMeter(regmap, TcpTransport("127.0.0.1", gw.port), 1,
+                                     time_ms=clock.now_ms), CHANNELS)
+    store = Store(tmp_path / "s.sqlite")
+    asyncio.run(acquire([plan], clock, store, start_ms=t0, end_ms=t0 + 300_000, period_ms=60_000))
+    flagged = store.events("value_flagged")
+    assert [(e["tick_ms"] - t0, e["detail"]) for e in flagged] == [
+        (60_000, "flagged: energy.import=nan"), (180_000, "values valid again")]
+    rows = store._db.execute("SELECT tick_ms, value, flag FROM readings WHERE channel = "
+                             "(SELECT id FROM channels WHERE name = 'energy.import') "
+                             "ORDER BY tick_ms").fetchall()
+    assert [(t - t0, f) for t, v, f in rows if f] == [(60_000, "nan"), (120_000, "nan")]
+    assert all(v is None for _, v, f in rows if f)
+    assert len(store.series("m", "energy.import").values) == 4  # 6 polls, 2 flagged
+    store.close()

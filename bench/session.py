@@ -18,12 +18,13 @@ from typing import Any
 import numpy as np
 
 from bench import runfolder
-from bench.acquire import MeterStats, PollPlan, acquire
+from bench.acquire import POLL_CHANNELS, MeterStats, acquire, poll_plan  # noqa: F401 - POLL_CHANNELS re-exported
 from bench.analysis import Analysis, analyse
 from bench.clock import make_clock
 from bench.config import BenchConfig
 from bench.daily import metering_points
 from bench.errors import UserError
+from bench.links import build_drivers
 from bench.quality import Quality
 from bench.records import Record
 from bench.simhost import SimHost, start_meters
@@ -37,7 +38,6 @@ from instruments.registers import load_register_map
 from instruments.sim.serve import EndpointInfo
 
 STORE_FILE = "store.sqlite"
-POLL_CHANNELS = ("energy.import", "energy.export", "power.total")
 
 
 def stderr_progress(label: str) -> Callable[[int, int], None]:
@@ -128,12 +128,10 @@ class BenchRun:
     # ---- acquisition and analysis -------------------------------------------------------------
     def acquire(self) -> dict[str, MeterStats]:
         cfg = self.config
-        plans = []
-        for spec in cfg.meters:
-            driver = self._driver(spec.id)
-            channels = tuple(c for c in POLL_CHANNELS if c in driver.regmap.channels)
-            plans.append(PollPlan(spec.id, driver, channels))
-        margin = 2 * cfg.run.poll_ms  # boundaries at both ends need readings on both sides
+        drivers = build_drivers(cfg, self.endpoints, self.clock.now_ms)
+        plans = [poll_plan(spec, drivers[spec.id]) for spec in cfg.meters]
+        longest = max([cfg.run.poll_ms, *(p.period_ms or 0 for p in plans)])
+        margin = 2 * longest  # boundaries at both ends need readings on both sides
         t0 = time.monotonic()
         self.stats = asyncio.run(acquire(
             plans, self.clock, self.store, start_ms=cfg.run.start_ms - margin,
@@ -203,7 +201,7 @@ class BenchRun:
         cfg, a = self.config, self.analyse()
         failed_tests = [t for t in self.tests if t["outcome"] in ("failed", "error")]
         failed = any(r.failed for r in self.records) or bool(failed_tests)
-        acq_polls = sum(s.polls for s in self.stats.values())
+        acq_polls = sum(s.scheduled for s in self.stats.values())
         acq_ok = sum(s.ok for s in self.stats.values())
         by_record = {r.subject: r for r in self.records if r.stage == "field"}
         field = []
@@ -264,6 +262,8 @@ class BenchRun:
                                           if m.calibration_id and m.calibration_due else None),
                              gsrn=m.gsrn) for m in cfg.meters],
             "acquisition": dict(polls_scheduled=acq_polls, polls_done=acq_ok,
+                                polls_failed=sum(s.errors for s in self.stats.values()),
+                                polls_skipped=sum(s.skipped for s in self.stats.values()),
                                 success_pct=100.0 * acq_ok / acq_polls if acq_polls else 0.0,
                                 readings=self.store.reading_count(), seconds=self.acquire_seconds,
                                 meters={k: s.summary() for k, s in self.stats.items()}),

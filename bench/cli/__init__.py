@@ -27,6 +27,8 @@ COMMAND_MODULES: tuple[str, ...] = (
     "bench.cli.sampling",
     "bench.cli.datahub",
     "bench.cli.scpi",
+    "bench.cli.acquire",
+    "bench.cli.export",
 )
 
 

@@ -14,7 +14,6 @@ from typing import Any
 
 from bench.config import BenchConfig, TransportSpec
 from bench.errors import UserError
-from bench.simhost import Endpoint
 from instruments.errors import ConfigError
 from instruments.modbus import (
     ModbusLink,
@@ -24,6 +23,7 @@ from instruments.modbus import (
     TcpTransport,
 )
 from instruments.registers import load_register_map
+from instruments.sim.serve import EndpointInfo
 
 
 def transport_of(spec: TransportSpec) -> TcpTransport | RtuOverTcpTransport | SerialTransport:
@@ -34,7 +34,16 @@ def transport_of(spec: TransportSpec) -> TcpTransport | RtuOverTcpTransport | Se
     return SerialTransport(spec.device, spec.baud, spec.parity, spec.stopbits)
 
 
-def build_drivers(config: BenchConfig, endpoints: Sequence[Endpoint], time_ms: Callable[[], int],
+def endpoint_transport(ep: EndpointInfo) -> TcpTransport | RtuOverTcpTransport | SerialTransport:
+    """How to reach a simulated endpoint (a TCP gateway, an RTU-over-TCP gateway or a pty line)."""
+    if ep.transport == "rtu":
+        return SerialTransport(ep.device, ep.baud, ep.parity, ep.stopbits)
+    if ep.transport == "rtu_over_tcp":
+        return RtuOverTcpTransport(ep.host, ep.port)
+    return TcpTransport(ep.host, ep.port)
+
+
+def build_drivers(config: BenchConfig, endpoints: Sequence[EndpointInfo], time_ms: Callable[[], int],
                   *, retries: int = 2) -> dict[str, ModbusMeter]:
     """One driver per meter (by id); meters on the same transport share its link.
 
@@ -50,9 +59,9 @@ def build_drivers(config: BenchConfig, endpoints: Sequence[Endpoint], time_ms: C
                             expected=exc.expected) from None
         t = spec.transport
         if config.simulate:
-            ep = next(e for e in endpoints if e.meter == spec.id)
-            transport: Any = TcpTransport(ep.host, ep.port)
-            unit = ep.unit
+            ep = next(e for e in endpoints if e.name == spec.id)
+            transport: Any = endpoint_transport(ep)
+            unit = ep.unit_id
         else:
             transport = transport_of(t)
             unit = t.unit

@@ -23,7 +23,6 @@ from bench.analysis import Analysis, analyse
 from bench.clock import make_clock
 from bench.config import BenchConfig
 from bench.daily import metering_points
-from bench.errors import UserError
 from bench.links import build_drivers
 from bench.quality import Quality
 from bench.records import Record
@@ -32,9 +31,6 @@ from bench.simworld import MARGIN_MS, SimWorld, build_world
 from bench.store import Store
 from bench.timeutil import format_iso_utc, format_minute_utc
 from bench.truth import TruthCheck, check_meter
-from instruments.errors import ConfigError
-from instruments.modbus import ModbusMeter, RtuOverTcpTransport, SerialTransport, TcpTransport
-from instruments.registers import load_register_map
 from instruments.sim.serve import EndpointInfo
 
 STORE_FILE = "store.sqlite"
@@ -95,25 +91,6 @@ class BenchRun:
             self.store.close()
         except Exception:  # noqa: BLE001 - already closed
             pass
-
-    def _driver(self, meter_id: str) -> ModbusMeter:
-        spec = self.config.meter(meter_id)
-        try:
-            regmap = load_register_map(spec.model)
-        except ConfigError as exc:
-            raise UserError(exc.message, source=self.config.source, field=f"meter {meter_id}.model",
-                            expected=exc.expected) from None
-        t = spec.transport
-        if self.config.simulate:
-            transport: Any = _endpoint_transport(next(e for e in self.endpoints if e.name == meter_id))
-        elif t.kind == "tcp":
-            transport = TcpTransport(t.host, t.port)
-        elif t.kind == "rtu_over_tcp":
-            transport = RtuOverTcpTransport(t.host, t.port)
-        else:
-            transport = SerialTransport(t.device, t.baud, t.parity, t.stopbits)
-        return ModbusMeter(regmap, transport, t.unit, timeout_s=t.timeout_s,
-                           time_ms=self.clock.now_ms)
 
     def describe_transport(self, meter_id: str) -> str:
         if self.config.simulate:
@@ -297,14 +274,6 @@ def _interval_rows(a: Analysis, which: str, resolution: str) -> list[tuple[str, 
                              "" if q == Quality.MISSING or not math.isfinite(s.quantity[k])
                              else f"{s.quantity[k]:.6f}", q.label))
     return rows
-
-
-def _endpoint_transport(ep: EndpointInfo) -> Any:
-    if ep.transport == "rtu":
-        return SerialTransport(ep.device, ep.baud, ep.parity, ep.stopbits)
-    if ep.transport == "rtu_over_tcp":
-        return RtuOverTcpTransport(ep.host, ep.port)
-    return TcpTransport(ep.host, ep.port)
 
 
 def _num(x: float) -> str:

@@ -85,6 +85,7 @@ class MeterSpec:
     def label(self) -> str:
         """What reports show: the free-text name when given, else the id."""
         return self.name or self.id
+    poll_ms: int | None = None  # overrides [run] poll_period for this meter
 
 
 @dataclass(frozen=True)
@@ -313,6 +314,7 @@ def _parse_meter(tab: Table, load_ids: set[str]) -> MeterSpec:
         mp_type=tab.get("metering_point_type", str, "E17", choices=MP_TYPES),
         name=tab.get("name", str, ""),
         **_parse_calibration(tab.table("calibration", None)),
+        poll_ms=_poll_period(tab, tab.get("poll_period", str, None)),
     )
     tab.finish()
     return spec
@@ -346,6 +348,16 @@ def _parse_calibration(tab: Table | None) -> dict[str, Any]:
     out = {"calibration_id": tab.get("id", str), "calibration_due": due}
     tab.finish()
     return out
+
+
+def _poll_period(tab: Table, text: str | None) -> int | None:
+    """A poll period between 1 s and 15 min (issue 5: the acquisition's supported range)."""
+    if text is None:
+        return None
+    ms = parse_duration(text, source=tab.source, field=tab.field("poll_period"))
+    if not 1000 <= ms <= 15 * 60_000:
+        raise tab.error("poll_period", "out of range", expected="between 1s and 15min")
+    return ms
 
 
 def _parse_load(tab: Table) -> LoadSpec:
@@ -397,6 +409,11 @@ def parse_bench(data: dict[str, Any], *, source: str, text: str = "",
     _unique([x.id for x in loads], top, "load")
     meters = tuple(_parse_meter(t, {x.id for x in loads}) for t in top.tables("meter"))
     _unique([m.id for m in meters], top, "meter")
+    for i, m in enumerate(meters):
+        if m.poll_ms is not None and run.jitter_ms >= m.poll_ms:
+            raise UserError(f"meter {m.id!r} polls every {m.poll_ms} ms, not longer than "
+                            "[run] poll_jitter", source=source, field=f"meter[{i}].poll_period",
+                            expected="a period longer than the poll jitter")
     dh = top.table("datahub", {})
     assert dh is not None
     datahub = DatahubSpec(dh.get("sender_gln", str, "5790000000005"),

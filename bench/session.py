@@ -18,12 +18,12 @@ from typing import Any
 import numpy as np
 
 from bench import runfolder
-from bench.acquire import MeterStats, PollPlan, acquire
+from bench.acquire import POLL_CHANNELS, MeterStats, acquire, poll_plan  # noqa: F401 - POLL_CHANNELS re-exported
 from bench.analysis import Analysis, analyse
 from bench.clock import make_clock
 from bench.config import BenchConfig
 from bench.daily import metering_points
-from bench.errors import UserError
+from bench.links import build_drivers
 from bench.quality import Quality
 from bench.records import Record
 from bench.simhost import SimHost, start_meters
@@ -31,13 +31,9 @@ from bench.simworld import MARGIN_MS, SimWorld, build_world
 from bench.store import Store
 from bench.timeutil import format_iso_utc, format_minute_utc
 from bench.truth import TruthCheck, check_meter
-from instruments.errors import ConfigError
-from instruments.modbus import ModbusMeter, RtuOverTcpTransport, SerialTransport, TcpTransport
-from instruments.registers import load_register_map
 from instruments.sim.serve import EndpointInfo
 
 STORE_FILE = "store.sqlite"
-POLL_CHANNELS = ("energy.import", "energy.export", "power.total")
 
 
 def stderr_progress(label: str) -> Callable[[int, int], None]:
@@ -96,25 +92,6 @@ class BenchRun:
         except Exception:  # noqa: BLE001 - already closed
             pass
 
-    def _driver(self, meter_id: str) -> ModbusMeter:
-        spec = self.config.meter(meter_id)
-        try:
-            regmap = load_register_map(spec.model)
-        except ConfigError as exc:
-            raise UserError(exc.message, source=self.config.source, field=f"meter {meter_id}.model",
-                            expected=exc.expected) from None
-        t = spec.transport
-        if self.config.simulate:
-            transport: Any = _endpoint_transport(next(e for e in self.endpoints if e.name == meter_id))
-        elif t.kind == "tcp":
-            transport = TcpTransport(t.host, t.port)
-        elif t.kind == "rtu_over_tcp":
-            transport = RtuOverTcpTransport(t.host, t.port)
-        else:
-            transport = SerialTransport(t.device, t.baud, t.parity, t.stopbits)
-        return ModbusMeter(regmap, transport, t.unit, timeout_s=t.timeout_s,
-                           time_ms=self.clock.now_ms)
-
     def describe_transport(self, meter_id: str) -> str:
         if self.config.simulate:
             ep = next(e for e in self.endpoints if e.name == meter_id)
@@ -128,12 +105,10 @@ class BenchRun:
     # ---- acquisition and analysis -------------------------------------------------------------
     def acquire(self) -> dict[str, MeterStats]:
         cfg = self.config
-        plans = []
-        for spec in cfg.meters:
-            driver = self._driver(spec.id)
-            channels = tuple(c for c in POLL_CHANNELS if c in driver.regmap.channels)
-            plans.append(PollPlan(spec.id, driver, channels))
-        margin = 2 * cfg.run.poll_ms  # boundaries at both ends need readings on both sides
+        drivers = build_drivers(cfg, self.endpoints, self.clock.now_ms)
+        plans = [poll_plan(spec, drivers[spec.id]) for spec in cfg.meters]
+        longest = max([cfg.run.poll_ms, *(p.period_ms or 0 for p in plans)])
+        margin = 2 * longest  # boundaries at both ends need readings on both sides
         t0 = time.monotonic()
         self.stats = asyncio.run(acquire(
             plans, self.clock, self.store, start_ms=cfg.run.start_ms - margin,
@@ -203,7 +178,7 @@ class BenchRun:
         cfg, a = self.config, self.analyse()
         failed_tests = [t for t in self.tests if t["outcome"] in ("failed", "error")]
         failed = any(r.failed for r in self.records) or bool(failed_tests)
-        acq_polls = sum(s.polls for s in self.stats.values())
+        acq_polls = sum(s.scheduled for s in self.stats.values())
         acq_ok = sum(s.ok for s in self.stats.values())
         by_record = {r.subject: r for r in self.records if r.stage == "field"}
         field = []
@@ -264,6 +239,8 @@ class BenchRun:
                                           if m.calibration_id and m.calibration_due else None),
                              gsrn=m.gsrn) for m in cfg.meters],
             "acquisition": dict(polls_scheduled=acq_polls, polls_done=acq_ok,
+                                polls_failed=sum(s.errors for s in self.stats.values()),
+                                polls_skipped=sum(s.skipped for s in self.stats.values()),
                                 success_pct=100.0 * acq_ok / acq_polls if acq_polls else 0.0,
                                 readings=self.store.reading_count(), seconds=self.acquire_seconds,
                                 meters={k: s.summary() for k, s in self.stats.items()}),
@@ -297,14 +274,6 @@ def _interval_rows(a: Analysis, which: str, resolution: str) -> list[tuple[str, 
                              "" if q == Quality.MISSING or not math.isfinite(s.quantity[k])
                              else f"{s.quantity[k]:.6f}", q.label))
     return rows
-
-
-def _endpoint_transport(ep: EndpointInfo) -> Any:
-    if ep.transport == "rtu":
-        return SerialTransport(ep.device, ep.baud, ep.parity, ep.stopbits)
-    if ep.transport == "rtu_over_tcp":
-        return RtuOverTcpTransport(ep.host, ep.port)
-    return TcpTransport(ep.host, ep.port)
 
 
 def _num(x: float) -> str:

@@ -1,14 +1,19 @@
 """The run store: an append-only SQLite database (WAL) in the run folder.
 
-Why SQLite: durable across a killed process (WAL + synchronous=NORMAL loses at most the last
-un-checkpointed commit, never corrupts), one file a lab can archive, readable by any tool.
-Readings are buffered and committed in batches at most ``commit_interval_s`` apart, so about one
-second of readings is ever at risk while a million readings an hour stay cheap.
+Why SQLite: durable across a killed process (WAL + synchronous=NORMAL: a committed transaction is
+in the WAL file in the OS's cache, so only an OS crash or power cut can lose the last commits, and
+nothing ever corrupts), one file a lab can archive, readable by any tool. Readings are buffered and
+committed in batches at most ``commit_interval_s`` apart, so about one second of readings is ever
+at risk while a million readings an hour stay cheap.
 
-Schema version 1 (``PRAGMA user_version``):
+Schema version 2 (``PRAGMA user_version``):
 ``meta(key, value)``, ``meters(id, name)``, ``channels(id, name)``,
-``readings(meter, channel, request_ms, response_ms, value, flag)``,
-``events(t_ms, meter, kind, detail)``.
+``readings(meter, channel, request_ms, response_ms, value, flag, tick_ms)`` with at most one row
+per ``(tick_ms, meter, channel)`` (the scheduled poll time; NULL for readings migrated from v1),
+``events(t_ms, meter, kind, detail, tick_ms)``, ``progress(meter, tick_ms)`` (latest stored tick).
+
+A fresh store is created as version 1 and migrated step by step, so a new file and a migrated old
+file always have the same schema.
 """
 
 from __future__ import annotations
@@ -16,16 +21,17 @@ from __future__ import annotations
 import json
 import sqlite3
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
-_SCHEMA = """
+#: Schema version 1, as the foundation shipped it (kept verbatim: migrations start from it).
+SCHEMA_V1 = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS meters (id INTEGER PRIMARY KEY, name TEXT UNIQUE NOT NULL);
 CREATE TABLE IF NOT EXISTS channels (id INTEGER PRIMARY KEY, name TEXT UNIQUE NOT NULL);
@@ -46,8 +52,26 @@ CREATE TABLE IF NOT EXISTS events (
 );
 """
 
-# Each entry upgrades a store from version i to i + 1.
-_MIGRATIONS: list[str] = []
+#: Entry i upgrades a store from version i + 1 to i + 2 (one transaction each).
+MIGRATIONS: tuple[str, ...] = (
+    # v1 -> v2: the scheduled poll time, so a resumed run can neither duplicate nor skip a poll.
+    # The uniqueness index leads with the tick, so inserts append at its end (ticks only grow)
+    # instead of touching one B-tree page per meter and channel; the per-series index that
+    # analysis needs is built when a series is first read (Store.series), not on every insert.
+    # ``progress`` holds each meter's latest stored tick, where a resumed run continues.
+    """
+    ALTER TABLE readings ADD COLUMN tick_ms INTEGER;
+    ALTER TABLE events ADD COLUMN tick_ms INTEGER;
+    DROP INDEX IF EXISTS readings_by_series;
+    CREATE UNIQUE INDEX readings_once ON readings(tick_ms, meter, channel);
+    CREATE TABLE progress (meter INTEGER PRIMARY KEY REFERENCES meters(id),
+                           tick_ms INTEGER NOT NULL);
+    """,
+)
+assert len(MIGRATIONS) == SCHEMA_VERSION - 1
+
+ReadingRow = tuple[int, int, int, int, float | None, str | None, int | None]
+CommitHook = Callable[[int, int], None]
 
 
 class StoreError(Exception):
@@ -64,22 +88,33 @@ class Series:
 
 
 class Store:
-    def __init__(self, path: Path, *, commit_interval_s: float = 1.0) -> None:
+    """Append-only run store. ``on_commit(rows_committed, total_committed)`` is called after every
+    commit that wrote readings (a side channel for operators and the crash test)."""
+
+    def __init__(self, path: Path, *, commit_interval_s: float = 1.0,
+                 on_commit: CommitHook | None = None) -> None:
         self.path = Path(path)
         self.commit_interval_s = commit_interval_s
+        self.on_commit = on_commit
         self._db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
-        self._db.execute("PRAGMA journal_mode=WAL")
+        try:
+            self._db.execute("PRAGMA journal_mode=WAL")
+        except sqlite3.DatabaseError as exc:
+            raise StoreError(f"{self.path}: not a SQLite store ({exc})") from None
         self._db.execute("PRAGMA synchronous=NORMAL")
-        self._migrate()
+        self.migrated_from = self._migrate()
         self._meter_ids: dict[str, int] = dict(
             (n, i) for i, n in self._db.execute("SELECT id, name FROM meters"))
         self._channel_ids: dict[str, int] = dict(
             (n, i) for i, n in self._db.execute("SELECT id, name FROM channels"))
-        self._pending: list[tuple[int, int, int, int, float | None, str | None]] = []
-        self._pending_events: list[tuple[int, str | None, str, str]] = []
+        self._pending: list[ReadingRow] = []
+        self._pending_events: list[tuple[int, str | None, str, str, int | None]] = []
         self._last_commit = time.monotonic()
+        self.committed_readings = 0  # by this process
+        self._series_index = False
 
-    def _migrate(self) -> None:
+    def _migrate(self) -> int | None:
+        """Bring the file to :data:`SCHEMA_VERSION`; returns the version it had if it changed."""
         try:
             version = self._db.execute("PRAGMA user_version").fetchone()[0]
         except sqlite3.DatabaseError as exc:
@@ -87,16 +122,23 @@ class Store:
         if version > SCHEMA_VERSION:
             raise StoreError(f"{self.path}: store schema {version} is newer than this "
                              f"software's {SCHEMA_VERSION}")
+        if version == SCHEMA_VERSION:
+            return None
         if version == 0:
             tables = self._db.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]
             if tables:
                 raise StoreError(f"{self.path}: a SQLite file that is not a meterbench store")
-            self._db.executescript(_SCHEMA)
-            self._db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
-            return
-        for step in _MIGRATIONS[version - 1:]:
-            self._db.executescript(step)
-        self._db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+            self._db.executescript("BEGIN;" + SCHEMA_V1 + "PRAGMA user_version=1; COMMIT;")
+            start = 1
+        else:
+            start = version
+        for step, sql in enumerate(MIGRATIONS[start - 1:], start=start + 1):
+            self._db.executescript(f"BEGIN; {sql} PRAGMA user_version={step}; COMMIT;")
+        return version or None
+
+    @property
+    def schema_version(self) -> int:
+        return self._db.execute("PRAGMA user_version").fetchone()[0]
 
     # ---- metadata -------------------------------------------------------------------------
     def set_meta(self, key: str, value: Any) -> None:
@@ -108,36 +150,67 @@ class Store:
 
     def _id(self, table: str, cache: dict[str, int], name: str) -> int:
         if name not in cache:
-            cur = self._db.execute(f"INSERT OR IGNORE INTO {table}(name) VALUES (?)", (name,))
-            del cur
+            self._db.execute(f"INSERT OR IGNORE INTO {table}(name) VALUES (?)", (name,))
             cache[name] = self._db.execute(f"SELECT id FROM {table} WHERE name=?",
                                            (name,)).fetchone()[0]
         return cache[name]
 
     # ---- writing --------------------------------------------------------------------------
     def add_reading(self, meter: str, channel: str, request_ms: int, response_ms: int,
-                    value: float | None, flag: str | None = None) -> None:
+                    value: float | None, flag: str | None = None, *,
+                    tick_ms: int | None = None) -> None:
         m = self._id("meters", self._meter_ids, meter)
         c = self._id("channels", self._channel_ids, channel)
-        self._pending.append((m, c, request_ms, response_ms, value, flag))
+        self._pending.append((m, c, request_ms, response_ms, value, flag, tick_ms))
         self._maybe_commit()
 
-    def add_event(self, t_ms: int, meter: str | None, kind: str, detail: str) -> None:
-        self._pending_events.append((t_ms, meter, kind, detail))
+    def add_poll(self, meter: str, tick_ms: int, request_ms: int, response_ms: int,
+                 values: Mapping[str, float | None], flags: Mapping[str, str]) -> None:
+        """Every channel of one successful poll (the acquisition's fast path)."""
+        m = self._id("meters", self._meter_ids, meter)
+        ids = self._channel_ids
+        for ch, value in values.items():
+            c = ids[ch] if ch in ids else self._id("channels", ids, ch)
+            self._pending.append((m, c, request_ms, response_ms, value, flags.get(ch), tick_ms))
+        self._maybe_commit()
+
+    def add_event(self, t_ms: int, meter: str | None, kind: str, detail: str, *,
+                  tick_ms: int | None = None) -> None:
+        self._pending_events.append((t_ms, meter, kind, detail, tick_ms))
         self._maybe_commit()
 
     def _maybe_commit(self) -> None:
         if time.monotonic() - self._last_commit >= self.commit_interval_s:
             self.commit()
 
+    @property
+    def pending(self) -> int:
+        return len(self._pending) + len(self._pending_events)
+
     def commit(self) -> None:
+        """Write everything buffered in one transaction. A reading whose (meter, channel, tick)
+        is already stored is ignored: a resumed or retried poll can never duplicate one."""
+        n = len(self._pending)
         if self._pending or self._pending_events:
+            latest: dict[int, int] = {}
+            for row in self._pending:
+                tick = row[6]
+                if tick is not None and tick > latest.get(row[0], -1):
+                    latest[row[0]] = tick
             with self._db:  # one transaction
                 self._db.execute("BEGIN")
-                self._db.executemany("INSERT INTO readings VALUES (?, ?, ?, ?, ?, ?)", self._pending)
-                self._db.executemany("INSERT INTO events VALUES (?, ?, ?, ?)", self._pending_events)
+                self._db.executemany("INSERT OR IGNORE INTO readings VALUES (?, ?, ?, ?, ?, ?, ?)",
+                                     self._pending)
+                self._db.executemany("INSERT INTO events VALUES (?, ?, ?, ?, ?)",
+                                     self._pending_events)
+                self._db.executemany(
+                    "INSERT INTO progress VALUES (?, ?) ON CONFLICT(meter) "
+                    "DO UPDATE SET tick_ms = max(tick_ms, excluded.tick_ms)", latest.items())
             self._pending.clear()
             self._pending_events.clear()
+            self.committed_readings += n
+            if n and self.on_commit is not None:
+                self.on_commit(n, self.committed_readings)
         self._last_commit = time.monotonic()
 
     def close(self) -> None:
@@ -157,6 +230,11 @@ class Store:
     def series(self, meter: str, channel: str, *, start_ms: int | None = None,
                end_ms: int | None = None) -> Series:
         """Valid readings (value present, no flag) of one channel, in time order."""
+        if not self._series_index:
+            # Built on first read, not kept up on every insert (see MIGRATIONS).
+            self._db.execute("CREATE INDEX IF NOT EXISTS readings_by_series "
+                             "ON readings(meter, channel, response_ms)")
+            self._series_index = True
         sql = ("SELECT request_ms, response_ms, value FROM readings r "
                "JOIN meters m ON m.id = r.meter JOIN channels c ON c.id = r.channel "
                "WHERE m.name = ? AND c.name = ? AND r.value IS NOT NULL AND r.flag IS NULL")
@@ -172,15 +250,45 @@ class Store:
         req, resp = rows[:, 0].astype(np.int64), rows[:, 1].astype(np.int64)
         return Series((req + resp) // 2, rows[:, 2], resp - req)
 
-    def events(self) -> list[dict[str, Any]]:
-        return [dict(t_ms=t, meter=m, kind=k, detail=d) for t, m, k, d in
-                self._db.execute("SELECT t_ms, meter, kind, detail FROM events ORDER BY t_ms, rowid")]
+    def events(self, kind: str | None = None) -> list[dict[str, Any]]:
+        sql = "SELECT t_ms, meter, kind, detail, tick_ms FROM events"
+        args: tuple[Any, ...] = ()
+        if kind is not None:
+            sql, args = sql + " WHERE kind = ?", (kind,)
+        return [dict(t_ms=t, meter=m, kind=k, detail=d, tick_ms=tk) for t, m, k, d, tk in
+                self._db.execute(sql + " ORDER BY t_ms, rowid", args)]
 
     def reading_count(self) -> int:
         return self._db.execute("SELECT count(*) FROM readings").fetchone()[0]
 
-    def iter_readings(self) -> Iterable[tuple[str, str, int, int, float | None, str | None]]:
-        yield from self._db.execute(
-            "SELECT m.name, c.name, request_ms, response_ms, value, flag FROM readings r "
+    def last_ticks(self) -> dict[str, int]:
+        """Per meter, the latest scheduled poll with a stored reading or a recorded failure
+        (where a resumed acquisition continues)."""
+        out: dict[str, int] = {}
+        for name, tick in self._db.execute(
+                "SELECT m.name, p.tick_ms FROM progress p JOIN meters m ON m.id = p.meter"):
+            out[name] = int(tick)
+        for name, tick in self._db.execute(
+                "SELECT meter, max(tick_ms) FROM events WHERE kind = 'poll_failed' "
+                "AND tick_ms IS NOT NULL GROUP BY meter"):
+            out[name] = max(out.get(name, tick), int(tick))
+        return out
+
+    def iter_readings(self, *, batch: int = 50_000
+                      ) -> Iterator[list[tuple[str, str, int | None, int, int, float | None, str | None]]]:
+        """All readings in insertion order, in lists of up to ``batch`` rows:
+        ``(meter, channel, tick_ms, request_ms, response_ms, value, flag)``."""
+        cur = self._db.execute(
+            "SELECT m.name, c.name, tick_ms, request_ms, response_ms, value, flag FROM readings r "
             "JOIN meters m ON m.id = r.meter JOIN channels c ON c.id = r.channel "
             "ORDER BY r.rowid")
+        while rows := cur.fetchmany(batch):
+            yield rows
+
+    def integrity_ok(self) -> bool:
+        return self._db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+
+
+def iter_rows(store: Store) -> Iterable[tuple[str, str, int | None, int, int, float | None, str | None]]:
+    for chunk in store.iter_readings():
+        yield from chunk

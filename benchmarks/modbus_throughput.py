@@ -102,13 +102,17 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seconds", type=float, default=3.0, help="measuring time per case")
     ap.add_argument("--meters", default="1,10,100", help="comma-separated meter counts")
     ap.add_argument("--skip-rtu", action="store_true")
+    ap.add_argument("--skip-tcp", action="store_true")
     args = ap.parse_args(argv)
     counts = [int(x) for x in args.meters.split(",") if x]
     print(f"cpus: {os.cpu_count()}, load average: {os.getloadavg()[0]:.2f}")
 
     baseline = None
-    print("\nModbus TCP (servers in another process, one connection per meter)")
-    print(f"{'meters':>7} {'reads/s':>10} {'vs bare pymodbus':>17} {'vs target 4000':>15}")
+    if args.skip_tcp:
+        counts = []
+    else:
+        print("\nModbus TCP (servers in another process, one connection per meter)")
+        print(f"{'meters':>7} {'reads/s':>10} {'vs bare pymodbus':>17} {'vs target 4000':>15}")
     for n in counts:
         with ServerProcess(_tcp_specs(n)) as proc:
             if baseline is None:

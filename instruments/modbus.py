@@ -195,11 +195,13 @@ class ModbusLink:
                 else:
                     raise ValueError(f"not a read function code: {function}")
             except ModbusIOException as exc:
-                if self._corrupt or "device id" in str(exc) or "transaction id" in str(exc):
+                text = str(exc)
+                if self._corrupt or "device id" in text or "transaction id" in text:
                     raise ModbusFrameError(f"unit {unit_id}: corrupted answer to a read at "
                                            f"{address} ({exc})", **ctx) from None
-                if not self.connected:
+                if "No response" not in text and not self.connected:
                     raise ModbusConnectionError(f"unit {unit_id}: connection lost", **ctx) from None
+                # (after a run of timeouts pymodbus closes a TCP link; the next read reconnects)
                 raise ModbusTimeoutError(f"unit {unit_id}: no answer within {self.timeout_s} s "
                                          f"to a read at {address}", **ctx) from None
             except (ConnectionException, ConnectionError, OSError) as exc:

@@ -19,7 +19,7 @@ import struct
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
-from instruments.errors import CodecError
+from instruments.errors import CodecError, RegisterMapError
 
 #: Function codes for reading (Modbus Application Protocol V1.1b3, sections 6.3 and 6.4).
 FC_HOLDING = 3
@@ -219,8 +219,9 @@ class RegisterMap:
         try:
             return self.channels[name]
         except KeyError:
-            raise KeyError(f"model {self.model} has no channel {name!r} "
-                           f"(it has: {', '.join(sorted(self.channels))})") from None
+            raise RegisterMapError(f"model {self.model} has no channel {name!r}",
+                                   source=self.source or None, field="channels",
+                                   expected="one of " + ", ".join(sorted(self.channels))) from None
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ import sys
 from collections.abc import Sequence
 
 from bench import __version__
-from bench.errors import UserError
+from instruments.errors import ConfigError
 
 #: Subcommand modules, in the order ``--help`` lists them.
 COMMAND_MODULES: tuple[str, ...] = (
@@ -27,6 +27,8 @@ COMMAND_MODULES: tuple[str, ...] = (
     "bench.cli.sampling",
     "bench.cli.datahub",
     "bench.cli.scpi",
+    "bench.cli.acquire",
+    "bench.cli.export",
 )
 
 
@@ -54,7 +56,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     try:
         return int(args.func(args) or 0)
-    except UserError as exc:
+    except ConfigError as exc:  # UserError and the instruments layer's input errors
         print(f"meterbench: error: {exc.format()}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

@@ -13,12 +13,16 @@ from __future__ import annotations
 
 import asyncio
 import os
+import time
 import tty
 from collections.abc import Callable, Mapping
 
 from instruments import rtu
 from instruments.sim.served import ANSWER, CORRUPT, ServedMeter, respond
 from instruments.sim.tcp_gateway import wall_clock_ms
+
+#: How long before an answer's deadline the line wakes to finish with a precise sleep.
+_EARLY_WAKE_S = 0.0012
 
 
 class RtuLine:
@@ -45,6 +49,10 @@ class RtuLine:
         self.char_s = rtu.bits_per_char(parity, stopbits) / baud
         self.silence_s = rtu.silence_s(baud, parity, stopbits)
         self.requests = 0
+        #: Seconds answers were written after their wire deadline (timer lateness), summed.
+        self.late_s = 0.0
+        #: Seconds the line sat idle between a finished transaction and the next request, summed.
+        self.idle_s = 0.0
         self._master: int | None = None
         self._slave: int | None = None
         self._path: str | None = None
@@ -102,7 +110,10 @@ class RtuLine:
     def _request(self, adu: bytes) -> None:
         loop = self._loop
         assert loop is not None
-        start = max(loop.time(), self._line_free)
+        now = loop.time()
+        if self._line_free:
+            self.idle_s += max(0.0, now - self._line_free)
+        start = max(now, self._line_free)
         request_end = start + len(adu) * self.char_s
         self._line_free = request_end + self.silence_s
         served = self.units.get(adu[0])
@@ -120,10 +131,17 @@ class RtuLine:
         if not self.line_time:
             self._write(bytes(out))
             return
-        handle = loop.call_at(answer_end, self._write, bytes(out))
+        # The loop's timers wake up to ~1 ms late (epoll has ms resolution): wake early and
+        # sleep the rest precisely, so that the answer leaves at its wire deadline.
+        handle = loop.call_at(answer_end - _EARLY_WAKE_S, self._write, bytes(out), answer_end)
         self._pending.add(handle)
 
-    def _write(self, data: bytes) -> None:
+    def _write(self, data: bytes, deadline: float | None = None) -> None:
+        if deadline is not None and self._loop is not None:
+            early = deadline - self._loop.time()
+            if early > 0:
+                time.sleep(early)  # at most _EARLY_WAKE_S: short enough to block the loop
+            self.late_s += max(0.0, self._loop.time() - deadline)
         self._pending = {h for h in self._pending if not h.cancelled() and h.when() > self._loop.time()}
         if self._master is None:
             return

@@ -45,8 +45,9 @@ def test_sim_serves_the_bench_until_interrupted_and_other_clients_read_it():
 
 def test_report_re_renders_a_run_from_its_folder(tmp_path):
     out = tmp_path / "run"
-    assert subprocess.run([*MB, "run", "--out", str(out), "-q", "-m", "field"], capture_output=True,
-                          timeout=300).returncode == 0
+    tiny = Path(__file__).resolve().parents[1] / "plugin" / "tiny.toml"
+    assert subprocess.run([*MB, "run", str(tiny), "--out", str(out), "-q", "-m", "field"],
+                          capture_output=True, timeout=300).returncode == 0
     (out / "report.html").unlink()
     proc = subprocess.run([*MB, "report", str(out)], capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0 and (out / "report.html").is_file()

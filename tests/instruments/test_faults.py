@@ -211,3 +211,19 @@ def test_virtual_clock_helper_is_independent():
     c = VirtualClock(5)
     c.advance(3)
     assert c() == 8
+
+
+def test_link_recovers_after_a_run_of_timeouts(clock):
+    """pymodbus closes a TCP link after several timeouts in a row; the next poll reconnects."""
+    steps = [T0] * 5 + [T0 + 1]
+    res, _ = run(_poll("eastron_sdm630", [{"kind": "no_answer", "end": T0 + 1}], clock, steps,
+                       timeout_s=0.08))
+    assert all(isinstance(r, ModbusTimeoutError) for r in res[:5]), res[:5]
+    assert res[5].values["energy.import"] == pytest.approx(res[5].truth["energy.import"], rel=1e-7)
+
+
+def test_unknown_channel_is_a_config_error():
+    from instruments.errors import RegisterMapError
+    meter = ModbusMeter(load_register_map("eastron_sdm72"), TcpTransport("127.0.0.1", 1), 1)
+    with pytest.raises(RegisterMapError, match="no channel 'voltage.l1'"):
+        meter.plan(["voltage.l1"])

@@ -139,10 +139,16 @@ def test_diagnosis_sub_meter_exceeds_main():
     assert d.codes == [DIAG_SUB_EXCEEDS] * 8
 
 
-def test_many_sites_equals_site_by_site():
+@pytest.mark.parametrize("sorted_sites", [True, False])
+def test_many_sites_equals_site_by_site(monkeypatch, sorted_sites):
+    import bench.pipeline.netting as netting
+
+    monkeypatch.setattr(netting, "_SITE_BLOCK", 7)  # many blocks, some sites without subs
     rng = np.random.default_rng(7)
     n_sites, n = 50, 96
-    sub_site = np.sort(rng.integers(0, n_sites, 120))
+    sub_site = rng.integers(0, n_sites, 120)
+    if sorted_sites:
+        sub_site = np.sort(sub_site)
     main = PointFlows.measured(rng.random((n_sites, n)) * 5, rng.random((n_sites, n)))
     subs_i = rng.random((120, n))
     subs_i[5, 10] = np.nan
@@ -156,8 +162,11 @@ def test_many_sites_equals_site_by_site():
             PointFlows(subs.import_kwh[rows], subs.export_kwh[rows], subs.import_quality[rows],
                        subs.export_quality[rows]), policy="clamp")
         np.testing.assert_array_equal(many.import_quality[s], one.import_quality)
+        np.testing.assert_array_equal(many.net_quality[s], one.net_quality)
+        np.testing.assert_array_equal(many.clamped_import[s], one.clamped_import)
         np.testing.assert_allclose(many.import_kwh[s], one.import_kwh, atol=1e-12)
         np.testing.assert_allclose(many.net_kwh[s], one.net_kwh, atol=1e-12)
+        np.testing.assert_allclose(many.raw_import_kwh[s], one.raw_import_kwh, atol=1e-12)
 
 
 def test_compare_intervals_error_and_qualities():

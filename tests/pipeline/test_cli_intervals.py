@@ -105,3 +105,27 @@ def test_bad_header_and_options(tmp_path, cli, capsys):
     assert "not on the interval grid" in capsys.readouterr().err
     assert cli(["intervals", str(tmp_path / "nope.csv")]) == 2
     assert "cannot read" in capsys.readouterr().err
+
+
+def test_rollover_and_jump_options(tmp_path, cli, capsys):
+    rows = []
+    for m in range(0, 61):
+        kwh = (99_999.5 + 3.0 * m / 60) % 100_000.0  # 3 kW through the 100 000 kWh wrap
+        if m >= 50:
+            kwh += 40.0  # +40 kWh within one minute: 2.4 MW
+        t = f"2026-01-01T{m // 60:02d}:{m % 60:02d}:00Z"
+        rows.append(f"m,{t},energy.import,{kwh:.6f}")
+    src = _write(tmp_path / "r.csv", rows)
+    assert cli(["intervals", str(src), "--rollover-kwh", "100000", "--max-power-w", "50000"]) == 0
+    out = capsys.readouterr()
+    got = [(r["quantity"], r["quality"]) for r in _parse(out.out)]
+    assert got == [("0.750", "measured"), ("0.750", "measured"), ("0.750", "measured"),
+                   ("", "missing")]
+    assert "m energy.import: rollover: register rolled over at its modulus 100000 kWh" in out.err
+    assert "m energy.import: jump: implausible jump" in out.err
+    # without the modulus the wrap is a reset: the first quarter is missing, never negative
+    assert cli(["intervals", str(src)]) == 0
+    got = [(r["quantity"], r["quality"]) for r in _parse(capsys.readouterr().out)]
+    assert got[0] == ("", "missing")
+    assert cli(["intervals", str(src), "--rollover-kwh", "-5"]) == 2
+    assert "--rollover-kwh: must be positive" in capsys.readouterr().err

@@ -1,0 +1,67 @@
+"""``meterbench acquire``: a long acquisition into a run folder, resumable after a stop or crash.
+
+Runs until ``--duration``, SIGINT/SIGTERM (Ctrl-C), or, on a simulated bench, the end of the
+bench's period. Started again with the same ``--out`` it resumes. See docs/acquisition.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from bench.config import load_bench
+from bench.errors import UserError
+from bench.longrun import run_acquisition
+from bench.runfolder import default_run_dir
+from bench.status import StatusDisplay, summary_line
+from bench.timeutil import parse_duration
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("acquire", help="acquire a bench's meters for hours or weeks (resumable)",
+                       description=__doc__)
+    p.add_argument("bench", help="bench file or built-in name")
+    p.add_argument("--out", metavar="RUN", help="run folder; an existing one is resumed "
+                   "(default runs/<UTC time>-<bench>)")
+    p.add_argument("--duration", metavar="D", help="stop after this wall-clock time, e.g. 90s, "
+                   "30min, 12h, 7d, PT1H (default: until a signal or the bench's end)")
+    p.add_argument("--sim", action="store_true",
+                   help="simulate the bench's devices even if it names real ones")
+    p.add_argument("--scale", type=float, metavar="X",
+                   help="simulated benches: simulated seconds per wall second (default: the "
+                   "bench file's [run] scale; 1 when its clock is 'real')")
+    p.add_argument("--status-interval", type=float, default=None, metavar="S",
+                   help="seconds between status updates (default 1 on a terminal, 60 in a log)")
+    p.add_argument("--log-commits", action="store_true",
+                   help="one stderr line per store commit (readings now safe on disk)")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    config = load_bench(args.bench, force_simulate=args.sim)
+    duration_s = None
+    if args.duration is not None:
+        duration_s = parse_duration(args.duration, field="--duration") / 1000.0
+        if duration_s <= 0:
+            raise UserError("duration must be positive", field="--duration")
+    out = Path(args.out) if args.out else default_run_dir(config.name)
+    tty = sys.stderr.isatty()
+    interval = args.status_interval if args.status_interval is not None else (1.0 if tty else 60.0)
+    if interval <= 0:
+        raise UserError("must be positive", field="--status-interval")
+    display = StatusDisplay(sys.stderr, tty=tty, log_interval_s=interval)
+
+    def commit_line(rows: int, total: int) -> None:
+        print(f"commit: +{rows} readings, {total} this session", file=sys.stderr, flush=True)
+
+    print(f"meterbench: acquiring bench {config.name!r} ({config.source}) into {out}",
+          file=sys.stderr, flush=True)
+    result = run_acquisition(config, out, duration_s=duration_s, scale=args.scale,
+                             status=display, status_interval_s=min(interval, 1.0),
+                             on_commit=commit_line if args.log_commits else None)
+    verb = "resumed and stopped" if result.resumed else "stopped"
+    print(f"meterbench: {verb} ({result.reason}): {summary_line(result.stats)}; "
+          f"{result.readings_total} readings stored, {result.gaps} gap events", file=sys.stderr)
+    print(f"run: {out}")
+    return 0

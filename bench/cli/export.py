@@ -1,0 +1,25 @@
+"""``meterbench export``: a run's readings as CSV or Parquet (columns in docs/acquisition.md)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from bench.export import FORMATS, export_run
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("export", help="write a run's readings as CSV or Parquet", description=__doc__)
+    p.add_argument("run", metavar="RUN", help="run folder (holds store.sqlite)")
+    p.add_argument("--format", choices=FORMATS, default="csv", help="output format (default csv; "
+                   "parquet needs the 'export' extra: pyarrow)")
+    p.add_argument("--out", metavar="FILE", help="file to write (default RUN/readings.<format>)")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    path, n = export_run(Path(args.run), args.format, Path(args.out) if args.out else None)
+    print(f"meterbench: exported {n} readings to {path}", file=sys.stderr)
+    print(path)
+    return 0

@@ -1,0 +1,232 @@
+"""A long acquisition into a run folder: start, stop on a signal or after a duration, resume.
+
+``meterbench acquire`` drives this. The run folder holds ``store.sqlite`` (readings, events, the
+bench file and its hash, the software version, the clock's anchor) and ``acquisition.json`` (one
+entry per session with its statistics). Started again on the same folder it resumes: same bench
+file (checked by hash), same clock line, each meter continues after its last stored poll, and the
+polls missed while the process was down are one ``gap`` event per meter.
+
+On a simulated bench the clock is an :class:`~bench.anchored_clock.AnchoredClock` starting at the
+bench's day (scale from the bench file or ``--scale``; the bench's ``clock = "real"`` means scale
+1), and the world is rebuilt from the same seed on resume, so a restarted simulator serves the
+values the first one would have. Real benches use the wall clock and run until stopped.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import signal
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from bench import runfolder
+from bench.acquire import MeterStats, PollPlan, StatusHook, acquire, poll_plan
+from bench.anchored_clock import AnchoredClock, wall_ms
+from bench.config import BenchConfig
+from bench.errors import UserError
+from bench.links import build_drivers, shared_links
+from bench.simhost import SimHost, start_meters
+from bench.simworld import MARGIN_MS, build_world
+from bench.status import totals
+from bench.store import Store, StoreError
+from bench.timeutil import format_iso_utc
+
+STORE_FILE = "store.sqlite"
+ACQUISITION_FILE = "acquisition.json"
+
+
+@dataclass
+class SessionResult:
+    """What one ``meterbench acquire`` invocation did."""
+
+    run_dir: Path
+    resumed: bool
+    reason: str                   # "duration", "signal SIGTERM", "end of bench period", ...
+    started_wall_ms: int
+    stopped_wall_ms: int
+    stats: dict[str, MeterStats]
+    readings_total: int
+    gaps: int
+
+    def as_dict(self) -> dict[str, Any]:
+        return dict(resumed=self.resumed, reason=self.reason,
+                    started_utc=format_iso_utc(self.started_wall_ms),
+                    stopped_utc=format_iso_utc(self.stopped_wall_ms),
+                    seconds=(self.stopped_wall_ms - self.started_wall_ms) / 1000.0,
+                    totals=totals(self.stats),
+                    meters={k: s.summary() for k, s in self.stats.items()})
+
+
+def open_store(run_dir: Path, config: BenchConfig, *, commit_interval_s: float = 1.0,
+               on_commit: Callable[[int, int], None] | None = None) -> tuple[Store, bool]:
+    """The run's store, checked to belong to this bench; ``(store, resumed)``."""
+    path = run_dir / STORE_FILE
+    existed = path.exists()
+    try:
+        store = Store(path, commit_interval_s=commit_interval_s, on_commit=on_commit)
+    except StoreError as exc:
+        raise UserError(str(exc), source=str(path), expected="a meterbench run store") from None
+    meta = store.meta()
+    bench = meta.get("bench")
+    if existed and bench is not None:
+        if bench.get("sha256") != config.sha256:
+            store.close()
+            raise UserError("run folder was acquired with a different bench file "
+                            f"({bench.get('source')}, sha256 {str(bench.get('sha256'))[:12]}...)",
+                            source=str(run_dir), field="bench",
+                            expected="the same bench file to resume, or a new --out folder")
+        if "acquire_clock" not in meta and store.reading_count():
+            store.close()
+            raise UserError("run folder holds a run made by 'meterbench run' (virtual clock), "
+                            "which cannot be resumed", source=str(run_dir),
+                            expected="a folder made by 'meterbench acquire', or a new one")
+    resumed = existed and store.reading_count() > 0
+    if bench is None:
+        store.set_meta("bench", {"name": config.name, "source": config.source,
+                                 "sha256": config.sha256, "text": bench_text(config)})
+    return store, resumed
+
+
+def bench_text(config: BenchConfig) -> str | None:
+    from bench.config import resolve
+
+    try:
+        return resolve(config.source.removeprefix("builtin:"))[1]
+    except UserError:
+        return None
+
+
+def run_clock(store: Store, config: BenchConfig, scale: float | None) -> AnchoredClock:
+    """The run's clock: the stored anchor when resuming, else a new one (stored)."""
+    saved = store.meta().get("acquire_clock")
+    if saved is not None:
+        clock = AnchoredClock.from_dict(saved)
+        if scale is not None and scale != clock.scale:
+            raise UserError(f"this run's clock runs at scale {clock.scale}, not {scale}",
+                            source=str(store.path), field="--scale",
+                            expected="no --scale (a resumed run keeps its time line)")
+        return clock
+    now = wall_ms()
+    if config.simulate:
+        if scale is None:
+            scale = 1.0 if config.run.clock == "real" else config.run.scale
+        if scale <= 0:
+            raise UserError(f"scale {scale} is not positive", field="--scale", expected="> 0")
+        clock = AnchoredClock(config.run.start_ms - MARGIN_MS // 2, now, scale)
+    else:
+        if scale not in (None, 1.0):
+            raise UserError("a bench with real devices runs in real time", field="--scale",
+                            expected="no --scale without --sim")
+        clock = AnchoredClock(now, now, 1.0)
+    store.set_meta("acquire_clock", clock.as_dict())
+    return clock
+
+
+def end_of_acquisition(config: BenchConfig) -> int | None:
+    """Last time polled: a simulated world ends half a margin after the bench period; real devices
+    run until stopped."""
+    return config.run.end_ms + MARGIN_MS // 2 if config.simulate else None
+
+
+def run_acquisition(config: BenchConfig, run_dir: Path, *, duration_s: float | None = None,
+                    scale: float | None = None, status: StatusHook | None = None,
+                    status_interval_s: float = 1.0, commit_interval_s: float = 1.0,
+                    on_commit: Callable[[int, int], None] | None = None,
+                    install_signal_handlers: bool = True) -> SessionResult:
+    """One acquisition session, until ``duration_s`` wall seconds, SIGINT/SIGTERM or the end of a
+    simulated bench's period. Everything stored is committed before it returns."""
+    run_dir = runfolder.prepare_run_dir(run_dir)
+    store, resumed = open_store(run_dir, config, commit_interval_s=commit_interval_s,
+                                on_commit=on_commit)
+    host: SimHost | None = None
+    started = wall_ms()
+    try:
+        clock = run_clock(store, config, scale)
+        store.set_meta("software", runfolder.software_versions())
+        endpoints = []
+        if config.simulate:
+            host = SimHost()
+            endpoints = start_meters(host, config, build_world(config), clock.now_ms)
+        drivers = build_drivers(config, endpoints, clock.now_ms)
+        plans = [poll_plan(spec, drivers[spec.id]) for spec in config.meters]
+        store.set_meta("links", shared_links(drivers))
+        end_ms = end_of_acquisition(config)
+        resume_after = store.last_ticks()
+        store.add_event(clock.now_ms(), None, "session_started",
+                        ("resumed" if resumed else "started") + f" at {format_iso_utc(started)} "
+                        f"(wall), clock {clock.kind} x{clock.scale:g}")
+        stats, reason = asyncio.run(_session(plans, clock, store, config, end_ms, resume_after,
+                                             duration_s, status, status_interval_s,
+                                             install_signal_handlers))
+        stopped = wall_ms()
+        store.add_event(clock.now_ms(), None, "session_stopped", reason)
+        store.commit()
+        result = SessionResult(run_dir, resumed, reason, started, stopped, stats,
+                               store.reading_count(), len(store.events("gap")))
+        _append_session(run_dir, config, result)
+        return result
+    finally:
+        if host is not None:
+            host.stop()
+        store.close()
+
+
+async def _session(plans: list[PollPlan], clock: AnchoredClock, store: Store, config: BenchConfig,
+                   end_ms: int | None, resume_after: dict[str, int], duration_s: float | None,
+                   status: StatusHook | None, status_interval_s: float,
+                   install_signal_handlers: bool) -> tuple[dict[str, MeterStats], str]:
+    loop = asyncio.get_running_loop()
+    stop = asyncio.Event()
+    why = {"reason": "end of bench period"}
+
+    def request_stop(reason: str) -> None:
+        if not stop.is_set():
+            why["reason"] = reason
+            stop.set()
+
+    if install_signal_handlers:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, request_stop, f"signal {sig.name}")
+    if duration_s is not None:
+        loop.call_later(duration_s, request_stop, "duration")
+    if end_ms is not None and clock.now_ms() > end_ms:
+        return {p.meter_id: MeterStats() for p in plans}, "bench period already acquired"
+    try:
+        stats = await acquire(plans, clock, store, start_ms=clock.now_ms(), end_ms=end_ms,
+                              period_ms=config.run.poll_ms, resume_after=resume_after, stop=stop,
+                              status=status, status_interval_s=status_interval_s,
+                              from_next_tick=True)
+    finally:
+        if install_signal_handlers:
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                loop.remove_signal_handler(sig)
+    return stats, why["reason"]
+
+
+def _append_session(run_dir: Path, config: BenchConfig, result: SessionResult) -> None:
+    path = run_dir / ACQUISITION_FILE
+    doc: dict[str, Any] = {"bench": config.name, "bench_sha256": config.sha256, "sessions": []}
+    if path.exists():
+        try:
+            doc = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, json.JSONDecodeError):
+            pass  # rewritten below from what this session knows; the store is the truth
+    doc.setdefault("sessions", []).append(result.as_dict())
+    doc["readings"] = result.readings_total
+    doc["gaps"] = result.gaps
+    runfolder.write_json(path, _finite(doc))
+
+
+def _finite(obj: Any) -> Any:
+    import math
+
+    if isinstance(obj, float):
+        return obj if math.isfinite(obj) else None
+    if isinstance(obj, dict):
+        return {k: _finite(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [_finite(v) for v in obj]
+    return obj

@@ -1,0 +1,212 @@
+"""The fault matrix, end to end: one simulated bench (``faults.toml``) with one meter per fault the
+simulated meters can show, plus clean control meters, run by the same :class:`BenchRun` the plugin
+and ``meterbench run`` drive, written to a run folder and rendered to ``report.html``.
+
+For each fault: it is detected, recorded as an event naming the meter, reflected in the quality of
+the intervals around it (and nowhere else), and explained in the report's text; the run completes
+and the control meters are untouched and still recover the simulated ground truth.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from bench.config import load_bench
+from bench.quality import Quality
+from bench.session import BenchRun
+from bench.timeutil import parse_iso
+from instruments.registers import available_models, load_register_map
+from instruments.sim.faults import _ALIASES, KINDS
+from reports.html import render_html
+
+FAULT_BENCH = Path(__file__).with_name("faults.toml")
+CONTROLS = ("main", "ok", "ok_ref")
+WINDOW = (parse_iso("2026-06-01T08:00:00Z"), parse_iso("2026-06-01T09:00:00Z"))
+QUARTER_MS = 900_000
+
+
+@dataclass
+class FaultRun:
+    results: dict[str, Any]
+    report_text: str
+    quality: dict[str, np.ndarray]     # meter -> energy.import quality per quarter-hour
+    starts: np.ndarray
+    quantity: dict[str, np.ndarray]
+    true_kwh: dict[str, np.ndarray]    # control meters: simulated truth per quarter-hour
+
+    def events(self, meter: str) -> list[dict[str, Any]]:
+        return [e for e in self.results["events"] if e["meter"] == meter]
+
+    def kinds(self, meter: str) -> set[str]:
+        return {e["kind"] for e in self.events(meter)}
+
+    def acquisition(self, meter: str) -> dict[str, Any]:
+        return self.results["acquisition"]["meters"][meter]
+
+    def intervals(self, meter: str) -> dict[str, Any]:
+        return next(m for m in self.results["intervals"]["meters"]
+                    if m["meter"] == meter and m["channel"] == "energy.import")
+
+
+@pytest.fixture(scope="module")
+def fault_run(tmp_path_factory: pytest.TempPathFactory) -> FaultRun:
+    config = load_bench(str(FAULT_BENCH))
+    run = BenchRun(config, tmp_path_factory.mktemp("fault-matrix") / "run")
+    try:
+        run.start()
+        run.acquire()
+        run.write()
+        analysis = run.analyse()
+        truth = {m: run.world.true_intervals(m, analysis.quarter_starts, QUARTER_MS)  # type: ignore[union-attr]
+                 for m in CONTROLS}
+        report = render_html(run.run_dir)
+    finally:
+        run.close()
+    series = {mid: ma.quarter["energy.import"].series for mid, ma in analysis.meters.items()}
+    text = re.sub(r"\s+", " ", html.unescape(re.sub(r"<[^>]+>", " ", report.read_text("utf-8"))))
+    return FaultRun(results=json.loads((run.run_dir / "results.json").read_text("utf-8")),
+                    report_text=text, quality={m: s.quality for m, s in series.items()},
+                    starts=analysis.quarter_starts,
+                    quantity={m: s.quantity for m, s in series.items()}, true_kwh=truth)
+
+
+@dataclass(frozen=True)
+class Expect:
+    meter: str
+    events: tuple[str, ...]            # event kinds that must be recorded for the meter
+    acquisition_error: str | None      # the error class polls fail with (wire faults)
+    quality: str                       # "estimated", "missing" or "measured" (energy kept)
+    report: tuple[str, ...]            # text the report must show
+
+
+WIRE = ("poll_failed", "recovered", "gap")
+MATRIX = {
+    "exception": Expect("f_exception", WIRE, "SLAVE_DEVICE_BUSY", "estimated",
+                        ("f_exception", "Modbus exception 6 SLAVE_DEVICE_BUSY")),
+    "no_answer": Expect("f_timeout", WIRE, "ModbusTimeoutError", "estimated",
+                        ("f_timeout", "no answer within 0.1 s")),
+    "corrupt": Expect("f_bad_crc", WIRE, "ModbusFrameError", "estimated",
+                      ("f_bad_crc", "corrupted answer")),
+    "drop": Expect("f_drop", ("poll_failed", "disconnected", "reconnected", "gap"),
+                   "ModbusConnectionError", "estimated", ("f_drop", "connection lost")),
+    "frozen": Expect("f_frozen", ("jump",), None, "missing",
+                     ("f_frozen", "implausible jump", "above the meter's maximum")),
+    "reset": Expect("f_reset", ("reset",), None, "missing",
+                    ("f_reset", "register went down", "a reset, not consumption")),
+    "rollover": Expect("f_rollover", ("rollover",), None, "measured",
+                       ("f_rollover", "rolled over at its modulus 10000 kWh", "energy kept")),
+    "nan": Expect("f_nan", ("value_flagged", "gap"), None, "estimated",
+                  ("f_nan", "energy.import=nan")),
+    "not_available": Expect("f_sentinel", ("value_flagged", "gap"), None, "estimated",
+                            ("f_sentinel", "energy.import=not_available")),
+}
+
+
+def test_the_matrix_covers_every_fault_the_simulator_can_inject() -> None:
+    """Every fault kind of instruments.sim.faults appears in faults.toml (aliases resolved), and
+    the matrix checks each; rollover is a meter property (``rollover_kwh``), not a fault kind."""
+    bench = tomllib.loads(FAULT_BENCH.read_text("utf-8"))
+    declared = {_ALIASES.get(f["kind"], f["kind"]) for m in bench["meter"]
+                for f in m.get("sim", {}).get("faults", [])}
+    assert declared == set(KINDS)
+    assert set(MATRIX) == set(KINDS) | {"rollover"}
+
+
+def test_no_shipped_model_has_a_clock_to_jump() -> None:
+    """A clock jump needs a meter clock (channel ``clock.unix_ms``); no shipped map has one, so the
+    matrix has no clock-jump row. When a model gains a clock this fails: add the row."""
+    assert not [m for m in available_models() if "clock.unix_ms" in load_register_map(m).channels]
+
+
+def test_the_run_completes_with_every_meter_reported(fault_run: FaultRun) -> None:
+    r = fault_run.results
+    assert r["verdict"] in ("pass", "fail")
+    assert {d["id"] for d in r["devices"]} == set(CONTROLS) | {e.meter for e in MATRIX.values()}
+    acq = r["acquisition"]
+    assert acq["polls_done"] > 0.95 * acq["polls_scheduled"]
+    assert len(fault_run.starts) == 96  # a whole local day of quarter-hours for every meter
+    assert "Events" in fault_run.report_text
+
+
+@pytest.mark.parametrize("fault", sorted(MATRIX))
+def test_fault_is_detected_and_recorded_as_an_event(fault: str, fault_run: FaultRun) -> None:
+    e = MATRIX[fault]
+    assert set(e.events) <= fault_run.kinds(e.meter), fault_run.events(e.meter)
+    acq = fault_run.acquisition(e.meter)
+    if e.acquisition_error:
+        assert acq["errors"] > 0 and e.acquisition_error in acq["last_error"]
+        failed = [x for x in fault_run.events(e.meter) if x["kind"] == "poll_failed"]
+        assert failed and all(e.acquisition_error in x["detail"] for x in failed)
+        assert all(WINDOW[0] <= parse_iso(x["time"]) < WINDOW[1] + QUARTER_MS for x in failed)
+    else:  # a value fault: the meter answered every poll, the values tell the story
+        assert acq["errors"] == 0 and acq["ok"] == acq["polls"]
+
+
+@pytest.mark.parametrize("fault", sorted(MATRIX))
+def test_fault_is_reflected_in_interval_quality(fault: str, fault_run: FaultRun) -> None:
+    e = MATRIX[fault]
+    q = fault_run.quality[e.meter]
+    counts = fault_run.intervals(e.meter)
+    if e.quality == "measured":
+        assert (q == Quality.MEASURED).all()
+        return
+    wanted = Quality.ESTIMATED if e.quality == "estimated" else Quality.MISSING
+    bad = np.flatnonzero(q != Quality.MEASURED)
+    assert len(bad) and (q[bad] == wanted).all()
+    assert counts[e.quality] == len(bad)
+    # Only intervals around the fault lose their quality: the rest of the day stays measured.
+    event_spans = [(parse_iso(x["time"]), x) for x in fault_run.events(e.meter)]
+    first_event = min(t for t, _ in event_spans)
+    starts = fault_run.starts[bad]
+    assert starts.min() >= first_event - 2 * QUARTER_MS
+    assert starts.max() <= first_event + 4 * 3_600_000
+
+
+@pytest.mark.parametrize("fault", sorted(MATRIX))
+def test_fault_is_explained_in_the_report(fault: str, fault_run: FaultRun) -> None:
+    for needle in MATRIX[fault].report:
+        assert needle in fault_run.report_text, needle
+
+
+@pytest.mark.parametrize("meter", CONTROLS)
+def test_other_meters_are_unaffected(meter: str, fault_run: FaultRun) -> None:
+    assert fault_run.events(meter) == []
+    acq = fault_run.acquisition(meter)
+    assert acq["errors"] == 0 and acq["skipped"] == 0 and acq["ok"] == acq["polls"]
+    assert (fault_run.quality[meter] == Quality.MEASURED).all()
+    # ... and still recover the simulated truth (float32 registers: 1e-6 relative resolution).
+    got, truth = fault_run.quantity[meter], fault_run.true_kwh[meter]
+    np.testing.assert_allclose(got, truth, atol=1e-3)
+
+
+def test_rollover_keeps_the_energy(fault_run: FaultRun) -> None:
+    """The rolled-over meter and the clean one see the same load with no error: same energy."""
+    np.testing.assert_allclose(fault_run.quantity["f_rollover"], fault_run.true_kwh["ok"],
+                               atol=2e-3)  # float32 at 10^4 kWh: ~1e-3 kWh per reading
+
+
+def test_wire_faults_estimate_the_energy_they_hid(fault_run: FaultRun) -> None:
+    """Across a one-hour outage the estimated intervals conserve the energy: the day's total
+    equals the meter with the value faults that lost readings the same way."""
+    totals = {m: fault_run.intervals(m)["total_kwh"] for m in
+              ("f_exception", "f_timeout", "f_bad_crc", "f_drop", "f_nan")}
+    assert max(totals.values()) - min(totals.values()) < 1e-6
+
+
+@pytest.mark.xfail(strict=True, reason="known gap (reported): the pipeline does not compare a flat "
+                   "energy register with the meter's own power.total, so the quarter-hours inside "
+                   "a frozen-counter window are 'measured' with 0 kWh; only the catch-up jump at "
+                   "its end is caught (and only when max_power_w is declared)")
+def test_frozen_counter_intervals_are_not_reported_as_measured(fault_run: FaultRun) -> None:
+    frozen = (fault_run.starts >= parse_iso("2026-06-01T06:00:00Z")) & (
+        fault_run.starts < parse_iso("2026-06-01T07:30:00Z"))
+    assert (fault_run.quality["f_frozen"][frozen] != Quality.MEASURED).all()

@@ -228,3 +228,20 @@ def test_unsafe_xml_through_the_real_command(tmp_path: Path) -> None:
     assert proc.returncode == 2, proc.stderr
     assert_one_line_error(proc.stderr, str(path), "unsafe XML refused")
     assert "root:" not in proc.stdout + proc.stderr
+
+
+@pytest.mark.parametrize("command", [("sampling", "example"),
+                                     ("intervals", "--out")])
+def test_output_into_a_missing_folder_is_one_line(command: tuple[str, str], tmp_path: Path,
+                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    target = tmp_path / "no" / "such" / "folder" / "out.csv"
+    if command[0] == "sampling":
+        argv = ["sampling", "example", str(target)]
+    else:
+        readings = tmp_path / "r.csv"
+        readings.write_text(READINGS_HEADER + GOOD_ROW + "m1,2026-06-01T00:15:00Z,energy.import,2\n")
+        argv = ["intervals", str(readings), "--out", str(target)]
+    code, err = _main(capsys, *argv)
+    assert code == 2
+    assert_one_line_error(err, str(target), "cannot write")
+    assert not target.parent.exists()

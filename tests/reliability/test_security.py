@@ -188,3 +188,22 @@ def test_simulated_bench_config_ignores_transport_hosts_for_serving() -> None:
                    for m in config.meters)
     specs = endpoint_specs(replace(config, meters=meters))
     assert specs and all("host" not in s and s["port"] == 0 for s in specs)
+
+
+@pytest.mark.parametrize("gsrn", ["../../etc/cron.d/evil", "/abs/path", "..", "a\\..\\b", ""])
+def test_datahub_message_file_names_stay_in_the_outbox(gsrn: str, tmp_path: Path) -> None:
+    """A message whose metering point id is hostile is still written inside the outbox."""
+    from bench.datahub.build import Intervals, build_messages
+    from bench.datahub.files import message_filename
+    from bench.datahub.model import MeteringPoint
+    from bench.timeutil import parse_iso
+
+    start = parse_iso("2026-06-14T22:00Z")
+    point = MeteringPoint(gsrn="571313180000000005", type="E17", subtype="physical",
+                          resolution="PT15M", meter="ev", channel="energy.import")
+    (message,) = build_messages([Intervals("ev", "energy.import", "PT15M", [start], [1.0], [1])],
+                                [point], "5790000000005", "5790001330583", start + 3_600_000)
+    hostile = replace(message, series=(replace(message.series[0], metering_point_id=gsrn),))
+    for fmt in ("json", "xml"):
+        name = message_filename(hostile, fmt)
+        assert (tmp_path / name).resolve().parent == tmp_path.resolve(), name

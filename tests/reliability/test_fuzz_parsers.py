@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import tempfile
 import tomllib
 from pathlib import Path
@@ -41,7 +42,8 @@ from instruments.sim.faults import fault_from_dict
 from .helpers import TINY_BENCH
 from .strategies import TOML_VALUES, mutated
 
-FUZZ = settings(max_examples=80, deadline=None,
+#: Examples per parser: 80 in the default run; METERBENCH_FUZZ_EXAMPLES=2000 for a deep search.
+FUZZ = settings(max_examples=int(os.environ.get("METERBENCH_FUZZ_EXAMPLES", "80")), deadline=None,
                 suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 TINY = tomllib.loads(TINY_BENCH.read_text(encoding="utf-8"))
 SDM630 = tomllib.loads((BUILTIN_DIR / "eastron_sdm630.toml").read_text(encoding="utf-8"))

@@ -439,7 +439,27 @@ def _unique(ids: list[str], top: Table, what: str) -> None:
         seen.add(x)
 
 
+def _check_unique_units(meters: tuple[MeterSpec, ...], top: Table) -> None:
+    """Two meters answering to one unit id on one gateway or serial line would be one device.
+
+    Refused at load: on a real bus the second meter would silently read the first one's
+    registers, and a simulated bench could not start its gateway.
+    """
+    seen: dict[tuple[str, int], MeterSpec] = {}
+    for i, m in enumerate(meters):
+        t = m.transport
+        if not t.explicit:
+            continue  # a meter without a transport is on a connection of its own
+        key = (t.gateway_key, t.unit)
+        if key in seen:
+            raise UserError(f"meters {seen[key].id!r} and {m.id!r} are both unit {t.unit} on "
+                            f"{t.gateway_key}", source=top.source, field=f"meter[{i}].transport.unit",
+                            expected="unit ids unique per gateway or serial line")
+        seen[key] = m
+
+
 def _check_topology(meters: tuple[MeterSpec, ...], top: Table) -> None:
+    _check_unique_units(meters, top)
     mains = [m for m in meters if m.role == "main"]
     if len(mains) != 1:
         raise UserError(f"{len(mains)} meters have role 'main'", source=top.source, field="meter",

@@ -74,6 +74,15 @@ CASES: dict[str, tuple[str | bytes, tuple[str, ...]]] = {
     "missing_serial_device": (_real_main('{ kind = "rtu", device = "/dev/ttyMETERBENCH-NONE" }'),
                               ("meter[0].transport.device", "/dev/ttyMETERBENCH-NONE",
                                "does not exist")),
+    "duplicate_unit_on_gateway": (
+        tiny_bench_text(**{'class = "B"\n': 'class = "B"\ntransport = { kind = "tcp", port = 1502 }\n'}),
+        ("meter[1].transport.unit", "meters 'main' and 'ev' are both unit 1 on tcp:127.0.0.1:1502")),
+    "duplicate_unit_on_serial_line": (
+        tiny_bench_text(**{'class = "C"\n': 'class = "C"\ntransport = { kind = "rtu", '
+                           'device = "/dev/ttyUSB0", unit = 3 }\n',
+                           'class = "B"\ngsrn': 'class = "B"\ntransport = { kind = "rtu", '
+                           'device = "/dev/ttyUSB0", unit = 3 }\ngsrn'}),
+        ("meter[2].transport.unit", "both unit 3 on rtu:/dev/ttyUSB0")),
     "not_utf8": (b"[bench]\nname = \"\xff\xfe\"\n", ("cannot read bench file",)),
     "not_a_table": ("bench = 3\n", ("bench", "wrong type int", "a table")),
 }

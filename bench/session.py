@@ -94,7 +94,9 @@ class BenchRun:
 
     def describe_transport(self, meter_id: str) -> str:
         if self.config.simulate:
-            ep = next(e for e in self.endpoints if e.name == meter_id)
+            ep = next((e for e in self.endpoints if e.name == meter_id), None)
+            if ep is None:  # the simulated devices never started: the report must still render
+                return "simulated, not started"
             where = ep.device if ep.transport == "rtu" else f"{ep.host}:{ep.port}"
             return f"simulated, {ep.transport} {where} unit {ep.unit_id}"
         t = self.config.meter(meter_id).transport

@@ -163,3 +163,26 @@ def test_bad_bench_file_through_the_real_command(tmp_path: Path) -> None:
     assert proc.returncode == 2, proc.stderr
     assert_one_line_error(proc.stderr, str(path), "meter[0].model", "acme_9000")
     assert len(proc.stderr.strip().splitlines()) == 1
+
+
+def test_a_run_whose_devices_never_started_still_writes_its_results(tmp_path: Path) -> None:
+    """If the simulated devices fail to start (after the bench file was accepted), the session end
+    still writes results.json, saying so, instead of failing on the missing endpoints."""
+    import json
+    import warnings
+
+    from bench.config import load_bench
+    from bench.session import BenchRun
+
+    run = BenchRun(load_bench(str(TINY_BENCH)), tmp_path / "run")
+    try:
+        with warnings.catch_warnings():  # numpy: "All-NaN slice" of a sum check without data
+            warnings.simplefilter("ignore", RuntimeWarning)
+            path = run.write()
+    finally:
+        run.close()
+    doc = json.loads(path.read_text(encoding="utf-8"))
+    assert {d["transport"] for d in doc["devices"]} == {"simulated, not started"}
+    assert doc["acquisition"]["readings"] == 0
+    assert all(m["measured"] == 0 for m in doc["intervals"]["meters"])
+

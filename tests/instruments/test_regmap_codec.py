@@ -127,12 +127,19 @@ def test_nan_and_inf_are_flagged_and_refused_by_integers():
 
 
 def _channels(draw_list):
-    return [Channel(f"voltage.l{i}", addr, fc, DATA_TYPES[t]) for i, (addr, fc, t) in
-            enumerate(draw_list)]
+    """Channels laid out like a real map: per function code, each starts after the previous one
+    ends plus a drawn gap (the loader refuses overlapping channels)."""
+    next_free = {FC_HOLDING: 0, FC_INPUT: 0}
+    out = []
+    for i, (gap, fc, t) in enumerate(draw_list):
+        ch = Channel(f"voltage.l{i}", next_free[fc] + gap, fc, DATA_TYPES[t])
+        next_free[fc] = ch.end
+        out.append(ch)
+    return out
 
 
 @settings(max_examples=200, deadline=None)
-@given(specs=st.lists(st.tuples(st.integers(0, 400), st.sampled_from([FC_HOLDING, FC_INPUT]),
+@given(specs=st.lists(st.tuples(st.integers(0, 60), st.sampled_from([FC_HOLDING, FC_INPUT]),
                                 st.sampled_from(["uint16", "float32", "uint64"])),
                       min_size=1, max_size=40),
        max_gap=st.integers(0, 40), max_registers=st.integers(4, 125))
@@ -147,11 +154,16 @@ def test_coalesce_covers_each_channel_once_within_limits(specs, max_gap, max_reg
             assert req.address <= ch.address and ch.end <= req.address + req.count
             seen.append(ch)
     assert sorted(seen, key=id) == sorted(channels, key=id)
-    # merged requests of one function code do not overlap
     for a in requests:
         for b in requests:
             if a is not b and a.function == b.function:
+                # requests of one function code do not overlap ...
                 assert a.address + a.count <= b.address or b.address + b.count <= a.address
+                # ... and are separate only for a reason: too big a gap or too long a read
+                if a.address < b.address and not [r for r in requests if r.function == a.function
+                                                  and a.address < r.address < b.address]:
+                    gap = b.address - (a.address + a.count)
+                    assert gap > max_gap or b.address + b.count - a.address > max_registers
 
 
 def test_coalesce_merges_small_gaps_and_splits_large_ones():

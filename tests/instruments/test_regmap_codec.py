@@ -27,10 +27,9 @@ ORDERS = ["big", "little"]
 SCALES = [1.0, 0.1, 0.01, 0.001, 10.0, 1000.0, 0.25]
 
 
-@pytest.mark.parametrize("order", ORDERS)
 @pytest.mark.parametrize("dtype", INT_TYPES, ids=lambda t: t.name)
-@settings(max_examples=60, deadline=None)
-@given(data=st.data())
+@settings(max_examples=100, deadline=None)
+@given(data=st.data(), order=st.sampled_from(ORDERS))
 def test_integer_raw_round_trip(dtype, order, data):
     lo, hi = dtype.int_range()
     raw = data.draw(st.integers(lo, hi))
@@ -47,9 +46,8 @@ def test_integer_out_of_range_is_refused(dtype):
             encode_raw(bad, dtype, "big")
 
 
-@pytest.mark.parametrize("order", ORDERS)
-@settings(max_examples=100, deadline=None)
-@given(bits=st.integers(0, 2**32 - 1))
+@settings(max_examples=200, deadline=None)
+@given(bits=st.integers(0, 2**32 - 1), order=st.sampled_from(ORDERS))
 def test_float32_bit_patterns_round_trip(order, bits):
     value = struct.unpack(">f", bits.to_bytes(4, "big"))[0]
     regs = encode_raw(value, DATA_TYPES["float32"], order)
@@ -71,11 +69,9 @@ def test_word_orders_match_known_wire_bytes():
     assert decode_raw([0x8000], DATA_TYPES["int16"], "big") == -32768
 
 
-@pytest.mark.parametrize("order", ORDERS)
-@pytest.mark.parametrize("scale", SCALES)
 @pytest.mark.parametrize("type_name", ["int16", "uint16", "int32", "uint32", "int64", "uint64"])
-@settings(max_examples=25, deadline=None)
-@given(data=st.data())
+@settings(max_examples=150, deadline=None)
+@given(data=st.data(), scale=st.sampled_from(SCALES), order=st.sampled_from(ORDERS))
 def test_scaled_integer_value_round_trip(type_name, scale, order, data):
     dtype = DATA_TYPES[type_name]
     ch = Channel("energy.import", 0, FC_INPUT, dtype, order, scale, "kWh")
@@ -93,10 +89,9 @@ def test_scaled_integer_value_round_trip(type_name, scale, order, data):
     assert abs(back - v) <= scale / 2 * (1 + 1e-9) + abs(v) * 1e-15
 
 
-@pytest.mark.parametrize("order", ORDERS)
-@pytest.mark.parametrize("scale", [1.0, 1000.0, 0.1])
-@settings(max_examples=60, deadline=None)
-@given(v=st.floats(-1e30, 1e30, allow_nan=False))
+@settings(max_examples=200, deadline=None)
+@given(v=st.floats(-1e30, 1e30, allow_nan=False), scale=st.sampled_from([1.0, 1000.0, 0.1]),
+       order=st.sampled_from(ORDERS))
 def test_float32_value_round_trip_within_half_ulp(order, scale, v):
     ch = Channel("power.total", 0, FC_HOLDING, DATA_TYPES["float32"], order, scale, "W")
     back, flag = ch.decode(ch.encode(v))

@@ -174,3 +174,21 @@ def test_coalesce_merges_small_gaps_and_splits_large_ones():
     far = coalesce([Channel("voltage.l1", 0, FC_INPUT, f32), Channel("voltage.l2", 200, FC_INPUT, f32)],
                    max_gap=1000)
     assert len(far) == 2  # 202 registers would exceed 125
+
+
+def test_step_at_is_the_encoding_step():
+    f32 = Channel("energy.import", 0, FC_INPUT, DATA_TYPES["float32"], unit="kWh")
+    assert f32.step_at(100_000.0) == 2.0 ** -7  # float32 has 24 significant bits: 2**16 <= x < 2**17
+    assert f32.step_at(1.0) == 2.0 ** -23
+    kw = Channel("power.total", 0, FC_HOLDING, DATA_TYPES["float32"], scale=1000.0, unit="W")
+    assert kw.step_at(2048.0) == 1000.0 * 2.0 ** -22  # 2.048 kW: 2**1 <= x < 2**2
+    i32 = Channel("energy.import", 0, FC_INPUT, DATA_TYPES["int32"], "little", 0.1, "kWh")
+    assert i32.step_at(12345.6) == pytest.approx(0.1)
+
+
+@settings(max_examples=200, deadline=None)
+@given(v=st.floats(1e-30, 1e30), scale=st.sampled_from([1.0, 1000.0, 0.1]))
+def test_half_step_bounds_the_float32_encoding_error(v, scale):
+    ch = Channel("power.total", 0, FC_INPUT, DATA_TYPES["float32"], scale=scale)
+    back, _ = ch.decode(ch.encode(v))
+    assert abs(back - v) <= ch.step_at(v) / 2 * (1 + 1e-9) + 2.0 ** -149 * scale

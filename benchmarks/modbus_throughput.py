@@ -97,6 +97,31 @@ async def _rtu_rate(endpoint, seconds: float) -> float:
         return n / (time.perf_counter() - t0)
 
 
+def _served_cost_us(n: int = 3000) -> tuple[float, float]:
+    """Server CPU per request in this process: the whole answer, and the meter physics alone."""
+    import struct
+
+    from instruments.sim.constant import ConstantCircuit
+    from instruments.sim.meter import SimMeter
+    from instruments.sim.served import ServedMeter
+
+    t0_ms = 1_780_000_000_000
+    served = ServedMeter(SimMeter(ConstantCircuit(), start_ms=t0_ms),
+                         load_register_map("eastron_sdm630"))
+    pdu = struct.pack(">BHH", 4, 0x34, 24)
+    t0 = time.perf_counter()
+    for i in range(n):
+        served.handle_pdu(pdu, t0_ms + 1000 * (i + 1))
+    whole = (time.perf_counter() - t0) / n * 1e6
+    meter = SimMeter(ConstantCircuit(), start_ms=t0_ms)
+    names = ["power.total", "frequency", "energy.import", "energy.export"]
+    t0 = time.perf_counter()
+    for i in range(n):
+        meter.read_channels(names, t0_ms + 1000 * (i + 1))
+    physics = (time.perf_counter() - t0) / n * 1e6
+    return whole, physics
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--seconds", type=float, default=3.0, help="measuring time per case")
@@ -106,6 +131,9 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     counts = [int(x) for x in args.meters.split(",") if x]
     print(f"cpus: {os.cpu_count()}, load average: {os.getloadavg()[0]:.2f}")
+    whole, physics = _served_cost_us()
+    print(f"server CPU per read request: {whole:.0f} us, of which SimMeter.read_channels "
+          f"{physics:.0f} us ({physics / whole:.0%})")
 
     baseline = None
     if args.skip_tcp:

@@ -79,6 +79,12 @@ def _sampler(times_ms: np.ndarray, values: np.ndarray, kind: str):
     t = np.asarray(times_ms, dtype=np.float64)
     v = np.asarray(values, dtype=np.float64)
     if kind == KIND_ENERGY:
+        # a decrease (reset, rollover) would read as a huge negative pulse: for alignment it is
+        # simply no energy, so the register is rebuilt from its non-negative steps
+        steps = np.diff(v)
+        if np.any(steps < 0):
+            v = v[0] + np.concatenate([[0.0], np.cumsum(np.maximum(steps, 0.0))])
+
         def sample(edges: np.ndarray) -> np.ndarray:
             return np.diff(np.interp(edges, t, v))
     elif kind == KIND_POWER:

@@ -7,15 +7,13 @@ import pytest
 
 from bench.pipeline.aggregate import hours_to_quarters, quarters_to_hours
 from bench.pipeline.compare import compare_intervals
-from bench.pipeline.netting import (
+from bench.pipeline.negative_residuals import (
     DIAG_MISALIGNED,
     DIAG_PRODUCTION,
     DIAG_SUB_EXCEEDS,
-    PointFlows,
     diagnose_negative_residuals,
-    sum_check,
-    virtual_main_point,
 )
+from bench.pipeline.netting import PointFlows, sum_check, virtual_main_point
 from bench.pipeline.quality_rules import aggregate_quality, combine_strict
 from bench.pipeline.series import IntervalSeries
 from bench.quality import Quality

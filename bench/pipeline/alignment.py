@@ -62,6 +62,19 @@ class ClockAlignment:
         true = (t - self.offset_ms + drift * self.reference_time_ms) / (1.0 + drift)
         return np.round(true).astype(np.int64)
 
+    def as_record(self) -> dict[str, object]:
+        """Plain numbers for a results document (seconds, ppm; None where not determined)."""
+        def num(x: float) -> float | None:
+            return None if not np.isfinite(x) else float(x)
+
+        return {"offset_s": self.offset_ms / 1000,
+                "offset_uncertainty_s": self.offset_uncertainty_ms / 1000,
+                "drift_ppm": num(self.drift_ppm),
+                "drift_uncertainty_ppm": num(self.drift_uncertainty_ppm),
+                "coverage": COVERAGE, "reference_time_ms": self.reference_time_ms,
+                "windows": len(self.window_lag_ms), "step_s": self.step_ms / 1000,
+                "text": self.describe()}
+
     def describe(self) -> str:
         ahead = "ahead of" if self.offset_ms >= 0 else "behind"
         text = (f"operator clock {abs(self.offset_ms) / 1000:.3f} s ± "

@@ -31,6 +31,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from bench.pipeline.series import interval_starts
 from bench.quality import Quality
 from bench.timeutil import MS_PER_HOUR
 
@@ -137,7 +138,7 @@ def intervals_many(offsets: np.ndarray, times_ms: np.ndarray, values_kwh: np.nda
     modulus = _as_per_meter(rollover_kwh, n_meters, "rollover_kwh")
     p_max = _as_per_meter(max_power_w, n_meters, "max_power_w")
 
-    starts = np.arange(start_ms, end_ms, resolution_ms, dtype=np.int64)
+    starts = interval_starts(start_ms, end_ms, resolution_ms)  # refuses an off-grid span
     n_int = len(starts)
     bounds = np.arange(start_ms, start_ms + (n_int + 1) * resolution_ms, resolution_ms,
                        dtype=np.int64)

@@ -157,10 +157,13 @@ class _Out:
 
 
 def _residual_into(out_v: np.ndarray, out_q: np.ndarray, main_v: np.ndarray, main_q: np.ndarray,
-                   sub_total: np.ndarray, sub_q: np.ndarray) -> None:
+                   sub_total: np.ndarray, sub_q: np.ndarray, all_measured: bool) -> None:
     """``main − Σ subs`` and its strict quality into the outputs; NaN where missing."""
-    out_q[...] = combine_strict(main_q, sub_q)
     np.subtract(np.asarray(main_v, dtype=np.float64), sub_total, out=out_v)
+    if all_measured:  # the common case: no quality arithmetic needed
+        out_q.fill(Quality.MEASURED)
+        return
+    out_q[...] = combine_strict(main_q, sub_q)
     missing = out_q == Quality.MISSING
     if missing.any():
         out_v[missing] = np.nan
@@ -183,16 +186,28 @@ def _policy_into(value: np.ndarray, quality: np.ndarray, negative: np.ndarray,
 
 def _net_into(out: _Out, main: PointFlows, sums: tuple[np.ndarray, np.ndarray, np.ndarray,
                                                        np.ndarray],
-              policy: str, tolerance_kwh: float) -> tuple[np.ndarray, np.ndarray]:
-    """Net one block into ``out``; returns the raw import/export values that were clamped."""
+              policy: str, tolerance_kwh: float, all_measured: bool = False
+              ) -> tuple[np.ndarray, np.ndarray]:
+    """Net one block into ``out``; returns the raw import/export values that were clamped.
+
+    ``all_measured``: every input quality is measured, so results are measured or (clamped)
+    estimated and the worst of two is their maximum code.
+    """
     si, sqi, se, sqe = sums
-    _residual_into(out.imp, out.qi, main.import_kwh, main.import_quality, si, sqi)
-    _residual_into(out.exp, out.qe, main.export_kwh, main.export_quality, se, sqe)
+    _residual_into(out.imp, out.qi, main.import_kwh, main.import_quality, si, sqi, all_measured)
+    _residual_into(out.exp, out.qe, main.export_kwh, main.export_quality, se, sqe, all_measured)
     raw_i = _policy_into(out.imp, out.qi, out.neg_i, out.cl_i, policy, tolerance_kwh)
     raw_e = _policy_into(out.exp, out.qe, out.neg_e, out.cl_e, policy, tolerance_kwh)
     np.subtract(out.imp, out.exp, out=out.net)
-    out.qn[...] = combine_strict(out.qi, out.qe)
+    if all_measured:
+        np.maximum(out.qi, out.qe, out=out.qn)
+    else:
+        out.qn[...] = combine_strict(out.qi, out.qe)
     return raw_i, raw_e
+
+
+def _all_measured(*qualities: np.ndarray) -> bool:
+    return all(not np.any(np.asarray(q) != Quality.MEASURED) for q in qualities)
 
 
 def _rows(flows: PointFlows, rows: slice | np.ndarray) -> PointFlows:
@@ -233,6 +248,8 @@ def virtual_main_point(main: PointFlows, subs: PointFlows, *, sub_site: np.ndarr
     order = None if is_sorted else np.argsort(site, kind="stable")
     site_sorted = site if order is None else site[order]
     row_start = np.searchsorted(site_sorted, np.arange(n_sites + 1), side="left")
+    all_measured = _all_measured(main.import_quality, main.export_quality, subs.import_quality,
+                                 subs.export_quality)
     raw_i: list[np.ndarray] = []
     raw_e: list[np.ndarray] = []
     for s0 in range(0, n_sites, _SITE_BLOCK):  # blocks keep temporaries in cache
@@ -245,7 +262,7 @@ def virtual_main_point(main: PointFlows, subs: PointFlows, *, sub_site: np.ndarr
                 *_sum_by_site(np.asarray(block.export_kwh, np.float64),
                               np.asarray(block.export_quality, np.uint8), local, s1 - s0))
         ri, re = _net_into(out.block(s0, s1), _rows(main, slice(s0, s1)), sums, policy,
-                           tolerance_kwh)
+                           tolerance_kwh, all_measured)
         raw_i.append(ri)
         raw_e.append(re)
     return _point(out, np.concatenate(raw_i) if raw_i else np.zeros(0),

@@ -137,8 +137,10 @@ def test_diagnosis_sub_meter_exceeds_main():
     assert d.codes == [DIAG_SUB_EXCEEDS] * 8
 
 
-@pytest.mark.parametrize("sorted_sites", [True, False])
-def test_many_sites_equals_site_by_site(monkeypatch, sorted_sites):
+@pytest.mark.parametrize(("sorted_sites", "with_missing"), [(True, True), (False, True),
+                                                            (True, False)])
+def test_many_sites_equals_site_by_site(monkeypatch, sorted_sites, with_missing):
+    """Blocked many-site netting (and its all-measured fast path) equals site-by-site."""
     import bench.pipeline.netting as netting
 
     monkeypatch.setattr(netting, "_SITE_BLOCK", 7)  # many blocks, some sites without subs
@@ -149,7 +151,8 @@ def test_many_sites_equals_site_by_site(monkeypatch, sorted_sites):
         sub_site = np.sort(sub_site)
     main = PointFlows.measured(rng.random((n_sites, n)) * 5, rng.random((n_sites, n)))
     subs_i = rng.random((120, n))
-    subs_i[5, 10] = np.nan
+    if with_missing:
+        subs_i[5, 10] = np.nan
     subs = PointFlows.measured(subs_i, rng.random((120, n)) * 0.1)
     many = virtual_main_point(main, subs, sub_site=sub_site, policy="clamp")
     for s in range(n_sites):

@@ -249,13 +249,20 @@ def intervals_many(offsets: np.ndarray, times_ms: np.ndarray, values_kwh: np.nda
     exact = has_lo & (t_lo == bq)
     has_hi = has_lo & (lo_c < last)
     bracketed = exact | has_hi
-    v_lo = v[lo_c] + unwrap_add(lo_c, bmeter)
-    v_hi = v[hi_c] + unwrap_add(hi_c, bmeter)
-    gap = np.where(exact, 0, t_hi - t_lo)
+    v_lo = v[lo_c]
+    v_hi = v[hi_c]
+    if len(rollover):
+        v_lo += unwrap_add(lo_c, bmeter)
+        v_hi += unwrap_add(hi_c, bmeter)
+    gap = t_hi - t_lo
+    gap[exact] = 0
     interpolate = has_hi & ~exact
-    frac = np.zeros(len(bq))
-    frac[interpolate] = (bq[interpolate] - t_lo[interpolate]) / gap[interpolate]
-    value = v_lo + (v_hi - v_lo) * frac
+    # exact: (b - t_lo) = 0, so frac = 0; unbracketed boundaries get garbage that the
+    # quality below turns into NaN
+    frac = (bq - t_lo) / np.maximum(gap, 1)
+    value = v_hi - v_lo
+    value *= frac
+    value += v_lo
     scalar_limits = np.all(max_gap == max_gap[0]) and np.all(est_limit == est_limit[0])
     bmg = max_gap[0] if scalar_limits else max_gap[bmeter]
     bel = est_limit[0] if scalar_limits else est_limit[bmeter]

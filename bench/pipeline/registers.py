@@ -88,14 +88,22 @@ def _scan_pairs(t: np.ndarray, v: np.ndarray, gap_limit_ms: float,
     decreasing, or (if given) rising faster than ``jump_kwh_per_ms``; one chunked pass."""
     found: dict[str, list[np.ndarray]] = {"bad": [], "gap": [], "dec": [], "jump": []}
     n_pairs = len(t) - 1
+    # dt outside (0, limit] in one compare: dt - 1 read as unsigned is above limit - 1 exactly
+    # when dt <= 0 or dt > limit (times are integers, so the limit is floored)
+    limit = np.uint64(max(int(np.floor(gap_limit_ms)), 0))
     for a in range(0, max(n_pairs, 0), _CHUNK):
         b = min(a + _CHUNK, n_pairs)
         dt = t[a + 1:b + 1] - t[a:b]
-        found["bad"].append(np.flatnonzero(dt <= 0) + a)
-        found["gap"].append(np.flatnonzero(dt > gap_limit_ms) + a)
-        dv = v[a + 1:b + 1] - v[a:b]
-        found["dec"].append(np.flatnonzero(dv < 0) + a)
-        if jump_kwh_per_ms is not None:
+        shifted = (dt - 1).view(np.uint64)
+        odd = np.flatnonzero(shifted >= limit)
+        odd_dt = dt[odd]
+        found["bad"].append(odd[odd_dt <= 0] + a)
+        found["gap"].append(odd[odd_dt > gap_limit_ms] + a)
+        if jump_kwh_per_ms is None:
+            found["dec"].append(np.flatnonzero(np.less(v[a + 1:b + 1], v[a:b])) + a)
+        else:
+            dv = v[a + 1:b + 1] - v[a:b]
+            found["dec"].append(np.flatnonzero(dv < 0) + a)
             found["jump"].append(np.flatnonzero(dv > dt * jump_kwh_per_ms) + a)
 
     def cat(key: str) -> np.ndarray:

@@ -15,12 +15,14 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from bench.accuracy.benchfile import parse_lab
+from bench.accuracy.rating import parse_rating
 from bench.errors import UserError
 from bench.ids import is_valid_gs1
 from bench.timeutil import parse_duration, to_ms
 from bench.tomlcheck import Table, load_toml
 
-ROLES = ("main", "operator", "reference")
+ROLES = ("main", "operator", "reference", "mut")
 CLASSES = ("A", "B", "C")
 LOAD_KINDS = ("base", "sessions", "cycling")
 CLOCKS = ("virtual", "scaled", "real")
@@ -62,6 +64,7 @@ class MeterSpec:
     gsrn: str | None = None
     max_power_w: float | None = None
     rollover_kwh: float | None = None
+    rating: Any = None  # bench.accuracy.rating.MeterRating, from the optional ``rating`` table
 
 
 @dataclass(frozen=True)
@@ -110,6 +113,7 @@ class BenchConfig:
     loads: tuple[LoadSpec, ...]
     datahub: DatahubSpec
     raw: dict[str, Any] = field(repr=False, compare=False, default_factory=dict)
+    lab: Any = None  # bench.accuracy.benchfile.LabBenchSpec for a bench with a ``[lab]`` section
 
     @property
     def tz(self) -> ZoneInfo:
@@ -248,13 +252,15 @@ def _parse_meter(tab: Table, load_ids: set[str]) -> MeterSpec:
             raise tab.error("loads", f"unknown load {name!r}",
                             expected="one of " + ", ".join(sorted(load_ids)))
     gsrn = tab.get("gsrn", str, None)
+    accuracy_class = tab.get("class", str, choices=CLASSES)
+    rating_tab = tab.table("rating", None)
     if gsrn is not None and not is_valid_gs1(gsrn, 18):
         raise tab.error("gsrn", f"{gsrn!r} is not a valid GSRN", expected="18 digits with a GS1 check digit")
     spec = MeterSpec(
         id=mid,
         role=tab.get("role", str, choices=ROLES),
         model=tab.get("model", str),
-        accuracy_class=tab.get("class", str, choices=CLASSES),
+        accuracy_class=accuracy_class,
         transport=_parse_transport(tab.table("transport", None)),
         loads=loads,
         sim=_parse_sim_meter(tab.table("sim", None)),
@@ -262,6 +268,7 @@ def _parse_meter(tab: Table, load_ids: set[str]) -> MeterSpec:
         gsrn=gsrn,
         max_power_w=tab.get("max_power_w", float, None),
         rollover_kwh=tab.get("rollover_kwh", float, None),
+        rating=parse_rating(rating_tab, accuracy_class) if rating_tab is not None else None,
     )
     tab.finish()
     return spec
@@ -325,11 +332,14 @@ def parse_bench(data: dict[str, Any], *, source: str, text: str = "",
         if not is_valid_gs1(getattr(datahub, key), 13):
             raise dh.error(key, "not a valid GLN", expected="13 digits with a GS1 check digit")
     dh.finish()
+    lab_tab = top.table("lab", None)
+    lab = parse_lab(lab_tab, meters, simulate) if lab_tab is not None else None
     top.finish()
-    _check_topology(meters, top)
+    if lab is None:
+        _check_topology(meters, top)
     return BenchConfig(name=name, source=source, sha256=hashlib.sha256(text.encode()).hexdigest(),
                        timezone=tz_name, seed=seed, simulate=simulate, run=run, meters=meters,
-                       loads=loads, datahub=datahub, raw=data)
+                       loads=loads, datahub=datahub, raw=data, lab=lab)
 
 
 def _unique(ids: list[str], top: Table, what: str) -> None:

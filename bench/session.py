@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from bench import runfolder
+from bench.accuracy.runfield import field_accuracy_section
 from bench.acquire import MeterStats, PollPlan, acquire
 from bench.analysis import Analysis, analyse
 from bench.clock import make_clock
@@ -74,18 +75,28 @@ class BenchRun:
         self.tests: list[dict[str, Any]] = []
         self.acquire_seconds = 0.0
         self._truth: dict[str, TruthCheck] = {}
+        self.lab: Any = None  # a running lab on a bench with a [lab] section (bench.accuracy)
+        self.lab_records: list[Record] | None = None
 
     # ---- devices ----------------------------------------------------------------------------
     def start(self) -> None:
         self.store.set_meta("bench", {"name": self.config.name, "source": self.config.source,
                                       "sha256": self.config.sha256})
         self.store.set_meta("software", runfolder.software_versions())
+        if self.config.lab is not None:
+            from bench.accuracy.runlab import open_lab
+
+            self.lab = open_lab(self.config)
+            return
         if self.config.simulate:
             self.world = build_world(self.config)
             self.host = SimHost()
             self.endpoints = start_meters(self.host, self.config, self.world, self.clock.now_ms)
 
     def close(self) -> None:
+        if self.lab is not None:
+            self.lab.close()
+            self.lab = None
         if self.host is not None:
             self.host.stop()
             self.host = None
@@ -115,6 +126,10 @@ class BenchRun:
                            time_ms=self.clock.now_ms)
 
     def describe_transport(self, meter_id: str) -> str:
+        if self.lab is not None:
+            from bench.accuracy.runlab import describe
+
+            return describe(self.config, self.lab, meter_id)
         if self.config.simulate:
             ep = next(e for e in self.endpoints if e.meter == meter_id)
             return f"simulated, tcp://{ep.host}:{ep.port} unit {ep.unit}"
@@ -126,6 +141,8 @@ class BenchRun:
     # ---- acquisition and analysis -------------------------------------------------------------
     def acquire(self) -> dict[str, MeterStats]:
         cfg = self.config
+        if cfg.lab is not None:
+            return self.stats  # a lab bench measures test points, not a day in the field
         plans = []
         for spec in cfg.meters:
             driver = self._driver(spec.id)
@@ -154,6 +171,16 @@ class BenchRun:
             self._truth[meter_id] = check_meter(self.world, self.analyse(), meter_id)
         return self._truth[meter_id]
 
+    def run_lab(self) -> list[Record]:
+        """The lab bench's plan, run once for every meter under test (they share the source)."""
+        if self.lab is None:
+            raise RuntimeError("this bench has no [lab] section")
+        if self.lab_records is None:
+            from bench.accuracy.runlab import run_lab_plan
+
+            self.lab_records = run_lab_plan(self.config, self.lab)
+        return self.lab_records
+
     def add_record(self, record: Record) -> Record:
         self.records.append(record)
         return record
@@ -162,6 +189,12 @@ class BenchRun:
     def write(self) -> Path:
         """results.json and the series files; returns the results path."""
         cfg = self.config
+        if cfg.lab is not None:
+            from bench.accuracy.runlab import lab_results_document
+
+            path = self.run_dir / "results.json"
+            runfolder.write_json(path, _finite(lab_results_document(self)))
+            return path
         a = self.analyse()
         series: dict[str, str] = {}
         rows = []
@@ -210,7 +243,8 @@ class BenchRun:
         failed = any(r.failed for r in self.records) or bool(failed_tests)
         acq_polls = sum(s.polls for s in self.stats.values())
         acq_ok = sum(s.ok for s in self.stats.values())
-        by_record = {r.subject: r for r in self.records if r.stage == "field"}
+        by_record = {r.subject: r for r in self.records
+                     if r.stage == "field" and r.name == "operator vs reference energy error"}
         field = []
         for p in a.field_pairs:
             rec = by_record.get(p.operator.id)
@@ -274,6 +308,7 @@ class BenchRun:
             "netting": netting,
             "field": field,
             "truth": truth,
+            "accuracy": field_accuracy_section(a),
             "records": [r.as_dict() for r in self.records],
             "tests": self.tests,
             "events": events,

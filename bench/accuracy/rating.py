@@ -22,6 +22,7 @@ from bench.limits import (
 from bench.tomlcheck import Table
 
 CONNECTIONS = ("direct", "transformer")
+REGISTRATIONS = ("summation", "phase_by_phase")
 #: Relative tolerance when checking Iref = k·Itr (ratings are written with a few digits).
 _RATIO_REL_TOL = 1e-6
 
@@ -41,6 +42,9 @@ class MeterRating:
     i_st: float | None = None
     #: Test output constant (impulses per kWh) if the meter has one: sets the creep limit.
     meter_constant_imp_per_kwh: float | None = None
+    #: How a polyphase meter books opposite flows on different phases, as its datasheet declares:
+    #: "summation" (nets the phases first) or "phase_by_phase"; checked by the summation test.
+    registration: str | None = None
 
     @property
     def transformer(self) -> bool:
@@ -67,7 +71,8 @@ class MeterRating:
         return dict(accuracy_class=self.accuracy_class, i_st=self.starting_current,
                     i_min=self.i_min, i_tr=self.i_tr, i_ref=self.i_ref, i_max=self.i_max,
                     u_n=self.u_n, f_n=self.f_n, connection=self.connection,
-                    meter_constant_imp_per_kwh=self.meter_constant_imp_per_kwh)
+                    meter_constant_imp_per_kwh=self.meter_constant_imp_per_kwh,
+                    registration=self.registration)
 
 
 def rating_problems(r: MeterRating) -> list[tuple[str, str, str]]:
@@ -128,6 +133,7 @@ def parse_rating(tab: Table, accuracy_class: str) -> MeterRating:
         connection=tab.get("connection", str, "direct", choices=CONNECTIONS),
         i_st=tab.get("i_st", float, None),
         meter_constant_imp_per_kwh=tab.get("meter_constant", float, None),
+        registration=tab.get("registration", str, None, choices=REGISTRATIONS),
     )
     tab.finish()
     return check_rating(rating, source=tab.source, where=tab.path)

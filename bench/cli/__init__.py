@@ -24,6 +24,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "bench.cli.sampling",
     "bench.cli.datahub",
     "bench.cli.scpi",
+    "bench.cli.accuracy",
 )
 
 

@@ -14,7 +14,9 @@ must never be judged as inaccuracy:
    class (rectangular, MPE/√3) and the quantization; judged with the chosen decision rule against
    the operator's MPE (or the in-service limit);
 4. **completeness**: intervals measured on both sides out of those expected;
-5. **timeliness**: each local day's delivery time against a configurable deadline (optional).
+5. **timeliness**: each local day's delivery time against a configurable deadline (optional);
+6. **clock offset** from register readings when they are available (a run's store), by
+   :func:`bench.pipeline.alignment.estimate_clock`, stated as a fact with its uncertainty.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ from scipy import stats
 
 from bench.accuracy.decision import RULE_TEXT, decide
 from bench.limits import in_service_limit_pct, mpe_pct
+from bench.pipeline.alignment import AlignmentError, estimate_clock
 from bench.pipeline.compare import IntervalComparison, compare_intervals
 from bench.pipeline.labelling import (
     LabellingDiagnosis,
@@ -158,9 +161,27 @@ def _timeliness(deliveries: Mapping[date, int] | None, s: FieldSettings, operato
                              high=0.0, detail=detail)
 
 
+Readings = tuple[np.ndarray, np.ndarray]  # (times epoch ms, cumulative kWh)
+
+
+def clock_offset_record(operator: Readings, reference: Readings, operator_id: str) -> Record:
+    """The operator's time offset from register readings (:func:`estimate_clock`), as a fact."""
+    try:
+        a = estimate_clock(operator[0], operator[1], reference[0], reference[1])
+    except AlignmentError as exc:
+        return fact(STAGE, "time offset from readings", operator_id, None, "s",
+                    f"not determined: {exc}")
+    return Record(STAGE, "time offset from readings", operator_id, a.offset_ms / 1000.0, "s",
+                  "info", uncertainty=a.offset_uncertainty_ms / 1000.0,
+                  rule="cross-correlation of register increments (bench.pipeline.alignment)",
+                  detail=a.describe(),
+                  data=dict(drift_ppm=a.drift_ppm, drift_u_ppm=a.drift_uncertainty_ppm))
+
+
 def field_acceptance(operator: IntervalSeries, reference: IntervalSeries, *, operator_id: str,
                      reference_id: str, settings: FieldSettings,
-                     deliveries: Mapping[date, int] | None = None) -> FieldResult:
+                     deliveries: Mapping[date, int] | None = None,
+                     readings: tuple[Readings, Readings] | None = None) -> FieldResult:
     """Every field record for one operator/reference pair, and a summary for results.json."""
     s = settings
     try:
@@ -207,6 +228,11 @@ def field_acceptance(operator: IntervalSeries, reference: IntervalSeries, *, ope
                           detail=f"{measured_both} of {expected} intervals measured on both sides"),
         _timeliness(deliveries, s, operator_id, days),
     ]
+    clock_offset_s = None
+    if readings is not None:
+        rec = clock_offset_record(readings[0], readings[1], operator_id)
+        records.append(rec)
+        clock_offset_s = rec.value
     offset_s = None
     if diag is not None and diag.is_error:
         offset_s = (diag.winter_shift_ms if diag.winter_shift_ms is not None
@@ -218,7 +244,7 @@ def field_acceptance(operator: IntervalSeries, reference: IntervalSeries, *, ope
         limit_basis=s.limit_text, rule=RULE_TEXT[s.rule], verdict=verdict,
         intervals_outside=int(outside.sum()),
         labelling=diag.as_record() if diag is not None else {"kind": "unchecked", "text": why},
-        time_offset_s=offset_s or 0.0,
+        time_offset_s=offset_s or 0.0, clock_offset_s=clock_offset_s,
         period=[format_iso_utc(int(reference.start_ms[0])), format_iso_utc(reference.end_ms)]
         if len(reference) else None,
         points=[dict(start=format_iso_utc(int(t)), reference_kwh=float(r), operator_kwh=float(o),

@@ -36,9 +36,11 @@ def field_result_for_pair(analysis: Analysis, pair: FieldPair) -> FieldResult:
                              operator_step_kwh=interval_step_kwh(op),
                              reference_step_kwh=interval_step_kwh(ref),
                              zone=analysis.config.timezone)
+    readings = tuple((ma.readings["energy.import"].times_ms, ma.readings["energy.import"].values)
+                     for ma in (op, ref))
     return field_acceptance(op.quarter["energy.import"].series, ref.quarter["energy.import"].series,
                             operator_id=pair.operator.id, reference_id=pair.reference.id,
-                            settings=settings)
+                            settings=settings, readings=readings)  # type: ignore[arg-type]
 
 
 def field_accuracy_section(analysis: Analysis) -> dict[str, Any]:

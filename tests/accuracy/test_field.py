@@ -106,3 +106,17 @@ def test_bias_ci_math():
     b, u, half = bias_with_ci(ref * 1.01, ref)
     assert b == pytest.approx(1.0) and u == pytest.approx(0.0, abs=1e-12)
     assert shift_words(-2 * MS_PER_HOUR) == "labelled two hours early"
+
+
+def test_clock_offset_from_readings_is_recovered():
+    """Register readings every minute; the operator's timestamps run 90 s ahead."""
+    rng = np.random.default_rng(5)
+    t = START + 60_000 * np.arange(3 * 1440, dtype=np.int64)
+    power_kw = np.repeat(rng.choice([0.0, 2.4, 11.0], size=3 * 1440 // 20, p=[0.6, 0.3, 0.1]), 20)
+    energy = np.cumsum(power_kw / 60.0)
+    ref = _reference(days=3)
+    res = field_acceptance(_operator(ref, 0.0), ref, operator_id="ev", reference_id="r",
+                           settings=SETTINGS, readings=((t + 90_000, energy), (t, energy)))
+    rec = next(r for r in res.records if r.name == "time offset from readings")
+    assert abs(rec.value - 90.0) <= max(rec.uncertainty, 1.0), rec.detail
+    assert res.summary["clock_offset_s"] == rec.value

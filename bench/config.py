@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from bench.accuracy.benchfile import parse_lab
 from bench.accuracy.rating import parse_rating
 from bench.errors import UserError
 from bench.ids import is_valid_gs1
@@ -333,7 +332,12 @@ def parse_bench(data: dict[str, Any], *, source: str, text: str = "",
             raise dh.error(key, "not a valid GLN", expected="13 digits with a GS1 check digit")
     dh.finish()
     lab_tab = top.table("lab", None)
-    lab = parse_lab(lab_tab, meters, simulate) if lab_tab is not None else None
+    lab = None
+    if lab_tab is not None:
+        # imported here: the lab stack (SCPI, Modbus, simulators) is only needed by lab benches
+        from bench.accuracy.benchfile import parse_lab
+
+        lab = parse_lab(lab_tab, meters, simulate)
     top.finish()
     if lab is None:
         _check_topology(meters, top)

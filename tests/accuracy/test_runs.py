@@ -11,6 +11,9 @@ import pytest
 
 from bench.config import load_bench
 
+# Each test here runs ``meterbench run`` in a subprocess (real servers, pytest, report): ~5-15 s.
+pytestmark = pytest.mark.slow
+
 
 def _run(tmp_path_factory, bench: str):
     out = tmp_path_factory.mktemp(bench) / "run"

@@ -139,9 +139,11 @@ def parse_lab(tab: Table, meters: tuple[Any, ...], simulate: bool) -> LabBenchSp
         if m.rating is None:
             raise tab.error("meter", f"meter[{i}] {m.id!r} has no rating",
                             expected="a rating table (i_min, i_tr, i_ref, i_max, ...)")
-    ratings = {(m.rating.i_ref, m.rating.i_max, m.rating.u_n, m.rating.f_n) for m in meters}
+    ratings = {(m.rating.i_min, m.rating.i_tr, m.rating.i_ref, m.rating.i_max, m.rating.u_n,
+                m.rating.f_n) for m in meters}
     if len(ratings) > 1:
-        raise tab.error("meter", "meters under test on one source need the same Iref, Imax, Un and f",
+        raise tab.error("meter", "meters under test on one source need the same rated currents "
+                        "(Imin, Itr, Iref, Imax), Un and f",
                         expected="one lab bench per rating")
     plan_tab = tab.table("plan", {})
     assert plan_tab is not None

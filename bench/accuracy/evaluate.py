@@ -118,7 +118,7 @@ def dial_record(d: RegisterDelta, lim: Limit, *, reference_accuracy_pct: float, 
     ref = d.reference_kwh["SIGMA"]
     value = (d.import_kwh - ref) / ref * 100.0 if ref > 0 else math.nan
     b = budget(reference_accuracy_pct=reference_accuracy_pct, step_kwh=d.step_kwh,
-               reference_kwh=ref, window_ms=1.0, gate_ms=d.gate_ms)
+               reference_kwh=ref, window_ms=d.window_ms + 1.0, gate_ms=d.gate_ms)
     return Record(STAGE, "register (dial) test", d.meter, value, "%",
                   decide(value, -lim.pct, lim.pct, b.expanded, rule), -lim.pct, lim.pct,
                   b.expanded, RULE_TEXT[rule],

@@ -118,6 +118,7 @@ class RegisterDelta:
     step_kwh: float
     gate_ms: int
     reference_kwh: dict[str, float] = field(default_factory=dict)
+    window_ms: float = 0.0
 
 
 def error_pct(meter_kwh: float, reference_kwh: float) -> float:
@@ -212,7 +213,7 @@ def register_deltas(bench: LabBench, muts: Sequence[MeterUnderTest], *, voltage_
     """Hold one setting for ``gate_ms`` and report how far each meter's registers moved."""
     _apply(bench, settings, voltage_v=voltage_v, current_a=current_a, phi_deg=phi_deg,
            frequency_hz=muts[0].rating.f_n)
-    before, after, ref_kwh, _ = _gate(bench, muts, gate_ms)
+    before, after, ref_kwh, window = _gate(bench, muts, gate_ms)
     per_element = {"SIGMA": ref_kwh}
     for el in elements:
         per_element[str(el)] = bench.reference.energy_wh(el) / 1000.0
@@ -223,6 +224,6 @@ def register_deltas(bench: LabBench, muts: Sequence[MeterUnderTest], *, voltage_
             meter=m.id, import_kwh=a["energy.import"] - b["energy.import"],
             export_kwh=a.get("energy.export", math.nan) - b.get("energy.export", math.nan),
             step_kwh=m.reader.step_kwh("energy.import", a["energy.import"]), gate_ms=gate_ms,
-            reference_kwh=per_element))
+            reference_kwh=per_element, window_ms=window))
     bench.source.output_off()
     return out

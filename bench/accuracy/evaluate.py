@@ -15,7 +15,7 @@ from bench.accuracy.decision import RULE_TEXT, decide
 from bench.accuracy.executor import Measurement, RegisterDelta
 from bench.accuracy.plans import TestPoint
 from bench.accuracy.rating import MeterRating
-from bench.accuracy.uncertainty import budget
+from bench.accuracy.uncertainty import Budget, budget, u_repeatability
 from bench.limits import CREEP_MAX_PULSES
 from bench.records import Record
 
@@ -42,6 +42,21 @@ def limit_for(rating: MeterRating, current_a: float, *, basis: str = "mpe", coun
                  f"MPE class {rating.accuracy_class} ({rng}, band {band}; MID MI-003, metrology.md)")
 
 
+def mean_budget(runs: Sequence[Measurement], reference_accuracy_pct: float,
+                errors: Sequence[float]) -> Budget:
+    """Budget of the mean of the runs: the reference standard is common to all runs (fully
+    correlated, it does not average out); each run's register reads and gate timing are
+    independent, so their terms combine as √Σu²/n; repeatability is s/√n."""
+    per_run = [budget(reference_accuracy_pct=reference_accuracy_pct, step_kwh=r.step_kwh,
+                      reference_kwh=r.reference_kwh, window_ms=r.window_ms + 1.0,  # +1 ms clock
+                      gate_ms=r.gate_ms) for r in runs]
+    n = len(per_run)
+    return Budget(reference=per_run[0].reference,
+                  resolution=math.sqrt(sum(b.resolution**2 for b in per_run)) / n,
+                  timing=math.sqrt(sum(b.timing**2 for b in per_run)) / n,
+                  repeatability=u_repeatability(errors))
+
+
 def point_records(measurements: Sequence[Measurement], *, limit: Callable[[str, TestPoint], Limit],
                   reference_accuracy_pct: float, rule: str) -> list[Record]:
     """One record per (meter, point), rising and falling runs combined."""
@@ -54,10 +69,7 @@ def point_records(measurements: Sequence[Measurement], *, limit: Callable[[str, 
         errors = [r.error_pct for r in runs]
         value = sum(errors) / len(errors)
         ref_kwh = min(r.reference_kwh for r in runs)
-        b = budget(reference_accuracy_pct=reference_accuracy_pct,
-                   step_kwh=max(r.step_kwh for r in runs), reference_kwh=ref_kwh,
-                   window_ms=max(r.window_ms for r in runs) + 1.0,  # +1 ms: clock resolution
-                   gate_ms=min(r.gate_ms for r in runs), repeated_errors_pct=errors)
+        b = mean_budget(runs, reference_accuracy_pct, errors)
         lim = limit(meter, p)
         u = b.expanded
         target = runs[0].plan.target_pct
@@ -65,7 +77,8 @@ def point_records(measurements: Sequence[Measurement], *, limit: Callable[[str, 
         warn = [r.plan.warning for r in runs if r.plan.warning]
         detail = (f"{p.current_a:g} A PF {p.pf} {p.load}; "
                   + ", ".join(f"{r.direction} {r.error_pct:+.4f} %" for r in runs)
-                  + f"; gate {runs[0].gate_ms / 1000:g} s, {ref_kwh:.5f} kWh; {lim.basis}")
+                  + "; gate " + " / ".join(f"{r.gate_ms / 1000:g}" for r in runs)
+                  + f" s, {ref_kwh:.5f} kWh; {lim.basis}")
         if u > target:
             detail += f"; WARNING U = {u:.3g} % exceeds the target {target:.3g} % (1/3 MPE)"
         if warn:
@@ -75,8 +88,10 @@ def point_records(measurements: Sequence[Measurement], *, limit: Callable[[str, 
                               kind="point", current_a=p.current_a, pf=p.pf, phi_deg=p.phi_deg,
                               load=p.load, runs={r.direction: r.error_pct for r in runs},
                               reference_kwh=ref_kwh, meter_kwh=[r.meter_kwh for r in runs],
-                              gate_s=runs[0].gate_ms / 1000, budget=b.as_dict(),
-                              plan=runs[0].plan.as_dict(), target_pct=target,
+                              gate_s=max(r.gate_ms for r in runs) / 1000, budget=b.as_dict(),
+                              plan=min((r.plan for r in runs), key=lambda x: x.reachable).as_dict(),
+                              plans={r.direction: r.plan.as_dict() for r in runs},
+                              target_pct=target,
                               uncertainty_ok=u <= target, limit_basis=lim.basis)))
     return out
 

@@ -169,14 +169,27 @@ def warm_up(bench: LabBench, muts: Sequence[MeterUnderTest], settings: LabSettin
 
 def plan_point(point: TestPoint, mut: MeterUnderTest, bench: LabBench, settings: LabSettings,
                limit_pct: float, register_kwh: float) -> DurationPlan:
-    """The gate one meter needs at ``point`` given its register's step near its current value."""
+    """The gate one meter needs at ``point``, planned for the register step at the value the
+    register will have when the gate closes (a float register's step doubles at each power of 2,
+    so a register about to cross one would otherwise be planned too short)."""
     power = point.power_w(mut.rating.u_n)
     step = mut.reader.step_kwh("energy.import", register_kwh)
-    return plan_gate(power, limit_pct, step_kwh=step,
-                     reference_accuracy_pct=bench.reference_accuracy_pct,
-                     window_ms=settings.timing_window_ms,
-                     fraction=settings.uncertainty_fraction, margin=settings.planning_margin,
-                     min_gate_ms=settings.min_gate_ms, max_gate_ms=settings.max_gate_ms)
+    plan = None
+    for _ in range(4):
+        plan = plan_gate(power, limit_pct, step_kwh=step,
+                         reference_accuracy_pct=bench.reference_accuracy_pct,
+                         window_ms=settings.timing_window_ms,
+                         fraction=settings.uncertainty_fraction, margin=settings.planning_margin,
+                         min_gate_ms=settings.min_gate_ms, max_gate_ms=settings.max_gate_ms)
+        # the falling run comes later: allow for the energy of both runs and the settling
+        end_kwh = register_kwh + 2.0 * (plan.energy_kwh + power * settings.settle_ms / MS_PER_HOUR
+                                         / 1000.0)
+        end_step = mut.reader.step_kwh("energy.import", end_kwh)
+        if end_step <= step:
+            break
+        step = end_step
+    assert plan is not None
+    return plan
 
 
 def measure_points(bench: LabBench, muts: Sequence[MeterUnderTest], points: Sequence[TestPoint],

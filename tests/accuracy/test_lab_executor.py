@@ -9,6 +9,8 @@ from __future__ import annotations
 import math
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from bench.accuracy.executor import LabSettings
 from bench.accuracy.job import (
@@ -122,3 +124,24 @@ def test_summation_and_phase_by_phase_meters_are_told_apart():
     assert recs["wrong"].verdict == "fail"
     assert recs["pbp"].value == pytest.approx(recs["pbp"].data["phase_kwh"], rel=0.01)
 
+
+
+@settings(max_examples=15, deadline=None)
+@given(error=st.floats(-3.0, 3.0), register=st.floats(0.0, 200_000.0),
+       current=st.floats(0.25, 20.0), pf=st.sampled_from(["1", "0.5 ind", "0.8 cap"]),
+       phases=st.sampled_from(["L1L2L3", "L2"]))
+def test_any_error_register_value_and_point_is_recovered_within_u(error, register, current, pf,
+                                                                   phases):
+    """Whatever the register's float32 step (up to 0.0156 kWh near 2e5 kWh), the planned gate
+    keeps the recovered error within its stated U of the truth."""
+    plan = LabPlan(kind="custom", custom_points=({"current": current, "pf": pf, "phases": phases},),
+                   settings=LabSettings(warmup_ms=0), starting=False, creep=False,
+                   summation=False)
+    with lab(mut("m", ErrorCurve.constant(error), import_kwh=register)) as running:
+        (rec,) = accuracy_records(running.bench, running.muts, plan)
+    assert abs(rec.value - error) <= rec.uncertainty, rec.detail
+    if all(p["reachable"] for p in rec.data["plans"].values()):
+        assert rec.uncertainty <= rec.data["target_pct"], rec.detail
+    else:  # e.g. 115 W on a register with a 0.002 kWh step: capped at 4 h, and said so
+        assert "planner:" in rec.detail and not rec.data["plan"]["reachable"]
+    assert ("WARNING" in rec.detail) == (rec.uncertainty > rec.data["target_pct"])

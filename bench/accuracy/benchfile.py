@@ -13,10 +13,11 @@ from typing import Any
 from bench.accuracy.decision import RULES
 from bench.accuracy.executor import LabSettings
 from bench.accuracy.job import LIMIT_BASES, LabPlan
-from bench.accuracy.plans import PF_ANGLE_DEG, PHASE_SETS, PLAN_KINDS, rated_current
-from bench.limits import IN_SERVICE_FACTOR, temperature_band
+from bench.accuracy.plans import PF_ANGLE_DEG, PHASE_SETS, PLAN_KINDS, plan_points, rated_current
+from bench.limits import CREEP_VOLTAGE_FACTOR, IN_SERVICE_FACTOR, temperature_band
 from bench.timeutil import parse_duration
 from bench.tomlcheck import Table
+from instruments.scpi.fluke6105a import MAX_CURRENT_A, MAX_VOLTAGE_V
 from instruments.sim.lab import ReferenceSpec
 from instruments.sim.meter import ErrorCurve
 
@@ -128,6 +129,20 @@ def _parse_sim(tab: Table, ids: set[str]) -> LabSimMeter:
     return spec
 
 
+def _check_source_range(plan: LabPlan, meter: Any, tab: Table) -> None:
+    """Every planned current and voltage within the Fluke 6105A's ranges (its driver's limits)."""
+    rating = meter.rating
+    currents = [p.current_a for p in plan_points(plan.kind, rating, list(plan.custom_points))]
+    currents += [rating.i_ref]  # warm-up, dial and summation tests
+    if max(currents) > MAX_CURRENT_A:
+        raise tab.error("kind" if plan.kind != "custom" else "points",
+                        f"the plan needs {max(currents):g} A (Imax {rating.i_max:g} A)",
+                        expected=f"currents within the power source's {MAX_CURRENT_A:g} A")
+    if CREEP_VOLTAGE_FACTOR * rating.u_n > MAX_VOLTAGE_V:
+        raise tab.error("creep", f"1.15 · Un = {CREEP_VOLTAGE_FACTOR * rating.u_n:g} V",
+                        expected=f"within the power source's {MAX_VOLTAGE_V:g} V")
+
+
 def parse_lab(tab: Table, meters: tuple[Any, ...], simulate: bool) -> LabBenchSpec:
     """The ``[lab]`` table; ``meters`` are the bench's parsed ``[[meter]]`` entries."""
     if not meters:
@@ -168,5 +183,6 @@ def parse_lab(tab: Table, meters: tuple[Any, ...], simulate: bool) -> LabBenchSp
     ids = {m.id for m in meters}
     sims = {s.meter: s for s in (_parse_sim(t, ids) for t in tab.tables("sim"))}
     tab.finish()
+    _check_source_range(plan, meters[0], plan_tab)
     return LabBenchSpec(plan=plan, reference_accuracy_pct=accuracy, source_resource=source,
                         reference_resource=reference, sim_reference=sim_reference, sim_meters=sims)

@@ -90,6 +90,7 @@ def _sim_lab_data():
     (lambda d: d["lab"]["sim"][0].update(meter="nobody"), "lab.sim[0].meter"),
     (lambda d: d["lab"]["sim_reference"].update(error_pct=0.05), "lab.sim_reference.error_pct"),
     (lambda d: d["lab"]["plan"].update(points=[{"current": "0.1 Iref"}]), "lab.plan.points"),
+    (lambda d: [m["rating"].update(i_max=40.0) for m in d["meter"]], "lab.plan.kind"),
 ])
 def test_lab_bench_file_errors_name_the_field(mutate, field):
     data = _sim_lab_data()

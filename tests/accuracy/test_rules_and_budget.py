@@ -122,3 +122,12 @@ def test_planner_gate_is_the_shortest_reaching_the_target(power, mpe, step, wind
 def test_planner_says_when_the_reference_alone_is_too_coarse():
     plan = plan_gate(1000.0, 0.7, step_kwh=1e-5, reference_accuracy_pct=0.5, window_ms=0)
     assert not plan.reachable and "reference standard alone" in plan.warning
+
+
+def test_limit_basis_in_service_and_temperature_band():
+    from bench.accuracy.evaluate import limit_for
+
+    assert limit_for(RATING_B, 5.0).pct == 2.0
+    ins = limit_for(RATING_B, 5.0, basis="in_service", country="DK")
+    assert ins.pct == 4.0 and "in-service" in ins.basis  # 2 × MPE (BEK 582/2018 §11)
+    assert limit_for(RATING_B, 0.3, band=temperature_band(-15)).pct == 3.5  # −25…−10 °C column

@@ -39,8 +39,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                               "durations", description=__doc__)
     sub = p.add_subparsers(dest="accuracy_command", metavar="ACTION")
     f = sub.add_parser("field", help="operator meter vs the DSO's reference meter from interval files")
-    f.add_argument("operator", type=Path, metavar="OPERATOR.csv")
-    f.add_argument("reference", type=Path, metavar="REFERENCE.csv")
+    f.add_argument("operator", type=Path, metavar="OPERATOR",
+                   help="intervals CSV (meterbench intervals), or DataHub message files: a .json/.xml "
+                        "file or a folder of them (e.g. an outbox)")
+    f.add_argument("reference", type=Path, metavar="REFERENCE", help="the same, for the reference meter")
     f.add_argument("--operator-class", required=True, choices=CLASSES)
     f.add_argument("--reference-class", required=True, choices=CLASSES)
     f.add_argument("--operator-meter", metavar="NAME", help="meter in OPERATOR.csv (if several)")
@@ -71,7 +73,30 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.set_defaults(func=lambda args: (p.print_help(), 2)[1])
 
 
+def _is_message_input(path: Path) -> bool:
+    """DataHub messages (a .json/.xml file or a folder of them) rather than an intervals CSV."""
+    return path.is_dir() or path.suffix.lower() in (".json", ".xml")
+
+
+def _message_series(path: Path, meter: str | None, option: str) -> tuple[str, Any]:
+    from bench.datahub.to_series import message_files, series_by_metering_point
+
+    by_point = series_by_metering_point(message_files(path))
+    names = sorted(by_point)
+    if meter is None:
+        if len(names) > 1:
+            raise UserError(f"several metering points: {', '.join(names)}", source=str(path),
+                            field=option, expected="one GSRN chosen with " + option)
+        meter = names[0]
+    if meter not in by_point:
+        raise UserError(f"no metering point {meter!r}", source=str(path), field=option,
+                        expected="one of " + ", ".join(names))
+    return meter, by_point[meter]
+
+
 def _series(path: Path, meter: str | None, channel: str, option: str) -> tuple[str, Any]:
+    if _is_message_input(path):
+        return _message_series(path, meter, option)
     rows = [r for r in read_intervals(path) if r.channel == channel]
     names = sorted({r.meter for r in rows})
     if not rows:

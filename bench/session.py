@@ -170,7 +170,7 @@ class BenchRun:
             from bench.accuracy.runlab import lab_results_document
 
             path = self.run_dir / "results.json"
-            runfolder.write_json(path, _finite(lab_results_document(self)))
+            runfolder.write_json(path, lab_results_document(self))
             return path
         a = self.analyse()
         series: dict[str, str] = {}
@@ -205,7 +205,7 @@ class BenchRun:
             series["comparison"] = "series/comparison.csv"
         results = self._results_document(series)
         path = self.run_dir / "results.json"
-        runfolder.write_json(path, _finite(results))
+        runfolder.write_json(path, results)
         return path
 
     def _results_document(self, series: dict[str, str]) -> dict[str, Any]:
@@ -316,16 +316,3 @@ def _num(x: float) -> str:
     return "" if not math.isfinite(float(x)) else f"{float(x):.6f}"
 
 
-def _finite(obj: Any) -> Any:
-    """JSON has no NaN: unknown numbers become null."""
-    if isinstance(obj, float):
-        return obj if math.isfinite(obj) else None
-    if isinstance(obj, dict):
-        return {k: _finite(v) for k, v in obj.items()}
-    if isinstance(obj, list | tuple):
-        return [_finite(v) for v in obj]
-    if isinstance(obj, np.floating):
-        return _finite(float(obj))
-    if isinstance(obj, np.integer):
-        return int(obj)
-    return obj

@@ -30,6 +30,7 @@ from bench.cli.pipeline_csv import read_intervals
 from bench.config import CLASSES, load_bench
 from bench.errors import UserError
 from bench.limits import IN_SERVICE_FACTOR
+from bench.runfolder import json_safe
 from bench.timeutil import parse_iso
 from instruments.registers import load_register_map
 
@@ -171,7 +172,7 @@ def run_field(args: argparse.Namespace) -> int:
     if args.json:
         doc = {k: v for k, v in res.summary.items() if k != "points"}
         doc["records"] = [r.as_dict() for r in res.records]
-        print(json.dumps(_finite(doc), indent=2, allow_nan=False))
+        print(json.dumps(json_safe(doc), indent=2, allow_nan=False))
     else:
         s = res.summary
         print(f"{op_name} vs {ref_name}: {s['intervals_compared']} of {s['intervals_expected']} "
@@ -181,17 +182,6 @@ def run_field(args: argparse.Namespace) -> int:
             u = f" ± {r.uncertainty:.3g}" if r.uncertainty is not None else ""
             print(f"  {r.verdict:16s} {r.name}: {value}{u} — {r.detail}")
     return 1 if failed else 0
-
-
-def _finite(obj: Any) -> Any:
-    """JSON has no NaN: unknown numbers become null."""
-    if isinstance(obj, float):
-        return obj if math.isfinite(obj) else None
-    if isinstance(obj, dict):
-        return {k: _finite(v) for k, v in obj.items()}
-    if isinstance(obj, list | tuple):
-        return [_finite(v) for v in obj]
-    return obj
 
 
 def run_plan_cmd(args: argparse.Namespace) -> int:

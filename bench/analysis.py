@@ -15,10 +15,13 @@ from bench.config import BenchConfig, MeterSpec
 from bench.pipeline.aggregate import quarters_to_hours
 from bench.pipeline.compare import IntervalComparison, compare_intervals
 from bench.pipeline.events import PipelineEvent
+from bench.pipeline.frozen import detect_frozen
 from bench.pipeline.intervals import MeterIntervals, intervals_from_register
 from bench.pipeline.netting import PointFlows, VirtualPoint, sum_check, virtual_main_point
 from bench.store import Series, Store
 from bench.timeutil import RESOLUTIONS_MS
+from instruments.errors import ConfigError
+from instruments.registers import load_register_map
 
 #: A boundary is measured when its bracketing readings are at most this many poll periods apart
 #: (issue 6 default).
@@ -85,9 +88,28 @@ def analyse_meter(spec: MeterSpec, readings: dict[str, Series], start_ms: int, e
                                      RESOLUTIONS_MS["PT15M"], max_gap,
                                      rollover_kwh=spec.rollover_kwh,
                                      max_power_w=spec.max_power_w, meter=spec.id, channel=ch)
+        mi = _check_frozen(spec, ch, mi, s, readings.get("power.total"))
         quarter[ch] = mi
         hour[ch] = MeterIntervals(quarters_to_hours(mi.series), [], mi.max_gap_ms)
     return MeterAnalysis(spec, readings, quarter, hour)
+
+
+def _check_frozen(spec: MeterSpec, channel: str, mi: MeterIntervals, energy: Series,
+                  power: Series | None) -> MeterIntervals:
+    """A register standing still while the meter's own power says otherwise: estimated intervals."""
+    if power is None or len(power.values) < 2 or len(energy.values) < 2:
+        return mi
+    try:
+        step = load_register_map(spec.model).channel(channel).step_at(float(np.max(energy.values)))
+    except (ConfigError, KeyError):
+        return mi
+    sign = 1.0 if channel == "energy.import" else -1.0  # export registers count negative power
+    res = detect_frozen(mi.series, energy.times_ms, energy.values, power.times_ms,
+                        sign * power.values, step, meter=spec.id, channel=channel)
+    if not res.events:
+        return mi
+    events = sorted([*mi.events, *res.events], key=lambda e: (e.start_ms, e.kind))
+    return MeterIntervals(res.series, events, mi.max_gap_ms)
 
 
 def analyse(config: BenchConfig, store: Store, *, policy: str = "report") -> Analysis:

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from bench.accuracy.rating import parse_rating
 from bench.errors import UserError
 from bench.ids import is_valid_gs1
 from bench.timeutil import parse_duration, to_ms
@@ -26,7 +27,7 @@ from instruments.sim.faults import FaultSchedule
 from instruments.sim.meter import SimMeter
 from instruments.sim.served import ServedMeter
 
-ROLES = ("main", "operator", "reference")
+ROLES = ("main", "operator", "reference", "mut")
 CLASSES = ("A", "B", "C")
 LOAD_KINDS = ("base", "sessions", "cycling")
 CLOCKS = ("virtual", "scaled", "real")
@@ -80,12 +81,13 @@ class MeterSpec:
     name: str = ""
     calibration_id: str | None = None
     calibration_due: date | None = None
+    poll_ms: int | None = None  # overrides [run] poll_period for this meter
+    rating: Any = None  # bench.accuracy.rating.MeterRating, from the optional ``rating`` table
 
     @property
     def label(self) -> str:
         """What reports show: the free-text name when given, else the id."""
         return self.name or self.id
-    poll_ms: int | None = None  # overrides [run] poll_period for this meter
 
 
 @dataclass(frozen=True)
@@ -134,6 +136,7 @@ class BenchConfig:
     loads: tuple[LoadSpec, ...]
     datahub: DatahubSpec
     raw: dict[str, Any] = field(repr=False, compare=False, default_factory=dict)
+    lab: Any = None  # bench.accuracy.benchfile.LabBenchSpec for a bench with a ``[lab]`` section
 
     @property
     def tz(self) -> ZoneInfo:
@@ -296,6 +299,8 @@ def _parse_meter(tab: Table, load_ids: set[str]) -> MeterSpec:
             raise tab.error("loads", f"unknown load {name!r}",
                             expected="one of " + ", ".join(sorted(load_ids)))
     gsrn = tab.get("gsrn", str, None)
+    accuracy_class = tab.get("class", str, choices=CLASSES)
+    rating_tab = tab.table("rating", None)
     if gsrn is not None and not is_valid_gs1(gsrn, 18):
         raise tab.error("gsrn", f"{gsrn!r} is not a valid GSRN", expected="18 digits with a GS1 check digit")
     model = _checked_model(tab)
@@ -303,7 +308,7 @@ def _parse_meter(tab: Table, load_ids: set[str]) -> MeterSpec:
         id=mid,
         role=tab.get("role", str, choices=ROLES),
         model=model,
-        accuracy_class=tab.get("class", str, choices=CLASSES),
+        accuracy_class=accuracy_class,
         transport=_parse_transport(tab.table("transport", None)),
         loads=loads,
         sim=_parse_sim_meter(tab.table("sim", None), model),
@@ -315,6 +320,7 @@ def _parse_meter(tab: Table, load_ids: set[str]) -> MeterSpec:
         name=tab.get("name", str, ""),
         **_parse_calibration(tab.table("calibration", None)),
         poll_ms=_poll_period(tab, tab.get("poll_period", str, None)),
+        rating=parse_rating(rating_tab, accuracy_class) if rating_tab is not None else None,
     )
     tab.finish()
     return spec
@@ -423,11 +429,19 @@ def parse_bench(data: dict[str, Any], *, source: str, text: str = "",
         if not is_valid_gs1(getattr(datahub, key), 13):
             raise dh.error(key, "not a valid GLN", expected="13 digits with a GS1 check digit")
     dh.finish()
+    lab_tab = top.table("lab", None)
+    lab = None
+    if lab_tab is not None:
+        # imported here: the lab stack (SCPI, Modbus, simulators) is only needed by lab benches
+        from bench.accuracy.benchfile import parse_lab
+
+        lab = parse_lab(lab_tab, meters, simulate)
     top.finish()
-    _check_topology(meters, top)
+    if lab is None:
+        _check_topology(meters, top)
     return BenchConfig(name=name, source=source, sha256=hashlib.sha256(text.encode()).hexdigest(),
                        timezone=tz_name, seed=seed, simulate=simulate, run=run, meters=meters,
-                       loads=loads, datahub=datahub, raw=data)
+                       loads=loads, datahub=datahub, raw=data, lab=lab)
 
 
 def _unique(ids: list[str], top: Table, what: str) -> None:

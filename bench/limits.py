@@ -22,8 +22,37 @@ _MPE_PCT: dict[str, tuple[dict[str, float], ...]] = {
                   {"A": 7.0, "B": 3.5, "C": 1.3}, {"A": 9.0, "B": 4.0, "C": 1.5}),
 }
 
-#: In-service tolerance as a multiple of the first-verification MPE, per country preset.
+#: In-service tolerance as a multiple of the first-verification MPE, per country preset
+#: (metrology.md: Denmark BEK 582/2018 §11, Germany MessEV §22).
 IN_SERVICE_FACTOR: dict[str, float] = {"DK": 2.0, "DE": 2.0}
+
+#: Upper edges (°C) of the bands after the reference band, and the band's outer limits, as in the
+#: MID table's column headers (metrology.md). A temperature belongs to the first band containing it.
+_BAND_RANGES: tuple[tuple[tuple[float, float], ...], ...] = (
+    ((5.0, 30.0),),
+    ((-10.0, 5.0), (30.0, 40.0)),
+    ((-25.0, -10.0), (40.0, 55.0)),
+    ((-40.0, -25.0), (55.0, 70.0)),
+)
+
+#: Starting current as a fraction of Iref (metrology.md: initial verification practice, French
+#: decree of 1 Aug 2013), per connection and class.
+STARTING_CURRENT_FACTOR: dict[str, dict[str, float]] = {
+    "direct": {"A": 0.005, "B": 0.004, "C": 0.004},
+    "transformer": {"A": 0.003, "B": 0.002, "C": 0.001},
+}
+
+#: No-load (creep) test voltage as a multiple of Un; at most one pulse equivalent may register
+#: (metrology.md).
+CREEP_VOLTAGE_FACTOR = 1.15
+CREEP_MAX_PULSES = 1
+
+#: Iref / Itr (metrology.md: direct-connected Iref = 10·Itr, transformer-operated Iref = 20·Itr).
+IREF_PER_ITR: dict[str, float] = {"direct": 10.0, "transformer": 20.0}
+
+#: The test's expanded uncertainty should be at most this fraction of the MPE (metrology.md,
+#: French 2013 decree).
+UNCERTAINTY_FRACTION_OF_MPE = 1.0 / 3.0
 
 
 @dataclass(frozen=True)
@@ -55,3 +84,16 @@ def mpe_pct(accuracy_class: str, *, below_itr: bool = False, band: int = 0) -> f
 def in_service_limit_pct(accuracy_class: str, *, country: str = "DK", below_itr: bool = False,
                          band: int = 0) -> float:
     return IN_SERVICE_FACTOR[country] * mpe_pct(accuracy_class, below_itr=below_itr, band=band)
+
+
+def temperature_band(temperature_c: float) -> int:
+    """Index of the MID temperature band (0 = +5…+30 °C) that contains ``temperature_c``."""
+    for index, ranges in enumerate(_BAND_RANGES):
+        if any(lo <= temperature_c <= hi for lo, hi in ranges):
+            return index
+    raise ValueError(f"{temperature_c} °C is outside the MID table (-40…+70 °C)")
+
+
+def starting_current_a(accuracy_class: str, i_ref: float, *, transformer: bool = False) -> float:
+    """The starting current the meter must register at (fraction of Iref, metrology.md)."""
+    return STARTING_CURRENT_FACTOR["transformer" if transformer else "direct"][accuracy_class] * i_ref

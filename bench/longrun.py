@@ -217,16 +217,6 @@ def _append_session(run_dir: Path, config: BenchConfig, result: SessionResult) -
     doc.setdefault("sessions", []).append(result.as_dict())
     doc["readings"] = result.readings_total
     doc["gaps"] = result.gaps
-    runfolder.write_json(path, _finite(doc))
+    runfolder.write_json(path, doc)
 
 
-def _finite(obj: Any) -> Any:
-    import math
-
-    if isinstance(obj, float):
-        return obj if math.isfinite(obj) else None
-    if isinstance(obj, dict):
-        return {k: _finite(v) for k, v in obj.items()}
-    if isinstance(obj, list | tuple):
-        return [_finite(v) for v in obj]
-    return obj

@@ -89,18 +89,25 @@ def write_csv(path: Path, header: Sequence[str], rows: Iterable[Sequence[Any]]) 
     os.replace(tmp, path)
 
 
-def write_json(path: Path, data: dict[str, Any]) -> None:
-    """Atomically: a reader never sees half a results document."""
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text(json.dumps(data, indent=1, allow_nan=False, default=_default), encoding="utf-8")
-    os.replace(tmp, path)
+def json_safe(obj: Any) -> Any:
+    """JSON has no NaN: unknown numbers become null; numpy scalars become Python numbers."""
+    import math
 
-
-def _default(obj: Any) -> Any:
     import numpy as np
 
     if isinstance(obj, np.integer):
         return int(obj)
-    if isinstance(obj, np.floating):
-        return None if not np.isfinite(obj) else float(obj)
-    raise TypeError(f"not JSON-serializable: {type(obj).__name__}")
+    if isinstance(obj, float | np.floating):
+        return float(obj) if math.isfinite(obj) else None
+    if isinstance(obj, dict):
+        return {k: json_safe(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [json_safe(v) for v in obj]
+    return obj
+
+
+def write_json(path: Path, data: dict[str, Any]) -> None:
+    """Atomically (a reader never sees half a results document), with unknown numbers as null."""
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    tmp.write_text(json.dumps(json_safe(data), indent=1, allow_nan=False), encoding="utf-8")
+    os.replace(tmp, path)

@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from bench import runfolder
+from bench.accuracy.runfield import field_accuracy_section
 from bench.acquire import POLL_CHANNELS, MeterStats, acquire, poll_plan  # noqa: F401 - POLL_CHANNELS re-exported
 from bench.analysis import Analysis, analyse
 from bench.clock import make_clock
@@ -72,18 +73,28 @@ class BenchRun:
         self.tests: list[dict[str, Any]] = []
         self.acquire_seconds = 0.0
         self._truth: dict[str, TruthCheck] = {}
+        self.lab: Any = None  # a running lab on a bench with a [lab] section (bench.accuracy)
+        self.lab_records: list[Record] | None = None
 
     # ---- devices ----------------------------------------------------------------------------
     def start(self) -> None:
         self.store.set_meta("bench", {"name": self.config.name, "source": self.config.source,
                                       "sha256": self.config.sha256})
         self.store.set_meta("software", runfolder.software_versions())
+        if self.config.lab is not None:
+            from bench.accuracy.runlab import open_lab
+
+            self.lab = open_lab(self.config)
+            return
         if self.config.simulate:
             self.world = build_world(self.config)
             self.host = SimHost()
             self.endpoints = start_meters(self.host, self.config, self.world, self.clock.now_ms)
 
     def close(self) -> None:
+        if self.lab is not None:
+            self.lab.close()
+            self.lab = None
         if self.host is not None:
             self.host.stop()
             self.host = None
@@ -93,6 +104,10 @@ class BenchRun:
             pass
 
     def describe_transport(self, meter_id: str) -> str:
+        if self.lab is not None:
+            from bench.accuracy.runlab import describe
+
+            return describe(self.config, self.lab, meter_id)
         if self.config.simulate:
             ep = next((e for e in self.endpoints if e.name == meter_id), None)
             if ep is None:  # the simulated devices never started: the report must still render
@@ -107,6 +122,8 @@ class BenchRun:
     # ---- acquisition and analysis -------------------------------------------------------------
     def acquire(self) -> dict[str, MeterStats]:
         cfg = self.config
+        if cfg.lab is not None:
+            return self.stats  # a lab bench measures test points, not a day in the field
         drivers = build_drivers(cfg, self.endpoints, self.clock.now_ms)
         plans = [poll_plan(spec, drivers[spec.id]) for spec in cfg.meters]
         longest = max([cfg.run.poll_ms, *(p.period_ms or 0 for p in plans)])
@@ -133,6 +150,16 @@ class BenchRun:
             self._truth[meter_id] = check_meter(self.world, self.analyse(), meter_id)
         return self._truth[meter_id]
 
+    def run_lab(self) -> list[Record]:
+        """The lab bench's plan, run once for every meter under test (they share the source)."""
+        if self.lab is None:
+            raise RuntimeError("this bench has no [lab] section")
+        if self.lab_records is None:
+            from bench.accuracy.runlab import run_lab_plan
+
+            self.lab_records = run_lab_plan(self.config, self.lab)
+        return self.lab_records
+
     def add_record(self, record: Record) -> Record:
         self.records.append(record)
         return record
@@ -140,6 +167,13 @@ class BenchRun:
     # ---- the run folder -----------------------------------------------------------------------
     def write(self) -> Path:
         """results.json and the series files; returns the results path."""
+        cfg = self.config
+        if cfg.lab is not None:
+            from bench.accuracy.runlab import lab_results_document
+
+            path = self.run_dir / "results.json"
+            runfolder.write_json(path, lab_results_document(self))
+            return path
         a = self.analyse()
         series: dict[str, str] = {}
         rows = _interval_rows(a, "quarter", "PT15M")
@@ -173,7 +207,7 @@ class BenchRun:
             series["comparison"] = "series/comparison.csv"
         results = self._results_document(series)
         path = self.run_dir / "results.json"
-        runfolder.write_json(path, _finite(results))
+        runfolder.write_json(path, results)
         return path
 
     def _results_document(self, series: dict[str, str]) -> dict[str, Any]:
@@ -182,7 +216,8 @@ class BenchRun:
         failed = any(r.failed for r in self.records) or bool(failed_tests)
         acq_polls = sum(s.scheduled for s in self.stats.values())
         acq_ok = sum(s.ok for s in self.stats.values())
-        by_record = {r.subject: r for r in self.records if r.stage == "field"}
+        by_record = {r.subject: r for r in self.records
+                     if r.stage == "field" and r.name == "operator vs reference energy error"}
         field = []
         for p in a.field_pairs:
             rec = by_record.get(p.operator.id)
@@ -250,6 +285,7 @@ class BenchRun:
             "netting": netting,
             "field": field,
             "truth": truth,
+            "accuracy": field_accuracy_section(a),
             "records": [r.as_dict() for r in self.records],
             "tests": self.tests,
             "events": events,
@@ -282,16 +318,3 @@ def _num(x: float) -> str:
     return "" if not math.isfinite(float(x)) else f"{float(x):.6f}"
 
 
-def _finite(obj: Any) -> Any:
-    """JSON has no NaN: unknown numbers become null."""
-    if isinstance(obj, float):
-        return obj if math.isfinite(obj) else None
-    if isinstance(obj, dict):
-        return {k: _finite(v) for k, v in obj.items()}
-    if isinstance(obj, list | tuple):
-        return [_finite(v) for v in obj]
-    if isinstance(obj, np.floating):
-        return _finite(float(obj))
-    if isinstance(obj, np.integer):
-        return int(obj)
-    return obj

@@ -4,7 +4,8 @@ The simulator knows each interval's true energy and each meter's true error. A r
 may deviate from ``true × (1 + error)`` by no more than what the method itself allows:
 
 * register quantization: each boundary value is interpolated from two readings, each off by at
-  most half a register step (float32: half the spacing at that value), so an interval, the
+  most half a register step (the model's encoding: float32 spacing at that value, or an integer
+  register's scale), so an interval, the
   difference of two boundaries, is off by at most one step;
 * boundary interpolation: between readings at t1 < b < t2 the register rises at a power between
   Pmin and Pmax, so linear interpolation at b is off by at most
@@ -16,6 +17,7 @@ is tight where the load is steady and honest where it switches.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -23,6 +25,7 @@ import numpy as np
 from bench.analysis import Analysis
 from bench.simworld import SimWorld, power_range_w
 from bench.store import Series
+from instruments.registers import load_register_map
 
 MS_PER_HOUR = 3_600_000
 
@@ -56,24 +59,24 @@ class TruthCheck:
         return float((self.recovered_kwh[c].sum() / self.true_kwh[c].sum() - 1.0) * 100.0)
 
 
-def _float32_step(kwh: float) -> float:
-    return float(np.spacing(np.float32(abs(kwh))))
-
-
 def boundary_bound_kwh(world: SimWorld, meter_id: str, readings: Series, boundary_ms: int,
-                       error_pct: float) -> float:
-    """Worst-case error of the interpolated register value at one boundary."""
+                       error_pct: float, step: Callable[[float], float]) -> float:
+    """Worst-case error of the interpolated register value at one boundary.
+
+    ``step(value)`` is the register's quantization step near a value (float32 spacing, or the
+    scale of an integer register), from the meter model's register map.
+    """
     t = readings.times_ms
     k = int(np.searchsorted(t, boundary_ms))
     if k < len(t) and t[k] == boundary_ms:
-        return _float32_step(readings.values[k]) / 2
+        return step(readings.values[k]) / 2
     if k == 0 or k == len(t):
         return float("inf")
     t1, t2 = int(t[k - 1]), int(t[k])
     pmin, pmax = power_range_w(world, meter_id, t1, t2)
     spread_kw = (pmax - pmin) * (1 + error_pct / 100.0) / 1000.0
     interp = spread_kw * (boundary_ms - t1) * (t2 - boundary_ms) / (t2 - t1) / MS_PER_HOUR
-    quant = max(_float32_step(readings.values[k - 1]), _float32_step(readings.values[k])) / 2
+    quant = max(step(readings.values[k - 1]), step(readings.values[k])) / 2
     return interp + quant
 
 
@@ -82,9 +85,11 @@ def check_meter(world: SimWorld, analysis: Analysis, meter_id: str) -> TruthChec
     series = ma.quarter["energy.import"].series
     res = series.resolution_ms
     true = world.true_intervals(meter_id, series.start_ms, res)
-    err = world.config.meter(meter_id).sim.error_pct
+    spec = world.config.meter(meter_id)
+    err = spec.sim.error_pct
+    step = load_register_map(spec.model).channel("energy.import").step_at
     readings = ma.readings["energy.import"]
-    bounds = np.array([boundary_bound_kwh(world, meter_id, readings, int(b), err)
+    bounds = np.array([boundary_bound_kwh(world, meter_id, readings, int(b), err, step)
                        for b in np.append(series.start_ms, series.start_ms[-1] + res)])
     allowed = bounds[:-1] + bounds[1:] + 1e-9  # + float64 arithmetic slack
     return TruthCheck(meter_id, series.start_ms, series.quantity, true, true * (1 + err / 100.0),

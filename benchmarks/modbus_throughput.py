@@ -12,6 +12,10 @@ connection). A "read" is one poll of energy.import, energy.export and power.tota
 * TCP: against a baseline measured in this same process, a bare pymodbus client reading the same
   registers from the same server with no driver layer, and against the issue's target of 4,000
   reads/s at 100 meters on 2 cores.
+* TCP CPU: client and server CPU time per read (this process and the server process, from the
+  OS), and "2 free cores" = 1e6 / max(client, server) us: the rate the slower side could sustain
+  with a core of its own. On a shared machine wall-clock rates swing with other users' load; CPU
+  time per read does much less.
 * RTU: transactions/s of a 2-register read on the simulated pty line against the theoretical
   limit from Modbus over Serial Line V1.02 (8-byte request, 9-byte response, 11-bit characters at
   8E1, 3.5-character silences or 1.75 ms above 19200 baud; see ``instruments.rtu``). Target
@@ -44,7 +48,19 @@ def _tcp_specs(n: int) -> list[dict]:
     return [{"name": f"m{i}", "model": "eastron_sdm630", "unit_id": 1} for i in range(n)]
 
 
-async def _tcp_driver_rate(endpoints, seconds: float) -> float:
+def _cpu_s(pid: int | None) -> float:
+    """CPU seconds (user + system) used so far by a process (this one if ``pid`` is None)."""
+    if pid is None:
+        return time.process_time()
+    import psutil
+
+    t = psutil.Process(pid).cpu_times()
+    return t.user + t.system
+
+
+async def _tcp_driver_rate(endpoints, seconds: float, server_pid: int | None = None
+                           ) -> tuple[float, float, float]:
+    """(reads/s, client CPU us per read, server CPU us per read)."""
     regmap = load_register_map("eastron_sdm630")
     meters = [ModbusMeter(regmap, TcpTransport(e.host, e.port), e.unit_id) for e in endpoints]
     for m in meters:
@@ -62,11 +78,13 @@ async def _tcp_driver_rate(endpoints, seconds: float) -> float:
         await m.read(CHANNELS)
     stop_at = time.perf_counter() + seconds
     t0 = time.perf_counter()
+    c0, s0 = _cpu_s(None), _cpu_s(server_pid)
     await asyncio.gather(*(loop(m) for m in meters))
     elapsed = time.perf_counter() - t0
+    c1, s1 = _cpu_s(None), _cpu_s(server_pid)
     for m in meters:
         await m.close()
-    return count / elapsed
+    return count / elapsed, (c1 - c0) / count * 1e6, (s1 - s0) / count * 1e6
 
 
 async def _tcp_bare_rate(endpoint, seconds: float) -> float:
@@ -97,6 +115,37 @@ async def _rtu_rate(endpoint, seconds: float) -> float:
         return n / (time.perf_counter() - t0)
 
 
+def _served_cost_us(n: int = 1000, repeats: int = 5) -> tuple[float, float]:
+    """Server CPU per request in this process, best of ``repeats`` runs (least disturbed by
+    other load): the whole answer, and the meter physics (``SimMeter.read_channels``) alone."""
+    import struct
+
+    from instruments.sim.constant import ConstantCircuit
+    from instruments.sim.meter import SimMeter
+    from instruments.sim.served import ServedMeter
+
+    t0_ms = 1_780_000_000_000
+    served = ServedMeter(SimMeter(ConstantCircuit(), start_ms=t0_ms),
+                         load_register_map("eastron_sdm630"))
+    meter = SimMeter(ConstantCircuit(), start_ms=t0_ms)
+    pdu = struct.pack(">BHH", 4, 0x34, 24)
+    names = ["power.total", "frequency", "energy.import", "energy.export"]
+    whole = physics = float("inf")
+    now = t0_ms
+    for _ in range(repeats):
+        t0 = time.process_time()
+        for _ in range(n):
+            now += 1000
+            served.handle_pdu(pdu, now)
+        whole = min(whole, (time.process_time() - t0) / n * 1e6)
+        t0 = time.process_time()
+        for _ in range(n):
+            now += 1000
+            meter.read_channels(names, now)
+        physics = min(physics, (time.process_time() - t0) / n * 1e6)
+    return whole, physics
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--seconds", type=float, default=3.0, help="measuring time per case")
@@ -106,20 +155,27 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     counts = [int(x) for x in args.meters.split(",") if x]
     print(f"cpus: {os.cpu_count()}, load average: {os.getloadavg()[0]:.2f}")
+    whole, physics = _served_cost_us()
+    print(f"server CPU per read request: {whole:.0f} us, of which SimMeter.read_channels "
+          f"{physics:.0f} us ({physics / whole:.0%})")
 
     baseline = None
     if args.skip_tcp:
         counts = []
     else:
         print("\nModbus TCP (servers in another process, one connection per meter)")
-        print(f"{'meters':>7} {'reads/s':>10} {'vs bare pymodbus':>17} {'vs target 4000':>15}")
+        print(f"{'meters':>7} {'reads/s':>10} {'vs bare pymodbus':>17} {'vs target 4000':>15}"
+              f" {'client us/read':>15} {'server us/read':>15} {'2 free cores':>13}")
     for n in counts:
         with ServerProcess(_tcp_specs(n)) as proc:
             if baseline is None:
                 baseline = asyncio.run(_tcp_bare_rate(proc.endpoints[0], args.seconds))
                 print(f"{'bare':>7} {baseline:>10.0f} {1.0:>17.2f} {'':>15}")
-            rate = asyncio.run(_tcp_driver_rate(proc.endpoints, args.seconds))
-        print(f"{n:>7} {rate:>10.0f} {rate / baseline:>17.2f} {rate / TCP_TARGET_100:>15.2f}")
+            rate, client_us, server_us = asyncio.run(
+                _tcp_driver_rate(proc.endpoints, args.seconds, proc.pid))
+        capacity = 1e6 / max(client_us, server_us)
+        print(f"{n:>7} {rate:>10.0f} {rate / baseline:>17.2f} {rate / TCP_TARGET_100:>15.2f}"
+              f" {client_us:>15.0f} {server_us:>15.0f} {capacity:>13.0f}")
 
     if not args.skip_rtu:
         print("\nModbus RTU on a simulated pty line (2-register read, 8E1)")

@@ -9,8 +9,9 @@ Run from the repository root:  python benchmarks/pipeline.py  [--meters N] [--si
    in the same process; the two must agree to 1e-9 kWh on intervals both call measured.
 2. Netting: N sites x 96 quarters with 1-3 serial sub-meters each, by ``virtual_main_point``.
 
-Targets (issue 6): intervals <= 0.5 s, >= 20x pandas; netting 100,000 sites <= 0.5 s.
-Timings are the best of ``--repeat`` runs (first run also shown).
+Targets (project requirements): intervals <= 0.5 s, >= 20x pandas; netting 100,000 sites <= 0.5 s.
+Timings are the best of ``--repeat`` runs (first run also shown), as wall time and as this
+process's CPU time (on a shared machine the two differ by the time other processes held the cores).
 """
 
 from __future__ import annotations
@@ -34,8 +35,8 @@ Q = 15 * MIN
 H = 60 * MIN
 DAY = 24 * H
 DAY0 = 1_780_185_600_000  # 2026-05-31T00:00Z, a whole UTC day
-MAX_GAP = 150_000  # 2.5 x the 1-minute polling period (issue 6 default)
-EST_LIMIT = 6 * H  # issue 6 default
+MAX_GAP = 150_000  # 2.5 x the 1-minute polling period (project default)
+EST_LIMIT = 6 * H  # project default
 
 
 def make_readings(n_meters: int, rng: np.random.Generator):
@@ -114,13 +115,16 @@ def pandas_baseline(offsets, times, values):
 
 
 def timed(fn, *args, repeat: int):
-    times = []
+    """(result, wall times, CPU times of this process). On a shared machine the CPU time shows
+    what the code costs when other processes take the cores part of the time."""
+    wall, cpu = [], []
     out = None
     for _ in range(repeat):
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         out = fn(*args)
-        times.append(time.perf_counter() - t0)
-    return out, times
+        wall.append(time.perf_counter() - t0)
+        cpu.append(time.process_time() - c0)
+    return out, wall, cpu
 
 
 def make_sites(n_sites: int, rng: np.random.Generator):
@@ -146,29 +150,34 @@ def main() -> int:
 
     offsets, times, values = make_readings(args.meters, rng)
     print(f"intervals: {args.meters:,} meters, {len(times):,} readings, 1 day, PT15M + PT1H")
-    (qty, qual, hqty, hqual), t_ours = timed(ours, offsets, times, values, repeat=args.repeat)
+    (qty, qual, hqty, hqual), t_ours, c_ours = timed(ours, offsets, times, values,
+                                                     repeat=args.repeat)
     best = min(t_ours)
-    print(f"  numpy core : best {best:.3f} s, first {t_ours[0]:.3f} s  (target <= 0.5 s)")
+    print(f"  numpy core : best {best:.3f} s, first {t_ours[0]:.3f} s, best CPU "
+          f"{min(c_ours):.3f} s  (target <= 0.5 s)")
     counts = {Quality(k).label: int(np.count_nonzero(qual == k)) for k in (0, 1, 2)}
     print(f"  PT15M quality counts: {counts}")
     if not args.skip_pandas:
-        (pq, pqual, phq, phqual), t_pd = timed(pandas_baseline, offsets, times, values, repeat=1)
+        (pq, pqual, phq, phqual), t_pd, c_pd = timed(pandas_baseline, offsets, times, values,
+                                                     repeat=1)
         both = (qual == Quality.MEASURED) & (pqual == Quality.MEASURED)
         diff = float(np.max(np.abs(qty[both] - pq[both]))) if both.any() else float("nan")
         hboth = (hqual == Quality.MEASURED) & (phqual == Quality.MEASURED)
         hdiff = float(np.max(np.abs(hqty[hboth] - phq[hboth]))) if hboth.any() else float("nan")
         same_q = bool(np.array_equal(qual, pqual)) and bool(np.array_equal(hqual, phqual))
-        print(f"  pandas     : {t_pd[0]:.3f} s  -> ratio {t_pd[0] / best:.1f}x  (target >= 20x)")
+        print(f"  pandas     : {t_pd[0]:.3f} s, CPU {c_pd[0]:.3f} s (one run) -> ratio "
+              f"{t_pd[0] / best:.1f}x wall, {c_pd[0] / min(c_ours):.1f}x CPU  (target >= 20x)")
         print(f"  agreement  : max |diff| PT15M {diff:.2e} kWh over {int(both.sum()):,} measured, "
               f"PT1H {hdiff:.2e} kWh; identical qualities: {same_q}  (target <= 1e-9 kWh)")
     del offsets, times, values
 
     main_f, subs_f, sub_site = make_sites(args.sites, rng)
     print(f"netting: {args.sites:,} sites x 96 quarters, {len(sub_site):,} serial sub-meters")
-    v, t_net = timed(lambda: virtual_main_point(main_f, subs_f, sub_site=sub_site,
-                                                policy="clamp"), repeat=args.repeat)
-    print(f"  virtual_main_point: best {min(t_net):.3f} s, first {t_net[0]:.3f} s "
-          f"(target <= 0.5 s); negative residuals {int(v.negative_import.sum()):,}")
+    v, t_net, c_net = timed(lambda: virtual_main_point(main_f, subs_f, sub_site=sub_site,
+                                                       policy="clamp"), repeat=args.repeat)
+    print(f"  virtual_main_point: best {min(t_net):.3f} s, first {t_net[0]:.3f} s, best CPU "
+          f"{min(c_net):.3f} s (target <= 0.5 s); negative residuals "
+          f"{int(v.negative_import.sum()):,}")
     return 0
 
 

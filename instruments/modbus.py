@@ -106,6 +106,7 @@ class ModbusLink:
         self.transport = transport
         self.timeout_s = timeout_s
         self._client: AsyncModbusTcpClient | AsyncModbusSerialClient | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
         self._lock = asyncio.Lock()
         self._corrupt = False
         self._sent_tid = 0
@@ -116,7 +117,14 @@ class ModbusLink:
 
     @property
     def connected(self) -> bool:
-        return self._client is not None and self._client.connected
+        """Connected, and in the running event loop (a link may outlive one ``asyncio.run``:
+        a connection made in a finished loop is dead and gets replaced)."""
+        if self._client is None or not self._client.connected:
+            return False
+        try:
+            return asyncio.get_running_loop() is self._loop
+        except RuntimeError:
+            return True  # asked from outside any loop: report the socket's state
 
     def _make_client(self, parity: str | None = None
                      ) -> AsyncModbusTcpClient | AsyncModbusSerialClient:
@@ -155,8 +163,15 @@ class ModbusLink:
     async def connect(self) -> None:
         if self.connected:
             return
+        loop = asyncio.get_running_loop()
+        if self._loop is not loop:
+            self._lock = asyncio.Lock()  # a lock is tied to the loop that first waits on it
         if self._client is not None:
-            self._client.close()
+            try:
+                self._client.close()
+            except RuntimeError:
+                pass  # its loop is closed: the socket went with it
+            self._client = None
         parity = None
         if _is_pty(self.transport) and not _pty_accepts_parity(self.transport.port):
             # A pty carries no parity bit and some kernels refuse PARENB on one (seen on
@@ -164,6 +179,7 @@ class ModbusLink:
             # the configured parity.
             parity = "N"
         self._client = self._make_client(parity=parity)
+        self._loop = loop
         try:
             ok = await self._client.connect()
         except (OSError, termios.error, ModbusException) as exc:
@@ -173,12 +189,17 @@ class ModbusLink:
 
     async def close(self) -> None:
         if self._client is not None:
-            self._client.close()
+            try:
+                self._client.close()
+            except RuntimeError:
+                pass  # opened in a loop that is closed now
             self._client = None
 
     async def read_registers(self, unit_id: int, function: int, address: int, count: int
                              ) -> list[int]:
         """One attempt at one read, with typed errors; reconnects first if disconnected."""
+        if asyncio.get_running_loop() is not self._loop:
+            await self.connect()
         async with self._lock:
             ctx = dict(unit_id=unit_id, address=address, function=function)
             if not self.connected:

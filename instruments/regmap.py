@@ -199,6 +199,21 @@ class Channel:
         """Registers a meter would hold for ``value`` (see :meth:`encode_bytes`)."""
         return list(self._words.unpack(self.encode_bytes(value)))
 
+    def step_at(self, value: float) -> float:
+        """The register's quantization step near ``value`` in engineering units: the scale for
+        integers, the spacing of adjacent float32/float64 numbers for floats (a float32 energy
+        counter at 100,000 kWh moves in steps of 0.0078 kWh). Half of it bounds the encoding error."""
+        if not self.dtype.is_float:
+            return self.resolution
+        raw = abs(value * self._divisor if self._divisor else value / self.scale)
+        if self.dtype.name == "float64":
+            spacing = math.ulp(raw)
+        else:
+            bits = struct.unpack(">I", struct.pack(">f", raw))[0]
+            lo, hi = struct.unpack(">2f", struct.pack(">2I", bits, bits + 1))
+            spacing = hi - lo
+        return spacing / self._divisor if self._divisor else spacing * self.scale
+
     @property
     def resolution(self) -> float:
         """Smallest step of an integer channel (its scale); 0 for floats (relative precision)."""

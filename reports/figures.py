@@ -97,3 +97,67 @@ def quality_figure(meters: Sequence[str], quality_labels: Sequence[Sequence[str]
     ax.set_title("Interval quality (green measured, yellow estimated, blue calculated, red missing)",
                  fontsize=9)
     return fig
+
+
+
+PF_STYLE = {"0.5 ind": ("#c0392b", "v"), "1": ("#1f5fa8", "o"), "0.8 cap": ("#2e8b57", "^")}
+
+
+def error_curve_figure(points: Sequence[dict], title: str) -> matplotlib.figure.Figure:
+    """Error over current per power factor (balanced load), with U bars and the MPE envelope.
+
+    ``points``: dicts with ``current_a``, ``pf``, ``load``, ``value``, ``uncertainty``, ``high``.
+    Single-phase points are drawn hollow at their current.
+    """
+    fig, ax = plt.subplots(figsize=(9, 4.4))
+    for pf in dict.fromkeys(p["pf"] for p in points):
+        color, marker = PF_STYLE.get(pf, (COLORS[3], "s"))
+        for balanced in (True, False):
+            sel = sorted((p for p in points if p["pf"] == pf and (p["load"] == "balanced") == balanced
+                          and p.get("value") is not None), key=lambda p: p["current_a"])
+            if not sel:
+                continue
+            x = [p["current_a"] for p in sel]
+            y = [p["value"] for p in sel]
+            u = [p.get("uncertainty") or 0.0 for p in sel]
+            ax.errorbar(x, y, yerr=u, color=color, marker=marker, capsize=3,
+                        linestyle="-" if balanced else "none",
+                        markerfacecolor=color if balanced else "white",
+                        label=f"PF {pf}" + ("" if balanced else " single-phase"))
+    env = sorted({(p["current_a"], p["high"]) for p in points if p.get("high") is not None})
+    if env:
+        xs = [c for c, _ in env]
+        hs = [h for _, h in env]
+        ax.step(xs, hs, where="post", color="black", linewidth=1.0, label="MPE")
+        ax.step(xs, [-h for h in hs], where="post", color="black", linewidth=1.0)
+    ax.axhline(0, color="grey", linewidth=0.5)
+    ax.set_xscale("log")
+    ax.set_xlabel("current per phase (A)")
+    ax.set_ylabel("error % (± U, k = 2)")
+    ax.set_title(title)
+    ax.legend(loc="best", fontsize=8)
+    return fig
+
+
+def field_scatter_histogram(reference_kwh: Sequence[float], operator_kwh: Sequence[float],
+                            error_pct: Sequence[float], limit_pct: float | None, title: str) -> matplotlib.figure.Figure:
+    """Operator vs reference per interval (scatter, with y = x) and the error histogram."""
+    ref = np.asarray(reference_kwh, dtype=float)
+    op = np.asarray(operator_kwh, dtype=float)
+    err = np.asarray(error_pct, dtype=float)
+    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(9, 3.8))
+    ax1.plot(ref, op, ".", color=COLORS[0], markersize=4)
+    top = float(max(ref.max(initial=0), op.max(initial=0))) or 1.0
+    ax1.plot([0, top], [0, top], color="black", linewidth=0.6, label="y = x")
+    ax1.set_xlabel("reference kWh per interval")
+    ax1.set_ylabel("operator kWh per interval")
+    ax1.legend(loc="upper left", fontsize=8)
+    ok = np.isfinite(err)
+    ax2.hist(err[ok], bins=min(40, max(5, int(ok.sum() // 3) or 5)), color=COLORS[1])
+    if limit_pct is not None:
+        for x in (-limit_pct, limit_pct):
+            ax2.axvline(x, color=COLORS[4], linewidth=0.8)
+    ax2.set_xlabel("interval error %")
+    ax2.set_ylabel("intervals")
+    fig.suptitle(title, fontsize=10)
+    return fig

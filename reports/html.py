@@ -93,6 +93,27 @@ def build_figures(run_dir: Path, results: dict[str, Any]) -> dict[str, Any]:
                     _start_ms(tab["start"][sel]), tab["operator_kwh"][sel], tab["reference_kwh"][sel],
                     tab["error_pct"][sel], f.get("interval_limit_pct"),
                     f"{f['operator']} vs {f['reference']} per interval")
+    out.update(_accuracy_figures(results.get("accuracy") or {}))
+    return out
+
+
+def _accuracy_figures(acc: dict[str, Any]) -> dict[str, Any]:
+    """Error curves per lab meter, scatter and histogram per field pair (data from results.json)."""
+    out: dict[str, str] = {}
+    for m in (acc.get("lab") or {}).get("meters", []):
+        pts = [dict(current_a=r["data"]["current_a"], pf=r["data"]["pf"], load=r["data"]["load"],
+                    value=r["value"], uncertainty=r["uncertainty"], high=r["high"])
+               for r in m["records"] if r.get("data", {}).get("kind") == "point"]
+        if pts:
+            out["lab:" + m["meter"]] = figures.error_curve_figure(
+                pts, f"{m['meter']} ({m['model']}, class {m['accuracy_class']}): error curve")
+    for f in acc.get("field", []):
+        pts = f.get("points") or []
+        if pts:
+            out["accfield:" + f["operator"]] = figures.field_scatter_histogram(
+                [p["reference_kwh"] for p in pts], [p["operator_kwh"] for p in pts],
+                [p["error_pct"] for p in pts], f.get("limit_pct"),
+                f"{f['operator']} vs {f['reference']}: intervals and error distribution")
     return out
 
 
@@ -115,6 +136,7 @@ def render_html(run_dir: Path) -> Path:
         records=records, devices=results.get("devices", []),
         acquisition=results.get("acquisition"), intervals=results.get("intervals"),
         netting=results.get("netting"), field=results.get("field", []), truth=results.get("truth", []),
+        accuracy=results.get("accuracy") or {},
         events=results.get("events", []), tests=tests,
         test_counts=dict(Counter(t["outcome"] for t in tests)),
         figures=_figures(run_dir, results), fmt=fmt, fmt_limit=fmt_limit, num=num,

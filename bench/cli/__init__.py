@@ -29,6 +29,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "bench.cli.scpi",
     "bench.cli.acquire",
     "bench.cli.export",
+    "bench.cli.accuracy",
 )
 
 

@@ -172,16 +172,10 @@ def _as_json(clock: ClockAlignment | None, note: str, labelling: LabellingDiagno
              ) -> dict[str, object]:
     out: dict[str, object] = {"clock": note, "coverage": COVERAGE}
     if clock is not None:
-        out.update({
-            "offset_s": clock.offset_ms / 1000,
-            "offset_uncertainty_s": clock.offset_uncertainty_ms / 1000,
-            "drift_ppm": None if np.isnan(clock.drift_ppm) else clock.drift_ppm,
-            "drift_uncertainty_ppm": (None if np.isnan(clock.drift_uncertainty_ppm)
-                                      else clock.drift_uncertainty_ppm),
-            "reference_time": format_iso_utc(clock.reference_time_ms),
-            "windows": len(clock.window_lag_ms),
-            "step_s": clock.step_ms / 1000,
-        })
+        rec = clock.as_record()
+        out.update({k: rec[k] for k in ("offset_s", "offset_uncertainty_s", "drift_ppm",
+                                       "drift_uncertainty_ppm", "windows", "step_s")})
+        out["reference_time"] = format_iso_utc(clock.reference_time_ms)
     else:
         out.update({"offset_s": None, "offset_uncertainty_s": None, "drift_ppm": None,
                     "drift_uncertainty_ppm": None})

@@ -32,7 +32,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                     "Only energy.* channels are used.")
     p.add_argument("readings", type=Path, metavar="READINGS.csv")
     p.add_argument("--resolution", choices=sorted(CLI_RESOLUTIONS), default="PT15M",
-                   help="PT15M (default) or PT1H (four quarters, DataHub's quality rule)")
+                   help="PT15M (default) or PT1H")
+    p.add_argument("--hour-from", choices=("register", "quarters"), default="register",
+                   help="PT1H from the register at whole hours (default: an hour is missing "
+                        "unless its two boundaries are known) or from four quarters with "
+                        "DataHub's rule (a partial hour is the estimated sum of its quarters)")
     p.add_argument("--max-gap", metavar="DUR",
                    help="readings further apart than this make a boundary estimated "
                         "(default 5min; ISO 8601 PT5M or 90s, 5min, 2h)")
@@ -92,12 +96,12 @@ def run(args: argparse.Namespace) -> int:
     messages: list[str] = []
     for meter, channel in keys:
         t, v = table.arrays((meter, channel))
-        result = intervals_from_register(t, v, start, end, MS_PER_QUARTER, max_gap, est_limit,
-                                         args.rollover_kwh, args.max_power_w, meter=meter,
-                                         channel=channel)
-        series = result.series
-        if args.resolution == "PT1H":
-            series = quarters_to_hours(series)
+        from_quarters = args.resolution == "PT1H" and args.hour_from == "quarters"
+        result = intervals_from_register(t, v, start, end,
+                                         MS_PER_QUARTER if from_quarters else step, max_gap,
+                                         est_limit, args.rollover_kwh, args.max_power_w,
+                                         meter=meter, channel=channel)
+        series = quarters_to_hours(result.series) if from_quarters else result.series
         rows.append(IntervalRow(meter, channel, series))
         messages += [f"{meter} {channel}: {e.kind}: {e.text}" for e in result.events]
     if skipped:

@@ -1,7 +1,9 @@
-"""``meterbench sim``: serve a bench's simulated meters on 127.0.0.1 until interrupted.
+"""``meterbench sim``: serve a bench's simulated devices on 127.0.0.1 until interrupted.
 
 Any Modbus tool (mbpoll, a SCADA, a vendor's own software) can then be pointed at the printed
-endpoints. The simulated world runs on the wall clock, built for today's local date.
+meter endpoints, and any VISA tool at the printed SCPI resources of a lab bench. A field bench's
+world runs on the wall clock, built for today's local date; on a lab bench the meters under test
+measure whatever the simulated power source is set to.
 """
 
 from __future__ import annotations
@@ -34,6 +36,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     config = load_bench(args.bench, force_simulate=True)
+    if config.lab is not None:
+        return _serve_lab(config, args)
     today = datetime.now(config.tz).date()
     start = to_ms(datetime.combine(today, datetime.min.time(), tzinfo=config.tz))
     run_spec = replace(config.run, local_date=today, start_ms=start,
@@ -58,5 +62,49 @@ def run(args: argparse.Namespace) -> int:
             if deadline and time.monotonic() >= deadline:
                 break
             stop.wait(0.2)
+    print("stopped", file=sys.stderr)
+    return 0
+
+
+def _serve_lab(config, args: argparse.Namespace) -> int:  # noqa: ANN001 - BenchConfig
+    """The lab's source and reference standard over SCPI, its meters under test over Modbus TCP."""
+    from instruments.sim.creep import CreepingSimMeter
+    from instruments.sim.lab import LabSpec, ReferenceSpec, start_lab
+    from instruments.sim.serve import SimServers
+
+    wall = RealClock().now_ms
+    lab = start_lab(LabSpec(meters=(), reference=config.lab.sim_reference or ReferenceSpec()), wall)
+    meters = {}
+    for m in config.meters:
+        sim = config.lab.sim_meters.get(m.id)
+        kw = {} if sim is None else dict(error=sim.error, starting_current_a=sim.starting_current_a,
+                                         creep_w=sim.creep_w, summation=sim.summation,
+                                         import_kwh=sim.import_kwh)
+        meters[m.id] = CreepingSimMeter(circuit=lab.circuit, start_ms=lab.circuit.now(), **kw)
+    specs = [dict(name=m.id, model=m.model, unit_id=m.transport.unit, port=0) for m in config.meters]
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    try:
+        with SimHost() as host:
+            servers = SimServers(specs, time_ms=wall, meters=meters, source=config.source)
+            endpoints = host.call(servers.start())
+            host.on_stop(servers.stop)
+            resources = lab.resources()
+            if args.json:
+                print(json.dumps({"instruments": resources,
+                                  "meters": [e.as_dict() for e in endpoints]}), flush=True)
+            else:
+                print(f"serving lab bench {config.name!r}; Ctrl-C to stop")
+                for role, res in resources.items():
+                    print(f"  {role:<12} {res}")
+                for e in endpoints:
+                    print(f"  {e.name:<12} {e.model:<22} tcp {e.host}:{e.port} unit {e.unit_id}")
+                sys.stdout.flush()
+            deadline = time.monotonic() + args.duration if args.duration else None
+            while not stop.is_set() and not (deadline and time.monotonic() >= deadline):
+                stop.wait(0.2)
+    finally:
+        lab.close()
     print("stopped", file=sys.stderr)
     return 0

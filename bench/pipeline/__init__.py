@@ -29,7 +29,7 @@ _EXPORTS: dict[str, str] = {
     "reindex": "localday",
     # netting, collective, comparison
     "PointFlows": "netting", "VirtualPoint": "netting", "virtual_main_point": "netting",
-    "sum_check": "netting", "diagnose_negative_residuals": "netting",
+    "sum_check": "netting", "diagnose_negative_residuals": "negative_residuals",
     "CollectiveMember": "collective", "check_eligibility": "collective",
     "membership_effective_date": "collective", "membership_mask": "collective",
     "collective_point": "collective", "DK_LOCAL_COLLECTIVE": "collective",

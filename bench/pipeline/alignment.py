@@ -62,6 +62,19 @@ class ClockAlignment:
         true = (t - self.offset_ms + drift * self.reference_time_ms) / (1.0 + drift)
         return np.round(true).astype(np.int64)
 
+    def as_record(self) -> dict[str, object]:
+        """Plain numbers for a results document (seconds, ppm; None where not determined)."""
+        def num(x: float) -> float | None:
+            return None if not np.isfinite(x) else float(x)
+
+        return {"offset_s": self.offset_ms / 1000,
+                "offset_uncertainty_s": self.offset_uncertainty_ms / 1000,
+                "drift_ppm": num(self.drift_ppm),
+                "drift_uncertainty_ppm": num(self.drift_uncertainty_ppm),
+                "coverage": COVERAGE, "reference_time_ms": self.reference_time_ms,
+                "windows": len(self.window_lag_ms), "step_s": self.step_ms / 1000,
+                "text": self.describe()}
+
     def describe(self) -> str:
         ahead = "ahead of" if self.offset_ms >= 0 else "behind"
         text = (f"operator clock {abs(self.offset_ms) / 1000:.3f} s ± "
@@ -79,6 +92,12 @@ def _sampler(times_ms: np.ndarray, values: np.ndarray, kind: str):
     t = np.asarray(times_ms, dtype=np.float64)
     v = np.asarray(values, dtype=np.float64)
     if kind == KIND_ENERGY:
+        # a decrease (reset, rollover) would read as a huge negative pulse: for alignment it is
+        # simply no energy, so the register is rebuilt from its non-negative steps
+        steps = np.diff(v)
+        if np.any(steps < 0):
+            v = v[0] + np.concatenate([[0.0], np.cumsum(np.maximum(steps, 0.0))])
+
         def sample(edges: np.ndarray) -> np.ndarray:
             return np.diff(np.interp(edges, t, v))
     elif kind == KIND_POWER:

@@ -25,12 +25,11 @@ from bench.pipeline.series import IntervalSeries, interval_starts
 from bench.quality import Quality
 from bench.timeutil import MS_PER_HOUR, MS_PER_MIN, format_iso_utc
 
-#: Default bracket limit as a multiple of the polling period (issue 6: "default 2.5 x the
-#: polling period").
+#: Project defaults (docs/pipeline.md), design choices rather than regulation: a boundary is
+#: measured when its readings are at most 2.5 polling periods apart, a gap is filled up to 6 h,
+#: and CSV exports (polling period unknown) use a 5-minute bracket limit.
 MAX_GAP_POLL_FACTOR = 2.5
-#: Default estimation limit (issue 6: "up to estimate_limit (default 6 h)").
 DEFAULT_ESTIMATE_LIMIT_MS = 6 * MS_PER_HOUR
-#: Default bracket limit for CSV exports, whose polling period is unknown (issue 6: 5 min).
 DEFAULT_CSV_MAX_GAP_MS = 5 * MS_PER_MIN
 
 

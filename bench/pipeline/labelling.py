@@ -166,9 +166,11 @@ def _classify(w: int | None, s: int | None, res: int, have_w: bool, have_s: bool
                 "none"
         if w == s:
             if w == res:
+                also = (" (or its clock is one hour ahead all year: at PT1H the two look "
+                        "the same)" if res == MS_PER_HOUR else "")
                 return (INTERVAL_END,
                         f"every value is labelled one interval ({res_words}) late: the operator "
-                        "labels intervals by their end instead of their start",
+                        f"labels intervals by their end instead of their start{also}",
                         f"subtract {res_words} from every label (label by interval start)")
             return (SHIFT, f"every value is labelled {late(w)}, in winter and summer alike",
                     f"{'subtract' if w > 0 else 'add'} {_duration_words(w)} "

@@ -4,7 +4,8 @@ DataHub settles a site with serial operator meters by a virtual point ``main −
 sub-meters`` per direction (shared domain notes market.md, "The setup being verified"), and the
 sum of all points must equal what the physical main meter measured. A negative residual is a known
 problem the bench must detect and explain, not hide; :func:`virtual_main_point` applies the chosen
-policy and :func:`diagnose_negative_residuals` says why in plain words.
+policy and :func:`bench.pipeline.negative_residuals.diagnose_negative_residuals` says why in
+plain words.
 
 Quality of a residual: missing if the main meter or any sub-meter is missing in that interval
 (the residual is then unknown), else the worst of the inputs (:func:`combine_strict`). A value
@@ -14,16 +15,13 @@ incoming data (market.md, BRS-021), whereas calculated (A06) is not.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 from scipy import sparse
 
-from bench.pipeline.events import PipelineEvent
 from bench.pipeline.quality_rules import combine_strict
 from bench.quality import Quality
-from bench.timeutil import format_minute_utc
 
 #: Residuals above −0.0005 kWh are not called negative: that is half of DataHub's 0.001 kWh
 #: quantity resolution (market.md), i.e. within rounding of settlement values.
@@ -32,11 +30,6 @@ DEFAULT_TOLERANCE_KWH = 0.0005
 POLICY_REPORT = "report"
 POLICY_CLAMP = "clamp"
 POLICIES = (POLICY_REPORT, POLICY_CLAMP)
-
-DIAG_PRODUCTION = "production_behind_main"
-DIAG_MISALIGNED = "misaligned_timestamps"
-DIAG_SUB_EXCEEDS = "sub_meter_exceeds_main"
-
 
 @dataclass(frozen=True)
 class PointFlows:
@@ -114,18 +107,26 @@ def _sum_one_site(values: np.ndarray, qualities: np.ndarray) -> tuple[np.ndarray
     return np.sum(v, axis=0), combine_strict(*q)
 
 
-def _sum_by_site(v: np.ndarray, q: np.ndarray, site: np.ndarray, n_sites: int
-                 ) -> tuple[np.ndarray, np.ndarray]:
+def _sum_by_site(v: np.ndarray, q: np.ndarray, site: np.ndarray, n_sites: int,
+                 all_measured: bool = False) -> tuple[np.ndarray, np.ndarray]:
     """Σ sub-meter rows per site (``site`` = each row's site, ``0..n_sites-1``) and its quality.
 
     A sparse site x sub-meter incidence matrix times the rows sums each site's few rows in one
     pass (a NaN from a missing sub-meter stays NaN in its site). Quality: only the non-measured
-    entries are visited, worst code last so it wins.
+    entries are visited, worst code last so it wins (nothing to visit when ``all_measured``).
     """
-    incidence = sparse.csr_matrix((np.ones(len(site)), (site, np.arange(len(site)))),
-                                  shape=(n_sites, len(site)))
+    n_rows = len(site)
+    if n_rows and np.all(site[1:] >= site[:-1]):  # rows grouped by site: build CSR directly
+        indptr = np.searchsorted(site, np.arange(n_sites + 1), side="left")
+        incidence = sparse.csr_matrix((np.ones(n_rows), np.arange(n_rows), indptr),
+                                      shape=(n_sites, n_rows))
+    else:
+        incidence = sparse.csr_matrix((np.ones(n_rows), (site, np.arange(n_rows))),
+                                      shape=(n_sites, n_rows))
     total = np.asarray(incidence @ v)
     quality = np.full(total.shape, Quality.MEASURED, dtype=np.uint8)
+    if all_measured:
+        return total, quality
     not_measured = q != Quality.MEASURED
     if not_measured.any():
         rows, cols = np.nonzero(not_measured)
@@ -164,17 +165,21 @@ class _Out:
 
 
 def _residual_into(out_v: np.ndarray, out_q: np.ndarray, main_v: np.ndarray, main_q: np.ndarray,
-                   sub_total: np.ndarray, sub_q: np.ndarray) -> None:
+                   sub_total: np.ndarray, sub_q: np.ndarray, all_measured: bool) -> None:
     """``main − Σ subs`` and its strict quality into the outputs; NaN where missing."""
-    out_q[...] = combine_strict(main_q, sub_q)
     np.subtract(np.asarray(main_v, dtype=np.float64), sub_total, out=out_v)
+    if all_measured:  # the common case: no quality arithmetic needed
+        out_q.fill(Quality.MEASURED)
+        return
+    out_q[...] = combine_strict(main_q, sub_q)
     missing = out_q == Quality.MISSING
     if missing.any():
         out_v[missing] = np.nan
 
 
 def _policy_into(value: np.ndarray, quality: np.ndarray, negative: np.ndarray,
-                 clamped: np.ndarray, policy: str, tolerance_kwh: float) -> np.ndarray:
+                 clamped: np.ndarray, policy: str, tolerance_kwh: float,
+                 all_measured: bool = False) -> np.ndarray:
     """Flag negatives and, under the clamp policy, clamp in place; returns the raw clamped."""
     np.less(value, -tolerance_kwh, out=negative)
     if policy != POLICY_CLAMP:
@@ -182,24 +187,46 @@ def _policy_into(value: np.ndarray, quality: np.ndarray, negative: np.ndarray,
         return np.zeros(0)
     np.less(value, 0.0, out=clamped)  # also tiny in-tolerance negatives: settlement is >= 0
     raw_at_clamped = value[clamped]
-    value[clamped] = 0.0
+    np.maximum(value, 0.0, out=value)  # NaN (missing) stays NaN
     # a substitute is at best estimated; a calculated input stays calculated
-    quality[negative & (quality == Quality.MEASURED)] = Quality.ESTIMATED
+    if all_measured:  # measured 1 + True = estimated 2
+        np.add(negative, np.uint8(Quality.MEASURED), out=quality, casting="unsafe")
+    else:
+        quality[negative & (quality == Quality.MEASURED)] = Quality.ESTIMATED
     return raw_at_clamped
 
 
 def _net_into(out: _Out, main: PointFlows, sums: tuple[np.ndarray, np.ndarray, np.ndarray,
                                                        np.ndarray],
-              policy: str, tolerance_kwh: float) -> tuple[np.ndarray, np.ndarray]:
-    """Net one block into ``out``; returns the raw import/export values that were clamped."""
+              policy: str, tolerance_kwh: float, all_measured: bool = False
+              ) -> tuple[np.ndarray, np.ndarray]:
+    """Net one block into ``out``; returns the raw import/export values that were clamped.
+
+    ``all_measured``: every input quality is measured, so results are measured or (clamped)
+    estimated and the worst of two is their maximum code.
+    """
     si, sqi, se, sqe = sums
-    _residual_into(out.imp, out.qi, main.import_kwh, main.import_quality, si, sqi)
-    _residual_into(out.exp, out.qe, main.export_kwh, main.export_quality, se, sqe)
-    raw_i = _policy_into(out.imp, out.qi, out.neg_i, out.cl_i, policy, tolerance_kwh)
-    raw_e = _policy_into(out.exp, out.qe, out.neg_e, out.cl_e, policy, tolerance_kwh)
+    _residual_into(out.imp, out.qi, main.import_kwh, main.import_quality, si, sqi, all_measured)
+    _residual_into(out.exp, out.qe, main.export_kwh, main.export_quality, se, sqe, all_measured)
+    raw_i = _policy_into(out.imp, out.qi, out.neg_i, out.cl_i, policy, tolerance_kwh,
+                         all_measured)
+    raw_e = _policy_into(out.exp, out.qe, out.neg_e, out.cl_e, policy, tolerance_kwh,
+                         all_measured)
     np.subtract(out.imp, out.exp, out=out.net)
-    out.qn[...] = combine_strict(out.qi, out.qe)
+    if all_measured:
+        np.maximum(out.qi, out.qe, out=out.qn)
+    else:
+        out.qn[...] = combine_strict(out.qi, out.qe)
     return raw_i, raw_e
+
+
+def _all_measured(*qualities: np.ndarray) -> bool:
+    """Every code is measured (two reductions per array, no temporary mask)."""
+    for q in qualities:
+        a = np.asarray(q)
+        if a.size and not (int(a.min()) == Quality.MEASURED == int(a.max())):
+            return False
+    return True
 
 
 def _rows(flows: PointFlows, rows: slice | np.ndarray) -> PointFlows:
@@ -240,6 +267,8 @@ def virtual_main_point(main: PointFlows, subs: PointFlows, *, sub_site: np.ndarr
     order = None if is_sorted else np.argsort(site, kind="stable")
     site_sorted = site if order is None else site[order]
     row_start = np.searchsorted(site_sorted, np.arange(n_sites + 1), side="left")
+    all_measured = _all_measured(main.import_quality, main.export_quality, subs.import_quality,
+                                 subs.export_quality)
     raw_i: list[np.ndarray] = []
     raw_e: list[np.ndarray] = []
     for s0 in range(0, n_sites, _SITE_BLOCK):  # blocks keep temporaries in cache
@@ -248,11 +277,13 @@ def virtual_main_point(main: PointFlows, subs: PointFlows, *, sub_site: np.ndarr
         block = _rows(subs, slice(r0, r1) if order is None else order[r0:r1])
         local = site_sorted[r0:r1] - s0
         sums = (*_sum_by_site(np.asarray(block.import_kwh, np.float64),
-                              np.asarray(block.import_quality, np.uint8), local, s1 - s0),
+                              np.asarray(block.import_quality, np.uint8), local, s1 - s0,
+                              all_measured),
                 *_sum_by_site(np.asarray(block.export_kwh, np.float64),
-                              np.asarray(block.export_quality, np.uint8), local, s1 - s0))
+                              np.asarray(block.export_quality, np.uint8), local, s1 - s0,
+                              all_measured))
         ri, re = _net_into(out.block(s0, s1), _rows(main, slice(s0, s1)), sums, policy,
-                           tolerance_kwh)
+                           tolerance_kwh, all_measured)
         raw_i.append(ri)
         raw_e.append(re)
     return _point(out, np.concatenate(raw_i) if raw_i else np.zeros(0),
@@ -279,96 +310,3 @@ def sum_check(main: PointFlows, virtual: VirtualPoint, subs: PointFlows, *,
         se, _ = _sum_by_site(np.asarray(subs.export_kwh, np.float64),
                              np.asarray(subs.export_quality, np.uint8), site, main_i.shape[0])
     return virtual.import_kwh + si - main_i, virtual.export_kwh + se - main_e
-
-
-@dataclass(frozen=True)
-class NegativeResidualDiagnosis:
-    """Why an interval's residual is negative: a code per interval and plain-words events."""
-
-    codes: list[str | None]
-    events: list[PipelineEvent]
-
-
-def _best_shift(main_imp: np.ndarray, subs_imp: np.ndarray, max_shift: int, tolerance: float
-                ) -> tuple[int, int, int, int]:
-    """The one-sub whole-interval shift that removes most negative residuals.
-
-    Returns (sub index or -1, shift, negatives before, negatives after), both counts taken over
-    the intervals the shift keeps (so edge intervals pushed out do not count as "fixed").
-    """
-    base = main_imp - np.sum(subs_imp, axis=0)
-    best = (-1, 0, 0, 0)
-    best_gain = 0
-    n = len(base)
-    for j in range(subs_imp.shape[0]):
-        others = base + subs_imp[j]
-        for s in range(-max_shift, max_shift + 1):
-            if s == 0 or abs(s) >= n:
-                continue
-            keep = slice(0, n - s) if s > 0 else slice(-s, n)
-            moved = subs_imp[j][s:] if s > 0 else subs_imp[j][:s]
-            before = int(np.count_nonzero(base[keep] < -tolerance))
-            after = int(np.count_nonzero(others[keep] - moved < -tolerance))
-            if before - after > best_gain:
-                best, best_gain = (j, s, before, after), before - after
-    return best
-
-
-def diagnose_negative_residuals(main: PointFlows, subs: PointFlows, virtual: VirtualPoint,
-                                start_ms: np.ndarray, resolution_ms: int, *,
-                                sub_names: Sequence[str] | None = None,
-                                max_shift_intervals: int = 4,
-                                tolerance_kwh: float = DEFAULT_TOLERANCE_KWH,
-                                site: str | None = None) -> NegativeResidualDiagnosis:
-    """Explain each negative import residual of one site.
-
-    In order: the main meter exported in that interval (production behind the main meter, which
-    cannot be netted against a serial consumption point); shifting one sub-meter by whole
-    intervals (up to ``max_shift_intervals``) removes most negatives (misaligned timestamps);
-    otherwise the sub-meters read more than the main meter.
-    """
-    neg = np.flatnonzero(virtual.negative_import)
-    raw = virtual.raw_import_kwh
-    n = len(virtual.raw_import_kwh)
-    codes: list[str | None] = [None] * n
-    events: list[PipelineEvent] = []
-    if not len(neg):
-        return NegativeResidualDiagnosis(codes, events)
-    subs_imp = np.nan_to_num(np.atleast_2d(np.asarray(subs.import_kwh, dtype=np.float64)))
-    main_imp = np.nan_to_num(np.asarray(main.import_kwh, dtype=np.float64))
-    main_exp = np.nan_to_num(np.asarray(main.export_kwh, dtype=np.float64))
-    names = list(sub_names) if sub_names else [f"sub-meter {j + 1}" for j in
-                                               range(subs_imp.shape[0])]
-    j, shift, before, left = _best_shift(main_imp, subs_imp, max_shift_intervals, tolerance_kwh)
-    shift_explains = j >= 0 and left <= before // 2
-    minutes = resolution_ms / 60_000
-    for k in neg.tolist():
-        t = format_minute_utc(int(start_ms[k]))
-        sub_sum = float(subs_imp[:, k].sum())
-        if main_exp[k] > tolerance_kwh:
-            codes[k] = DIAG_PRODUCTION
-            text = (f"{t}: residual {raw[k]:.3f} kWh: the main meter exported "
-                    f"{main_exp[k]:.3f} kWh in this interval while the serial meters imported "
-                    f"{sub_sum:.3f} kWh: production behind the main meter, which cannot be netted "
-                    f"against a serial consumption point")
-        elif shift_explains:
-            codes[k] = DIAG_MISALIGNED
-            direction = "late" if shift > 0 else "early"
-            text = (f"{t}: residual {raw[k]:.3f} kWh: {names[j]} looks "
-                    f"labelled {abs(shift)} interval(s) ({abs(shift) * minutes:g} min) {direction}: "
-                    f"moving its values {abs(shift) * minutes:g} min "
-                    f"{'earlier' if shift > 0 else 'later'} leaves {left} negative interval(s) "
-                    f"instead of {before}: misaligned timestamps")
-        else:
-            codes[k] = DIAG_SUB_EXCEEDS
-            worst = int(np.argmax(subs_imp[:, k]))
-            text = (f"{t}: residual {raw[k]:.3f} kWh: the serial meters "
-                    f"imported {sub_sum:.3f} kWh, more than the main meter's "
-                    f"{main_imp[k]:.3f} kWh (largest: {names[worst]}, "
-                    f"{subs_imp[worst, k]:.3f} kWh): a sub-meter reading more than the main meter")
-        action = ("clamped to 0, quality estimated" if virtual.policy == POLICY_CLAMP
-                  else "reported, value kept")
-        events.append(PipelineEvent("negative_residual", int(start_ms[k]),
-                                    int(start_ms[k]) + resolution_ms, f"{text} ({action})",
-                                    meter=site, channel="energy.import"))
-    return NegativeResidualDiagnosis(codes, events)

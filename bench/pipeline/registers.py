@@ -7,7 +7,7 @@ an interval's energy is the difference of its two boundary values. Because the r
 cumulative, this conserves energy exactly: the intervals of a span sum to the register difference
 across it, however the readings are spaced.
 
-Rules (issue 6, shared domain notes market.md):
+Rules (the pipeline specification in docs/pipeline.md; shared domain notes market.md):
 
 * a boundary is **measured** when it coincides with a reading or its bracketing readings are at
   most ``max_gap_ms`` apart; **estimated** when they are further apart but at most
@@ -31,6 +31,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from bench.pipeline.series import interval_starts
 from bench.quality import Quality
 from bench.timeutil import MS_PER_HOUR
 
@@ -87,14 +88,22 @@ def _scan_pairs(t: np.ndarray, v: np.ndarray, gap_limit_ms: float,
     decreasing, or (if given) rising faster than ``jump_kwh_per_ms``; one chunked pass."""
     found: dict[str, list[np.ndarray]] = {"bad": [], "gap": [], "dec": [], "jump": []}
     n_pairs = len(t) - 1
+    # dt outside (0, limit] in one compare: dt - 1 read as unsigned is above limit - 1 exactly
+    # when dt <= 0 or dt > limit (times are integers, so the limit is floored)
+    limit = np.uint64(max(int(np.floor(gap_limit_ms)), 0))
     for a in range(0, max(n_pairs, 0), _CHUNK):
         b = min(a + _CHUNK, n_pairs)
         dt = t[a + 1:b + 1] - t[a:b]
-        found["bad"].append(np.flatnonzero(dt <= 0) + a)
-        found["gap"].append(np.flatnonzero(dt > gap_limit_ms) + a)
-        dv = v[a + 1:b + 1] - v[a:b]
-        found["dec"].append(np.flatnonzero(dv < 0) + a)
-        if jump_kwh_per_ms is not None:
+        shifted = (dt - 1).view(np.uint64)
+        odd = np.flatnonzero(shifted >= limit)
+        odd_dt = dt[odd]
+        found["bad"].append(odd[odd_dt <= 0] + a)
+        found["gap"].append(odd[odd_dt > gap_limit_ms] + a)
+        if jump_kwh_per_ms is None:
+            found["dec"].append(np.flatnonzero(np.less(v[a + 1:b + 1], v[a:b])) + a)
+        else:
+            dv = v[a + 1:b + 1] - v[a:b]
+            found["dec"].append(np.flatnonzero(dv < 0) + a)
             found["jump"].append(np.flatnonzero(dv > dt * jump_kwh_per_ms) + a)
 
     def cat(key: str) -> np.ndarray:
@@ -137,7 +146,7 @@ def intervals_many(offsets: np.ndarray, times_ms: np.ndarray, values_kwh: np.nda
     modulus = _as_per_meter(rollover_kwh, n_meters, "rollover_kwh")
     p_max = _as_per_meter(max_power_w, n_meters, "max_power_w")
 
-    starts = np.arange(start_ms, end_ms, resolution_ms, dtype=np.int64)
+    starts = interval_starts(start_ms, end_ms, resolution_ms)  # refuses an off-grid span
     n_int = len(starts)
     bounds = np.arange(start_ms, start_ms + (n_int + 1) * resolution_ms, resolution_ms,
                        dtype=np.int64)
@@ -248,13 +257,20 @@ def intervals_many(offsets: np.ndarray, times_ms: np.ndarray, values_kwh: np.nda
     exact = has_lo & (t_lo == bq)
     has_hi = has_lo & (lo_c < last)
     bracketed = exact | has_hi
-    v_lo = v[lo_c] + unwrap_add(lo_c, bmeter)
-    v_hi = v[hi_c] + unwrap_add(hi_c, bmeter)
-    gap = np.where(exact, 0, t_hi - t_lo)
+    v_lo = v[lo_c]
+    v_hi = v[hi_c]
+    if len(rollover):
+        v_lo += unwrap_add(lo_c, bmeter)
+        v_hi += unwrap_add(hi_c, bmeter)
+    gap = t_hi - t_lo
+    gap[exact] = 0
     interpolate = has_hi & ~exact
-    frac = np.zeros(len(bq))
-    frac[interpolate] = (bq[interpolate] - t_lo[interpolate]) / gap[interpolate]
-    value = v_lo + (v_hi - v_lo) * frac
+    # exact: (b - t_lo) = 0, so frac = 0; unbracketed boundaries get garbage that the
+    # quality below turns into NaN
+    frac = (bq - t_lo) / np.maximum(gap, 1)
+    value = v_hi - v_lo
+    value *= frac
+    value += v_lo
     scalar_limits = np.all(max_gap == max_gap[0]) and np.all(est_limit == est_limit[0])
     bmg = max_gap[0] if scalar_limits else max_gap[bmeter]
     bel = est_limit[0] if scalar_limits else est_limit[bmeter]

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from instruments.errors import EXCEPTION_NAMES, FaultSpecError
@@ -39,6 +39,8 @@ EXCEPTION_CODES: dict[str, int] = {
     **SHORT_EXCEPTION_CODES, **{name.lower(): code for code, name in EXCEPTION_NAMES.items()}}
 ENERGY_CHANNELS = ("energy.import", "energy.export")
 _KEYS = {"kind", "start", "end", "code", "channels", "count"}
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MS = timedelta(milliseconds=1)
 
 
 @dataclass(frozen=True)
@@ -78,12 +80,9 @@ def parse_time_ms(value: Any, *, source: str | None, field: str) -> int:
         if value.tzinfo is None:
             raise FaultSpecError(f"time {value.isoformat()} has no UTC offset", source=source,
                                  field=field, expected="a trailing Z or +HH:MM")
-        return (value - datetime(1970, 1, 1, tzinfo=UTC)) // _MS
+        return (value - _EPOCH) // _MS
     raise FaultSpecError(f"not a time: {value!r}", source=source, field=field,
                          expected="epoch ms or ISO 8601 like 2026-03-29T01:00:00Z")
-
-
-_MS = datetime(1970, 1, 1, 0, 0, 0, 1000, tzinfo=UTC) - datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def fault_from_dict(data: Mapping[str, Any], *, source: str | None = None,

@@ -12,6 +12,7 @@ Contract used by the Modbus servers: :meth:`SimMeter.read_channels` returns engi
 
 from __future__ import annotations
 
+import functools
 import math
 import threading
 from collections.abc import Callable, Sequence
@@ -42,11 +43,18 @@ class ErrorCurve:
         return cls((1.0,), (float(error_pct),), 0.0)
 
     def error_pct(self, current_a: float, power_factor: float) -> float:
-        if current_a <= 0:
-            return 0.0
-        x = np.log(np.asarray(self.currents_a, dtype=float))
-        base = float(np.interp(math.log(current_a), x, np.asarray(self.errors_pct, dtype=float)))
-        return base + self.pf_slope_pct * (1.0 - abs(power_factor))
+        return _error_pct(self, float(current_a), float(power_factor))
+
+
+@functools.lru_cache(maxsize=8192)
+def _error_pct(curve: ErrorCurve, current_a: float, power_factor: float) -> float:
+    """Cached: a served request asks for the same few (current, PF) pairs over and over, and the
+    numpy interpolation dominated a simulated meter's answer time."""
+    if current_a <= 0:
+        return 0.0
+    x = np.log(np.asarray(curve.currents_a, dtype=float))
+    base = float(np.interp(math.log(current_a), x, np.asarray(curve.errors_pct, dtype=float)))
+    return base + curve.pf_slope_pct * (1.0 - abs(power_factor))
 
 
 def _phase_errors(curve: ErrorCurve, seg: Segment, starting_current_a: float) -> np.ndarray:

@@ -44,8 +44,9 @@ class ServedMeter:
     meter: SimMeter
     regmap: RegisterMap
     faults: FaultSchedule = field(default_factory=FaultSchedule)
-    _plans: dict[tuple[int, int, int], tuple[Channel, ...]] = field(default_factory=dict, repr=False)
-    _spans: dict[int, tuple[int, int]] = field(default_factory=dict, repr=False)
+    _plans: dict[tuple[int, int, int], tuple[Channel, ...]] = field(
+        default_factory=dict, repr=False, init=False)
+    _spans: dict[int, tuple[int, int]] = field(default_factory=dict, repr=False, init=False)
 
     def __post_init__(self) -> None:
         if not isinstance(self.faults, FaultSchedule):

@@ -90,3 +90,44 @@ def test_daily_on_a_bad_date_is_a_user_error():
     proc = subprocess.run([*MB, "daily", "sim", "--date", "25/10/2026"], capture_output=True,
                           text=True, timeout=60)
     assert proc.returncode == 2 and "--date" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_sim_serves_a_lab_where_the_source_drives_the_meters_under_test(cli_env):
+    """`meterbench sim sim-lab`: set the simulated Fluke over SCPI, watch the meter count over Modbus."""
+    import asyncio
+    import time
+
+    from instruments.modbus import ModbusMeter, TcpTransport
+    from instruments.registers import load_register_map
+    from instruments.scpi.fluke6105a import Fluke6105A
+
+    proc = subprocess.Popen([*MB, "sim", "sim-lab", "--json"], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, env=cli_env)
+    try:
+        served = json.loads(proc.stdout.readline())
+        ep = served["meters"][0]
+
+        async def energy():
+            async with ModbusMeter(load_register_map(ep["model"]), TcpTransport(ep["host"], ep["port"]),
+                                   ep["unit_id"]) as m:
+                return (await m.read(["energy.import"])).values["energy.import"]
+
+        source = Fluke6105A.open(served["instruments"]["source"])
+        try:
+            before = asyncio.run(energy())
+            time.sleep(0.3)
+            assert asyncio.run(energy()) == before  # output off: nothing flows
+            source.apply(voltage_v=(230.0, 230.0, 230.0), current_a=(20.0, 20.0, 20.0),
+                         phi_deg=(0.0, 0.0, 0.0))
+            source.output_on()
+            t0 = time.monotonic()
+            time.sleep(1.0)
+            gained = asyncio.run(energy()) - before
+            elapsed_h = (time.monotonic() - t0) / 3600
+        finally:
+            source.close()
+        assert 0 < gained <= 3 * 230 * 20 / 1000 * (elapsed_h + 1 / 3600) * 1.05
+    finally:
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=20)
+    assert proc.returncode == 0, err

@@ -51,8 +51,11 @@ def test_report_embeds_the_figures(run_dir):
 def test_every_record_and_test_of_the_suites_is_in_the_results(results):
     stages = {r["stage"] for r in results["records"]}
     assert {"conformance", "field", "netting", "delivery", "truth"} <= stages
-    assert all(t["outcome"] == "passed" for t in results["tests"])
-    assert len(results["tests"]) >= 20
+    # every test passed, except the lab suite, which skips on a field bench (no [lab] section)
+    assert all(t["outcome"] == "passed" or (t["outcome"] == "skipped"
+                                            and t["nodeid"].startswith("test_lab.py"))
+               for t in results["tests"])
+    assert sum(t["outcome"] == "passed" for t in results["tests"]) >= 20
 
 
 def test_recovered_intervals_match_ground_truth(results):

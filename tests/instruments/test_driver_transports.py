@@ -140,3 +140,32 @@ def test_epoch_and_virtual_clock_stamp_readings():
 
     reading, now = run(main())
     assert reading.request_ms == now == T0 + 90_000
+
+
+def test_a_meter_outlives_one_event_loop(clock):
+    """The bench polls in one asyncio.run and checks live in another: the same driver must
+    reconnect in the new loop instead of using a dead connection."""
+    import asyncio
+    import threading
+
+    units = {1: ServedMeter(distinct_meter(), load_register_map("eastron_sdm630"))}
+    server_loop = asyncio.new_event_loop()
+    gw = ModbusTcpGateway(units, time_ms=clock)
+    threading.Thread(target=server_loop.run_forever, daemon=True).start()
+    try:
+        asyncio.run_coroutine_threadsafe(gw.start(), server_loop).result(5)
+        meter = ModbusMeter(load_register_map("eastron_sdm630"),
+                            TcpTransport("127.0.0.1", gw.port), 1, time_ms=clock)
+
+        async def once():
+            if not meter.link.connected:
+                await meter.connect()
+            return await meter.read(["energy.import"])
+
+        first = run(once())
+        second = run(once())  # a new loop; the first loop's connection is gone
+        assert first.values == second.values
+        run(meter.close())
+    finally:
+        asyncio.run_coroutine_threadsafe(gw.stop(), server_loop).result(5)
+        server_loop.call_soon_threadsafe(server_loop.stop)

@@ -7,15 +7,13 @@ import pytest
 
 from bench.pipeline.aggregate import hours_to_quarters, quarters_to_hours
 from bench.pipeline.compare import compare_intervals
-from bench.pipeline.netting import (
+from bench.pipeline.negative_residuals import (
     DIAG_MISALIGNED,
     DIAG_PRODUCTION,
     DIAG_SUB_EXCEEDS,
-    PointFlows,
     diagnose_negative_residuals,
-    sum_check,
-    virtual_main_point,
 )
+from bench.pipeline.netting import PointFlows, sum_check, virtual_main_point
 from bench.pipeline.quality_rules import aggregate_quality, combine_strict
 from bench.pipeline.series import IntervalSeries
 from bench.quality import Quality
@@ -139,8 +137,10 @@ def test_diagnosis_sub_meter_exceeds_main():
     assert d.codes == [DIAG_SUB_EXCEEDS] * 8
 
 
-@pytest.mark.parametrize("sorted_sites", [True, False])
-def test_many_sites_equals_site_by_site(monkeypatch, sorted_sites):
+@pytest.mark.parametrize(("sorted_sites", "with_missing"), [(True, True), (False, True),
+                                                            (True, False)])
+def test_many_sites_equals_site_by_site(monkeypatch, sorted_sites, with_missing):
+    """Blocked many-site netting (and its all-measured fast path) equals site-by-site."""
     import bench.pipeline.netting as netting
 
     monkeypatch.setattr(netting, "_SITE_BLOCK", 7)  # many blocks, some sites without subs
@@ -151,7 +151,8 @@ def test_many_sites_equals_site_by_site(monkeypatch, sorted_sites):
         sub_site = np.sort(sub_site)
     main = PointFlows.measured(rng.random((n_sites, n)) * 5, rng.random((n_sites, n)))
     subs_i = rng.random((120, n))
-    subs_i[5, 10] = np.nan
+    if with_missing:
+        subs_i[5, 10] = np.nan
     subs = PointFlows.measured(subs_i, rng.random((120, n)) * 0.1)
     many = virtual_main_point(main, subs, sub_site=sub_site, policy="clamp")
     for s in range(n_sites):

@@ -178,3 +178,16 @@ def test_missing_operator_values_are_ignored_not_matched():
     qual[::3] = Quality.MISSING
     d = diagnose_labelling(IntervalSeries(op.start_ms, qty, qual, Q), ref)
     assert (d.kind, d.winter_shift_ms) == (SHIFT, 2 * Q)
+
+
+def test_register_resets_do_not_derail_alignment():
+    """Resets in every window: without rebuilding the register from its non-negative steps
+    every window is dominated by negative pulses and nothing can be aligned."""
+    _, (ot, ov), (rt, rv), _, t_mid = operator_and_reference(21, 90_000, -40.0)
+    ov = ov.copy()
+    for k in range(15, len(ov), 30):  # the operator's register restarts every 30 readings
+        ov[k:] -= ov[k] - 0.001
+    a = estimate_clock(ot, ov, rt, rv)
+    true_offset = 90_000 - 40e-6 * (a.reference_time_ms - t_mid)
+    assert abs(a.offset_ms - true_offset) <= 2 * a.offset_uncertainty_ms
+    assert abs(a.drift_ppm + 40.0) <= 2 * a.drift_uncertainty_ppm

@@ -129,3 +129,17 @@ def test_rollover_and_jump_options(tmp_path, cli, capsys):
     assert got[0] == ("", "missing")
     assert cli(["intervals", str(src), "--rollover-kwh", "-5"]) == 2
     assert "--rollover-kwh: must be positive" in capsys.readouterr().err
+
+
+def test_hour_from_register_or_from_quarters(tmp_path, cli, capsys):
+    # readings start at 00:05: the first quarter is missing; from the register the hour is
+    # missing too, from quarters (DataHub's rule) it is the estimated sum of three quarters
+    src = _write(tmp_path / "r.csv", _readings(minutes=range(5, 61)))
+    assert cli(["intervals", str(src), "--resolution", "PT1H", "--start",
+                "2026-03-29T00:00:00Z", "--quiet"]) == 0
+    (row,) = _parse(capsys.readouterr().out)
+    assert (row["quantity"], row["quality"]) == ("", "missing")
+    assert cli(["intervals", str(src), "--resolution", "PT1H", "--start",
+                "2026-03-29T00:00:00Z", "--hour-from", "quarters", "--quiet"]) == 0
+    (row,) = _parse(capsys.readouterr().out)
+    assert (row["quantity"], row["quality"]) == ("1.500", "estimated")

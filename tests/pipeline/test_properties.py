@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bench.pipeline.aggregate import quarters_to_hours_arrays
+from bench.pipeline.aggregate import hours_to_quarters, quarters_to_hours_arrays
 from bench.pipeline.intervals import intervals_from_register, many_meter_events
+from bench.pipeline.localday import intervals_in_local_day
 from bench.pipeline.netting import PointFlows, virtual_main_point
 from bench.pipeline.quality_rules import aggregate_quality, combine_strict, quality_rank
 from bench.pipeline.registers import intervals_many
 from bench.pipeline.rounding import round_with_carry
+from bench.pipeline.series import IntervalSeries
 from bench.quality import Quality
 
 MIN = 60_000
@@ -41,7 +45,7 @@ def register_readings(draw, *, with_rollover: bool):
     return t, true, reg, modulus, n_q
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(register_readings(with_rollover=False))
 def test_energy_conserved_across_gaps(data):
     t, true, reg, _, n_q = data
@@ -53,7 +57,7 @@ def test_energy_conserved_across_gaps(data):
     assert (r.series.quantity >= -1e-9).all()
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(register_readings(with_rollover=True))
 def test_energy_conserved_across_rollovers(data):
     t, true, reg, modulus, n_q = data
@@ -97,7 +101,7 @@ def _oracle(t, v, bounds, max_gap, est_limit, breaks):
     return np.array(out_v), np.array(out_q, dtype=np.uint8)
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=150, deadline=None)
 @given(st.data())
 def test_matches_straightforward_oracle_with_resets(data):
     n = data.draw(st.integers(0, 40))
@@ -233,3 +237,23 @@ def test_nan_reading_in_uncleaned_many_input_never_yields_measured_nan():
     q = many.quality[0]
     assert list(q) == [Quality.MISSING, Quality.MISSING, Quality.MEASURED, Quality.MEASURED]
     assert (np.isnan(many.quantity[0]) == (q == Quality.MISSING)).all()
+
+
+@given(st.lists(st.one_of(st.floats(0, 500), st.just(float("nan"))), min_size=1, max_size=48))
+def test_hours_to_quarters_sum_to_the_rounded_hour(hours):
+    h = np.array(hours)
+    series = IntervalSeries(np.arange(len(h)) * H, h,
+                            np.where(np.isnan(h), 0, 1).astype(np.uint8), H)
+    q = hours_to_quarters(series)
+    four = q.quantity.reshape(-1, 4)
+    present = ~np.isnan(h)
+    np.testing.assert_allclose(four[present].sum(axis=1), np.round(h[present], 3), atol=1e-9)
+    assert np.isnan(four[~present]).all()
+    assert np.abs(four[present] - h[present, None] / 4).max(initial=0) <= 0.0015
+
+
+@given(st.dates(min_value=date(2026, 1, 1), max_value=date(2026, 12, 31)))
+def test_copenhagen_days_of_2026(day):
+    n = intervals_in_local_day(day, Q)
+    expected = {date(2026, 3, 29): 92, date(2026, 10, 25): 100}.get(day, 96)
+    assert n == expected

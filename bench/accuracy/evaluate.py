@@ -1,0 +1,172 @@
+"""From lab measurements to records: error, limit, uncertainty budget, decision rule, verdict.
+
+Pure: takes :class:`~bench.accuracy.executor.Measurement` s (or register deltas) and returns
+:class:`bench.records.Record` s. The rising and falling runs of a point give one record whose value
+is their mean and whose budget includes their spread (repeatability).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from bench.accuracy.decision import RULE_TEXT, decide
+from bench.accuracy.executor import Measurement, RegisterDelta
+from bench.accuracy.plans import TestPoint
+from bench.accuracy.rating import MeterRating
+from bench.accuracy.uncertainty import Budget, budget, u_repeatability
+from bench.limits import CREEP_MAX_PULSES
+from bench.records import Record
+
+STAGE = "lab"
+
+
+@dataclass(frozen=True)
+class Limit:
+    """Tolerance in % and where it comes from."""
+
+    pct: float
+    basis: str
+
+
+def limit_for(rating: MeterRating, current_a: float, *, basis: str = "mpe", country: str = "DK",
+              band: int = 0) -> Limit:
+    """MID MPE (``basis="mpe"``) or the country's in-service limit (``"in_service"``)."""
+    rng = "Imin…Itr" if current_a < rating.i_tr else "Itr…Imax"
+    if basis == "in_service":
+        return Limit(rating.in_service_pct(current_a, country=country, band=band),
+                     f"in-service limit {country} (2 × MPE class {rating.accuracy_class}, {rng}, "
+                     f"band {band}; metrology.md)")
+    return Limit(rating.mpe_pct(current_a, band=band),
+                 f"MPE class {rating.accuracy_class} ({rng}, band {band}; MID MI-003, metrology.md)")
+
+
+def mean_budget(runs: Sequence[Measurement], reference_accuracy_pct: float,
+                errors: Sequence[float]) -> Budget:
+    """Budget of the mean of the runs: the reference standard is common to all runs (fully
+    correlated, it does not average out); each run's register reads and gate timing are
+    independent, so their terms combine as √Σu²/n; repeatability is s/√n."""
+    per_run = [budget(reference_accuracy_pct=reference_accuracy_pct, step_kwh=r.step_kwh,
+                      reference_kwh=r.reference_kwh, window_ms=r.window_ms + 1.0,  # +1 ms clock
+                      gate_ms=r.gate_ms) for r in runs]
+    n = len(per_run)
+    return Budget(reference=per_run[0].reference,
+                  resolution=math.sqrt(sum(b.resolution**2 for b in per_run)) / n,
+                  timing=math.sqrt(sum(b.timing**2 for b in per_run)) / n,
+                  repeatability=u_repeatability(errors))
+
+
+def point_records(measurements: Sequence[Measurement], *, limit: Callable[[str, TestPoint], Limit],
+                  reference_accuracy_pct: float, rule: str) -> list[Record]:
+    """One record per (meter, point), rising and falling runs combined."""
+    groups: dict[tuple[str, str], list[Measurement]] = {}
+    for m in measurements:
+        groups.setdefault((m.meter, m.point.name), []).append(m)
+    out = []
+    for (meter, _), runs in groups.items():
+        p = runs[0].point
+        errors = [r.error_pct for r in runs]
+        value = sum(errors) / len(errors)
+        ref_kwh = min(r.reference_kwh for r in runs)
+        b = mean_budget(runs, reference_accuracy_pct, errors)
+        lim = limit(meter, p)
+        u = b.expanded
+        target = runs[0].plan.target_pct
+        verdict = decide(value, -lim.pct, lim.pct, u, rule)
+        warn = [r.plan.warning for r in runs if r.plan.warning]
+        detail = (f"{p.current_a:g} A PF {p.pf} {p.load}; "
+                  + ", ".join(f"{r.direction} {r.error_pct:+.4f} %" for r in runs)
+                  + "; gate " + " / ".join(f"{r.gate_ms / 1000:g}" for r in runs)
+                  + f" s, {ref_kwh:.5f} kWh; {lim.basis}")
+        if u > target:
+            detail += f"; WARNING U = {u:.3g} % exceeds the target {target:.3g} % (1/3 MPE)"
+        if warn:
+            detail += "; planner: " + warn[0]
+        out.append(Record(STAGE, p.name, meter, value, "%", verdict, -lim.pct, lim.pct, u,
+                          RULE_TEXT[rule], detail, data=dict(
+                              kind="point", current_a=p.current_a, pf=p.pf, phi_deg=p.phi_deg,
+                              load=p.load, runs={r.direction: r.error_pct for r in runs},
+                              reference_kwh=ref_kwh, meter_kwh=[r.meter_kwh for r in runs],
+                              gate_s=max(r.gate_ms for r in runs) / 1000, budget=b.as_dict(),
+                              plan=min((r.plan for r in runs), key=lambda x: x.reachable).as_dict(),
+                              plans={r.direction: r.plan.as_dict() for r in runs},
+                              target_pct=target,
+                              uncertainty_ok=u <= target, limit_basis=lim.basis)))
+    return out
+
+
+def starting_record(d: RegisterDelta, current_a: float, *, expected_kwh: float) -> Record:
+    """The meter must start registering at Ist (metrology.md). It passes when its register
+    advanced by more than two register steps (the two reads' quantization) over a gate long
+    enough for the expected energy to be many steps."""
+    low = 2.0 * d.step_kwh
+    ok = d.import_kwh > low
+    return Record(STAGE, "starting current", d.meter, d.import_kwh, "kWh", "pass" if ok else "fail",
+                  low=low, rule="registers: advance > 2 register steps (two reads, ±q each)",
+                  detail=f"Ist {current_a:g} A PF 1 for {d.gate_ms / 1000:g} s; expected about "
+                         f"{expected_kwh:.5f} kWh, register advanced {d.import_kwh:.5f} kWh",
+                  data=dict(kind="starting", current_a=current_a, expected_kwh=expected_kwh,
+                            step_kwh=d.step_kwh, gate_s=d.gate_ms / 1000))
+
+
+def creep_record(d: RegisterDelta, rating: MeterRating, voltage_v: float) -> Record:
+    """No-load test: at 1.15·Un and no current at most one pulse equivalent may register
+    (metrology.md). Without a declared meter constant, the register step stands in for a pulse."""
+    if rating.meter_constant_imp_per_kwh:
+        pulse = CREEP_MAX_PULSES / rating.meter_constant_imp_per_kwh
+        what = f"1 pulse = {pulse:g} kWh at {rating.meter_constant_imp_per_kwh:g} imp/kWh"
+    else:
+        pulse = d.step_kwh
+        what = f"no meter constant declared: one register step {pulse:.3g} kWh stands in for a pulse"
+    ok = d.import_kwh <= pulse and d.export_kwh <= pulse
+    return Record(STAGE, "no-load (creep)", d.meter, d.import_kwh, "kWh", "pass" if ok else "fail",
+                  high=pulse, rule="at most 1 pulse equivalent (metrology.md)",
+                  detail=f"{voltage_v:g} V (1.15·Un), no current, {d.gate_ms / 1000:g} s; {what}; "
+                         f"import +{d.import_kwh:.6f} kWh, export +{d.export_kwh:.6f} kWh",
+                  data=dict(kind="creep", gate_s=d.gate_ms / 1000, pulse_kwh=pulse,
+                            export_kwh=d.export_kwh))
+
+
+def dial_record(d: RegisterDelta, lim: Limit, *, reference_accuracy_pct: float, rule: str) -> Record:
+    """Register (dial) test over a fixed energy: register advance vs the reference's energy."""
+    ref = d.reference_kwh["SIGMA"]
+    value = (d.import_kwh - ref) / ref * 100.0 if ref > 0 else math.nan
+    b = budget(reference_accuracy_pct=reference_accuracy_pct, step_kwh=d.step_kwh,
+               reference_kwh=ref, window_ms=d.window_ms + 1.0, gate_ms=d.gate_ms)
+    return Record(STAGE, "register (dial) test", d.meter, value, "%",
+                  decide(value, -lim.pct, lim.pct, b.expanded, rule), -lim.pct, lim.pct,
+                  b.expanded, RULE_TEXT[rule],
+                  f"register +{d.import_kwh:.5f} kWh vs reference {ref:.5f} kWh; {lim.basis}",
+                  data=dict(kind="dial", reference_kwh=ref, budget=b.as_dict()))
+
+
+def classify_registration(d: RegisterDelta, phase_kwh: float, tolerance_pct: float) -> str:
+    """+P on L1 and −P on L2: ``summation`` when both registers stay (nearly) still,
+    ``phase_by_phase`` when both advance by the phase energy, else ``inconsistent``.
+    ``tolerance_pct`` covers the meter's error on each phase; two register steps cover the reads."""
+    slack = 2.0 * d.step_kwh
+    still = tolerance_pct / 100.0 * 2.0 * phase_kwh + slack
+    near = tolerance_pct / 100.0 * phase_kwh + slack
+    if d.import_kwh <= still and d.export_kwh <= still:
+        return "summation"
+    if abs(d.import_kwh - phase_kwh) <= near and abs(d.export_kwh - phase_kwh) <= near:
+        return "phase_by_phase"
+    return "inconsistent"
+
+
+def summation_record(d: RegisterDelta, behaviour: str, declared: str | None, phase_kwh: float
+                     ) -> Record:
+    detail = (f"+P on L1, −P on L2 for {d.gate_ms / 1000:g} s ({phase_kwh:.5f} kWh per phase): "
+              f"import +{d.import_kwh:.5f} kWh, export +{d.export_kwh:.5f} kWh → {behaviour}")
+    data = dict(kind="summation", behaviour=behaviour, declared=declared, phase_kwh=phase_kwh,
+                export_kwh=d.export_kwh)
+    if declared is None:
+        verdict = "fail" if behaviour == "inconsistent" else "info"
+        return Record(STAGE, "summation test", d.meter, d.import_kwh, "kWh", verdict,
+                      rule="behaviour observed (no registration rule declared)", detail=detail,
+                      data=data)
+    verdict = "pass" if behaviour == declared else "fail"
+    return Record(STAGE, "summation test", d.meter, d.import_kwh, "kWh", verdict,
+                  rule=f"observed behaviour must be the declared {declared}",
+                  detail=detail, data=data)

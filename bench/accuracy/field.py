@@ -1,0 +1,255 @@
+"""Field acceptance: the operator's meter against the DSO's serial reference meter, interval by interval.
+
+Input is two interval series (from a run's store via the pipeline, or imported from the interval
+CSV of ``meterbench intervals``). The verdict is built in this order, because a labelling error
+must never be judged as inaccuracy:
+
+1. **labelling** (:func:`bench.pipeline.labelling.diagnose_labelling`): if the operator's labels are
+   shifted (e.g. one hour late), the report says so and the comparison uses the corrected labels;
+   the labelling itself gets a failing record (a data error, not a metering error);
+2. **per-interval errors** with quantization-aware limits: |op − ref| / ref ≤ MPE_op + MPE_ref +
+   (q_op + q_ref) / ref, both meters may err within their class and each value is quantized;
+3. **bias**: Σ(op − ref) / Σref with a 95 % confidence interval from the interval scatter (ratio
+   estimator, Student t), and an expanded uncertainty (k = 2) that adds the reference meter's own
+   class (rectangular, MPE/√3) and the quantization; judged with the chosen decision rule against
+   the operator's MPE (or the in-service limit);
+4. **completeness**: intervals measured on both sides out of those expected;
+5. **timeliness**: each local day's delivery time against a configurable deadline (optional);
+6. **clock offset** from register readings when they are available (a run's store), by
+   :func:`bench.pipeline.alignment.estimate_clock`, stated as a fact with its uncertainty.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import numpy as np
+from scipy import stats
+
+from bench.accuracy.decision import RULE_TEXT, decide
+from bench.limits import in_service_limit_pct, mpe_pct
+from bench.pipeline.alignment import AlignmentError, estimate_clock
+from bench.pipeline.compare import IntervalComparison, compare_intervals
+from bench.pipeline.labelling import (
+    LabellingDiagnosis,
+    apply_label_correction,
+    diagnose_labelling,
+)
+from bench.pipeline.series import IntervalSeries
+from bench.records import Record, fact, simple_acceptance
+from bench.timeutil import format_iso_utc, from_ms, to_ms
+
+STAGE = "field"
+#: Timeliness presets (market.md, "Timeliness and clocks elsewhere"): local time of day on the
+#: day after the delivered day.
+DEADLINE_PRESETS: dict[str, time] = {"NO": time(7, 0), "NL": time(10, 0)}
+
+
+@dataclass(frozen=True)
+class FieldSettings:
+    operator_class: str
+    reference_class: str
+    rule: str = "simple"
+    limit_basis: str = "mpe"          # "mpe" | "in_service"
+    country: str = "DK"
+    operator_step_kwh: float = 0.001  # interval values with 3 decimals (market.md)
+    reference_step_kwh: float = 0.001
+    completeness_min_pct: float = 100.0
+    deadline: time | None = None      # local time on the next day
+    zone: str = "Europe/Copenhagen"
+
+    @property
+    def limit_pct(self) -> float:
+        if self.limit_basis == "in_service":
+            return in_service_limit_pct(self.operator_class, country=self.country)
+        return mpe_pct(self.operator_class)
+
+    @property
+    def limit_text(self) -> str:
+        if self.limit_basis == "in_service":
+            return f"in-service limit {self.country}: 2 × MPE class {self.operator_class} (metrology.md)"
+        return f"MPE class {self.operator_class} (MID, Itr…Imax, +5…+30 °C; metrology.md)"
+
+
+@dataclass
+class FieldResult:
+    operator: str
+    reference: str
+    records: list[Record]
+    comparison: IntervalComparison
+    labelling: LabellingDiagnosis | None
+    interval_limit_pct: np.ndarray
+    summary: dict[str, Any] = field(default_factory=dict)
+
+
+def bias_with_ci(op: np.ndarray, ref: np.ndarray) -> tuple[float, float, float]:
+    """(bias %, standard uncertainty %, 95 % CI half-width %) of Σ(op−ref)/Σref.
+
+    Ratio estimator r = Σop/Σref; residuals e_k = op_k − r·ref_k; var(r) ≈ n/(n−1)·Σe²/(Σref)².
+    """
+    n = len(ref)
+    total = float(ref.sum())
+    if n < 2 or total <= 0:
+        return (float("nan"),) * 3  # type: ignore[return-value]
+    r = float(op.sum()) / total
+    resid = op - r * ref
+    u = math.sqrt(n / (n - 1) * float(np.sum(resid**2))) / total * 100.0
+    half = float(stats.t.ppf(0.975, n - 1)) * u
+    return (r - 1.0) * 100.0, u, half
+
+
+def interval_limits_pct(ref_kwh: np.ndarray, s: FieldSettings) -> np.ndarray:
+    with np.errstate(divide="ignore"):
+        q = 100.0 * (s.operator_step_kwh + s.reference_step_kwh) / np.abs(ref_kwh)
+    return mpe_pct(s.operator_class) + mpe_pct(s.reference_class) + q
+
+
+_NUMBER_WORDS = {1: "one", 2: "two", 3: "three"}
+
+
+def shift_words(shift_ms: int) -> str:
+    """``3_600_000`` → "labelled one hour late"; negative shifts are early."""
+    minutes = abs(shift_ms) // 60_000
+    if minutes % 60 == 0:
+        h = minutes // 60
+        amount = f"{_NUMBER_WORDS.get(h, str(h))} hour{'s' if h != 1 else ''}"
+    else:
+        amount = f"{minutes} minutes"
+    return f"labelled {amount} {'late' if shift_ms > 0 else 'early'}"
+
+
+def _labelling_record(diag: LabellingDiagnosis | None, operator: str, why: str = "") -> Record:
+    if diag is None:
+        return fact(STAGE, "interval labelling", operator, None, "", f"not checked: {why}")
+    shift_s = diag.winter_shift_ms if diag.winter_shift_ms is not None else diag.summer_shift_ms
+    data = diag.as_record()
+    if diag.is_error:
+        return Record(STAGE, "interval labelling", operator, (shift_s or 0) / 1000.0, "s", "fail",
+                      low=0.0, high=0.0, rule="labels must be interval starts in UTC (market.md)",
+                      detail=f"operator values {shift_words(shift_s or 0)} ({diag.text}); "
+                             f"correction: {diag.correction}; accuracy is judged on the corrected "
+                             "labels, so this is a labelling error, not an inaccurate meter",
+                      data=data)
+    if diag.kind == "none":
+        return Record(STAGE, "interval labelling", operator, 0.0, "s", "pass", low=0.0, high=0.0,
+                      rule="labels must be interval starts in UTC (market.md)", detail=diag.text,
+                      data=data)
+    return fact(STAGE, "interval labelling", operator, None, "", diag.text, data)
+
+
+def _timeliness(deliveries: Mapping[date, int] | None, s: FieldSettings, operator: str,
+                days: list[date]) -> Record:
+    if s.deadline is None or deliveries is None:
+        return fact(STAGE, "delivered on time", operator, None, "days late",
+                    "not evaluated: no deadline or no delivery times given")
+    tz = ZoneInfo(s.zone)
+    late = []
+    for d in days:
+        due = to_ms(datetime.combine(d + timedelta(days=1), s.deadline, tzinfo=tz))
+        got = deliveries.get(d)
+        if got is None or got > due:
+            late.append(d)
+    detail = (f"deadline {s.deadline.strftime('%H:%M')} local on the next day; "
+              f"{len(days) - len(late)} of {len(days)} days on time"
+              + (f"; late or missing: {', '.join(x.isoformat() for x in late[:10])}" if late else ""))
+    return simple_acceptance(STAGE, "delivered on time", operator, float(len(late)), "days late",
+                             high=0.0, detail=detail)
+
+
+Readings = tuple[np.ndarray, np.ndarray]  # (times epoch ms, cumulative kWh)
+
+
+def clock_offset_record(operator: Readings, reference: Readings, operator_id: str) -> Record:
+    """The operator's time offset from register readings (:func:`estimate_clock`), as a fact."""
+    try:
+        a = estimate_clock(operator[0], operator[1], reference[0], reference[1])
+    except AlignmentError as exc:
+        return fact(STAGE, "time offset from readings", operator_id, None, "s",
+                    f"not determined: {exc}")
+    return Record(STAGE, "time offset from readings", operator_id, a.offset_ms / 1000.0, "s",
+                  "info", uncertainty=a.offset_uncertainty_ms / 1000.0,
+                  rule="cross-correlation of register increments (bench.pipeline.alignment)",
+                  detail=a.describe(),
+                  data=dict(drift_ppm=a.drift_ppm, drift_u_ppm=a.drift_uncertainty_ppm))
+
+
+def field_acceptance(operator: IntervalSeries, reference: IntervalSeries, *, operator_id: str,
+                     reference_id: str, settings: FieldSettings,
+                     deliveries: Mapping[date, int] | None = None,
+                     readings: tuple[Readings, Readings] | None = None) -> FieldResult:
+    """Every field record for one operator/reference pair, and a summary for results.json."""
+    s = settings
+    try:
+        diag: LabellingDiagnosis | None = diagnose_labelling(operator, reference, zone=s.zone)
+        why = ""
+    except ValueError as exc:
+        diag, why = None, str(exc)
+    used = apply_label_correction(operator, diag) if diag is not None and diag.is_error else operator
+    c = compare_intervals(used, reference)
+    mask = c.both_measured & np.isfinite(c.error_pct) & (c.reference_kwh > 0)
+    lim_k = interval_limits_pct(c.reference_kwh, s)
+    outside = mask & (np.abs(np.nan_to_num(c.error_pct)) > lim_k)
+    op, ref = c.operator_kwh[mask], c.reference_kwh[mask]
+    bias, u_stat, half = bias_with_ci(op, ref)
+    ref_total = float(ref.sum())
+    u_refmeter = mpe_pct(s.reference_class) / math.sqrt(3.0)
+    u_q = (100.0 * math.sqrt(len(ref)) * math.hypot(s.operator_step_kwh, s.reference_step_kwh)
+           / math.sqrt(3.0) / ref_total) if ref_total > 0 else math.inf
+    u_exp = 2.0 * math.sqrt(u_stat**2 + u_refmeter**2 + u_q**2) if math.isfinite(u_stat) else math.inf
+    limit = s.limit_pct
+    verdict = decide(bias, -limit, limit, u_exp, s.rule)
+    expected = len(reference)
+    measured_both = int(c.both_measured.sum())
+    completeness = 100.0 * measured_both / expected if expected else 0.0
+    tz = ZoneInfo(s.zone)
+    days = sorted({from_ms(int(t)).astimezone(tz).date() for t in reference.start_ms})
+    records = [
+        _labelling_record(diag, operator_id, why),
+        Record(STAGE, "operator vs reference bias", operator_id, bias, "%", verdict, -limit, limit,
+               u_exp, RULE_TEXT[s.rule],
+               f"{int(mask.sum())} intervals, {ref_total:.3f} kWh on the reference {reference_id}; "
+               f"95 % CI {bias - half:+.3f} … {bias + half:+.3f} % (scatter); U includes the "
+               f"reference's class {s.reference_class} and quantization; {s.limit_text}",
+               data=dict(ci95_low=bias - half, ci95_high=bias + half, u_scatter_pct=u_stat,
+                         u_reference_meter_pct=u_refmeter, u_quantization_pct=u_q,
+                         reference=reference_id)),
+        simple_acceptance(STAGE, "intervals within quantization-aware limits", operator_id,
+                          float(outside.sum()), "intervals", high=0.0,
+                          detail=f"per interval |error| ≤ MPE {s.operator_class} + MPE "
+                                 f"{s.reference_class} + (q_op + q_ref)/ref; {int(mask.sum())} "
+                                 "intervals compared"),
+        simple_acceptance(STAGE, "data completeness", operator_id, completeness, "%",
+                          low=s.completeness_min_pct,
+                          detail=f"{measured_both} of {expected} intervals measured on both sides"),
+        _timeliness(deliveries, s, operator_id, days),
+    ]
+    clock_offset_s = None
+    if readings is not None:
+        rec = clock_offset_record(readings[0], readings[1], operator_id)
+        records.append(rec)
+        clock_offset_s = rec.value
+    offset_s = None
+    if diag is not None and diag.is_error:
+        offset_s = (diag.winter_shift_ms if diag.winter_shift_ms is not None
+                    else diag.summer_shift_ms or 0) / 1000.0
+    summary = dict(
+        operator=operator_id, reference=reference_id, intervals_expected=expected,
+        intervals_compared=int(mask.sum()), completeness_pct=completeness,
+        bias_pct=bias, bias_ci95=[bias - half, bias + half], bias_u_pct=u_exp, limit_pct=limit,
+        limit_basis=s.limit_text, rule=RULE_TEXT[s.rule], verdict=verdict,
+        intervals_outside=int(outside.sum()),
+        labelling=diag.as_record() if diag is not None else {"kind": "unchecked", "text": why},
+        time_offset_s=offset_s or 0.0, clock_offset_s=clock_offset_s,
+        period=[format_iso_utc(int(reference.start_ms[0])), format_iso_utc(reference.end_ms)]
+        if len(reference) else None,
+        points=[dict(start=format_iso_utc(int(t)), reference_kwh=float(r), operator_kwh=float(o),
+                     error_pct=float(e), limit_pct=float(lk))
+                for t, r, o, e, lk in zip(c.start_ms[mask], c.reference_kwh[mask],
+                                          c.operator_kwh[mask], c.error_pct[mask], lim_k[mask],
+                                          strict=True)])
+    return FieldResult(operator_id, reference_id, records, c, diag, lim_k, summary)

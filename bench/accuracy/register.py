@@ -1,0 +1,77 @@
+"""Reading the meter under test's energy registers over Modbus from synchronous lab code.
+
+The lab instruments (PyVISA) are synchronous and the Modbus driver is asyncio; a
+:class:`RegisterReader` owns one event loop in the calling thread and runs each read to
+completion on it, so a point's gate sequence stays a plain, ordered script. The register step
+(resolution) follows from the model's encoding: ``scale`` for integer registers, the float spacing
+at the current value for float registers (metrology.md: float32 registers have a step of
+1.2e-4 kWh near 1,234 kWh).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from instruments.modbus import ModbusMeter
+from instruments.regmap import Channel
+
+ENERGY = ("energy.import", "energy.export")
+
+
+def register_step_kwh(channel: Channel, value_kwh: float) -> float:
+    """The smallest change the register can show near ``value_kwh``."""
+    if channel.dtype.is_float:
+        raw = abs(value_kwh) / channel.scale
+        spacing = np.spacing(np.float32(raw)) if channel.dtype.name == "float32" else np.spacing(raw)
+        return float(spacing) * channel.scale
+    return channel.scale
+
+
+@dataclass(frozen=True)
+class RegisterRead:
+    values: dict[str, float]
+    request_ms: int
+    response_ms: int
+
+
+class RegisterReadError(RuntimeError):
+    """A register read returned no usable number (flagged not available, NaN, ...)."""
+
+
+class RegisterReader:
+    """Synchronous reads of a :class:`ModbusMeter`'s energy registers."""
+
+    def __init__(self, driver: ModbusMeter, channels: Sequence[str] = ENERGY) -> None:
+        self.driver = driver
+        self.channels = tuple(c for c in channels if c in driver.regmap.channels)
+        if "energy.import" not in self.channels:
+            raise ValueError(f"model {driver.regmap.model} has no energy.import register")
+        self._loop = asyncio.new_event_loop()
+
+    def read(self) -> RegisterRead:
+        reading = self._loop.run_until_complete(self.driver.read(self.channels))
+        bad = {c: reading.flags.get(c, "no value") for c in self.channels
+               if reading.values.get(c) is None}
+        if bad:
+            raise RegisterReadError(f"unusable register values: {bad}")
+        return RegisterRead({c: float(reading.values[c]) for c in self.channels},  # type: ignore[arg-type]
+                            reading.request_ms, reading.response_ms)
+
+    def step_kwh(self, channel: str, value_kwh: float) -> float:
+        return register_step_kwh(self.driver.regmap.channels[channel], value_kwh)
+
+    def close(self) -> None:
+        try:
+            self._loop.run_until_complete(self.driver.close())
+        finally:
+            self._loop.close()
+
+    def __enter__(self) -> RegisterReader:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

@@ -1,0 +1,222 @@
+"""``meterbench accuracy``: field acceptance from interval files, and a lab plan's durations.
+
+``accuracy field OPERATOR.csv REFERENCE.csv`` judges an operator meter against the DSO's serial
+reference meter from interval files (the output of ``meterbench intervals``): labelling first (a
+shifted series is diagnosed, not failed as inaccurate), then bias with its confidence interval,
+per-interval limits, completeness and, given delivery times, timeliness.
+
+``accuracy plan BENCH`` prints, for a lab bench, every test point with the gate time the duration
+planner needs for U ≤ 1/3 MPE, and warns where the plan cannot reach it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import math
+from datetime import date, time
+from pathlib import Path
+from typing import Any
+
+from bench.accuracy.decision import RULES
+from bench.accuracy.evaluate import limit_for
+from bench.accuracy.field import DEADLINE_PRESETS, FieldSettings, field_acceptance
+from bench.accuracy.job import LIMIT_BASES
+from bench.accuracy.planner import plan_gate
+from bench.accuracy.plans import plan_points, rising_then_falling
+from bench.accuracy.register import register_step_kwh
+from bench.cli.pipeline_csv import read_intervals
+from bench.config import CLASSES, load_bench
+from bench.errors import UserError
+from bench.limits import IN_SERVICE_FACTOR
+from bench.runfolder import json_safe
+from bench.timeutil import parse_iso
+from instruments.registers import load_register_map
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    p = subparsers.add_parser("accuracy", help="field acceptance from interval files; lab plan "
+                              "durations", description=__doc__)
+    sub = p.add_subparsers(dest="accuracy_command", metavar="ACTION")
+    f = sub.add_parser("field", help="operator meter vs the DSO's reference meter from interval files")
+    f.add_argument("operator", type=Path, metavar="OPERATOR",
+                   help="intervals CSV (meterbench intervals), or DataHub message files: a .json/.xml "
+                        "file or a folder of them (e.g. an outbox)")
+    f.add_argument("reference", type=Path, metavar="REFERENCE", help="the same, for the reference meter")
+    f.add_argument("--operator-class", required=True, choices=CLASSES)
+    f.add_argument("--reference-class", required=True, choices=CLASSES)
+    f.add_argument("--operator-meter", metavar="NAME", help="meter in OPERATOR.csv (if several)")
+    f.add_argument("--reference-meter", metavar="NAME", help="meter in REFERENCE.csv (if several)")
+    f.add_argument("--channel", default="energy.import", help="channel (default energy.import)")
+    f.add_argument("--rule", default="simple", choices=RULES, help="ILAC-G8 decision rule")
+    f.add_argument("--limit", default="mpe", choices=LIMIT_BASES,
+                   help="MPE or the in-service limit (2 × MPE, country preset)")
+    f.add_argument("--country", default="DK", choices=tuple(IN_SERVICE_FACTOR))
+    f.add_argument("--step", type=float, default=0.001, metavar="KWH",
+                   help="quantization of each interval value in both files (default 0.001 kWh)")
+    f.add_argument("--completeness", type=float, default=100.0, metavar="PCT",
+                   help="smallest acceptable share of intervals measured on both sides")
+    f.add_argument("--deadline", metavar="HH:MM|NO|NL",
+                   help="daily delivery deadline, local time on the next day, or a preset")
+    f.add_argument("--deliveries", type=Path, metavar="FILE.csv",
+                   help="delivery times: columns day (YYYY-MM-DD, local) and delivered (ISO 8601)")
+    f.add_argument("--timezone", default="Europe/Copenhagen")
+    f.add_argument("--json", action="store_true", help="print one JSON object instead of text")
+    f.set_defaults(func=run_field)
+    pl = sub.add_parser("plan", help="a lab bench's test points and planned gate times")
+    pl.add_argument("bench", help="lab bench file or built-in name (e.g. sim-lab)")
+    pl.add_argument("--register-kwh", type=float, default=None, metavar="KWH",
+                    help="register value to plan the resolution for (default: the simulated "
+                         "meter's, else 10000)")
+    pl.add_argument("--json", action="store_true")
+    pl.set_defaults(func=run_plan_cmd)
+    p.set_defaults(func=lambda args: (p.print_help(), 2)[1])
+
+
+def _is_message_input(path: Path) -> bool:
+    """DataHub messages (a .json/.xml file or a folder of them) rather than an intervals CSV."""
+    return path.is_dir() or path.suffix.lower() in (".json", ".xml")
+
+
+def _message_series(path: Path, meter: str | None, option: str) -> tuple[str, Any]:
+    from bench.datahub.to_series import message_files, series_by_metering_point
+
+    by_point = series_by_metering_point(message_files(path))
+    names = sorted(by_point)
+    if meter is None:
+        if len(names) > 1:
+            raise UserError(f"several metering points: {', '.join(names)}", source=str(path),
+                            field=option, expected="one GSRN chosen with " + option)
+        meter = names[0]
+    if meter not in by_point:
+        raise UserError(f"no metering point {meter!r}", source=str(path), field=option,
+                        expected="one of " + ", ".join(names))
+    return meter, by_point[meter]
+
+
+def _series(path: Path, meter: str | None, channel: str, option: str) -> tuple[str, Any]:
+    if _is_message_input(path):
+        return _message_series(path, meter, option)
+    rows = [r for r in read_intervals(path) if r.channel == channel]
+    names = sorted({r.meter for r in rows})
+    if not rows:
+        raise UserError(f"no {channel} intervals", source=str(path), field="channel",
+                        expected="rows of that channel")
+    if meter is None:
+        if len(names) > 1:
+            raise UserError(f"several meters: {', '.join(names)}", source=str(path), field=option,
+                            expected="one of them chosen with " + option)
+        meter = names[0]
+    pick = [r for r in rows if r.meter == meter]
+    if not pick:
+        raise UserError(f"no meter {meter!r}", source=str(path), field=option,
+                        expected="one of " + ", ".join(names))
+    return meter, pick[0].series
+
+
+def _deadline(text: str | None) -> time | None:
+    if text is None:
+        return None
+    if text.upper() in DEADLINE_PRESETS:
+        return DEADLINE_PRESETS[text.upper()]
+    try:
+        return time.fromisoformat(text)
+    except ValueError:
+        raise UserError(f"not a deadline: {text!r}", field="--deadline",
+                        expected="HH:MM or a preset: " + ", ".join(DEADLINE_PRESETS)) from None
+
+
+def read_deliveries(path: Path) -> dict[date, int]:
+    source = str(path)
+    out: dict[date, int] = {}
+    try:
+        fh = path.open(newline="", encoding="utf-8-sig")
+    except OSError as exc:
+        raise UserError(f"cannot read: {exc.strerror}", source=source) from None
+    with fh:
+        reader = csv.DictReader(fh)
+        if not reader.fieldnames or not {"day", "delivered"} <= set(reader.fieldnames):
+            raise UserError("missing columns", source=source, field="header",
+                            expected="day,delivered")
+        for n, row in enumerate(reader, start=2):
+            where = f"{source}: row {n}"
+            try:
+                day = date.fromisoformat((row["day"] or "").strip())
+            except ValueError:
+                raise UserError(f"not a date: {row['day']!r}", source=where, field="day",
+                                expected="YYYY-MM-DD") from None
+            out[day] = parse_iso(row["delivered"] or "", source=where, field="delivered")
+    return out
+
+
+def run_field(args: argparse.Namespace) -> int:
+    op_name, op = _series(args.operator, args.operator_meter, args.channel, "--operator-meter")
+    ref_name, ref = _series(args.reference, args.reference_meter, args.channel, "--reference-meter")
+    if op.resolution_ms != ref.resolution_ms:
+        raise UserError("the two files have different resolutions", source=str(args.reference),
+                        field="resolution", expected="the operator file's resolution")
+    if not (args.step >= 0 and math.isfinite(args.step)):
+        raise UserError(f"{args.step} is not a quantization step", field="--step",
+                        expected="kWh ≥ 0")
+    settings = FieldSettings(operator_class=args.operator_class,
+                             reference_class=args.reference_class, rule=args.rule,
+                             limit_basis=args.limit, country=args.country,
+                             operator_step_kwh=args.step, reference_step_kwh=args.step,
+                             completeness_min_pct=args.completeness,
+                             deadline=_deadline(args.deadline), zone=args.timezone)
+    deliveries = read_deliveries(args.deliveries) if args.deliveries else None
+    res = field_acceptance(op, ref, operator_id=op_name, reference_id=ref_name,
+                           settings=settings, deliveries=deliveries)
+    failed = any(r.failed for r in res.records)
+    if args.json:
+        doc = {k: v for k, v in res.summary.items() if k != "points"}
+        doc["records"] = [r.as_dict() for r in res.records]
+        print(json.dumps(json_safe(doc), indent=2, allow_nan=False))
+    else:
+        s = res.summary
+        print(f"{op_name} vs {ref_name}: {s['intervals_compared']} of {s['intervals_expected']} "
+              f"intervals compared")
+        for r in res.records:
+            value = "" if r.value is None or not math.isfinite(r.value) else f"{r.value:.4g} {r.unit}"
+            u = f" ± {r.uncertainty:.3g}" if r.uncertainty is not None else ""
+            print(f"  {r.verdict:16s} {r.name}: {value}{u} — {r.detail}")
+    return 1 if failed else 0
+
+
+def run_plan_cmd(args: argparse.Namespace) -> int:
+    cfg = load_bench(args.bench)
+    if cfg.lab is None:
+        raise UserError("not a lab bench", source=cfg.source, field="lab",
+                        expected="a bench file with a [lab] section")
+    plan = cfg.lab.plan
+    s = plan.settings
+    rows = []
+    for m in cfg.meters:
+        sim = cfg.lab.sim_meters.get(m.id)
+        reg = args.register_kwh if args.register_kwh is not None else (
+            sim.import_kwh if sim is not None else 10_000.0)
+        step = register_step_kwh(load_register_map(m.model).channels["energy.import"], reg)
+        points = plan_points(plan.kind, m.rating, list(plan.custom_points))
+        for point, direction in rising_then_falling(points):
+            if direction != "rising":
+                continue
+            lim = limit_for(m.rating, point.current_a, basis=plan.limit_basis,
+                            country=plan.country, band=s.band).pct
+            g = plan_gate(point.power_w(m.rating.u_n), lim, step_kwh=step,
+                          reference_accuracy_pct=cfg.lab.reference_accuracy_pct,
+                          window_ms=s.timing_window_ms, fraction=s.uncertainty_fraction,
+                          min_gate_ms=s.min_gate_ms, max_gate_ms=s.max_gate_ms,
+                          margin=s.planning_margin)
+            rows.append(dict(meter=m.id, point=point.name, current_a=point.current_a, pf=point.pf,
+                             limit_pct=lim, register_kwh=reg, step_kwh=step, **g.as_dict()))
+    if args.json:
+        print(json.dumps(rows, indent=2))
+    else:
+        for r in rows:
+            flag = "" if r["reachable"] else f"  WARNING {r['warning']}"
+            print(f"{r['meter']:12s} {r['point']:26s} gate {r['gate_s']:8.0f} s  "
+                  f"{r['energy_kwh']:.4f} kWh  U {r['expected_u_pct']:.3f} % "
+                  f"(target {r['target_pct']:.3f} %){flag}")
+    return 1 if any(not r["reachable"] for r in rows) else 0
+

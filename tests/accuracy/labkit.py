@@ -1,0 +1,23 @@
+"""Shared pieces of the lab tests: a class B rating and simulated meters under test."""
+
+from __future__ import annotations
+
+from bench.accuracy.rating import MeterRating
+from bench.accuracy.simlab import LabClock, SimMut, start_sim_lab
+from instruments.sim.lab import ReferenceSpec
+from instruments.sim.meter import ErrorCurve
+
+T0_MS = 1_780_000_000_000
+# A direct-connected class B three-phase meter: Iref = 10·Itr (metrology.md), Imin < Itr.
+RATING_B = MeterRating(accuracy_class="B", i_min=0.25, i_tr=0.5, i_ref=5.0, i_max=20.0)  # Imax within the 6105A's 21 A
+REFERENCE = ReferenceSpec(error_pct=0.012, accuracy_pct=0.02)
+
+
+def mut(id: str, curve: ErrorCurve, **kw) -> SimMut:
+    kw.setdefault("import_kwh", 1234.5)
+    return SimMut(id=id, model="eastron_sdm630", rating=kw.pop("rating", RATING_B), error=curve,
+                  **kw)
+
+
+def lab(*muts: SimMut, reference: ReferenceSpec = REFERENCE):
+    return start_sim_lab(list(muts), LabClock(T0_MS), reference=reference)

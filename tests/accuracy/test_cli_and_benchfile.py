@@ -1,0 +1,114 @@
+"""``meterbench accuracy`` and the lab bench file: user errors name file and field."""
+
+from __future__ import annotations
+
+import json
+from importlib import resources
+from pathlib import Path
+
+import pytest
+
+from bench.cli import main
+from bench.cli.pipeline_csv import IntervalRow, write_intervals
+from bench.config import load_bench, parse_bench
+from bench.errors import UserError
+from bench.timeutil import MS_PER_HOUR
+from bench.tomlcheck import load_toml
+
+from .test_field import _operator, _reference
+
+
+def _write(path, meter, series):
+    with path.open("w", encoding="utf-8") as fh:
+        write_intervals([IntervalRow(meter, "energy.import", series)], fh)
+    return path
+
+
+def test_cli_field_diagnoses_a_one_hour_shift_from_interval_files(tmp_path, capsys):
+    ref = _reference()
+    op = _write(tmp_path / "op.csv", "ev", _operator(ref, -0.6, shift_ms=MS_PER_HOUR))
+    rf = _write(tmp_path / "ref.csv", "ev_ref", ref)
+    code = main(["accuracy", "field", str(op), str(rf), "--operator-class", "B",
+                 "--reference-class", "C", "--json"])
+    doc = json.loads(capsys.readouterr().out)
+    assert code == 1  # the labelling is wrong and must be fixed ...
+    recs = {r["name"]: r for r in doc["records"]}
+    assert recs["interval labelling"]["verdict"] == "fail"
+    assert "labelled one hour late" in recs["interval labelling"]["detail"]
+    assert recs["operator vs reference bias"]["verdict"] == "pass"  # ... but the meter is accurate
+    assert doc["time_offset_s"] == 3600.0
+
+
+def test_cli_field_text_and_deadline_preset(tmp_path, capsys):
+    ref = _reference(days=2)
+    op = _write(tmp_path / "op.csv", "ev", _operator(ref, 0.3))
+    rf = _write(tmp_path / "ref.csv", "ev_ref", ref)
+    deliveries = tmp_path / "deliveries.csv"
+    deliveries.write_text("day,delivered\n2026-06-01,2026-06-02T05:00:00Z\n"
+                          "2026-06-02,2026-06-03T04:59:00Z\n")
+    code = main(["accuracy", "field", str(op), str(rf), "--operator-class", "B",
+                 "--reference-class", "C", "--deadline", "NO", "--deliveries", str(deliveries)])
+    out = capsys.readouterr().out
+    assert code == 0, out
+    assert "delivered on time" in out and "2 of 2 days on time" in out
+
+
+def test_cli_field_bad_deliveries_file_is_a_user_error(tmp_path, capsys):
+    ref = _reference(days=1)
+    rf = _write(tmp_path / "ref.csv", "r", ref)
+    bad = tmp_path / "d.csv"
+    bad.write_text("day,delivered\nyesterday,2026-06-02T05:00:00Z\n")
+    code = main(["accuracy", "field", str(rf), str(rf), "--operator-class", "B",
+                 "--reference-class", "C", "--deadline", "10:00", "--deliveries", str(bad)])
+    assert code == 2
+    err = capsys.readouterr().err
+    assert "d.csv: row 2: day" in err and "YYYY-MM-DD" in err
+
+
+def test_cli_plan_warns_when_the_register_is_too_coarse(capsys):
+    assert main(["accuracy", "plan", "sim-lab"]) == 0
+    capsys.readouterr()
+    assert main(["accuracy", "plan", "sim-lab", "--register-kwh", "900000", "--json"]) == 1
+    rows = json.loads(capsys.readouterr().out)
+    # float32 near 9e5 kWh has a 0.0625 kWh step (metrology.md): low-current points cannot make it
+    assert any(not r["reachable"] and "capped" in r["warning"] for r in rows)
+    assert rows[0]["step_kwh"] == 0.0625
+
+
+def _sim_lab_data():
+    text = resources.files("bench").joinpath("benches", "sim-lab.toml").read_text("utf-8")
+    return load_toml(Path("sim-lab.toml"), text)
+
+
+@pytest.mark.parametrize("mutate, field", [
+    (lambda d: d["meter"][0]["rating"].update(i_ref=6.0), "meter[0].rating.i_ref"),
+    (lambda d: d["meter"][0].update(role="operator"), "lab.meter"),
+    (lambda d: d["meter"][1].pop("rating"), "lab.meter"),
+    (lambda d: d["lab"]["plan"].update(rule="lenient"), "lab.plan.rule"),
+    (lambda d: d["lab"]["plan"].update(kind="custom"), "lab.plan.points"),
+    (lambda d: d["lab"]["plan"].update(temperature_c=90.0), "lab.plan.temperature_c"),
+    (lambda d: d["lab"]["sim"][0].update(meter="nobody"), "lab.sim[0].meter"),
+    (lambda d: d["lab"]["sim_reference"].update(error_pct=0.05), "lab.sim_reference.error_pct"),
+    (lambda d: d["lab"]["plan"].update(points=[{"current": "0.1 Iref"}]), "lab.plan.points"),
+    (lambda d: [m["rating"].update(i_max=40.0) for m in d["meter"]], "lab.plan.kind"),
+])
+def test_lab_bench_file_errors_name_the_field(mutate, field):
+    data = _sim_lab_data()
+    mutate(data)
+    with pytest.raises(UserError) as exc:
+        parse_bench(data, source="lab.toml")
+    assert exc.value.source == "lab.toml"
+    assert exc.value.field == field, exc.value.format()
+
+
+def test_custom_plan_points_parse():
+    data = _sim_lab_data()
+    data["lab"]["plan"].update(kind="custom", points=[
+        {"current": "0.1 Iref", "pf": "0.5 ind"}, {"current": 7.5, "phases": "L2"}])
+    cfg = parse_bench(data, source="lab.toml")
+    assert cfg.lab.plan.kind == "custom" and len(cfg.lab.plan.custom_points) == 2
+
+
+def test_builtin_benches_parse():
+    assert load_bench("sim-lab").lab.plan.kind == "initial"
+    assert load_bench("sim").lab is None

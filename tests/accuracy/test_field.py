@@ -1,0 +1,122 @@
+"""Field acceptance on interval series: bias with CI, limits, completeness, labelling diagnosis."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, time
+from zoneinfo import ZoneInfo
+
+import numpy as np
+import pytest
+
+from bench.accuracy.field import FieldSettings, bias_with_ci, field_acceptance, shift_words
+from bench.pipeline.series import IntervalSeries
+from bench.quality import Quality
+from bench.timeutil import MS_PER_HOUR, to_ms
+
+Q = 900_000
+START = to_ms(datetime(2026, 6, 1, tzinfo=ZoneInfo("Europe/Copenhagen")))  # local midnight, summer
+SETTINGS = FieldSettings(operator_class="B", reference_class="C")
+
+
+def _reference(days: int = 7, seed: int = 1) -> IntervalSeries:
+    """An EV charger: sessions of a few hours at 11 kW, idle otherwise (distinctive shape)."""
+    rng = np.random.default_rng(seed)
+    n = days * 96
+    kwh = np.full(n, 0.002)
+    for d in range(days):
+        begin = d * 96 + int(rng.integers(60, 80))
+        kwh[begin:begin + int(rng.integers(8, 20))] = 11.0 / 4
+        begin = d * 96 + int(rng.integers(20, 35))
+        kwh[begin:begin + int(rng.integers(2, 6))] = 7.0 / 4
+    return IntervalSeries(START + Q * np.arange(n, dtype=np.int64), np.round(kwh, 3),
+                          np.full(n, Quality.MEASURED, dtype=np.uint8), Q)
+
+
+def _operator(ref: IntervalSeries, error_pct: float, *, shift_ms: int = 0, seed: int = 2
+              ) -> IntervalSeries:
+    rng = np.random.default_rng(seed)
+    noisy = ref.quantity * (1 + error_pct / 100) + rng.uniform(-0.0005, 0.0005, len(ref))
+    return IntervalSeries(ref.start_ms + shift_ms, np.round(np.maximum(noisy, 0), 3),
+                          ref.quality.copy(), Q)
+
+
+def _rec(result, name):
+    return next(r for r in result.records if r.name == name)
+
+
+def test_accurate_meter_passes_and_bias_ci_covers_the_true_error():
+    ref = _reference()
+    res = field_acceptance(_operator(ref, -0.6), ref, operator_id="ev", reference_id="ev_ref",
+                           settings=SETTINGS)
+    bias = _rec(res, "operator vs reference bias")
+    assert bias.verdict == "pass"
+    assert res.summary["bias_ci95"][0] <= -0.6 <= res.summary["bias_ci95"][1]
+    assert abs(bias.value - -0.6) <= bias.uncertainty
+    assert _rec(res, "interval labelling").verdict == "pass"
+    assert _rec(res, "intervals within quantization-aware limits").value == 0
+    assert _rec(res, "data completeness").value == 100.0
+
+
+def test_inaccurate_meter_fails_on_bias():
+    ref = _reference()
+    res = field_acceptance(_operator(ref, 3.5), ref, operator_id="ev", reference_id="ev_ref",
+                           settings=SETTINGS)
+    assert _rec(res, "operator vs reference bias").verdict == "fail"
+    assert _rec(res, "interval labelling").verdict == "pass"
+
+
+def test_one_hour_shift_is_diagnosed_not_failed_as_inaccurate():
+    ref = _reference()
+    shifted = _operator(ref, -0.6, shift_ms=MS_PER_HOUR)
+    res = field_acceptance(shifted, ref, operator_id="ev", reference_id="ev_ref", settings=SETTINGS)
+    lab = _rec(res, "interval labelling")
+    assert lab.verdict == "fail" and "labelled one hour late" in lab.detail
+    assert "not an inaccurate meter" in lab.detail
+    bias = _rec(res, "operator vs reference bias")
+    assert bias.verdict == "pass", bias.detail
+    assert abs(bias.value - -0.6) <= bias.uncertainty
+    assert res.summary["time_offset_s"] == 3600.0
+    assert _rec(res, "intervals within quantization-aware limits").value == 0
+    # without the diagnosis the same data would look wildly inaccurate interval by interval
+    naive = (shifted.quantity[:-4] - ref.quantity[4:]) / ref.quantity[4:]
+    assert np.nanmax(np.abs(naive)) > 1.0
+
+
+def test_missing_intervals_reduce_completeness_and_late_days_are_reported():
+    ref = _reference(days=2)
+    op = _operator(ref, 0.2)
+    q = op.quality.copy()
+    qty = op.quantity.copy()
+    q[10:22], qty[10:22] = Quality.MISSING, np.nan
+    op = IntervalSeries(op.start_ms, qty, q, Q)
+    settings = FieldSettings("B", "C", deadline=time(10, 0))
+    deliveries = {date(2026, 6, 1): to_ms(datetime(2026, 6, 2, 7, 0, tzinfo=UTC)),
+                  date(2026, 6, 2): to_ms(datetime(2026, 6, 3, 9, 30, tzinfo=UTC))}
+    res = field_acceptance(op, ref, operator_id="ev", reference_id="r", settings=settings,
+                           deliveries=deliveries)
+    comp = _rec(res, "data completeness")
+    assert comp.value == pytest.approx(100 * (2 * 96 - 12) / (2 * 96)) and comp.verdict == "fail"
+    late = _rec(res, "delivered on time")
+    # 09:30 UTC on 3 June is 11:30 in Copenhagen: after the 10:00 deadline
+    assert late.value == 1.0 and "2026-06-02" in late.detail
+
+
+def test_bias_ci_math():
+    ref = np.array([1.0, 2.0, 3.0, 4.0])
+    b, u, half = bias_with_ci(ref * 1.01, ref)
+    assert b == pytest.approx(1.0) and u == pytest.approx(0.0, abs=1e-12)
+    assert shift_words(-2 * MS_PER_HOUR) == "labelled two hours early"
+
+
+def test_clock_offset_from_readings_is_recovered():
+    """Register readings every minute; the operator's timestamps run 90 s ahead."""
+    rng = np.random.default_rng(5)
+    t = START + 60_000 * np.arange(3 * 1440, dtype=np.int64)
+    power_kw = np.repeat(rng.choice([0.0, 2.4, 11.0], size=3 * 1440 // 20, p=[0.6, 0.3, 0.1]), 20)
+    energy = np.cumsum(power_kw / 60.0)
+    ref = _reference(days=3)
+    res = field_acceptance(_operator(ref, 0.0), ref, operator_id="ev", reference_id="r",
+                           settings=SETTINGS, readings=((t + 90_000, energy), (t, energy)))
+    rec = next(r for r in res.records if r.name == "time offset from readings")
+    assert abs(rec.value - 90.0) <= max(rec.uncertainty, 1.0), rec.detail
+    assert res.summary["clock_offset_s"] == rec.value

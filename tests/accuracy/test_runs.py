@@ -1,0 +1,90 @@
+"""``meterbench run sim-lab`` and ``meterbench run`` (sim) end to end, through the real CLI."""
+
+from __future__ import annotations
+
+import json
+import math
+import subprocess
+import sys
+
+import pytest
+
+from bench.config import load_bench
+
+# Each test here runs ``meterbench run`` in a subprocess (real servers, pytest, report): ~5-15 s.
+pytestmark = pytest.mark.slow
+
+
+def _run(tmp_path_factory, bench: str):
+    out = tmp_path_factory.mktemp(bench) / "run"
+    proc = subprocess.run([sys.executable, "-m", "bench", "run", bench, "--out", str(out), "-q"],
+                          capture_output=True, text=True, timeout=120)
+    return proc, out
+
+
+@pytest.fixture(scope="module")
+def lab_run(tmp_path_factory):
+    proc, out = _run(tmp_path_factory, "sim-lab")
+    return proc, out, json.loads((out / "results.json").read_text())
+
+
+def test_sim_lab_run_produces_the_lab_accuracy_report(lab_run):
+    proc, out, results = lab_run
+    # one meter is built outside class B: a verdict failed, so the job exits 1 (not 2 or 3)
+    assert proc.returncode == 1, proc.stdout[-2000:] + proc.stderr[-2000:]
+    html = (out / "report.html").read_text()
+    assert 'id="lab-accuracy"' in html and html.count('alt="error curve"') == 2
+    lab = results["accuracy"]["lab"]
+    assert lab["bench"]["plan"]["rule"] == "non_binary"
+    verdicts = {m["meter"]: m["verdict"] for m in lab["meters"]}
+    assert verdicts == {"mut_good": "pass", "mut_outside": "fail"}
+    assert results["verdict"] == "fail"
+
+
+def test_sim_lab_fails_the_outside_meter_exactly_where_its_curve_leaves_the_class(lab_run):
+    _, _, results = lab_run
+    cfg = load_bench("sim-lab")
+    curve = cfg.lab.sim_meters["mut_outside"].error
+    meter = next(m for m in results["accuracy"]["lab"]["meters"] if m["meter"] == "mut_outside")
+    points = [r for r in meter["records"] if r["data"]["kind"] == "point"]
+    assert len(points) == 12
+    for r in points:
+        true = curve.error_pct(r["data"]["current_a"], math.cos(math.radians(r["data"]["phi_deg"])))
+        assert abs(r["value"] - true) <= r["uncertainty"], r["name"]
+        expected = "fail" if abs(true) > r["high"] + r["uncertainty"] else (
+            "pass" if abs(true) < r["high"] - r["uncertainty"] else None)
+        if expected:
+            assert r["verdict"] == expected, (r["name"], true, r["value"])
+    special = {r["data"]["kind"]: r["verdict"] for r in meter["records"]
+               if r["data"]["kind"] != "point"}
+    assert special == {"starting": "pass", "creep": "pass", "dial": "pass", "summation": "pass"}
+
+
+def test_sim_lab_skips_the_field_suites_with_a_reason(lab_run):
+    proc, _, results = lab_run
+    outcomes = {t["nodeid"]: t["outcome"] for t in results["tests"]}
+    assert all(v == "skipped" for k, v in outcomes.items() if not k.startswith("test_lab.py"))
+    assert any(k.startswith("test_lab.py") and v == "passed" for k, v in outcomes.items())
+    assert results["devices"][0]["transport"].startswith("simulated, tcp://127.0.0.1:")
+
+
+@pytest.fixture(scope="module")
+def sim_run(tmp_path_factory):
+    proc, out = _run(tmp_path_factory, "sim")
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
+    return out, json.loads((out / "results.json").read_text())
+
+
+def test_sim_bench_report_keeps_its_field_acceptance_section(sim_run):
+    out, results = sim_run
+    html = (out / "report.html").read_text()
+    assert 'id="field"' in html and 'id="field-acceptance"' in html
+    (f,) = results["accuracy"]["field"]
+    assert (f["operator"], f["reference"]) == ("ev", "ev_ref")
+    # simulated truth: ev −0.6 %, ev_ref +0.1 % → (0.994 / 1.001 − 1) = −0.699 %
+    assert abs(f["bias_pct"] - (0.994 / 1.001 - 1) * 100) <= f["bias_u_pct"]
+    assert f["verdict"] == "pass" and f["labelling"]["kind"] == "none"
+    names = {r["name"] for r in results["records"] if r["stage"] == "field"}
+    assert {"interval labelling", "operator vs reference bias", "data completeness"} <= names
+    lab_tests = [t for t in results["tests"] if t["nodeid"].startswith("test_lab.py")]
+    assert lab_tests and all(t["outcome"] == "skipped" for t in lab_tests)

@@ -80,10 +80,17 @@ def detect_frozen(series: IntervalSeries, e_t: np.ndarray, e_v: np.ndarray, p_t:
     for run in np.split(idx, breaks + 1):
         first, last = int(run[0]), int(run[-1])
         t0, t1 = int(e_t[first]), int(e_t[last + 1])
-        catch = last + 1  # the pair after the run: does the register catch up there?
+        catch = last + 1  # the first pair after the run where the register moves again
+        while catch < len(de) and abs(de[catch]) <= step_kwh / 2:
+            catch += 1  # still flat, no power to judge by: the load stopped before the catch-up
         caught_up = (catch < len(de) and de[catch] > expected[catch] + threshold)
         span_end = int(e_t[catch + 1]) if caught_up else t1
         hit = (starts + res > t0) & (starts < span_end)
+        if caught_up and (series.quality[hit] == Quality.MISSING).any():
+            # The catch-up was refused upstream (an implausible jump): the series no longer holds
+            # its size, so spreading the series' total would spread zero. Fill from power instead.
+            caught_up, span_end = False, t1
+            hit = (starts + res > t0) & (starts < span_end)
         if not hit.any():
             continue
         power_kwh = _power_energy_kwh(p_t, np.clip(p_w, 0, None), starts[hit], starts[hit] + res)

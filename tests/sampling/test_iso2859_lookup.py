@@ -194,3 +194,17 @@ def test_every_single_to_double_ladder_step_appears_in_the_source():
             seen = {double[k][1:] for k, v in single.items()
                     if v is not None and v[1:] == (ac, re) and double[k] is not None}
             assert (ac1, re1, ac2, re2) in seen, (severity, ac, re, seen)
+
+
+@pytest.mark.parametrize("severity", iso2859.INSPECTIONS)
+def test_every_double_cell_is_a_well_formed_plan_smaller_than_its_single(severity):
+    sizes = iso2859.REDUCED_SAMPLE_SIZES if severity == "reduced" else iso2859.SAMPLE_SIZES
+    for letter, aql in ALL_CELLS:
+        cell = iso2859.double_cell(severity, letter, aql)
+        if cell is None:
+            continue
+        single_letter, _, re = iso2859.resolve_cell(severity, letter, aql)
+        assert cell.plan_code == single_letter
+        assert cell.ac1 < cell.re1 <= cell.re2 and cell.ac1 <= cell.ac2 < cell.re2
+        assert cell.re2 >= re      # the cumulative rejection number is never below the single Re
+        assert cell.n_each < sizes[single_letter] < 2 * cell.n_each + 1 + sizes[single_letter]

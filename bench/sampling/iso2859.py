@@ -111,12 +111,13 @@ _DOUBLE: dict[str, dict[tuple[int, int], tuple[tuple[int, int], tuple[int, int]]
 
 SOURCE_NORMAL = "ISO 2859-1 Table II-A (shared domain iso2859-1-normal.json)"
 # ISO 2859-1:1999 (foreword, "significant changes", quoted at pinzhi.org/thread-103021-1-1.html)
-# changed the reduced plans (no gap between Ac
-# and Re) and some double plans; it lists no change to normal or tightened single plans. The
-# reduced and double plans here are MIL-STD-105E's (= ANSI/ASQ Z1.4), and the table names say so.
+# changed the reduced plans (no gap between Ac and Re) and some double plans; it lists no change
+# to the normal or tightened single plans. The reduced and double plans here are MIL-STD-105E's
+# (= ANSI/ASQ Z1.4), and the table names say so.
 SOURCE_TABLE = {
     ("normal", False): SOURCE_NORMAL,
-    ("tightened", False): "MIL-STD-105E Table II-B (= ANSI/ASQ Z1.4; ISO 2859-1 Table 2-B)",
+    ("tightened", False): ("MIL-STD-105E Table II-B (= ANSI/ASQ Z1.4; ISO 2859-1:1999 "
+                          "lists no change)"),
     ("reduced", False): "MIL-STD-105E Table II-C (= ANSI/ASQ Z1.4; not ISO 2859-1:1999, "
                         "which removed the Ac/Re gap)",
     ("normal", True): "MIL-STD-105E Table III-A (= ANSI/ASQ Z1.4; ISO 2859-1:1999 changed "

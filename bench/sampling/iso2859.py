@@ -5,7 +5,10 @@ Sources (named because every number here decides a lot's fate):
 * Table I (code letters) and Table II-A (normal single) come from the shared domain file
   ``iso2859-1-normal.json``, shipped as package data (``bench/sampling/data``).
 * Tables II-B (tightened single), II-C (reduced single), III-A/B/C (double) are encoded from
-  **MIL-STD-105E (10 May 1989)**, the public equivalent of ISO 2859-1 and ANSI/ASQ Z1.4.
+  **MIL-STD-105E (10 May 1989)**, the public equivalent of ISO 2859-1 and ANSI/ASQ Z1.4, and
+  checked cell for cell against a looked-up copy of all six tables (AQLSchemes 1.7-1, J. Lawson,
+  CRAN; see ``tests/sampling/test_iso2859_lookup.py`` and ``docs/sampling.md``). Where that copy
+  and the diagonal model differ, the exceptions below say which one is followed and why.
 
 How the master tables are encoded: every MIL-STD-105E master table is a set of diagonals. With
 ``i`` the code-letter index (A=0 … R=15, S=16) and ``j`` the AQL index (0.010=0 … 1000=25), a
@@ -65,6 +68,28 @@ _LADDERS: dict[str, dict[int, Cell]] = {
 _HIGH_AC_FIRST_D = 25          # plans at d >= 25 (Ac >= 27) only for letters A..E
 _HIGH_AC_LAST_LETTER = LETTERS.index("E")
 
+# Cells where the printed table breaks its diagonal: (severity, code letter, AQL) -> arrow.
+# Tightened letter A at AQL 10 lies on the 0/1 diagonal, but Table II-B has no 0/1 plan for A
+# (n = 2): the cell is a down arrow to letter D's 1/2 plan (n = 8). Two sources agree: NIBS
+# "FMOC DPW AC-TABLE" Table 1-B (row A shows arrows only, no Re 1) and AQLSchemes 1.7-1
+# (A at 10 -> n 8, 1/2).
+_ARROW_EXCEPTIONS: dict[tuple[str, str, str], str] = {("tightened", "A", "10"): DOWN}
+
+# Reduced single cells (code letter, AQL) that this project could not confirm: the diagonal model
+# and the one full looked-up copy of Table II-C (AQLSchemes 1.7-1) disagree there, and that copy
+# is itself irregular there (letter B: 2/4, 3/5, not plans of the standard). All are in the
+# "nonconformities per 100 units" part (AQL >= 25) where the reduced sample is 2 units. Refused
+# rather than guessed; use normal inspection for these.
+_REDUCED_UNCONFIRMED: frozenset[tuple[str, str]] = frozenset(
+    {("A", a) for a in ("25", "40", "65", "100", "150", "250", "400", "650", "1000")}
+    | {("B", a) for a in ("40", "65", "100", "150", "250", "400", "650", "1000")}
+    | {(letter, "1000") for letter in LETTERS[:16]})
+
+# Double sampling for code letter A under normal inspection: Table III-A as looked up
+# (AQLSchemes 1.7-1) gives no double plan anywhere in row A, also where the single table's arrow
+# points to a lower letter (A at AQL 10 and 15): use the single plan there ("*" rule).
+_SINGLE_ONLY_DOUBLE_ROWS: dict[str, str] = {"normal": "A"}
+
 # Double sampling: the single plan (Ac, Re) of a cell -> ((Ac1, Re1), (Ac2, Re2)), cumulative.
 # MIL-STD-105E Tables III-A (normal), III-B (tightened), III-C (reduced). A single 0/1 cell is
 # marked "*" in those tables: use the single sampling plan.
@@ -77,20 +102,29 @@ _DOUBLE: dict[str, dict[tuple[int, int], tuple[tuple[int, int], tuple[int, int]]
                   (5, 6): ((2, 5), (6, 7)), (8, 9): ((3, 7), (11, 12)),
                   (12, 13): ((6, 10), (15, 16)), (18, 19): ((9, 14), (23, 24)),
                   (27, 28): ((15, 20), (34, 35)), (41, 42): ((23, 29), (52, 53))},
-    # Only the part of Table III-C this project could confirm; higher reduced plans raise.
+    # Table III-C, every ladder step confirmed against AQLSchemes 1.7-1 (14/17 and 21/24 added).
     "reduced": {(0, 2): ((0, 2), (0, 2)), (1, 3): ((0, 3), (0, 4)), (1, 4): ((0, 4), (1, 5)),
                 (2, 5): ((0, 4), (3, 6)), (3, 6): ((1, 5), (4, 7)), (5, 8): ((2, 7), (6, 9)),
-                (7, 10): ((3, 8), (8, 12)), (10, 13): ((5, 10), (12, 16))},
+                (7, 10): ((3, 8), (8, 12)), (10, 13): ((5, 10), (12, 16)),
+                (14, 17): ((7, 12), (18, 22)), (21, 24): ((11, 17), (26, 30))},
 }
 
 SOURCE_NORMAL = "ISO 2859-1 Table II-A (shared domain iso2859-1-normal.json)"
+# ISO 2859-1:1999 (foreword, "significant changes", quoted at pinzhi.org/thread-103021-1-1.html)
+# changed the reduced plans (no gap between Ac and Re) and some double plans; it lists no change
+# to the normal or tightened single plans. The reduced and double plans here are MIL-STD-105E's
+# (= ANSI/ASQ Z1.4), and the table names say so.
 SOURCE_TABLE = {
     ("normal", False): SOURCE_NORMAL,
-    ("tightened", False): "MIL-STD-105E Table II-B (= ISO 2859-1 / ANSI/ASQ Z1.4)",
-    ("reduced", False): "MIL-STD-105E Table II-C (= ISO 2859-1 / ANSI/ASQ Z1.4)",
-    ("normal", True): "MIL-STD-105E Table III-A",
-    ("tightened", True): "MIL-STD-105E Table III-B",
-    ("reduced", True): "MIL-STD-105E Table III-C",
+    ("tightened", False): ("MIL-STD-105E Table II-B (= ANSI/ASQ Z1.4; ISO 2859-1:1999 "
+                          "lists no change)"),
+    ("reduced", False): "MIL-STD-105E Table II-C (= ANSI/ASQ Z1.4; not ISO 2859-1:1999, "
+                        "which removed the Ac/Re gap)",
+    ("normal", True): "MIL-STD-105E Table III-A (= ANSI/ASQ Z1.4; ISO 2859-1:1999 changed "
+                      "some double plans)",
+    ("tightened", True): "MIL-STD-105E Table III-B (= ANSI/ASQ Z1.4; ISO 2859-1:1999 changed "
+                         "some double plans)",
+    ("reduced", True): "MIL-STD-105E Table III-C (= ANSI/ASQ Z1.4; not ISO 2859-1:1999)",
 }
 
 
@@ -185,6 +219,9 @@ def code_letter(lot_size: int, level: str = "II") -> str:
 
 
 def _cell(inspection: str, i: int, j: int) -> Cell:
+    exception = _ARROW_EXCEPTIONS.get((inspection, LETTERS[i], AQL_SERIES[j]))
+    if exception is not None:
+        return exception
     ladder = _LADDERS[inspection]
     d = i + j
     if d < min(ladder):
@@ -231,6 +268,10 @@ def single_plan(lot_size: int, aql: str | float, *, level: str = "II",
     lv = _check_level(level)
     a = normalize_aql(aql)
     letter = code_letter(lot_size, lv)
+    if sev == "reduced" and (letter, a) in _REDUCED_UNCONFIRMED:
+        raise UserError(f"reduced plan for code letter {letter} at AQL {a} not confirmed: the "
+                        "looked-up copies of Table II-C disagree there", field="inspection",
+                        expected="normal or tightened inspection for this lot size and AQL")
     if sev == "normal":
         n, ac, re = _normal_table()["normal_single"][letter][a]  # type: ignore[index]
         plan_letter = next(k for k, v in SAMPLE_SIZES.items() if v == n)
@@ -244,39 +285,60 @@ def single_plan(lot_size: int, aql: str | float, *, level: str = "II",
         hundred_percent=n >= lot_size, plan_code=plan_letter)
 
 
+@dataclass(frozen=True)
+class DoubleCell:
+    """One cell of Tables III-A/B/C after the arrows: the plan of ``plan_code``'s row."""
+
+    plan_code: str
+    n_each: int
+    ac1: int
+    re1: int
+    ac2: int
+    re2: int
+
+
+def double_cell(inspection: str, letter: str, aql: str) -> DoubleCell | None:
+    """Table III-A/B/C for a code letter and AQL column, or None where the table says "use the
+    corresponding single sampling plan".
+
+    The double plan sits in the cell of the single plan the arrows lead to, with Ac/Re from the
+    single -> double ladder of ``_DOUBLE``. Each of the two samples has the size of the code letter
+    one step smaller than the single plan's (e.g. single K n = 125, double K 80 + 80); reduced
+    sizes already run two letters behind, so three behind the normal series. The rows whose
+    single sample cannot be split (A; reduced A-C) are "*": use the single plan.
+    """
+    sev = _check_inspection(inspection)
+    a = normalize_aql(aql)
+    plan_letter, ac, re = resolve_cell(sev, letter, a)
+    if (ac, re) == (0, 1) or letter in _SINGLE_ONLY_DOUBLE_ROWS.get(sev, ""):
+        return None
+    i = LETTERS.index(plan_letter)
+    shift = 3 if sev == "reduced" else 1
+    if i < shift:
+        return None
+    (ac1, re1), (ac2, re2) = _DOUBLE[sev][(ac, re)]   # every ladder step is encoded (tests)
+    return DoubleCell(plan_letter, SAMPLE_SIZES[LETTERS[i - shift]], ac1, re1, ac2, re2)
+
+
 def double_plan(lot_size: int, aql: str | float, *, level: str = "II",
                 inspection: str = "normal") -> AttributePlan:
     """The ISO 2859-1 double sampling plan (MIL-STD-105E Tables III-A/B/C).
 
-    Where the single table has a 0/1 plan, the double table says "use the corresponding single
-    sampling plan": that single plan is returned (``double`` is False) so the caller never gets a
-    made-up double plan. Each of the two samples has the size of the code letter one step
-    smaller than the single plan's (MIL-STD-105E: e.g. single K n = 125, double K 80 + 80).
+    Where the double table says "use the corresponding single sampling plan" (a single 0/1 plan,
+    the smallest rows) that single plan is returned (``double`` is False), so the caller never
+    gets a made-up double plan. A reduced 0/2 plan does have a double form (0/2, then 0/2).
     """
     single = single_plan(lot_size, aql, level=level, inspection=inspection)
-    if single.ac == 0:
+    cell = double_cell(single.inspection, single.code, single.aql)
+    if cell is None:
         return single
-    key = (single.ac, single.re)
-    table = _DOUBLE[single.inspection]
-    if key not in table:
-        raise UserError(f"no double {single.inspection} plan encoded for single plan "
-                        f"Ac {single.ac} Re {single.re}", field="double",
-                        expected="single sampling for this AQL and lot size")
-    (ac1, re1), (ac2, re2) = table[key]
-    i = LETTERS.index(single.plan_code)
-    # The double sample size is the single size one code letter smaller in the same series
-    # (reduced sizes already run two letters behind, so three behind the normal series). The
-    # smallest rows (A; reduced A-C) are marked "*" in Tables III-A/B/C: use the single plan.
-    shift = 3 if single.inspection == "reduced" else 1
-    if i < shift:
-        return single
-    each = SAMPLE_SIZES[LETTERS[i - shift]]
+    each = cell.n_each
     return AttributePlan(
         standard="ISO 2859-1", table=SOURCE_TABLE[(single.inspection, True)],
         inspection=single.inspection, level=single.level, aql=single.aql, lot_size=lot_size,
-        code=single.code, n=2 * each, ac=ac2, re=re2, double=True, n1=each, ac1=ac1, re1=re1,
-        n2=each, ac2=ac2, re2=re2, hundred_percent=2 * each >= lot_size,
-        plan_code=single.plan_code)
+        code=single.code, n=2 * each, ac=cell.ac2, re=cell.re2, double=True, n1=each,
+        ac1=cell.ac1, re1=cell.re1, n2=each, ac2=cell.ac2, re2=cell.re2,
+        hundred_percent=2 * each >= lot_size, plan_code=cell.plan_code)
 
 
 def plan(lot_size: int, aql: str | float, *, level: str = "II", inspection: str = "normal",

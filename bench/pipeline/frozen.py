@@ -86,16 +86,21 @@ def detect_frozen(series: IntervalSeries, e_t: np.ndarray, e_v: np.ndarray, p_t:
         caught_up = (catch < len(de) and de[catch] > expected[catch] + threshold)
         span_end = int(e_t[catch + 1]) if caught_up else t1
         hit = (starts + res > t0) & (starts < span_end)
-        if caught_up and (series.quality[hit] == Quality.MISSING).any():
-            # The catch-up was refused upstream (an implausible jump): the series no longer holds
-            # its size, so spreading the series' total would spread zero. Fill from power instead.
-            caught_up, span_end = False, t1
+        # The catch-up is believable when the power implies at least that much energy over the
+        # frozen span and the catch-up pair (10 % and the step threshold for sampling slack).
+        implied = float(expected[first:catch + 1].sum())
+        explained = caught_up and de[catch] <= 1.1 * implied + threshold
+        if caught_up and not explained:
+            caught_up, span_end = False, t1  # a jump larger than the load can explain: not ours
             hit = (starts + res > t0) & (starts < span_end)
         if not hit.any():
             continue
         power_kwh = _power_energy_kwh(p_t, np.clip(p_w, 0, None), starts[hit], starts[hit] + res)
         if caught_up:
-            total = float(np.nansum(series.quantity[hit]))
+            # The register itself, across the affected quarter-hours: an upstream jump check may
+            # have broken the series at the catch-up, but the register's energy is still there.
+            first_start, last_end = int(starts[hit][0]), int(starts[hit][-1]) + res
+            total = float(np.interp(last_end, e_t, e_v) - np.interp(first_start, e_t, e_v))
             weights = power_kwh / power_kwh.sum() if power_kwh.sum() > 0 else np.full(len(power_kwh), 1 / len(power_kwh))
             q[hit] = total * weights
             how = (f"the register caught up by {de[catch]:.4g} kWh at {format_iso_utc(int(e_t[catch + 1]))}; "
@@ -105,7 +110,9 @@ def detect_frozen(series: IntervalSeries, e_t: np.ndarray, e_v: np.ndarray, p_t:
             q[hit] = power_kwh
             how = (f"the register never caught up: the {int(hit.sum())} quarter-hours were filled with "
                    f"the meter's own ∫P dt ({power_kwh.sum():.4f} kWh)")
-        keep_missing = quality[hit] == Quality.MISSING
+        # Filled from power, an interval that had no value stays missing; spread from the register
+        # (caught up), every affected interval has its share of a known total.
+        keep_missing = (quality[hit] == Quality.MISSING) & (not caught_up)
         quality[hit] = np.where(keep_missing, Quality.MISSING, Quality.ESTIMATED)
         q[hit] = np.where(keep_missing, np.nan, q[hit])
         affected |= hit

@@ -194,3 +194,22 @@ def test_pytest_and_meterbench_run_reach_the_same_verdicts(pytester, tmp_path, c
 
     assert verdicts(a) == verdicts(b)
     assert len(verdicts(a)) >= 10
+
+
+def test_an_unreachable_real_device_is_one_usage_error_not_a_test_error_each(pytester, tmp_path):
+    import socket
+
+    free = socket.socket()
+    free.bind(("127.0.0.1", 0))
+    port = free.getsockname()[1]
+    free.close()  # nobody listens there now
+    pytester.makepyfile("def test_a(bench_run):\n    pass\n\ndef test_b(bench_run):\n    pass\n")
+    bench = tmp_path / "real.toml"
+    bench.write_text(TINY.read_text().replace("simulate = true", "simulate = false").replace(
+        'id = "main"\nrole = "main"',
+        f'id = "main"\nrole = "main"\ntransport = {{ kind = "tcp", host = "127.0.0.1", port = {port} }}'))
+    result = run_here(pytester, "--bench", str(bench), "--run-dir", str(tmp_path / "r"))
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    out = result.stdout.str() + result.stderr.str()
+    assert f"cannot connect to 127.0.0.1:{port} for meter 'main'" in out
+    assert not (tmp_path / "r").exists()

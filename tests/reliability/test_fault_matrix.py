@@ -214,9 +214,5 @@ def test_frozen_counter_keeps_its_energy(fault_run: FaultRun) -> None:
     assert abs(np.nansum(fault_run.quantity["f_frozen"]) - fault_run.true_kwh["ok"].sum()) < 2e-3
 
 
-@pytest.mark.xfail(strict=True, reason="known gap (reported): with max_power_w declared, the "
-                   "catch-up of a frozen register is first rejected as an implausible jump "
-                   "(interval missing), so the frozen quarter-hours are filled from the meter's "
-                   "15-minute power samples (9.25 of the true 11.1 kWh) instead of the register")
 def test_frozen_counter_with_max_power_keeps_its_energy(fault_run: FaultRun) -> None:
     assert abs(np.nansum(fault_run.quantity["f_frozen_maxp"]) - fault_run.true_kwh["ok"].sum()) < 2e-3

@@ -46,13 +46,26 @@ def test_catch_up_after_the_load_stopped_conserves_the_energy() -> None:
     assert "caught up by 11.1 kWh" in result.events[0].text
 
 
-def test_catch_up_refused_upstream_is_filled_from_power_not_zero() -> None:
-    """If the catch-up interval was already refused (an implausible jump: missing), the frozen
-    quarter-hours are filled from the meter's power and the refused interval stays missing."""
+def test_catch_up_refused_upstream_as_a_jump_still_conserves_the_register() -> None:
+    """An upstream jump check (max_power_w) may refuse the catch-up interval (missing). The
+    register's energy across the affected span is still known, and the power explains the jump, so
+    the span is refilled from the register: every affected quarter-hour estimated, 11.1 kWh kept."""
     frozen = np.where((T > ON) & (T < THAW), 100.0, TRUE)
+    catch_up = int(np.flatnonzero(T == THAW)[0]) - 1
+    result = detect_frozen(_series(frozen, missing=(catch_up,)), T, frozen, T, POWER_W, STEP)
+    window = (T[:-1] >= ON) & (T[:-1] < THAW)
+    assert (result.series.quality[window] == Quality.ESTIMATED).all()
+    assert np.isclose(np.nansum(result.series.quantity), 11.1, atol=1e-9)
+
+
+def test_a_jump_the_load_cannot_explain_is_not_taken_as_a_catch_up() -> None:
+    """A register that jumps by far more than the power implied stays refused: filled from power."""
+    frozen = np.where((T > ON) & (T < THAW), 100.0, TRUE)
+    frozen = np.where(T >= THAW, frozen + 500.0, frozen)  # 500 kWh out of nowhere
     catch_up = int(np.flatnonzero(T == THAW)[0]) - 1
     result = detect_frozen(_series(frozen, missing=(catch_up,)), T, frozen, T, POWER_W, STEP)
     assert result.series.quality[catch_up] == Quality.MISSING
     estimated = result.series.quality == Quality.ESTIMATED
-    assert estimated.any()
-    assert np.nansum(result.series.quantity[estimated]) > 0.5 * 11.1  # not estimated zeros
+    # filled from 15-minute power samples (trapezoid): close to, not equal to, the 11.1 kWh
+    assert 0.5 * 11.1 < np.nansum(result.series.quantity[estimated]) <= 11.1
+    assert "never caught up" in result.events[0].text

@@ -13,6 +13,7 @@ import numpy as np
 
 from bench.config import BenchConfig, MeterSpec
 from bench.pipeline.aggregate import quarters_to_hours
+from bench.pipeline.clock import ClockTrack, track_clock
 from bench.pipeline.compare import IntervalComparison, compare_intervals
 from bench.pipeline.events import PipelineEvent
 from bench.pipeline.frozen import detect_frozen
@@ -35,10 +36,12 @@ class MeterAnalysis:
     readings: dict[str, Series]
     quarter: dict[str, MeterIntervals]
     hour: dict[str, MeterIntervals]
+    clock: ClockTrack | None = None
 
     @property
     def events(self) -> list[PipelineEvent]:
-        return [e for mi in self.quarter.values() for e in mi.events]
+        clock = self.clock.events if self.clock is not None else []
+        return [e for mi in self.quarter.values() for e in mi.events] + clock
 
 
 @dataclass
@@ -91,7 +94,10 @@ def analyse_meter(spec: MeterSpec, readings: dict[str, Series], start_ms: int, e
         mi = _check_frozen(spec, ch, mi, s, readings.get("power.total"))
         quarter[ch] = mi
         hour[ch] = MeterIntervals(quarters_to_hours(mi.series), [], mi.max_gap_ms)
-    return MeterAnalysis(spec, readings, quarter, hour)
+    c = readings.get("clock.unix_ms")
+    clock = (track_clock(c.times_ms, c.values, c.rtt_ms, meter=spec.id)
+             if c is not None and len(c.values) else None)
+    return MeterAnalysis(spec, readings, quarter, hour, clock)
 
 
 def _check_frozen(spec: MeterSpec, channel: str, mi: MeterIntervals, energy: Series,
@@ -116,7 +122,7 @@ def analyse(config: BenchConfig, store: Store, *, policy: str = "report") -> Ana
     start, end = config.run.start_ms, config.run.end_ms
     meters = {}
     for spec in config.meters:
-        readings = {ch: store.series(spec.id, ch) for ch in (*CHANNELS, "power.total")}
+        readings = {ch: store.series(spec.id, ch) for ch in (*CHANNELS, "power.total", "clock.unix_ms")}
         meters[spec.id] = analyse_meter(spec, readings, start, end, config.run.poll_ms)
     serial = tuple(m.id for m in config.by_role("operator"))
     mi, me, mqi, mqe = _flows(meters[config.main.id])

@@ -62,6 +62,8 @@ class SimMeterSpec:
     initial_export_kwh: float = 0.0
     summation: bool = True
     faults: tuple[dict[str, Any], ...] = ()
+    clock_offset_s: float = 0.0  # the meter's own clock (models with a clock register)
+    clock_drift_ppm: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -114,6 +116,8 @@ class RunSpec:
     jitter_ms: int
     local_date: date
     days: int
+    #: Meter clocks may differ from the bench's by at most this (preset: Flanders' 10 s, market.md).
+    clock_tolerance_ms: int = 10_000
 
 
 @dataclass(frozen=True)
@@ -220,10 +224,12 @@ def _parse_run(tab: Table, tz: ZoneInfo) -> RunSpec:
                                field=tab.field("poll_jitter"))
     if jitter_ms >= poll_ms:
         raise tab.error("poll_jitter", "must be shorter than the poll period")
+    clock_tol = parse_duration(tab.get("clock_tolerance", str, "10s"), source=tab.source,
+                               field=tab.field("clock_tolerance"))
     tab.finish()
     start = datetime.combine(day, time(0), tzinfo=tz)
     end = datetime.combine(day + timedelta(days=days), time(0), tzinfo=tz)
-    return RunSpec(to_ms(start), to_ms(end), poll_ms, clock, scale, jitter_ms, day, days)
+    return RunSpec(to_ms(start), to_ms(end), poll_ms, clock, scale, jitter_ms, day, days, clock_tol)
 
 
 def _parse_transport(tab: Table | None) -> TransportSpec:
@@ -281,6 +287,8 @@ def _parse_sim_meter(tab: Table | None, model: str) -> SimMeterSpec:
         initial_export_kwh=tab.get("initial_export_kwh", float, 0.0),
         summation=tab.get("summation", bool, True),
         faults=faults,
+        clock_offset_s=tab.get("clock_offset_s", float, 0.0),
+        clock_drift_ppm=tab.get("clock_drift_ppm", float, 0.0),
     )
     tab.finish()
     return spec
@@ -333,6 +341,9 @@ def _checked_model(tab: Table) -> str:
     name must stop the run before any device is started or anything is stored.
     """
     model = tab.get("model", str)
+    if model.endswith(".toml") and not Path(model).is_absolute() and Path(tab.source).is_file():
+        # A register map file of the user's own, named relative to the bench file
+        model = str((Path(tab.source).parent / model).resolve())
     try:
         load_register_map(model)
     except ConfigError as exc:

@@ -86,7 +86,9 @@ def _sim_meter(spec: MeterSpec, circuit: ScheduleCircuit, start_ms: int) -> SimM
                     summation=spec.sim.summation,
                     import_kwh=spec.sim.initial_import_kwh,
                     export_kwh=spec.sim.initial_export_kwh,
-                    rollover_kwh=spec.rollover_kwh)
+                    rollover_kwh=spec.rollover_kwh,
+                    clock_offset_ms=round(spec.sim.clock_offset_s * 1000),
+                    clock_drift_ppm=spec.sim.clock_drift_ppm)
 
 
 def build_world(cfg: BenchConfig) -> SimWorld:

@@ -83,6 +83,21 @@ def power_energy_consistency(ma: MeterAnalysis) -> Record:
                              f"limit = MPE class {ma.spec.accuracy_class} + quantization")
 
 
+def clock_record(ma: MeterAnalysis, tolerance_ms: int) -> Record:
+    """The meter's clock against the bench's, where the meter has one (market.md: remote-read
+    meters keep time; the tolerance is a preset, default Flanders' 10 s)."""
+    track = ma.clock
+    if track is None:
+        return fact("conformance", "clock within tolerance", ma.spec.id, None, "s",
+                    f"model {ma.spec.model} has no clock register")
+    jumps = len(track.events)
+    return simple_acceptance(
+        "conformance", "clock within tolerance", ma.spec.id, track.worst_ms / 1000.0, "s",
+        high=tolerance_ms / 1000.0, uncertainty=float(np.max(track.uncertainty_ms)) / 1000.0,
+        detail=f"largest |meter − bench| offset over {len(track.offset_ms)} polls; median offset "
+               f"{track.median_ms / 1000:+.3f} s; {jumps} jump(s)")
+
+
 def conformance_records(analysis: Analysis) -> list[Record]:
     out = []
     for ma in analysis.meters.values():

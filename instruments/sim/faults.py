@@ -6,7 +6,9 @@ Two families:
   all (``no_answer``), a corrupted frame (``corrupt``: bad CRC on RTU framing, a wrong transaction
   id on Modbus TCP, which has no checksum), a dropped TCP connection (``drop``);
 * **value faults** change what the registers hold: a frozen counter (``frozen``), a counter reset
-  (``reset``), the model's "not available" sentinel (``not_available``) and ``nan``.
+  (``reset``), the model's "not available" sentinel (``not_available``), ``nan``, and a jump of
+  the meter's own clock (``clock_jump``: ``seconds`` added to ``clock.unix_ms`` inside the window;
+  only for models whose map has a clock).
 
 Windows are ``[start, end)`` in epoch ms on the simulator's own time function (so they work in
 virtual time); a missing ``start`` means "from the beginning", a missing ``end`` "for ever".
@@ -24,7 +26,7 @@ from typing import Any
 from instruments.errors import EXCEPTION_NAMES, FaultSpecError
 
 WIRE_KINDS = ("exception", "no_answer", "corrupt", "drop")
-VALUE_KINDS = ("frozen", "reset", "not_available", "nan")
+VALUE_KINDS = ("frozen", "reset", "not_available", "nan", "clock_jump")
 KINDS = WIRE_KINDS + VALUE_KINDS
 _ALIASES = {"timeout": "no_answer", "bad_crc": "corrupt", "disconnect": "drop",
             "frozen_counter": "frozen", "counter_reset": "reset", "sentinel": "not_available"}
@@ -38,7 +40,7 @@ SHORT_EXCEPTION_CODES: dict[str, int] = {
 EXCEPTION_CODES: dict[str, int] = {
     **SHORT_EXCEPTION_CODES, **{name.lower(): code for code, name in EXCEPTION_NAMES.items()}}
 ENERGY_CHANNELS = ("energy.import", "energy.export")
-_KEYS = {"kind", "start", "end", "code", "channels", "count"}
+_KEYS = {"kind", "start", "end", "code", "channels", "count", "seconds"}
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MS = timedelta(milliseconds=1)
 
@@ -53,6 +55,7 @@ class Fault:
     code: int | None = None
     channels: tuple[str, ...] | None = None
     count: int | None = None
+    seconds: float = 0.0  # clock_jump: how far the meter's clock jumps
 
     def active(self, now_ms: int) -> bool:
         return ((self.start_ms is None or now_ms >= self.start_ms)
@@ -138,7 +141,14 @@ def fault_from_dict(data: Mapping[str, Any], *, source: str | None = None,
             raise fail("count", "only wire faults can be limited to a number of requests", "no count key")
         if isinstance(count, bool) or not isinstance(count, int) or count < 1:
             raise fail("count", f"bad count {count!r}", "a positive integer")
-    return Fault(kind=kind, start_ms=start, end_ms=end, code=code, channels=channels, count=count)
+    seconds = data.get("seconds")
+    if kind == "clock_jump":
+        if isinstance(seconds, bool) or not isinstance(seconds, int | float) or not seconds:
+            raise fail("seconds", f"bad clock jump {seconds!r}", "a non-zero number of seconds")
+    elif seconds is not None:
+        raise fail("seconds", "only a clock_jump fault has seconds", "no seconds key")
+    return Fault(kind=kind, start_ms=start, end_ms=end, code=code, channels=channels, count=count,
+                 seconds=float(seconds or 0.0))
 
 
 class FaultSchedule:

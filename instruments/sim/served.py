@@ -75,7 +75,8 @@ class ServedMeter:
                                          expected="float channels")
             if not self._fault_channels(f):
                 why = {"not_available": "has no 'not available' value on any channel",
-                       "nan": "has no float channel to hold NaN"}.get(f.kind, "has no energy channel")
+                       "nan": "has no float channel to hold NaN",
+                       "clock_jump": "has no clock register (clock.unix_ms)"}.get(f.kind, "has no energy channel")
                 raise FaultSpecError(f"model {self.regmap.model} {why}", field=where,
                                      expected="channels this model can show the fault on")
 
@@ -87,6 +88,8 @@ class ServedMeter:
             return tuple(c for c in ENERGY_CHANNELS if c in self.regmap.channels)
         if f.kind == "not_available":
             return tuple(c.name for c in chans if c.sentinel is not None)
+        if f.kind == "clock_jump":
+            return ("clock.unix_ms",) if "clock.unix_ms" in self.regmap.channels else ()
         return tuple(c.name for c in chans if c.dtype.is_float)  # nan
 
     def _plan(self, function: int, address: int, count: int) -> tuple[Channel, ...]:
@@ -132,7 +135,10 @@ class ServedMeter:
                 if not f.active(now_ms):
                     continue
                 for n in targets:
-                    if f.kind == "frozen":
+                    if f.kind == "clock_jump":
+                        v = values[n]
+                        values[n] = None if v is None else v + f.seconds * 1000.0
+                    elif f.kind == "frozen":
                         values[n] = self._capture(i, f, n, now_ms)
                     elif f.kind == "not_available":
                         values[n] = None

@@ -108,6 +108,9 @@ MATRIX = {
                   ("f_nan", "energy.import=nan")),
     "not_available": Expect("f_sentinel", ("value_flagged", "gap"), None, "estimated",
                             ("f_sentinel", "energy.import=not_available")),
+    # the bench stamps readings with its own clock: a meter clock jump leaves the energy measured
+    "clock_jump": Expect("f_clock", ("clock_jump",), None, "measured",
+                         ("f_clock", "the meter's clock jumped by -3600.0 s")),
 }
 
 
@@ -121,10 +124,14 @@ def test_the_matrix_covers_every_fault_the_simulator_can_inject() -> None:
     assert set(MATRIX) == set(KINDS) | {"rollover"}
 
 
-def test_no_shipped_model_has_a_clock_to_jump() -> None:
-    """A clock jump needs a meter clock (channel ``clock.unix_ms``); no shipped map has one, so the
-    matrix has no clock-jump row. When a model gains a clock this fails: add the row."""
-    assert not [m for m in available_models() if "clock.unix_ms" in load_register_map(m).channels]
+def test_clock_jump_fails_the_clock_check_and_a_steady_offset_is_measured(fault_run: FaultRun) -> None:
+    """No shipped model has a clock, so f_clock uses a test-only map with one (offset +2.5 s, then a
+    jump of -3600 s at 08:00): the conformance clock record sees the jump, the offset before it is
+    recovered, and the energy is untouched."""
+    run = fault_run
+    jumps = [e for e in run.events("f_clock") if e["kind"] == "clock_jump"]
+    assert len(jumps) == 1 and "+2.5 s → -3597.5 s" in jumps[0]["detail"]
+    assert (run.quality["f_clock"] == Quality.MEASURED).all()
 
 
 def test_the_run_completes_with_every_meter_reported(fault_run: FaultRun) -> None:

@@ -24,7 +24,6 @@ from bench.config import load_bench
 from bench.quality import Quality
 from bench.session import BenchRun
 from bench.timeutil import parse_iso
-from instruments.registers import available_models, load_register_map
 from instruments.sim.faults import _ALIASES, KINDS
 from reports.html import render_html
 

@@ -75,6 +75,7 @@ class BenchRun:
         self._truth: dict[str, TruthCheck] = {}
         self.lab: Any = None  # a running lab on a bench with a [lab] section (bench.accuracy)
         self.lab_records: list[Record] | None = None
+        self.instrument_devices: list[dict[str, Any]] = []  # *IDN? of lab instruments
 
     # ---- devices ----------------------------------------------------------------------------
     def start(self) -> None:
@@ -82,9 +83,10 @@ class BenchRun:
                                       "sha256": self.config.sha256})
         self.store.set_meta("software", runfolder.software_versions())
         if self.config.lab is not None:
-            from bench.accuracy.runlab import open_lab
+            from bench.accuracy.runlab import instrument_devices, open_lab
 
             self.lab = open_lab(self.config)
+            self.instrument_devices = instrument_devices(self.config, self.lab)
             return
         if self.config.simulate:
             self.world = build_world(self.config)

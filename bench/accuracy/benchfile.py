@@ -8,6 +8,7 @@ in the field. Documented in ``docs/accuracy.md``.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Any
 
 from bench.accuracy.decision import RULES
@@ -42,6 +43,7 @@ class LabBenchSpec:
     reference_resource: str | None = None
     sim_reference: ReferenceSpec = field(default_factory=ReferenceSpec)
     sim_meters: dict[str, LabSimMeter] = field(default_factory=dict)
+    reference_calibration: str | None = None  # "certificate id, due YYYY-MM-DD"
 
     def as_dict(self) -> dict[str, Any]:
         return dict(plan=self.plan.as_dict(), reference_accuracy_pct=self.reference_accuracy_pct,
@@ -169,6 +171,7 @@ def parse_lab(tab: Table, meters: tuple[Any, ...], simulate: bool) -> LabBenchSp
                         expected="the reference standard's accuracy from its calibration certificate")
     source = tab.get("source", str, None)
     reference = tab.get("reference", str, None)
+    calibration = _reference_calibration(tab.table("reference_calibration", None))
     if not simulate and (source is None or reference is None):
         raise tab.error("source", "a real lab bench needs VISA resources",
                         expected='source = "TCPIP::…::SOCKET" and reference = "…"')
@@ -185,4 +188,19 @@ def parse_lab(tab: Table, meters: tuple[Any, ...], simulate: bool) -> LabBenchSp
     tab.finish()
     _check_source_range(plan, meters[0], plan_tab)
     return LabBenchSpec(plan=plan, reference_accuracy_pct=accuracy, source_resource=source,
-                        reference_resource=reference, sim_reference=sim_reference, sim_meters=sims)
+                        reference_resource=reference, sim_reference=sim_reference, sim_meters=sims,
+                        reference_calibration=calibration)
+
+
+def _reference_calibration(tab: Table | None) -> str | None:
+    """The reference standard's certificate (id and due date), stamped on every lab report."""
+    if tab is None:
+        return None
+    cert = tab.get("id", str)
+    raw = tab.get("due", (str, date))
+    try:
+        due = raw if isinstance(raw, date) else date.fromisoformat(raw)
+    except ValueError:
+        raise tab.error("due", f"not a date: {raw!r}", expected="YYYY-MM-DD") from None
+    tab.finish()
+    return f"{cert}, due {due.isoformat()}"

@@ -89,6 +89,28 @@ def open_lab(config: BenchConfig) -> RunningSimLab | RealLab:
     return RealLab(source, reference, handles)
 
 
+def instrument_devices(config: BenchConfig, lab: RunningSimLab | RealLab) -> list[dict[str, Any]]:
+    """The source and the reference standard as the report lists them: ``*IDN?`` identity and,
+    for the reference, its calibration certificate and declared accuracy."""
+    out = []
+    if isinstance(lab, RunningSimLab):
+        resources = ("simulated, " + lab.lab.source_resource, "simulated, " + lab.lab.reference_resource)
+    else:
+        resources = (config.lab.source_resource, config.lab.reference_resource)
+    for role, inst, resource in (("power source", lab.source, resources[0]),
+                                 ("reference standard", lab.reference, resources[1])):
+        ident = inst.identify()
+        out.append(dict(
+            id=role.replace(" ", "_"), role=role, model=f"{ident.manufacturer} {ident.model}",
+            accuracy_class=(f"±{config.lab.reference_accuracy_pct} %" if role == "reference standard"
+                            else ""),
+            transport=resource,
+            identity=f"{ident.manufacturer},{ident.model},{ident.serial},{ident.firmware}",
+            calibration=config.lab.reference_calibration if role == "reference standard" else None,
+            gsrn=None))
+    return out
+
+
 def describe(config: BenchConfig, lab: RunningSimLab | RealLab, meter_id: str) -> str:
     if isinstance(lab, RunningSimLab):
         host, port, unit = lab.endpoints[meter_id]
@@ -134,10 +156,11 @@ def lab_results_document(run: Any) -> dict[str, Any]:
             local_date=cfg.run.local_date.isoformat(), days=0, period_start_utc="",
             period_end_utc="", software=runfolder.software_versions()),
         "verdict": "fail" if failed else "pass",
-        "devices": [dict(id=m.id, role=m.role, model=m.model, accuracy_class=m.accuracy_class,
-                         transport=run.describe_transport(m.id) if run.lab is not None else "",
-                         identity="simulated " + m.model if cfg.simulate else None,
-                         calibration=None, gsrn=m.gsrn) for m in cfg.meters],
+        "devices": [*run.instrument_devices,
+                    *(dict(id=m.id, role=m.role, model=m.model, accuracy_class=m.accuracy_class,
+                           transport=run.describe_transport(m.id) if run.lab is not None else "",
+                           identity="simulated " + m.model if cfg.simulate else None,
+                           calibration=None, gsrn=m.gsrn) for m in cfg.meters)],
         "accuracy": {"lab": lab_section(cfg, records), "field": []},
         "records": [r.as_dict() for r in run.records],
         "tests": run.tests,

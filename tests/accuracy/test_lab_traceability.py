@@ -1,0 +1,19 @@
+"""A lab run names its instruments by their own *IDN? answers and the reference's certificate."""
+
+from bench.config import load_bench
+from bench.session import BenchRun
+
+
+def test_lab_devices_carry_idn_and_calibration(tmp_path):
+    run = BenchRun(load_bench("sim-lab"), tmp_path / "run")
+    try:
+        run.start()
+        devices = {d["role"]: d for d in run.instrument_devices}
+    finally:
+        run.close()
+    source, reference = devices["power source"], devices["reference standard"]
+    assert source["identity"].split(",")[:2] == ["FLUKE", "6105A"]  # asked over SCPI, not assumed
+    assert reference["identity"].startswith("YOKOGAWA,WT18")
+    assert reference["calibration"] == "LAB-CAL-WT1800-0917, due 2027-02-28"
+    assert reference["accuracy_class"] == "±0.02 %"
+    assert source["transport"].startswith("simulated, TCPIP::127.0.0.1::")

@@ -51,9 +51,11 @@ def test_report_embeds_the_figures(run_dir):
 def test_every_record_and_test_of_the_suites_is_in_the_results(results):
     stages = {r["stage"] for r in results["records"]}
     assert {"conformance", "field", "netting", "delivery", "truth"} <= stages
-    # every test passed, except the lab suite, which skips on a field bench (no [lab] section)
-    assert all(t["outcome"] == "passed" or (t["outcome"] == "skipped"
-                                            and t["nodeid"].startswith("test_lab.py"))
+    # every test passed, except the lab suite, which skips on a field bench (no [lab] section), and
+    # the clock check, which skips for models without a clock register (no shipped model has one)
+    assert all(t["outcome"] == "passed" or (t["outcome"] == "skipped" and (
+        t["nodeid"].startswith("test_lab.py")
+        or t["nodeid"].startswith("test_conformance.py::test_clock_within_tolerance")))
                for t in results["tests"])
     assert sum(t["outcome"] == "passed" for t in results["tests"]) >= 20
 

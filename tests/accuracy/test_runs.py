@@ -65,7 +65,10 @@ def test_sim_lab_skips_the_field_suites_with_a_reason(lab_run):
     outcomes = {t["nodeid"]: t["outcome"] for t in results["tests"]}
     assert all(v == "skipped" for k, v in outcomes.items() if not k.startswith("test_lab.py"))
     assert any(k.startswith("test_lab.py") and v == "passed" for k, v in outcomes.items())
-    assert results["devices"][0]["transport"].startswith("simulated, tcp://127.0.0.1:")
+    muts = [d for d in results["devices"] if d["role"] == "mut"]
+    assert muts and all(d["transport"].startswith("simulated, tcp://127.0.0.1:") for d in muts)
+    instruments = {d["role"] for d in results["devices"] if d["transport"].startswith("simulated, TCPIP")}
+    assert instruments == {"power source", "reference standard"}
 
 
 @pytest.fixture(scope="module")

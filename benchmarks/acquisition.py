@@ -64,6 +64,11 @@ class LightMeter:
         self._spans = {4: (min(c.address for c in regmap.channels.values()),
                            max(c.end for c in regmap.channels.values()))}
 
+    def read_bytes(self, function: int, address: int, count: int, now_ms: int) -> bytes:
+        import struct
+
+        return struct.pack(f">{count}H", *self.read_registers(function, address, count, now_ms))
+
     def read_registers(self, function: int, address: int, count: int, now_ms: int) -> list[int]:
         plan = self._plan(self, function, address, count)
         regs = [0] * count

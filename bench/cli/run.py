@@ -50,7 +50,7 @@ def run(args: argparse.Namespace) -> int:
     suites = plugin.SUITES_DIR
     argv = [str(suites), "-c", str(suites / "pytest.ini"), "--rootdir", str(suites),
             "-W", "ignore::pytest.PytestAssertRewriteWarning",
-            "--bench", args.bench, "--run-dir", str(out), "-p", "no:cacheprovider"]
+            "--bench", args.bench, "--run-dir", str(out), "-p", "no:cacheprovider", "-rs"]
     if args.sim:
         argv.append("--bench-sim")
     if args.k:

@@ -13,6 +13,7 @@ from pathlib import Path
 from bench.config import load_bench
 from bench.errors import UserError
 from bench.longrun import run_acquisition
+from bench.preflight import check_reachable
 from bench.runfolder import default_run_dir
 from bench.status import StatusDisplay, summary_line
 from bench.timeutil import parse_duration
@@ -35,6 +36,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="seconds between status updates (default 1 on a terminal, 60 in a log)")
     p.add_argument("--log-commits", action="store_true",
                    help="one stderr line per store commit (readings now safe on disk)")
+    p.add_argument("--no-preflight", action="store_true",
+                   help="start even if a real device cannot be reached yet (polls fail and are "
+                        "recorded until it answers); by default a fresh acquisition refuses to start")
     p.set_defaults(func=run)
 
 
@@ -46,6 +50,8 @@ def run(args: argparse.Namespace) -> int:
         if duration_s <= 0:
             raise UserError("duration must be positive", field="--duration")
     out = Path(args.out) if args.out else default_run_dir(config.name)
+    if not args.no_preflight and not (out / "store.sqlite").exists():
+        check_reachable(config)  # a typo'd port or an unplugged adapter: before a run folder exists
     tty = sys.stderr.isatty()
     interval = args.status_interval if args.status_interval is not None else (1.0 if tty else 60.0)
     if interval <= 0:

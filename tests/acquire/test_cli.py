@@ -155,3 +155,16 @@ def test_status_table_redrawn_in_place_on_a_terminal():
     assert lines[1].startswith("meter") and "last error" in lines[1]
     assert lines[2].startswith("bad") and "ModbusTimeoutError" in lines[2]  # failing first
     assert lines[3].startswith("good") and "1234.500" in lines[3] and "100.00" in lines[3]
+
+
+def test_a_fresh_real_acquisition_refuses_an_absent_serial_device(tmp_path, capsys):
+    bench = tmp_path / "real.toml"
+    missing = tmp_path / "ttyUSB9"
+    assert "simulate = true" in BENCH and 'role = "main"' in BENCH
+    bench.write_text(BENCH.replace("simulate = true", "simulate = false").replace(
+        'role = "main"', f'role = "main"\ntransport = {{ kind = "rtu", device = "{missing}" }}', 1))
+    out = tmp_path / "run"
+    code = main(["acquire", str(bench), "--out", str(out), "--duration", "1s"])
+    err = capsys.readouterr().err
+    assert code == 2 and f"serial device {missing}" in err
+    assert not out.exists()  # nothing created for an acquisition that never started

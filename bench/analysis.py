@@ -18,6 +18,7 @@ from bench.pipeline.compare import IntervalComparison, compare_intervals
 from bench.pipeline.events import PipelineEvent
 from bench.pipeline.frozen import detect_frozen
 from bench.pipeline.intervals import MeterIntervals, intervals_from_register
+from bench.pipeline.negative_residuals import NegativeResidualDiagnosis, diagnose_negative_residuals
 from bench.pipeline.netting import PointFlows, VirtualPoint, sum_check, virtual_main_point
 from bench.store import Series, Store
 from bench.timeutil import RESOLUTIONS_MS
@@ -52,6 +53,7 @@ class Netting:
     virtual: VirtualPoint
     sum_check_import: np.ndarray
     sum_check_export: np.ndarray
+    diagnosis: NegativeResidualDiagnosis
 
 
 @dataclass
@@ -136,7 +138,10 @@ def analyse(config: BenchConfig, store: Store, *, policy: str = "report") -> Ana
         np.array([p[3] for p in parts], dtype=np.uint8).reshape(len(parts), n))
     virtual = virtual_main_point(main, subs, policy=policy)
     check_i, check_e = sum_check(main, virtual, subs)
-    netting = Netting(serial, main, subs, virtual, check_i, check_e)
+    starts = meters[config.main.id].quarter["energy.import"].series.start_ms
+    diagnosis = diagnose_negative_residuals(main, subs, virtual, starts, RESOLUTIONS_MS["PT15M"],
+                                            sub_names=serial, site=config.main.id)
+    netting = Netting(serial, main, subs, virtual, check_i, check_e, diagnosis)
     pairs = []
     for ref in config.by_role("reference"):
         op = config.meter(ref.reference_for or "")

@@ -104,6 +104,7 @@ class LoadSpec:
     sessions: tuple[tuple[str, str], ...] = ()
     on_ms: int = 0
     off_ms: int = 0
+    producing: bool = False  # a generator (PV): its power flows to the grid
 
 
 @dataclass(frozen=True)
@@ -398,6 +399,7 @@ def _parse_load(tab: Table) -> LoadSpec:
         sessions=tuple(sessions),
         on_ms=parse_duration(tab.get("on", str), source=src, field=fld("on")) if kind == "cycling" else 0,
         off_ms=parse_duration(tab.get("off", str), source=src, field=fld("off")) if kind == "cycling" else 0,
+        producing=tab.get("producing", bool, False) if kind != "base" else False,
     )
     if not 0 < spec.power_factor <= 1:
         raise tab.error("power_factor", f"{spec.power_factor} is out of range", expected="0 < PF <= 1")

@@ -10,6 +10,7 @@ import asyncio
 import math
 import sys
 import time
+from collections import Counter
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -243,7 +244,7 @@ class BenchRun:
                        virtual_kwh=float(np.nansum(n.virtual.import_kwh)),
                        sum_check_kwh=float(np.nanmax(np.abs(n.sum_check_import))),
                        negative_count=int(np.count_nonzero(n.virtual.negative_import)),
-                       diagnoses=[])
+                       diagnoses=_diagnosis_lines(n.diagnosis.events))
         intervals = dict(resolution="PT15M", max_gap=f"{2.5 * cfg.run.poll_ms / 1000:.0f} s", meters=[
             dict(meter=mid, channel=ch, count=len(mi.series),
                  measured=mi.series.count(Quality.MEASURED), estimated=mi.series.count(Quality.ESTIMATED),
@@ -314,6 +315,16 @@ def _interval_rows(a: Analysis, which: str, resolution: str) -> list[tuple[str, 
                              "" if q == Quality.MISSING or not math.isfinite(s.quantity[k])
                              else f"{s.quantity[k]:.6f}", q.label))
     return rows
+
+
+def _diagnosis_lines(events: list[Any], limit: int = 12) -> list[str]:
+    """Why residuals are negative, in plain words: the first few intervals, then a count by cause."""
+    lines = [e.text for e in events[:limit]]
+    if len(events) > limit:
+        causes = Counter(e.kind for e in events[limit:])
+        lines.append(f"… and {len(events) - limit} more: " +
+                     ", ".join(f"{k.replace('_', ' ')} × {v}" for k, v in causes.items()))
+    return lines
 
 
 def _num(x: float) -> str:

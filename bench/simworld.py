@@ -74,10 +74,10 @@ def _schedule(cfg: BenchConfig, load: LoadSpec, start: int, end: int,
     if load.kind == "sessions":
         sessions = [s for d in range(-1, cfg.run.days + 1) for s in _session_ms(cfg, load, d)]
         return on_off_load(start, end, sessions, power_w=load.power_w, phases=load.phases,
-                           power_factor=load.power_factor)
+                           power_factor=load.power_factor, producing=load.producing)
     cycles = cycling_sessions(start, end, rng, on_ms=load.on_ms, off_ms=load.off_ms)
     return on_off_load(start, end, cycles, power_w=load.power_w, phases=load.phases,
-                       power_factor=load.power_factor)
+                       power_factor=load.power_factor, producing=load.producing)
 
 
 def _sim_meter(spec: MeterSpec, circuit: ScheduleCircuit, start_ms: int) -> SimMeter:

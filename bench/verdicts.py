@@ -117,8 +117,18 @@ def netting_records(analysis: Analysis) -> list[Record]:
                           detail="max |virtual + Σ serial − main| over all intervals"),
         simple_acceptance("netting", "no negative residual consumption", "virtual main point",
                           float(negatives), "intervals", high=0.0,
-                          detail=f"policy {n.virtual.policy}"),
+                          detail=f"policy {n.virtual.policy}" + _causes(n.diagnosis.codes)),
     ]
+
+
+def _causes(codes: list[str | None]) -> str:
+    counts: dict[str, int] = {}
+    for c in codes:
+        if c:
+            counts[c] = counts.get(c, 0) + 1
+    if not counts:
+        return ""
+    return "; causes: " + ", ".join(f"{k.replace('_', ' ')} ({v})" for k, v in counts.items())
 
 
 # ---- field acceptance -----------------------------------------------------------------------

@@ -111,7 +111,9 @@ def diagnose_negative_residuals(main: PointFlows, subs: PointFlows, virtual: Vir
             text = (f"{t}: residual {raw[k]:.3f} kWh: the serial meters "
                     f"imported {sub_sum:.3f} kWh, more than the main meter's "
                     f"{main_imp[k]:.3f} kWh (largest: {names[worst]}, "
-                    f"{subs_imp[worst, k]:.3f} kWh): a sub-meter reading more than the main meter")
+                    f"{subs_imp[worst, k]:.3f} kWh): a sub-meter reading more than the main meter, "
+                    f"or production behind the main meter that it nets away inside the interval "
+                    f"(a summation meter adds the phases before it registers)")
         action = ("clamped to 0, quality estimated" if virtual.policy == POLICY_CLAMP
                   else "reported, value kept")
         events.append(PipelineEvent("negative_residual", int(start_ms[k]),

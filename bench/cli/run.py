@@ -63,6 +63,18 @@ def run(args: argparse.Namespace) -> int:
     code = int(pytest.main(argv, plugins=extra))
     report = out / "report.html"
     if report.exists():
+        print(_verdict_line(out / "results.json"))
         print(f"report: {report}")
         print(f"results: {out / 'results.json'}")
     return _EXIT.get(code, 3)
+
+
+def _verdict_line(results_path: Path) -> str:
+    """One line for the person at the bench: the verdict and the records behind it."""
+    import json
+    from collections import Counter
+
+    doc = json.loads(results_path.read_text(encoding="utf-8"))
+    counts = Counter(r["verdict"] for r in doc.get("records", []))
+    detail = ", ".join(f"{n} {v.replace('_', ' ')}" for v, n in sorted(counts.items()))
+    return f"verdict: {doc.get('verdict', 'info').upper()} ({detail or 'no records'})"

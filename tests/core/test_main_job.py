@@ -23,6 +23,7 @@ def run_dir(tmp_path_factory):
                           capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     assert f"report: {out / 'report.html'}" in proc.stdout
+    assert "verdict: PASS (" in proc.stdout
     assert "acquiring" in proc.stderr  # progress was shown
     return out
 

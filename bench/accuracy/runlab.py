@@ -18,9 +18,10 @@ from bench.accuracy.register import RegisterReader
 from bench.accuracy.simlab import LabClock, RunningSimLab, SimMut, start_sim_lab
 from bench.config import BenchConfig
 from bench.errors import UserError
+from bench.links import transport_of
 from bench.records import Record
 from instruments.errors import ConfigError
-from instruments.modbus import ModbusMeter, RtuOverTcpTransport, SerialTransport, TcpTransport
+from instruments.modbus import ModbusMeter
 from instruments.registers import load_register_map
 from instruments.scpi.fluke6105a import Fluke6105A
 from instruments.scpi.yokogawa_wt1800 import YokogawaWT1800
@@ -56,16 +57,22 @@ def _regmap(config: BenchConfig, meter_id: str, model: str) -> Any:
                         expected=exc.expected) from None
 
 
+def sim_meter_kwargs(config: BenchConfig, meter_id: str) -> dict[str, Any]:
+    """How the bench file's ``[[lab.sim]]`` builds a simulated meter under test (none: defaults)."""
+    sim = config.lab.sim_meters.get(meter_id)
+    if sim is None:
+        return {}
+    return dict(error=sim.error, starting_current_a=sim.starting_current_a, creep_w=sim.creep_w,
+                summation=sim.summation, import_kwh=sim.import_kwh)
+
+
 def open_lab(config: BenchConfig) -> RunningSimLab | RealLab:
     lab = config.lab
     if config.simulate:
         muts = []
         for m in config.meters:
             _regmap(config, m.id, m.model)
-            sim = lab.sim_meters.get(m.id)
-            kw = {} if sim is None else dict(error=sim.error, starting_current_a=sim.starting_current_a,
-                                             creep_w=sim.creep_w, summation=sim.summation,
-                                             import_kwh=sim.import_kwh)
+            kw = sim_meter_kwargs(config, m.id)
             muts.append(SimMut(id=m.id, model=m.model, rating=m.rating, unit=m.transport.unit,
                                declared_registration=m.rating.registration, **kw))
         return start_sim_lab(muts, LabClock(config.run.start_ms), reference=lab.sim_reference)
@@ -75,14 +82,7 @@ def open_lab(config: BenchConfig) -> RunningSimLab | RealLab:
     handles = []
     for m in config.meters:
         t = m.transport
-        transport: Any
-        if t.kind == "tcp":
-            transport = TcpTransport(t.host, t.port)
-        elif t.kind == "rtu_over_tcp":
-            transport = RtuOverTcpTransport(t.host, t.port)
-        else:
-            transport = SerialTransport(t.device, t.baud, t.parity, t.stopbits)
-        driver = ModbusMeter(_regmap(config, m.id, m.model), transport, t.unit,
+        driver = ModbusMeter(_regmap(config, m.id, m.model), transport_of(t), t.unit,
                              timeout_s=t.timeout_s, time_ms=wall_ms)
         handles.append(MeterUnderTest(m.id, m.rating, RegisterReader(driver),
                                       m.rating.registration))

@@ -68,6 +68,7 @@ def run(args: argparse.Namespace) -> int:
 
 def _serve_lab(config, args: argparse.Namespace) -> int:  # noqa: ANN001 - BenchConfig
     """The lab's source and reference standard over SCPI, its meters under test over Modbus TCP."""
+    from bench.accuracy.runlab import sim_meter_kwargs
     from instruments.sim.creep import CreepingSimMeter
     from instruments.sim.lab import LabSpec, ReferenceSpec, start_lab
     from instruments.sim.serve import SimServers
@@ -76,11 +77,8 @@ def _serve_lab(config, args: argparse.Namespace) -> int:  # noqa: ANN001 - Bench
     lab = start_lab(LabSpec(meters=(), reference=config.lab.sim_reference or ReferenceSpec()), wall)
     meters = {}
     for m in config.meters:
-        sim = config.lab.sim_meters.get(m.id)
-        kw = {} if sim is None else dict(error=sim.error, starting_current_a=sim.starting_current_a,
-                                         creep_w=sim.creep_w, summation=sim.summation,
-                                         import_kwh=sim.import_kwh)
-        meters[m.id] = CreepingSimMeter(circuit=lab.circuit, start_ms=lab.circuit.now(), **kw)
+        meters[m.id] = CreepingSimMeter(circuit=lab.circuit, start_ms=lab.circuit.now(),
+                                        **sim_meter_kwargs(config, m.id))
     specs = [dict(name=m.id, model=m.model, unit_id=m.transport.unit, port=0) for m in config.meters]
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):

@@ -19,12 +19,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.accuracy.job import LabPlan, run_plan  # noqa: E402
-from bench.accuracy.rating import MeterRating  # noqa: E402
-from bench.accuracy.register import RegisterRead, register_step_kwh  # noqa: E402
-from bench.accuracy.simlab import LabClock, SimMut, start_sim_lab  # noqa: E402
-from instruments.regmap import DATA_TYPES, Channel  # noqa: E402
-from instruments.sim.meter import ErrorCurve  # noqa: E402
+from meterbench.accuracy.job import LabPlan, run_plan  # noqa: E402
+from meterbench.accuracy.rating import MeterRating  # noqa: E402
+from meterbench.accuracy.register import RegisterRead, register_step_kwh  # noqa: E402
+from meterbench.accuracy.simlab import LabClock, SimMut, start_sim_lab  # noqa: E402
+from meterbench.instruments.regmap import DATA_TYPES, Channel  # noqa: E402
+from meterbench.instruments.sim.meter import ErrorCurve  # noqa: E402
 
 RATING = MeterRating("B", i_min=0.25, i_tr=0.5, i_ref=5.0, i_max=20.0)
 CURVE = ErrorCurve((0.25, 5.0, 20.0), (0.8, 0.2, -0.3), 0.4)

@@ -32,11 +32,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import numpy as np  # noqa: E402
 
-from bench.acquire import PollPlan, acquire  # noqa: E402
-from bench.anchored_clock import AnchoredClock, wall_ms  # noqa: E402
-from bench.store import Store  # noqa: E402
-from instruments.modbus import ModbusLink, ModbusMeter, TcpTransport  # noqa: E402
-from instruments.registers import load_register_map  # noqa: E402
+from meterbench.acquisition.engine import PollPlan, acquire  # noqa: E402
+from meterbench.clocks.anchored import AnchoredClock, wall_ms  # noqa: E402
+from meterbench.instruments.modbus import ModbusLink, ModbusMeter, TcpTransport  # noqa: E402
+from meterbench.instruments.registers import load_register_map  # noqa: E402
+from meterbench.store.run_store import Store  # noqa: E402
 
 CHANNELS = ("energy.import", "energy.export", "power.total")
 TARGET_SHARE_PCT = 99.9      # issue 5
@@ -51,8 +51,8 @@ class LightMeter:
     answer quickly, as real meters on their own network ports do."""
 
     def __init__(self, regmap, initial_kwh: float, start_ms: int) -> None:  # noqa: ANN001
-        from instruments.sim.faults import FaultSchedule
-        from instruments.sim.served import ServedMeter
+        from meterbench.instruments.sim.faults import FaultSchedule
+        from meterbench.instruments.sim.served import ServedMeter
 
         self.regmap = regmap
         self.faults = FaultSchedule()
@@ -86,10 +86,10 @@ class LightMeter:
 
 def serve(meters: int, gateways: int, light: bool, conn) -> None:  # noqa: ANN001 - a pipe
     """Server process: ``gateways`` Modbus TCP gateways carrying ``meters`` simulated meters."""
-    from instruments.sim.constant import ConstantCircuit
-    from instruments.sim.meter import SimMeter
-    from instruments.sim.served import ServedMeter
-    from instruments.sim.tcp_gateway import ModbusTcpGateway
+    from meterbench.instruments.sim.constant import ConstantCircuit
+    from meterbench.instruments.sim.meter import SimMeter
+    from meterbench.instruments.sim.served import ServedMeter
+    from meterbench.instruments.sim.tcp_gateway import ModbusTcpGateway
 
     regmap = load_register_map("eastron_sdm630")
     start = wall_ms()

@@ -31,7 +31,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import defusedxml.ElementTree as SafeET  # noqa: E402
 
-from bench.datahub import (  # noqa: E402
+from meterbench.datahub import (  # noqa: E402
     Intervals,
     MeteringPoint,
     build_messages,
@@ -43,9 +43,9 @@ from bench.datahub import (  # noqa: E402
     to_xml,
     validate_message,
 )
-from bench.datahub.cim_json import message_to_dict  # noqa: E402
-from bench.datahub.cim_xml import message_to_element, parse_xml_safely  # noqa: E402
-from bench.datahub.schema import SchemaValidator  # noqa: E402
+from meterbench.datahub.cim_json import message_to_dict  # noqa: E402
+from meterbench.datahub.cim_xml import message_to_element, parse_xml_safely  # noqa: E402
+from meterbench.datahub.schema import SchemaValidator  # noqa: E402
 
 QUARTER_MS = 900_000
 

@@ -4,7 +4,7 @@ Run from the repository root::
 
     python benchmarks/modbus_throughput.py [--seconds 3] [--meters 1,10,100] [--skip-rtu]
 
-The simulated servers run in a separate process (``instruments.sim.serve.ServerProcess``), the
+The simulated servers run in a separate process (``meterbench.instruments.sim.serve.ServerProcess``), the
 drivers in this one, one connection per meter (pymodbus carries one request at a time per
 connection). A "read" is one poll of energy.import, energy.export and power.total of an SDM630
 (one coalesced 24-register request). Printed ratios:
@@ -18,7 +18,7 @@ connection). A "read" is one poll of energy.import, energy.export and power.tota
   time per read does much less.
 * RTU: transactions/s of a 2-register read on the simulated pty line against the theoretical
   limit from Modbus over Serial Line V1.02 (8-byte request, 9-byte response, 11-bit characters at
-  8E1, 3.5-character silences or 1.75 ms above 19200 baud; see ``instruments.rtu``). Target
+  8E1, 3.5-character silences or 1.75 ms above 19200 baud; see ``meterbench.instruments.rtu``). Target
   0.90-1.05: above 1 the line would be faster than the wire.
 """
 
@@ -35,10 +35,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from pymodbus.client import AsyncModbusTcpClient  # noqa: E402
 
-from instruments import rtu  # noqa: E402
-from instruments.modbus import ModbusMeter, SerialTransport, TcpTransport  # noqa: E402
-from instruments.registers import load_register_map  # noqa: E402
-from instruments.sim.serve import ServerProcess  # noqa: E402
+from meterbench.instruments import rtu  # noqa: E402
+from meterbench.instruments.modbus import ModbusMeter, SerialTransport, TcpTransport  # noqa: E402
+from meterbench.instruments.registers import load_register_map  # noqa: E402
+from meterbench.instruments.sim.serve import ServerProcess  # noqa: E402
 
 CHANNELS = ["energy.import", "energy.export", "power.total"]
 TCP_TARGET_100 = 4000.0  # reads/s at 100 meters on 2 cores (issue 3)
@@ -120,9 +120,9 @@ def _served_cost_us(n: int = 1000, repeats: int = 5) -> tuple[float, float]:
     other load): the whole answer, and the meter physics (``SimMeter.read_channels``) alone."""
     import struct
 
-    from instruments.sim.constant import ConstantCircuit
-    from instruments.sim.meter import SimMeter
-    from instruments.sim.served import ServedMeter
+    from meterbench.instruments.sim.constant import ConstantCircuit
+    from meterbench.instruments.sim.meter import SimMeter
+    from meterbench.instruments.sim.served import ServedMeter
 
     t0_ms = 1_780_000_000_000
     served = ServedMeter(SimMeter(ConstantCircuit(), start_ms=t0_ms),

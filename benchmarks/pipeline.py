@@ -4,7 +4,7 @@ Run from the repository root:  python benchmarks/pipeline.py  [--meters N] [--si
 
 1. Intervals: N meters x 1 day of jittered 1-minute cumulative readings (10,000 meters =
    14.4 M readings) -> PT15M with quality -> PT1H with DataHub's quality rule, by
-   ``bench.pipeline.registers.intervals_many`` + ``quarters_to_hours_arrays``; the same job by a
+   ``meterbench.pipeline.registers.intervals_many`` + ``quarters_to_hours_arrays``; the same job by a
    straightforward pandas implementation (``merge_asof`` bracketing, per-meter pivot, groupby hour)
    in the same process; the two must agree to 1e-9 kWh on intervals both call measured.
 2. Netting: N sites x 96 quarters with 1-3 serial sub-meters each, by ``virtual_main_point``.
@@ -25,10 +25,10 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.pipeline.aggregate import quarters_to_hours_arrays  # noqa: E402
-from bench.pipeline.netting import PointFlows, virtual_main_point  # noqa: E402
-from bench.pipeline.registers import intervals_many  # noqa: E402
-from bench.quality import Quality  # noqa: E402
+from meterbench.core.quality import Quality  # noqa: E402
+from meterbench.pipeline.aggregate import quarters_to_hours_arrays  # noqa: E402
+from meterbench.pipeline.netting import PointFlows, virtual_main_point  # noqa: E402
+from meterbench.pipeline.registers import intervals_many  # noqa: E402
 
 MIN = 60_000
 Q = 15 * MIN

@@ -12,12 +12,12 @@ import random
 import time
 from datetime import date
 
-from bench.sampling import iso2859
-from bench.sampling.example import example_inventory, example_inventory_text
-from bench.sampling.inventory import read_inventory_text
-from bench.sampling.lots import form_lots
-from bench.sampling.schemes import due_status, get_scheme
-from bench.sampling.selection import select
+from meterbench.sampling import iso2859
+from meterbench.sampling.example import example_inventory, example_inventory_text
+from meterbench.sampling.inventory import read_inventory_text
+from meterbench.sampling.lots import form_lots
+from meterbench.sampling.schemes import due_status, get_scheme
+from meterbench.sampling.selection import select
 
 
 def timed(fn, repeat: int = 3) -> float:

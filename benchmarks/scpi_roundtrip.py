@@ -19,10 +19,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.labpoint import LabPoint, run_point  # noqa: E402
-from instruments.scpi.fluke6105a import Fluke6105A  # noqa: E402
-from instruments.scpi.yokogawa_wt1800 import YokogawaWT1800  # noqa: E402
-from instruments.sim.lab import LabSpec, MeterSpec, start_lab  # noqa: E402
+from meterbench.accuracy.labpoint import LabPoint, run_point  # noqa: E402
+from meterbench.instruments.scpi.fluke6105a import Fluke6105A  # noqa: E402
+from meterbench.instruments.scpi.yokogawa_wt1800 import YokogawaWT1800  # noqa: E402
+from meterbench.instruments.sim.lab import LabSpec, MeterSpec, start_lab  # noqa: E402
 
 
 class Clock:

@@ -3,7 +3,7 @@
     python benchmarks/soak.py                  # the scenario: 7 days, 20 meters, 15-min polls
     python benchmarks/soak.py --no-rtu --days 2   # a quick look (all meters on TCP)
 
-The bench (written as a bench file, loaded like any other) runs through :class:`bench.session.
+The bench (written as a bench file, loaded like any other) runs through :class:`meterbench.run.session.
 BenchRun`, the object ``meterbench run`` drives: real Modbus servers on 127.0.0.1 (TCP and one
 RTU line on a pty), the real drivers, scheduler and store. Every meter but two carries faults:
 each fault kind the simulator knows, in one-hour windows spread over the week, plus transient
@@ -43,15 +43,15 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import psutil  # noqa: E402
 
-import instruments.sim.rtu_line as rtu_line  # noqa: E402
-import instruments.sim.tcp_gateway as tcp_gateway  # noqa: E402
-from bench.acquire import poll_plan  # noqa: E402
-from bench.config import load_bench  # noqa: E402
-from bench.links import build_drivers  # noqa: E402
-from bench.session import STORE_FILE, BenchRun  # noqa: E402
-from instruments.sim.served import ANSWER, respond  # noqa: E402
+import meterbench.instruments.sim.rtu_line as rtu_line  # noqa: E402
+import meterbench.instruments.sim.tcp_gateway as tcp_gateway  # noqa: E402
+from meterbench.acquisition.engine import poll_plan  # noqa: E402
+from meterbench.acquisition.links import build_drivers  # noqa: E402
+from meterbench.config.bench_file import load_bench  # noqa: E402
+from meterbench.instruments.sim.served import ANSWER, respond  # noqa: E402
+from meterbench.run.session import STORE_FILE, BenchRun  # noqa: E402
 
-#: Fault kinds cycled over the faulted meters (instruments.sim.faults.KINDS, by their aliases).
+#: Fault kinds cycled over the faulted meters (meterbench.instruments.sim.faults.KINDS, by their aliases).
 FAULT_CYCLE = ("exception", "timeout", "drop", "frozen", "reset", "nan", "exception", "timeout")
 CLEAN_METERS = 2
 

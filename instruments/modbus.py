@@ -4,7 +4,7 @@ Built on the pymodbus async client (one request at a time per connection, so a b
 is one :class:`ModbusLink` shared by the meters on it, and concurrency across meters means one
 link per gateway or line). What this layer adds:
 
-* typed errors (:mod:`instruments.errors`): timeout, Modbus exception with the code's name,
+* typed errors (:mod:`meterbench.instruments.errors`): timeout, Modbus exception with the code's name,
   connection lost, corrupted frame (bad RTU CRC or a foreign MBAP transaction id, seen on the raw
   bytes because pymodbus silently drops such frames and would only report a timeout);
 * retries with exponential backoff, and reconnection after a dropped connection;
@@ -26,15 +26,15 @@ from pymodbus.client import AsyncModbusSerialClient, AsyncModbusTcpClient
 from pymodbus.exceptions import ConnectionException, ModbusException, ModbusIOException
 from pymodbus.framer import FramerType
 
-from instruments import rtu
-from instruments.errors import (
+from meterbench.instruments import rtu
+from meterbench.instruments.errors import (
     ModbusConnectionError,
     ModbusError,
     ModbusExceptionError,
     ModbusFrameError,
     ModbusTimeoutError,
 )
-from instruments.regmap import FC_HOLDING, FC_INPUT, ReadRequest, RegisterMap, coalesce
+from meterbench.instruments.regmap import FC_HOLDING, FC_INPUT, ReadRequest, RegisterMap, coalesce
 
 #: Exception codes worth retrying: the device is alive but cannot serve now (V1.1b3, section 7).
 TRANSIENT_EXCEPTIONS = frozenset({0x05, 0x06})  # ACKNOWLEDGE, SLAVE_DEVICE_BUSY

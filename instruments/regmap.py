@@ -19,7 +19,7 @@ import struct
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
-from instruments.errors import CodecError, RegisterMapError
+from meterbench.instruments.errors import CodecError, RegisterMapError
 
 #: Function codes for reading (Modbus Application Protocol V1.1b3, sections 6.3 and 6.4).
 FC_HOLDING = 3

@@ -14,8 +14,8 @@ from typing import Any
 import numpy as np
 from jinja2 import Environment, PackageLoader, select_autoescape
 
-from reports import figures
-from reports.runfolder import load_results, read_table, safe_member
+from meterbench.reports import figures
+from meterbench.reports.run_reader import load_results, read_table, safe_member
 
 REPORT_FILE = "report.html"
 

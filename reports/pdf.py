@@ -17,8 +17,8 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 from matplotlib.backends.backend_pdf import PdfPages  # noqa: E402
 
-from reports.html import build_figures, fmt, fmt_limit  # noqa: E402
-from reports.runfolder import load_results  # noqa: E402
+from meterbench.reports.html import build_figures, fmt, fmt_limit  # noqa: E402
+from meterbench.reports.run_reader import load_results  # noqa: E402
 
 PDF_FILE = "report.pdf"
 A4 = (8.27, 11.69)

@@ -1,6 +1,6 @@
 """HTML sampling-control report: population, lots, plan, selection, results, decision, OC curve.
 
-Renders the plain document built by the bench (``bench.sampling.report_document``); imports
+Renders the plain document built by the bench (``meterbench.sampling.report_document``); imports
 nothing from ``bench``. The OC curve is drawn with matplotlib (Agg) and embedded as a base64 PNG
 so the report is one self-contained file.
 """

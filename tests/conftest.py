@@ -13,7 +13,6 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 
 @pytest.fixture
 def cli_env() -> dict[str, str]:
-    """Environment for running ``python -m bench`` from any folder, installed or from source."""
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO_ROOT), env.get("PYTHONPATH")]))
-    return env
+    """Environment for running ``python -m meterbench`` in a child process (the installed package:
+    the repository's folders are not importable by their own names)."""
+    return dict(os.environ)

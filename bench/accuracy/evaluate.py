@@ -1,7 +1,7 @@
 """From lab measurements to records: error, limit, uncertainty budget, decision rule, verdict.
 
-Pure: takes :class:`~bench.accuracy.executor.Measurement` s (or register deltas) and returns
-:class:`bench.records.Record` s. The rising and falling runs of a point give one record whose value
+Pure: takes :class:`~meterbench.accuracy.executor.Measurement` s (or register deltas) and returns
+:class:`meterbench.core.records.Record` s. The rising and falling runs of a point give one record whose value
 is their mean and whose budget includes their spread (repeatability).
 """
 
@@ -11,13 +11,13 @@ import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from bench.accuracy.decision import RULE_TEXT, decide
-from bench.accuracy.executor import Measurement, RegisterDelta
-from bench.accuracy.plans import TestPoint
-from bench.accuracy.rating import MeterRating
-from bench.accuracy.uncertainty import Budget, budget, u_repeatability
-from bench.limits import CREEP_MAX_PULSES
-from bench.records import Record
+from meterbench.accuracy.decision import RULE_TEXT, decide
+from meterbench.accuracy.executor import Measurement, RegisterDelta
+from meterbench.accuracy.limits import CREEP_MAX_PULSES
+from meterbench.accuracy.plans import TestPoint
+from meterbench.accuracy.rating import MeterRating
+from meterbench.accuracy.uncertainty import Budget, budget, u_repeatability
+from meterbench.core.records import Record
 
 STAGE = "lab"
 

@@ -10,7 +10,7 @@ Per point (metrology.md):
 4. error % = (E_meter − E_ref) / E_ref × 100.
 
 Time is a ``now()``/``wait(ms)`` pair: a real bench sleeps, the simulated lab advances a virtual
-clock. Everything here returns raw measurements; :mod:`bench.accuracy.evaluate` turns them into
+clock. Everything here returns raw measurements; :mod:`meterbench.accuracy.evaluate` turns them into
 records.
 """
 
@@ -21,10 +21,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from bench.accuracy.planner import MIN_GATE_MS, DurationPlan, plan_gate
-from bench.accuracy.plans import TestPoint, rising_then_falling
-from bench.accuracy.rating import MeterRating
-from bench.accuracy.register import RegisterRead, RegisterReader
+from meterbench.accuracy.planner import MIN_GATE_MS, DurationPlan, plan_gate
+from meterbench.accuracy.plans import TestPoint, rising_then_falling
+from meterbench.accuracy.rating import MeterRating
+from meterbench.accuracy.register import RegisterRead, RegisterReader
 
 MS_PER_HOUR = 3_600_000
 

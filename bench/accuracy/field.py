@@ -4,7 +4,7 @@ Input is two interval series (from a run's store via the pipeline, or imported f
 CSV of ``meterbench intervals``). The verdict is built in this order, because a labelling error
 must never be judged as inaccuracy:
 
-1. **labelling** (:func:`bench.pipeline.labelling.diagnose_labelling`): if the operator's labels are
+1. **labelling** (:func:`meterbench.pipeline.labelling.diagnose_labelling`): if the operator's labels are
    shifted (e.g. one hour late), the report says so and the comparison uses the corrected labels;
    the labelling itself gets a failing record (a data error, not a metering error);
 2. **per-interval errors** with quantization-aware limits: |op − ref| / ref ≤ MPE_op + MPE_ref +
@@ -16,7 +16,7 @@ must never be judged as inaccuracy:
 4. **completeness**: intervals measured on both sides out of those expected;
 5. **timeliness**: each local day's delivery time against a configurable deadline (optional);
 6. **clock offset** from register readings when they are available (a run's store), by
-   :func:`bench.pipeline.alignment.estimate_clock`, stated as a fact with its uncertainty.
+   :func:`meterbench.pipeline.alignment.estimate_clock`, stated as a fact with its uncertainty.
 """
 
 from __future__ import annotations
@@ -31,18 +31,18 @@ from zoneinfo import ZoneInfo
 import numpy as np
 from scipy import stats
 
-from bench.accuracy.decision import RULE_TEXT, decide
-from bench.limits import in_service_limit_pct, mpe_pct
-from bench.pipeline.alignment import AlignmentError, estimate_clock
-from bench.pipeline.compare import IntervalComparison, compare_intervals
-from bench.pipeline.labelling import (
+from meterbench.accuracy.decision import RULE_TEXT, decide
+from meterbench.accuracy.limits import in_service_limit_pct, mpe_pct
+from meterbench.core.records import Record, fact, simple_acceptance
+from meterbench.core.timeutil import format_iso_utc, from_ms, to_ms
+from meterbench.pipeline.alignment import AlignmentError, estimate_clock
+from meterbench.pipeline.compare import IntervalComparison, compare_intervals
+from meterbench.pipeline.labelling import (
     LabellingDiagnosis,
     apply_label_correction,
     diagnose_labelling,
 )
-from bench.pipeline.series import IntervalSeries
-from bench.records import Record, fact, simple_acceptance
-from bench.timeutil import format_iso_utc, from_ms, to_ms
+from meterbench.pipeline.series import IntervalSeries
 
 STAGE = "field"
 #: Timeliness presets (market.md, "Timeliness and clocks elsewhere"): local time of day on the
@@ -173,7 +173,7 @@ def clock_offset_record(operator: Readings, reference: Readings, operator_id: st
                     f"not determined: {exc}")
     return Record(STAGE, "time offset from readings", operator_id, a.offset_ms / 1000.0, "s",
                   "info", uncertainty=a.offset_uncertainty_ms / 1000.0,
-                  rule="cross-correlation of register increments (bench.pipeline.alignment)",
+                  rule="cross-correlation of register increments (meterbench.pipeline.alignment)",
                   detail=a.describe(),
                   data=dict(drift_ppm=a.drift_ppm, drift_u_ppm=a.drift_uncertainty_ppm))
 

@@ -1,7 +1,7 @@
 """A whole lab plan on a bench: warm-up, accuracy points, starting, creep, dial and summation tests.
 
 :func:`run_plan` is what ``meterbench run`` on a lab bench and the lab suite call; it returns
-records (one per meter and point or test) and never judges outside :mod:`bench.accuracy.evaluate`.
+records (one per meter and point or test) and never judges outside :mod:`meterbench.accuracy.evaluate`.
 """
 
 from __future__ import annotations
@@ -11,9 +11,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from bench.accuracy import evaluate
-from bench.accuracy.decision import RULES
-from bench.accuracy.executor import (
+from meterbench.accuracy import evaluate
+from meterbench.accuracy.decision import RULES
+from meterbench.accuracy.executor import (
     MS_PER_HOUR,
     LabBench,
     LabSettings,
@@ -22,9 +22,9 @@ from bench.accuracy.executor import (
     register_deltas,
     warm_up,
 )
-from bench.accuracy.plans import TestPoint, plan_points
-from bench.limits import CREEP_VOLTAGE_FACTOR
-from bench.records import Record
+from meterbench.accuracy.limits import CREEP_VOLTAGE_FACTOR
+from meterbench.accuracy.plans import TestPoint, plan_points
+from meterbench.core.records import Record
 
 LIMIT_BASES = ("mpe", "in_service")
 

@@ -19,7 +19,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from bench.accuracy.rating import MeterRating
+from meterbench.accuracy.rating import MeterRating
 
 #: Power factor labels and the current's lag angle (°). PF 0.5 inductive: current lags by 60°;
 #: PF 0.8 capacitive: current leads by acos(0.8) = 36.87°.

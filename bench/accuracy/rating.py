@@ -11,15 +11,15 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from bench.errors import UserError
-from bench.limits import (
+from meterbench.accuracy.limits import (
     IREF_PER_ITR,
     STARTING_CURRENT_FACTOR,
     in_service_limit_pct,
     mpe_pct,
     starting_current_a,
 )
-from bench.tomlcheck import Table
+from meterbench.config.strict_toml import Table
+from meterbench.core.errors import UserError
 
 CONNECTIONS = ("direct", "transformer")
 REGISTRATIONS = ("summation", "phase_by_phase")

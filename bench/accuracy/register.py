@@ -16,8 +16,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from instruments.modbus import ModbusMeter
-from instruments.regmap import Channel
+from meterbench.instruments.modbus import ModbusMeter
+from meterbench.instruments.regmap import Channel
 
 ENERGY = ("energy.import", "energy.export")
 

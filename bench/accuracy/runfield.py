@@ -10,11 +10,11 @@ from typing import Any
 
 import numpy as np
 
-from bench.accuracy.field import FieldResult, FieldSettings, field_acceptance
-from bench.accuracy.register import register_step_kwh
-from bench.analysis import Analysis, FieldPair, MeterAnalysis
-from instruments.errors import ConfigError
-from instruments.registers import load_register_map
+from meterbench.accuracy.field import FieldResult, FieldSettings, field_acceptance
+from meterbench.accuracy.register import register_step_kwh
+from meterbench.instruments.errors import ConfigError
+from meterbench.instruments.registers import load_register_map
+from meterbench.run.analysis import Analysis, FieldPair, MeterAnalysis
 
 
 def interval_step_kwh(ma: MeterAnalysis) -> float:

@@ -1,7 +1,7 @@
-"""A lab bench inside a :class:`bench.session.BenchRun`: open the lab, run the plan once, report.
+"""A lab bench inside a :class:`meterbench.run.session.BenchRun`: open the lab, run the plan once, report.
 
 Simulated lab benches start the SCPI simulators and serve every meter under test over Modbus TCP
-(:mod:`bench.accuracy.simlab`); real ones open the VISA resources and the Modbus transports of the
+(:mod:`meterbench.accuracy.simlab`); real ones open the VISA resources and the Modbus transports of the
 bench file and let real time pass. Either way the plan runs once per session (the meters share one
 source) and the suite's per-meter tests pick their records from it.
 """
@@ -12,19 +12,19 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from bench.accuracy.executor import LabBench, MeterUnderTest
-from bench.accuracy.job import run_plan
-from bench.accuracy.register import RegisterReader
-from bench.accuracy.simlab import LabClock, RunningSimLab, SimMut, start_sim_lab
-from bench.config import BenchConfig
-from bench.errors import UserError
-from bench.links import transport_of
-from bench.records import Record
-from instruments.errors import ConfigError
-from instruments.modbus import ModbusMeter
-from instruments.registers import load_register_map
-from instruments.scpi.fluke6105a import Fluke6105A
-from instruments.scpi.yokogawa_wt1800 import YokogawaWT1800
+from meterbench.accuracy.executor import LabBench, MeterUnderTest
+from meterbench.accuracy.job import run_plan
+from meterbench.accuracy.register import RegisterReader
+from meterbench.accuracy.simlab import LabClock, RunningSimLab, SimMut, start_sim_lab
+from meterbench.acquisition.links import transport_of
+from meterbench.config.bench_file import BenchConfig
+from meterbench.core.errors import UserError
+from meterbench.core.records import Record
+from meterbench.instruments.errors import ConfigError
+from meterbench.instruments.modbus import ModbusMeter
+from meterbench.instruments.registers import load_register_map
+from meterbench.instruments.scpi.fluke6105a import Fluke6105A
+from meterbench.instruments.scpi.yokogawa_wt1800 import YokogawaWT1800
 
 
 def wall_ms() -> int:
@@ -139,7 +139,7 @@ def lab_results_document(run: Any) -> dict[str, Any]:
     """results.json of a lab bench: the same frame as a field run, with an ``accuracy`` section."""
     from datetime import UTC, datetime
 
-    from bench import runfolder
+    from meterbench.run import folder as runfolder
 
     cfg = run.config
     records = run.lab_records or []

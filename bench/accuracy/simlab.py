@@ -1,9 +1,9 @@
 """The simulated lab for a lab bench: SCPI source and reference, meters under test over Modbus TCP.
 
-:func:`instruments.sim.lab.start_lab` serves the simulated Fluke 6105A and WT1800 on 127.0.0.1;
-each meter under test is a :class:`~instruments.sim.creep.CreepingSimMeter` on the same source
-circuit, served by its own :class:`~instruments.sim.tcp_gateway.ModbusTcpGateway` on a
-:class:`bench.simhost.SimHost`, and read by the real Modbus driver, so a lab run exercises the
+:func:`meterbench.instruments.sim.lab.start_lab` serves the simulated Fluke 6105A and WT1800 on 127.0.0.1;
+each meter under test is a :class:`~meterbench.instruments.sim.creep.CreepingSimMeter` on the same source
+circuit, served by its own :class:`~meterbench.instruments.sim.tcp_gateway.ModbusTcpGateway` on a
+:class:`meterbench.run.simhost.SimHost`, and read by the real Modbus driver, so a lab run exercises the
 same code a real bench does. Time is a :class:`LabClock` (virtual: a 20-minute creep test takes
 no wall time).
 """
@@ -13,19 +13,19 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from bench.accuracy.executor import LabBench, MeterUnderTest
-from bench.accuracy.rating import MeterRating
-from bench.accuracy.register import RegisterReader
-from bench.simhost import SimHost
-from instruments.modbus import ModbusMeter, TcpTransport
-from instruments.registers import load_register_map
-from instruments.scpi.fluke6105a import Fluke6105A
-from instruments.scpi.yokogawa_wt1800 import YokogawaWT1800
-from instruments.sim.creep import CreepingSimMeter
-from instruments.sim.lab import LabSpec, ReferenceSpec, SimLab, start_lab
-from instruments.sim.meter import ErrorCurve
-from instruments.sim.served import ServedMeter
-from instruments.sim.tcp_gateway import ModbusTcpGateway
+from meterbench.accuracy.executor import LabBench, MeterUnderTest
+from meterbench.accuracy.rating import MeterRating
+from meterbench.accuracy.register import RegisterReader
+from meterbench.instruments.modbus import ModbusMeter, TcpTransport
+from meterbench.instruments.registers import load_register_map
+from meterbench.instruments.scpi.fluke6105a import Fluke6105A
+from meterbench.instruments.scpi.yokogawa_wt1800 import YokogawaWT1800
+from meterbench.instruments.sim.creep import CreepingSimMeter
+from meterbench.instruments.sim.lab import LabSpec, ReferenceSpec, SimLab, start_lab
+from meterbench.instruments.sim.meter import ErrorCurve
+from meterbench.instruments.sim.served import ServedMeter
+from meterbench.instruments.sim.tcp_gateway import ModbusTcpGateway
+from meterbench.run.simhost import SimHost
 
 
 class LabClock:

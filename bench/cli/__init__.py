@@ -13,23 +13,23 @@ import importlib
 import sys
 from collections.abc import Sequence
 
-from bench import __version__
-from instruments.errors import ConfigError
+from meterbench import __version__
+from meterbench.instruments.errors import ConfigError
 
 #: Subcommand modules, in the order ``--help`` lists them.
 COMMAND_MODULES: tuple[str, ...] = (
-    "bench.cli.run",
-    "bench.cli.sim",
-    "bench.cli.report",
-    "bench.cli.daily",
-    "bench.cli.intervals",
-    "bench.cli.align",
-    "bench.cli.sampling",
-    "bench.cli.datahub",
-    "bench.cli.scpi",
-    "bench.cli.acquire",
-    "bench.cli.export",
-    "bench.cli.accuracy",
+    "meterbench.cli.run",
+    "meterbench.cli.sim",
+    "meterbench.cli.report",
+    "meterbench.cli.daily",
+    "meterbench.cli.intervals",
+    "meterbench.cli.align",
+    "meterbench.cli.sampling",
+    "meterbench.cli.datahub",
+    "meterbench.cli.scpi",
+    "meterbench.cli.acquire",
+    "meterbench.cli.export",
+    "meterbench.cli.accuracy",
 )
 
 

@@ -19,20 +19,20 @@ from datetime import date, time
 from pathlib import Path
 from typing import Any
 
-from bench.accuracy.decision import RULES
-from bench.accuracy.evaluate import limit_for
-from bench.accuracy.field import DEADLINE_PRESETS, FieldSettings, field_acceptance
-from bench.accuracy.job import LIMIT_BASES
-from bench.accuracy.planner import plan_gate
-from bench.accuracy.plans import plan_points, rising_then_falling
-from bench.accuracy.register import register_step_kwh
-from bench.cli.pipeline_csv import read_intervals
-from bench.config import CLASSES, load_bench
-from bench.errors import UserError
-from bench.limits import IN_SERVICE_FACTOR
-from bench.runfolder import json_safe
-from bench.timeutil import parse_iso
-from instruments.registers import load_register_map
+from meterbench.accuracy.decision import RULES
+from meterbench.accuracy.evaluate import limit_for
+from meterbench.accuracy.field import DEADLINE_PRESETS, FieldSettings, field_acceptance
+from meterbench.accuracy.job import LIMIT_BASES
+from meterbench.accuracy.limits import IN_SERVICE_FACTOR
+from meterbench.accuracy.planner import plan_gate
+from meterbench.accuracy.plans import plan_points, rising_then_falling
+from meterbench.accuracy.register import register_step_kwh
+from meterbench.cli.pipeline_csv import read_intervals
+from meterbench.config.bench_file import CLASSES, load_bench
+from meterbench.core.errors import UserError
+from meterbench.core.timeutil import parse_iso
+from meterbench.instruments.registers import load_register_map
+from meterbench.run.folder import json_safe
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -80,7 +80,7 @@ def _is_message_input(path: Path) -> bool:
 
 
 def _message_series(path: Path, meter: str | None, option: str) -> tuple[str, Any]:
-    from bench.datahub.to_series import message_files, series_by_metering_point
+    from meterbench.datahub.to_series import message_files, series_by_metering_point
 
     by_point = series_by_metering_point(message_files(path))
     names = sorted(by_point)

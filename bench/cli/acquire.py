@@ -10,13 +10,13 @@ import argparse
 import sys
 from pathlib import Path
 
-from bench.config import load_bench
-from bench.errors import UserError
-from bench.longrun import run_acquisition
-from bench.preflight import check_reachable
-from bench.runfolder import default_run_dir
-from bench.status import StatusDisplay, summary_line
-from bench.timeutil import parse_duration
+from meterbench.acquisition.longrun import run_acquisition
+from meterbench.acquisition.preflight import check_reachable
+from meterbench.acquisition.status import StatusDisplay, summary_line
+from meterbench.config.bench_file import load_bench
+from meterbench.core.errors import UserError
+from meterbench.core.timeutil import parse_duration
+from meterbench.run.folder import default_run_dir
 
 
 def register(sub: argparse._SubParsersAction) -> None:

@@ -14,20 +14,20 @@ from pathlib import Path
 
 import numpy as np
 
-from bench.cli.pipeline_csv import (
+from meterbench.cli.pipeline_csv import (
     INTERVAL_COLUMNS,
     READING_COLUMNS,
     read_intervals,
     read_readings,
     sniff_columns,
 )
-from bench.errors import UserError
-from bench.pipeline.aggregate import MS_PER_QUARTER
-from bench.pipeline.alignment import COVERAGE, AlignmentError, ClockAlignment, estimate_clock
-from bench.pipeline.intervals import DEFAULT_CSV_MAX_GAP_MS, intervals_from_register
-from bench.pipeline.labelling import LabellingDiagnosis, diagnose_labelling
-from bench.pipeline.series import IntervalSeries
-from bench.timeutil import MS_PER_HOUR, format_iso_utc, parse_duration
+from meterbench.core.errors import UserError
+from meterbench.core.timeutil import MS_PER_HOUR, format_iso_utc, parse_duration
+from meterbench.pipeline.aggregate import MS_PER_QUARTER
+from meterbench.pipeline.alignment import COVERAGE, AlignmentError, ClockAlignment, estimate_clock
+from meterbench.pipeline.intervals import DEFAULT_CSV_MAX_GAP_MS, intervals_from_register
+from meterbench.pipeline.labelling import LabellingDiagnosis, diagnose_labelling
+from meterbench.pipeline.series import IntervalSeries
 
 DEFAULT_CHANNEL = "energy.import"
 

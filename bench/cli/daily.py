@@ -14,9 +14,9 @@ from dataclasses import replace
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
 
-from bench.config import load_bench
-from bench.errors import UserError
-from bench.timeutil import parse_iso, to_ms
+from meterbench.config.bench_file import load_bench
+from meterbench.core.errors import UserError
+from meterbench.core.timeutil import parse_iso, to_ms
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -41,10 +41,10 @@ def _day(text: str) -> date:
 
 
 def run(args: argparse.Namespace) -> int:
-    from bench.daily import run_daily
-    from bench.datahub.schema import SchemaValidator, find_schema_dir
-    from bench.session import BenchRun, stderr_progress
-    from bench.store import Store
+    from meterbench.datahub.daily import run_daily
+    from meterbench.datahub.schema import SchemaValidator, find_schema_dir
+    from meterbench.run.session import BenchRun, stderr_progress
+    from meterbench.store.run_store import Store
 
     day = _day(args.date)
     config = load_bench(args.bench)

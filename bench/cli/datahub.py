@@ -7,26 +7,26 @@ import sys
 import time
 from pathlib import Path
 
-from bench.datahub.check import check_message_file
-from bench.datahub.delivery import deliver
-from bench.datahub.errors import MalformedMessage
-from bench.datahub.files import FORMATS, read_message_file
-from bench.datahub.run_export import (
+from meterbench.core.errors import UserError
+from meterbench.core.timeutil import parse_iso
+from meterbench.datahub.check import check_message_file
+from meterbench.datahub.delivery import deliver
+from meterbench.datahub.errors import MalformedMessage
+from meterbench.datahub.files import FORMATS, read_message_file
+from meterbench.datahub.run_export import (
     RESULTS_FILE,
     DeliveryInputs,
     build_run_messages,
     load_delivery_config,
     load_run,
 )
-from bench.datahub.schema import (
+from meterbench.datahub.schema import (
     RELATIVE_DEFAULT,
     SchemaValidator,
     find_schema_dir,
     is_schema_dir,
     missing_validator_modules,
 )
-from bench.errors import UserError
-from bench.timeutil import parse_iso
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:

@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from bench.export import FORMATS, export_run
+from meterbench.store.export import FORMATS, export_run
 
 
 def register(sub: argparse._SubParsersAction) -> None:

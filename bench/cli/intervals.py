@@ -10,15 +10,15 @@ import argparse
 import sys
 from pathlib import Path
 
-from bench.cli.pipeline_csv import IntervalRow, read_readings, write_intervals
-from bench.errors import UserError
-from bench.pipeline.aggregate import MS_PER_QUARTER, quarters_to_hours
-from bench.pipeline.intervals import (
+from meterbench.cli.pipeline_csv import IntervalRow, read_readings, write_intervals
+from meterbench.core.errors import UserError
+from meterbench.core.timeutil import MS_PER_HOUR, parse_duration, parse_iso
+from meterbench.pipeline.aggregate import MS_PER_QUARTER, quarters_to_hours
+from meterbench.pipeline.intervals import (
     DEFAULT_CSV_MAX_GAP_MS,
     DEFAULT_ESTIMATE_LIMIT_MS,
     intervals_from_register,
 )
-from bench.timeutil import MS_PER_HOUR, parse_duration, parse_iso
 
 ENERGY_PREFIX = "energy."
 CLI_RESOLUTIONS = {"PT15M": MS_PER_QUARTER, "PT1H": MS_PER_HOUR}

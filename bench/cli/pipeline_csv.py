@@ -6,7 +6,7 @@ Intervals: header ``meter,channel,start,resolution,quantity,quality`` with ``sta
 ``YYYY-MM-DDTHH:MMZ``, quantity in kWh with 3 decimals (empty when missing) and quality
 ``measured|estimated|calculated|missing``.
 
-A bad row raises :class:`bench.errors.UserError` naming the file, the row (1 = header) and the
+A bad row raises :class:`meterbench.core.errors.UserError` naming the file, the row (1 = header) and the
 field, so the CLI exits 2 with one line.
 """
 
@@ -22,11 +22,11 @@ from typing import IO
 
 import numpy as np
 
-from bench.errors import UserError
-from bench.pipeline.rounding import round_with_carry
-from bench.pipeline.series import IntervalSeries
-from bench.quality import FROM_LABEL, Quality
-from bench.timeutil import RESOLUTIONS_MS, format_minute_utc, parse_iso
+from meterbench.core.errors import UserError
+from meterbench.core.quality import FROM_LABEL, Quality
+from meterbench.core.timeutil import RESOLUTIONS_MS, format_minute_utc, parse_iso
+from meterbench.pipeline.rounding import round_with_carry
+from meterbench.pipeline.series import IntervalSeries
 
 READING_COLUMNS = ("meter", "time", "channel", "value")
 INTERVAL_COLUMNS = ("meter", "channel", "start", "resolution", "quantity", "quality")

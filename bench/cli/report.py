@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from bench.errors import UserError
+from meterbench.core.errors import UserError
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -16,14 +16,14 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from reports.html import render_html
-    from reports.runfolder import RunFolderError
+    from meterbench.reports.html import render_html
+    from meterbench.reports.run_reader import RunFolderError
 
     try:
         path = render_html(Path(args.run))
         pdf = None
         if args.pdf:
-            from reports.pdf import render_pdf
+            from meterbench.reports.pdf import render_pdf
 
             pdf = render_pdf(Path(args.run))
     except RunFolderError as exc:

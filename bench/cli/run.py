@@ -11,9 +11,9 @@ import sys
 from importlib.metadata import entry_points
 from pathlib import Path
 
-from bench.config import load_bench
-from bench.preflight import check_reachable
-from bench.runfolder import default_run_dir, prepare_run_dir
+from meterbench.acquisition.preflight import check_reachable
+from meterbench.config.bench_file import load_bench
+from meterbench.run.folder import default_run_dir, prepare_run_dir
 
 #: pytest's exit codes → meterbench's (0 completed, 1 a verdict failed, 2 user error).
 _EXIT = {0: 0, 1: 1, 2: 130, 3: 3, 4: 2, 5: 2}
@@ -41,7 +41,7 @@ def _plugin_registered() -> bool:
 def run(args: argparse.Namespace) -> int:
     import pytest
 
-    from fixtures import plugin
+    from meterbench.fixtures import plugin
 
     config = load_bench(args.bench, force_simulate=args.sim)  # user errors stop here, exit 2
     check_reachable(config)  # a real bench's absent device too, before a run folder exists

@@ -18,7 +18,7 @@ from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
 
-from bench.errors import UserError
+from meterbench.core.errors import UserError
 
 EXAMPLE = "example"
 
@@ -30,7 +30,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.set_defaults(func=lambda a: (p.print_help(), 2)[1])
 
     def common_scheme(q: argparse.ArgumentParser) -> None:
-        from bench.sampling.schemes import DEFAULT_SCHEME, SCHEMES
+        from meterbench.sampling.schemes import DEFAULT_SCHEME, SCHEMES
         q.add_argument("--scheme", default=DEFAULT_SCHEME, choices=sorted(SCHEMES),
                        help=f"country preset (default {DEFAULT_SCHEME})")
         q.add_argument("--first-years", type=int, help="years to the first sampling "
@@ -124,13 +124,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 # --- helpers -------------------------------------------------------------------------------------
 
 def _load_inventory(spec: str):
-    from bench.sampling.example import example_inventory
-    from bench.sampling.inventory import read_inventory
+    from meterbench.sampling.example import example_inventory
+    from meterbench.sampling.inventory import read_inventory
     return example_inventory() if spec == EXAMPLE else read_inventory(spec)
 
 
 def _scheme(args: argparse.Namespace):
-    from bench.sampling.schemes import get_scheme
+    from meterbench.sampling.schemes import get_scheme
     return get_scheme(args.scheme, first_years=getattr(args, "first_years", None),
                       interval_years=getattr(args, "interval_years", None),
                       max_year_span=getattr(args, "max_year_span", None))
@@ -169,7 +169,7 @@ def _write_json(path: str, doc: dict) -> None:
 
 
 def _plan(args: argparse.Namespace, scheme, lot_size: int, inspection: str) -> dict:
-    from bench.sampling.workflow import make_plan
+    from meterbench.sampling.workflow import make_plan
     return make_plan(scheme, lot_size, aql=args.aql, level=args.level, inspection=inspection,
                      double=args.double, method=args.method, n=args.n, k=args.k,
                      m_percent=args.m, confidence=args.confidence)
@@ -198,7 +198,7 @@ def _plan_line(plan: dict) -> str:
 # --- commands ------------------------------------------------------------------------------------
 
 def cmd_plan(args: argparse.Namespace) -> int:
-    from bench.sampling.workflow import plan_with_oc
+    from meterbench.sampling.workflow import plan_with_oc
     if args.lot_size is None or args.lot_size < 2:
         raise UserError(f"lot size {args.lot_size}", field="--lot-size", expected=">= 2")
     plan = plan_with_oc(_plan(args, _scheme(args), args.lot_size, args.inspection or "normal"))
@@ -218,8 +218,8 @@ def cmd_plan(args: argparse.Namespace) -> int:
 
 
 def cmd_due(args: argparse.Namespace) -> int:
-    from bench.sampling.lots import form_lots
-    from bench.sampling.schemes import due_status
+    from meterbench.sampling.lots import form_lots
+    from meterbench.sampling.schemes import due_status
     scheme = _scheme(args)
     on = _date(args.on, "--on")
     meters = _load_inventory(args.inventory)
@@ -244,9 +244,9 @@ def cmd_due(args: argparse.Namespace) -> int:
 
 
 def cmd_select(args: argparse.Namespace) -> int:
-    from bench.sampling.lots import find_lot, form_lots
-    from bench.sampling.switching import SeverityState
-    from bench.sampling.workflow import make_selection
+    from meterbench.sampling.lots import find_lot, form_lots
+    from meterbench.sampling.switching import SeverityState
+    from meterbench.sampling.workflow import make_selection
     scheme = _scheme(args)
     meters = _load_inventory(args.inventory)
     lots = form_lots(meters, max_year_span=scheme.max_year_span, year_basis=scheme.year_basis)
@@ -279,10 +279,10 @@ def cmd_select(args: argparse.Namespace) -> int:
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
-    from bench.sampling.evaluation import read_results
-    from bench.sampling.schemes import get_scheme
-    from bench.sampling.switching import SeverityState
-    from bench.sampling.workflow import evaluate_round
+    from meterbench.sampling.evaluation import read_results
+    from meterbench.sampling.schemes import get_scheme
+    from meterbench.sampling.switching import SeverityState
+    from meterbench.sampling.workflow import evaluate_round
     doc = _read_json(args.selection)
     scheme_name = (doc.get("scheme") or {}).get("name") if isinstance(doc, dict) else None
     if not scheme_name:
@@ -336,8 +336,8 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
 
 def _render(ev: dict, out: str, inventory: str | None) -> None:
-    from bench.sampling.report_document import report_document
-    from reports.sampling import render_sampling_report
+    from meterbench.reports.sampling import render_sampling_report
+    from meterbench.sampling.report_document import report_document
     meters = _load_inventory(inventory) if inventory else None
     document = report_document(ev, meters)
     with _writing(out):
@@ -355,7 +355,7 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 
 def cmd_example(args: argparse.Namespace) -> int:
-    from bench.sampling.example import example_inventory_text
+    from meterbench.sampling.example import example_inventory_text
     with _writing(args.out):
         Path(args.out).write_text(example_inventory_text(), encoding="utf-8")
     print(f"wrote {args.out}")
@@ -363,7 +363,7 @@ def cmd_example(args: argparse.Namespace) -> int:
 
 
 def cmd_simulate(args: argparse.Namespace) -> int:
-    from bench.sampling.example import simulate_results
+    from meterbench.sampling.example import simulate_results
     if not 0 <= args.bad_share <= 1:
         raise UserError(f"bad share {args.bad_share}", field="--bad-share", expected="0..1")
     doc = _read_json(args.selection)

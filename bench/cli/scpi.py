@@ -11,11 +11,11 @@ import argparse
 import codecs
 import sys
 
-from bench.errors import UserError
-from bench.timeutil import parse_duration
-from instruments.scpi.base import ScpiInstrument
-from instruments.scpi.errors import InstrumentError, ResourceStringError, ScpiError
-from instruments.scpi.transport import ConnectionSettings
+from meterbench.core.errors import UserError
+from meterbench.core.timeutil import parse_duration
+from meterbench.instruments.scpi.base import ScpiInstrument
+from meterbench.instruments.scpi.errors import InstrumentError, ResourceStringError, ScpiError
+from meterbench.instruments.scpi.transport import ConnectionSettings
 
 
 def _termination(text: str) -> str:

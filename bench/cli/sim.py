@@ -17,11 +17,11 @@ import time
 from dataclasses import replace
 from datetime import datetime
 
-from bench.clock import RealClock
-from bench.config import load_bench
-from bench.simhost import SimHost, start_meters
-from bench.simworld import build_world
-from bench.timeutil import to_ms
+from meterbench.clocks.run_clock import RealClock
+from meterbench.config.bench_file import load_bench
+from meterbench.core.timeutil import to_ms
+from meterbench.run.simhost import SimHost, start_meters
+from meterbench.run.simworld import build_world
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -68,10 +68,10 @@ def run(args: argparse.Namespace) -> int:
 
 def _serve_lab(config, args: argparse.Namespace) -> int:  # noqa: ANN001 - BenchConfig
     """The lab's source and reference standard over SCPI, its meters under test over Modbus TCP."""
-    from bench.accuracy.runlab import sim_meter_kwargs
-    from instruments.sim.creep import CreepingSimMeter
-    from instruments.sim.lab import LabSpec, ReferenceSpec, start_lab
-    from instruments.sim.serve import SimServers
+    from meterbench.accuracy.runlab import sim_meter_kwargs
+    from meterbench.instruments.sim.creep import CreepingSimMeter
+    from meterbench.instruments.sim.lab import LabSpec, ReferenceSpec, start_lab
+    from meterbench.instruments.sim.serve import SimServers
 
     wall = RealClock().now_ms
     lab = start_lab(LabSpec(meters=(), reference=config.lab.sim_reference or ReferenceSpec()), wall)

@@ -11,14 +11,14 @@ The functions the rest of the bench calls:
 
 from __future__ import annotations
 
-from bench.datahub.build import Intervals, build_messages, local_day_bounds
-from bench.datahub.cim_json import from_json, to_json
-from bench.datahub.cim_xml import from_xml, to_xml
-from bench.datahub.delivery import DeliveryItem, deliver
-from bench.datahub.errors import MalformedMessage, UnsafeXml
-from bench.datahub.model import Message, MeteringPoint, Period, Point, Series
-from bench.datahub.rules import Rejection, validate_message
-from bench.datahub.schema import SchemaValidator, find_schema_dir
+from meterbench.datahub.build import Intervals, build_messages, local_day_bounds
+from meterbench.datahub.cim_json import from_json, to_json
+from meterbench.datahub.cim_xml import from_xml, to_xml
+from meterbench.datahub.delivery import DeliveryItem, deliver
+from meterbench.datahub.errors import MalformedMessage, UnsafeXml
+from meterbench.datahub.model import Message, MeteringPoint, Period, Point, Series
+from meterbench.datahub.rules import Rejection, validate_message
+from meterbench.datahub.schema import SchemaValidator, find_schema_dir
 
 __all__ = [
     "DeliveryItem", "Intervals", "MalformedMessage", "Message", "MeteringPoint", "Period", "Point", "Rejection",

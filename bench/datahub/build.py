@@ -19,13 +19,13 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from bench.datahub import codes
-from bench.datahub.identifiers import require_gln, require_gsrn
-from bench.datahub.model import Message, MeteringPoint, Period, Point, Series
-from bench.datahub.quantity import kwh_to_quantity
-from bench.errors import UserError
-from bench.quality import Quality
-from bench.timeutil import RESOLUTIONS_MS, to_ms
+from meterbench.core.errors import UserError
+from meterbench.core.quality import Quality
+from meterbench.core.timeutil import RESOLUTIONS_MS, to_ms
+from meterbench.datahub import codes
+from meterbench.datahub.identifiers import require_gln, require_gsrn
+from meterbench.datahub.model import Message, MeteringPoint, Period, Point, Series
+from meterbench.datahub.quantity import kwh_to_quantity
 
 #: The local day of Danish settlement (market.md: "Days are local (Europe/Copenhagen)").
 DEFAULT_DAY_ZONE = "Europe/Copenhagen"
@@ -38,7 +38,7 @@ class Intervals:
     """One interval series of a meter channel, as the pipeline makes it.
 
     ``start_ms`` are interval starts (epoch ms UTC), ``kwh`` the energies (NaN when missing),
-    ``quality`` :class:`bench.quality.Quality` values; all three the same length.
+    ``quality`` :class:`meterbench.core.quality.Quality` values; all three the same length.
     """
 
     meter: str

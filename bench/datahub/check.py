@@ -6,12 +6,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from bench.datahub.cim_xml import parse_xml_safely
-from bench.datahub.files import MessageFile
-from bench.datahub.identifiers import gs1_check_digit_ok
-from bench.datahub.model import Message, MeteringPoint
-from bench.datahub.rules import validate_message
-from bench.datahub.schema import SchemaValidator
+from meterbench.datahub.cim_xml import parse_xml_safely
+from meterbench.datahub.files import MessageFile
+from meterbench.datahub.identifiers import gs1_check_digit_ok
+from meterbench.datahub.model import Message, MeteringPoint
+from meterbench.datahub.rules import validate_message
+from meterbench.datahub.schema import SchemaValidator
 
 
 @dataclass

@@ -15,10 +15,15 @@ from collections.abc import Mapping
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from bench.datahub.errors import MalformedMessage
-from bench.datahub.model import Message, Period, Point, Series
-from bench.datahub.quantity import format_quantity
-from bench.datahub.times import format_created, format_period_time, parse_created, parse_period_time
+from meterbench.datahub.errors import MalformedMessage
+from meterbench.datahub.model import Message, Period, Point, Series
+from meterbench.datahub.quantity import format_quantity
+from meterbench.datahub.times import (
+    format_created,
+    format_period_time,
+    parse_created,
+    parse_period_time,
+)
 
 ROOT = "NotifyValidatedMeasureData_MarketDocument"
 

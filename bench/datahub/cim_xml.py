@@ -17,10 +17,15 @@ from decimal import Decimal, InvalidOperation
 import defusedxml
 import defusedxml.ElementTree as SafeET
 
-from bench.datahub.errors import MalformedMessage, UnsafeXml
-from bench.datahub.model import Message, Period, Point, Series
-from bench.datahub.quantity import format_quantity
-from bench.datahub.times import format_created, format_period_time, parse_created, parse_period_time
+from meterbench.datahub.errors import MalformedMessage, UnsafeXml
+from meterbench.datahub.model import Message, Period, Point, Series
+from meterbench.datahub.quantity import format_quantity
+from meterbench.datahub.times import (
+    format_created,
+    format_period_time,
+    parse_created,
+    parse_period_time,
+)
 
 NAMESPACE = "urn:ediel.org:measure:notifyvalidatedmeasuredata:0:1"
 ROOT = "NotifyValidatedMeasureData_MarketDocument"

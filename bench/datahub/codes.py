@@ -8,7 +8,7 @@ the message is Danish DataHub's.
 
 from __future__ import annotations
 
-from bench.quality import Quality
+from meterbench.core.quality import Quality
 
 #: Document ``type``: E66 (market.md: "Document: ... type E66").
 DOCUMENT_TYPE = "E66"

@@ -1,7 +1,7 @@
 """Write a day's messages into an outbox and account for them: the operator's daily report.
 
 :func:`deliver` is what ``meterbench datahub export`` runs and what the daily job (``meterbench
-daily``) can call after :func:`bench.datahub.build_messages`: it writes each message, reads the
+daily``) can call after :func:`meterbench.datahub.build_messages`: it writes each message, reads the
 file back, judges it (schema when available, BRS-021 always) and counts what was delivered and
 what was missing, per metering point and local day.
 """
@@ -13,13 +13,13 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
-from bench.datahub import codes
-from bench.datahub.build import DEFAULT_DAY_ZONE, local_day_of
-from bench.datahub.check import CheckResult, check_message_file
-from bench.datahub.files import read_message_file
-from bench.datahub.model import Message, MeteringPoint
-from bench.datahub.run_export import write_messages
-from bench.datahub.schema import SchemaValidator
+from meterbench.datahub import codes
+from meterbench.datahub.build import DEFAULT_DAY_ZONE, local_day_of
+from meterbench.datahub.check import CheckResult, check_message_file
+from meterbench.datahub.files import read_message_file
+from meterbench.datahub.model import Message, MeteringPoint
+from meterbench.datahub.run_export import write_messages
+from meterbench.datahub.schema import SchemaValidator
 
 
 @dataclass(frozen=True)

@@ -1,13 +1,13 @@
 """Typed errors for DataHub messages.
 
-Both are :class:`bench.errors.UserError`: a message file that cannot be read is a mistake in
+Both are :class:`meterbench.core.errors.UserError`: a message file that cannot be read is a mistake in
 something the user gave us, so the CLI prints one line naming the file and exits 2. A message that
 *parses* but breaks a business rule is not an error at all: it yields ``Rejection`` values.
 """
 
 from __future__ import annotations
 
-from bench.errors import UserError
+from meterbench.core.errors import UserError
 
 
 class MalformedMessage(UserError):

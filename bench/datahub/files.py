@@ -6,11 +6,11 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from bench.datahub.build import DEFAULT_DAY_ZONE, local_day_of
-from bench.datahub.cim_json import from_json, to_json
-from bench.datahub.cim_xml import from_xml, to_xml
-from bench.datahub.errors import MalformedMessage
-from bench.datahub.model import Message
+from meterbench.datahub.build import DEFAULT_DAY_ZONE, local_day_of
+from meterbench.datahub.cim_json import from_json, to_json
+from meterbench.datahub.cim_xml import from_xml, to_xml
+from meterbench.datahub.errors import MalformedMessage
+from meterbench.datahub.model import Message
 
 FORMATS = ("json", "xml")
 #: Refuse absurdly large files before parsing: a day of PT15M for one point is ~20 kB.

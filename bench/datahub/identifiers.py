@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 
-from bench.errors import UserError
+from meterbench.core.errors import UserError
 
 GLN_DIGITS = 13
 GSRN_DIGITS = 18

@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 
-from bench.datahub import codes
+from meterbench.datahub import codes
 
 
 @dataclass(frozen=True)

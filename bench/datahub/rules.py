@@ -18,10 +18,7 @@ from dataclasses import dataclass
 from datetime import UTC
 from zoneinfo import ZoneInfo
 
-from bench.datahub import codes
-from bench.datahub.model import Message, MeteringPoint, Series
-from bench.datahub.quantity import decimal_places, integer_digits
-from bench.timeutil import (
+from meterbench.core.timeutil import (
     MS_PER_HOUR,
     MS_PER_MIN,
     RESOLUTIONS_MS,
@@ -29,6 +26,9 @@ from bench.timeutil import (
     from_ms,
     to_ms,
 )
+from meterbench.datahub import codes
+from meterbench.datahub.model import Message, MeteringPoint, Series
+from meterbench.datahub.quantity import decimal_places, integer_digits
 
 #: BRS-021 limits (market.md table).
 MAX_DECIMALS = 3

@@ -22,15 +22,15 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from bench.datahub import codes
-from bench.datahub.build import DEFAULT_DAY_ZONE, Intervals, build_messages
-from bench.datahub.errors import MalformedMessage
-from bench.datahub.files import message_filename, serialize
-from bench.datahub.identifiers import require_gln, require_gsrn
-from bench.datahub.model import Message, MeteringPoint
-from bench.datahub.times import parse_period_time
-from bench.errors import UserError
-from bench.quality import FROM_LABEL
+from meterbench.core.errors import UserError
+from meterbench.core.quality import FROM_LABEL
+from meterbench.datahub import codes
+from meterbench.datahub.build import DEFAULT_DAY_ZONE, Intervals, build_messages
+from meterbench.datahub.errors import MalformedMessage
+from meterbench.datahub.files import message_filename, serialize
+from meterbench.datahub.identifiers import require_gln, require_gsrn
+from meterbench.datahub.model import Message, MeteringPoint
+from meterbench.datahub.times import parse_period_time
 
 RESULTS_FILE = "results.json"
 INTERVALS_FILE = Path("series") / "intervals.csv"

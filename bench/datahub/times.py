@@ -10,9 +10,9 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime
 
-from bench.datahub.errors import MalformedMessage
-from bench.errors import UserError
-from bench.timeutil import MS_PER_MIN, format_iso_utc, format_minute_utc, parse_iso, to_ms
+from meterbench.core.errors import UserError
+from meterbench.core.timeutil import MS_PER_MIN, format_iso_utc, format_minute_utc, parse_iso, to_ms
+from meterbench.datahub.errors import MalformedMessage
 
 _PERIOD_TIME = re.compile(r"^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})Z$")
 

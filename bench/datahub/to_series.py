@@ -13,12 +13,12 @@ from pathlib import Path
 
 import numpy as np
 
-from bench.datahub import codes
-from bench.datahub.files import read_message_file
-from bench.errors import UserError
-from bench.pipeline.series import IntervalSeries
-from bench.quality import FROM_CIM, Quality
-from bench.timeutil import RESOLUTIONS_MS, format_iso_utc
+from meterbench.core.errors import UserError
+from meterbench.core.quality import FROM_CIM, Quality
+from meterbench.core.timeutil import RESOLUTIONS_MS, format_iso_utc
+from meterbench.datahub import codes
+from meterbench.datahub.files import read_message_file
+from meterbench.pipeline.series import IntervalSeries
 
 
 def message_files(path: Path) -> list[Path]:

@@ -1,9 +1,9 @@
 """The pipeline: pure functions on numpy arrays from register readings to settlement values.
 
 No I/O here. Times are int64 epoch ms UTC, energies float64 kWh, quality uint8
-:class:`bench.quality.Quality`. See ``docs/pipeline.md`` for the rules and the public API.
+:class:`meterbench.core.quality.Quality`. See ``docs/pipeline.md`` for the rules and the public API.
 
-The names below are importable from ``bench.pipeline`` directly; they load their module on first
+The names below are importable from ``meterbench.pipeline`` directly; they load their module on first
 use, so importing the package stays cheap (alignment pulls in scipy).
 """
 
@@ -46,5 +46,5 @@ __all__ = sorted(_EXPORTS)
 def __getattr__(name: str) -> Any:
     module = _EXPORTS.get(name)
     if module is None:
-        raise AttributeError(f"module 'bench.pipeline' has no attribute {name!r}")
-    return getattr(importlib.import_module(f"bench.pipeline.{module}"), name)
+        raise AttributeError(f"module 'meterbench.pipeline' has no attribute {name!r}")
+    return getattr(importlib.import_module(f"meterbench.pipeline.{module}"), name)

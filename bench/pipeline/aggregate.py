@@ -3,18 +3,18 @@
 Source for both rules: shared domain notes market.md, "Aggregation conventions used by DataHub 3".
 A partial hour (some quarters missing) is the sum of the quarters that are present, with quality
 *estimated*, exactly as DataHub aggregates; callers that need a strict hour can compute it from the
-register at PT1H instead (:func:`bench.pipeline.intervals.intervals_from_register`).
+register at PT1H instead (:func:`meterbench.pipeline.intervals.intervals_from_register`).
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from bench.pipeline.quality_rules import aggregate_quality
-from bench.pipeline.rounding import round_with_carry
-from bench.pipeline.series import IntervalSeries
-from bench.quality import Quality
-from bench.timeutil import MS_PER_HOUR
+from meterbench.core.quality import Quality
+from meterbench.core.timeutil import MS_PER_HOUR
+from meterbench.pipeline.quality_rules import aggregate_quality
+from meterbench.pipeline.rounding import round_with_carry
+from meterbench.pipeline.series import IntervalSeries
 
 QUARTERS_PER_HOUR = 4
 MS_PER_QUARTER = MS_PER_HOUR // QUARTERS_PER_HOUR

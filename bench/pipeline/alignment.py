@@ -22,7 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import optimize, signal, stats
 
-from bench.timeutil import MS_PER_HOUR, MS_PER_MIN
+from meterbench.core.timeutil import MS_PER_HOUR, MS_PER_MIN
 
 KIND_ENERGY = "energy"
 KIND_POWER = "power"

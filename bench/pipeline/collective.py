@@ -21,10 +21,10 @@ from datetime import date
 
 import numpy as np
 
-from bench.pipeline.localday import DEFAULT_ZONE, local_day_bounds_ms
-from bench.pipeline.netting import PointFlows
-from bench.pipeline.quality_rules import combine_strict
-from bench.quality import Quality
+from meterbench.core.quality import Quality
+from meterbench.pipeline.localday import DEFAULT_ZONE, local_day_bounds_ms
+from meterbench.pipeline.netting import PointFlows
+from meterbench.pipeline.quality_rules import combine_strict
 
 
 @dataclass(frozen=True)

@@ -10,8 +10,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from bench.pipeline.series import IntervalSeries
-from bench.quality import Quality
+from meterbench.core.quality import Quality
+from meterbench.pipeline.series import IntervalSeries
 
 
 @dataclass(frozen=True)

@@ -21,10 +21,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from bench.pipeline.events import PipelineEvent
-from bench.pipeline.series import IntervalSeries
-from bench.quality import Quality
-from bench.timeutil import MS_PER_HOUR, format_iso_utc
+from meterbench.core.quality import Quality
+from meterbench.core.timeutil import MS_PER_HOUR, format_iso_utc
+from meterbench.pipeline.events import PipelineEvent
+from meterbench.pipeline.series import IntervalSeries
 
 FROZEN = "frozen_register"
 #: A register standing still counts as frozen only when the power implies at least this many

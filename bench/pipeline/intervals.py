@@ -2,8 +2,8 @@
 
 This is the entry point the run pipeline and the CLI call per (meter, channel). It cleans the
 readings (sorts them, drops NaN and duplicate times), runs the vectorized core
-(:func:`bench.pipeline.registers.intervals_many` with one meter, so both paths give identical
-numbers) and explains every anomaly as a :class:`~bench.pipeline.events.PipelineEvent`.
+(:func:`meterbench.pipeline.registers.intervals_many` with one meter, so both paths give identical
+numbers) and explains every anomaly as a :class:`~meterbench.pipeline.events.PipelineEvent`.
 """
 
 from __future__ import annotations
@@ -12,18 +12,18 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from bench.pipeline import events as ev
-from bench.pipeline.events import PipelineEvent
-from bench.pipeline.registers import (
+from meterbench.core.quality import Quality
+from meterbench.core.timeutil import MS_PER_HOUR, MS_PER_MIN, format_iso_utc
+from meterbench.pipeline import events as ev
+from meterbench.pipeline.events import PipelineEvent
+from meterbench.pipeline.registers import (
     ANOMALY_JUMP,
     ANOMALY_RESET,
     ANOMALY_ROLLOVER,
     ManyMeterIntervals,
     intervals_many,
 )
-from bench.pipeline.series import IntervalSeries, interval_starts
-from bench.quality import Quality
-from bench.timeutil import MS_PER_HOUR, MS_PER_MIN, format_iso_utc
+from meterbench.pipeline.series import IntervalSeries, interval_starts
 
 #: Project defaults (docs/pipeline.md), design choices rather than regulation: a boundary is
 #: measured when its readings are at most 2.5 polling periods apart, a gap is filled up to 6 h,
@@ -91,7 +91,7 @@ def intervals_from_register(times_ms: np.ndarray, values_kwh: np.ndarray, start_
     """Intervals ``[start_ms, end_ms)`` of one cumulative register (import or export).
 
     ``max_gap_ms=None`` means 2.5 x the median polling period. ``start_ms``/``end_ms`` must lie on
-    the resolution grid. The rules are described in :mod:`bench.pipeline.registers`.
+    the resolution grid. The rules are described in :mod:`meterbench.pipeline.registers`.
     """
     starts = interval_starts(start_ms, end_ms, resolution_ms)
     clean = clean_readings(times_ms, values_kwh, meter=meter, channel=channel)

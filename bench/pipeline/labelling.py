@@ -20,10 +20,10 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 
-from bench.pipeline.localday import DEFAULT_ZONE, reindex
-from bench.pipeline.series import IntervalSeries
-from bench.quality import Quality
-from bench.timeutil import MS_PER_HOUR
+from meterbench.core.quality import Quality
+from meterbench.core.timeutil import MS_PER_HOUR
+from meterbench.pipeline.localday import DEFAULT_ZONE, reindex
+from meterbench.pipeline.series import IntervalSeries
 
 NONE = "none"
 SHIFT = "shift"

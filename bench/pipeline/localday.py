@@ -12,9 +12,9 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 
-from bench.pipeline.series import IntervalSeries
-from bench.quality import Quality
-from bench.timeutil import to_ms
+from meterbench.core.quality import Quality
+from meterbench.core.timeutil import to_ms
+from meterbench.pipeline.series import IntervalSeries
 
 #: DataHub's market zone (market.md: "Days are local (Europe/Copenhagen)"). A preset, not a law:
 #: pass another zone for another market.

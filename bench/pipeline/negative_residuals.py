@@ -13,14 +13,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from bench.pipeline.events import PipelineEvent
-from bench.pipeline.netting import (
+from meterbench.core.timeutil import format_minute_utc
+from meterbench.pipeline.events import PipelineEvent
+from meterbench.pipeline.netting import (
     DEFAULT_TOLERANCE_KWH,
     POLICY_CLAMP,
     PointFlows,
     VirtualPoint,
 )
-from bench.timeutil import format_minute_utc
 
 DIAG_PRODUCTION = "production_behind_main"
 DIAG_MISALIGNED = "misaligned_timestamps"

@@ -4,7 +4,7 @@ DataHub settles a site with serial operator meters by a virtual point ``main −
 sub-meters`` per direction (shared domain notes market.md, "The setup being verified"), and the
 sum of all points must equal what the physical main meter measured. A negative residual is a known
 problem the bench must detect and explain, not hide; :func:`virtual_main_point` applies the chosen
-policy and :func:`bench.pipeline.negative_residuals.diagnose_negative_residuals` says why in
+policy and :func:`meterbench.pipeline.negative_residuals.diagnose_negative_residuals` says why in
 plain words.
 
 Quality of a residual: missing if the main meter or any sub-meter is missing in that interval
@@ -20,8 +20,8 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import sparse
 
-from bench.pipeline.quality_rules import combine_strict
-from bench.quality import Quality
+from meterbench.core.quality import Quality
+from meterbench.pipeline.quality_rules import combine_strict
 
 #: Residuals above −0.0005 kWh are not called negative: that is half of DataHub's 0.001 kWh
 #: quantity resolution (market.md), i.e. within rounding of settlement values.

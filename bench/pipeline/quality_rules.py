@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from bench.quality import Quality
+from meterbench.core.quality import Quality
 
 _M = np.uint8(Quality.MISSING)
 _ME = np.uint8(Quality.MEASURED)

@@ -22,7 +22,7 @@ Rules (the pipeline specification in docs/pipeline.md; shared domain notes marke
   inside it, else estimated.
 
 Everything here is whole-array numpy; anomalies come back as sparse index arrays, which
-:mod:`bench.pipeline.intervals` turns into plain-words events.
+:mod:`meterbench.pipeline.intervals` turns into plain-words events.
 """
 
 from __future__ import annotations
@@ -31,9 +31,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from bench.pipeline.series import interval_starts
-from bench.quality import Quality
-from bench.timeutil import MS_PER_HOUR
+from meterbench.core.quality import Quality
+from meterbench.core.timeutil import MS_PER_HOUR
+from meterbench.pipeline.series import interval_starts
 
 #: kWh per ms at 1 W: energy [kWh] = power [W] · dt [ms] / (1000 W/kW · 3 600 000 ms/h).
 _KWH_PER_W_MS = 1.0 / (1000.0 * MS_PER_HOUR)

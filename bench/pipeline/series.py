@@ -1,7 +1,7 @@
 """An interval series: regular UTC intervals labelled by their start, with quantity and quality.
 
 The arrays are the contract between stages: ``start_ms`` int64, ``quantity`` float64 kWh with NaN
-where nothing is known, ``quality`` uint8 :class:`bench.quality.Quality` codes. A missing interval
+where nothing is known, ``quality`` uint8 :class:`meterbench.core.quality.Quality` codes. A missing interval
 always has NaN quantity and quality MISSING, so the two can never disagree.
 """
 
@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from bench.quality import Quality
+from meterbench.core.quality import Quality
 
 
 @dataclass(frozen=True)

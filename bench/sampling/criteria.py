@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from scipy import stats
 
-from bench.errors import UserError
+from meterbench.core.errors import UserError
 
 # --- Germany: MessEV §35 -----------------------------------------------------------------------
 #: MessEV §35 (sampling.md): extend if it can be statistically assumed that >= 95 % comply.

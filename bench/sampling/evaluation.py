@@ -27,8 +27,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from bench.errors import UserError
-from bench.sampling.limits import in_service_limit
+from meterbench.core.errors import UserError
+from meterbench.sampling.in_service_limits import in_service_limit
 
 
 @dataclass(frozen=True)

@@ -17,8 +17,8 @@ from importlib import resources
 
 import numpy as np
 
-from bench.sampling.inventory import Meter, read_inventory_text
-from bench.sampling.limits import in_service_limit
+from meterbench.sampling.in_service_limits import in_service_limit
+from meterbench.sampling.inventory import Meter, read_inventory_text
 
 EXAMPLE_RESOURCE = "data/example_inventory.csv"
 
@@ -64,7 +64,7 @@ def generate_example_inventory(seed: int = EXAMPLE_SEED) -> list[Meter]:
 
 
 def example_inventory_text() -> str:
-    return resources.files("bench.sampling").joinpath(EXAMPLE_RESOURCE).read_text()
+    return resources.files("meterbench.sampling").joinpath(EXAMPLE_RESOURCE).read_text()
 
 
 def example_inventory() -> list[Meter]:

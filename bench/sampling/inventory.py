@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
-from bench.errors import UserError
+from meterbench.core.errors import UserError
 
 REQUIRED = ("meter_id", "model", "class", "rating", "production_year", "installation_date",
             "location")

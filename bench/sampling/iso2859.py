@@ -27,7 +27,7 @@ from dataclasses import asdict, dataclass
 from functools import cache
 from importlib import resources
 
-from bench.errors import UserError
+from meterbench.core.errors import UserError
 
 #: Code letters in table order. ``S`` (n = 3150) exists only in tightened Table II-B.
 LETTERS: str = "ABCDEFGHJKLMNPQRS"
@@ -169,7 +169,7 @@ class AttributePlan:
 
 @cache
 def _normal_table() -> dict[str, object]:
-    text = resources.files("bench.sampling").joinpath("data/iso2859-1-normal.json").read_text()
+    text = resources.files("meterbench.sampling").joinpath("data/iso2859-1-normal.json").read_text()
     return json.loads(text)
 
 

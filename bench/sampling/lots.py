@@ -4,7 +4,7 @@ Two ways to form lots. If the inventory names a ``lot_id`` for a meter, that lot
 must be uniform: one model, rating, class). Meters without a lot id are grouped by a rule: same
 model, rating, class, MID status and technology, with production (or last-verification) years at
 most ``max_year_span`` apart (greedy from the oldest year). Which years and which span a country
-uses is part of its scheme preset (``bench.sampling.schemes``).
+uses is part of its scheme preset (``meterbench.sampling.schemes``).
 """
 
 from __future__ import annotations
@@ -15,8 +15,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 
-from bench.errors import UserError
-from bench.sampling.inventory import Meter
+from meterbench.core.errors import UserError
+from meterbench.sampling.inventory import Meter
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,4 @@
-"""The plain, JSON-able document the HTML sampling report renders (``reports.sampling``).
+"""The plain, JSON-able document the HTML sampling report renders (``meterbench.reports.sampling``).
 
 The bench computes everything here (population, lots, due status, OC points, verdicts); the
 report only lays it out, so a saved document can be re-rendered without the bench.
@@ -10,9 +10,9 @@ from collections import Counter
 from collections.abc import Sequence
 from datetime import date
 
-from bench.sampling.inventory import Meter
-from bench.sampling.lots import form_lots
-from bench.sampling.schemes import due_status, get_scheme
+from meterbench.sampling.inventory import Meter
+from meterbench.sampling.lots import form_lots
+from meterbench.sampling.schemes import due_status, get_scheme
 
 
 def report_document(evaluation: dict, meters: Sequence[Meter] | None = None) -> dict:

@@ -11,8 +11,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, replace
 from datetime import date
 
-from bench.errors import UserError
-from bench.sampling.lots import Lot
+from meterbench.core.errors import UserError
+from meterbench.sampling.lots import Lot
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from bench.errors import UserError
+from meterbench.core.errors import UserError
 
 METHOD = ('rank meters by SHA-256 hex digest of "<seed>:<meter_id>" (UTF-8), ascending; first n '
           'are the sample (double plan: n1 then n2), the next ones the spares in order')

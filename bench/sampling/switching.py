@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field, replace
 
-from bench.errors import UserError
+from meterbench.core.errors import UserError
 
 #: ISO 2859-1:1999 9.3 (sqconline summary): the numbers of the switching rules.
 NOT_ACCEPTED_TO_TIGHTEN = 2

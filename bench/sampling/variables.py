@@ -17,7 +17,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 from scipy import stats
 
-from bench.errors import UserError
+from meterbench.core.errors import UserError
 
 #: ANSI Z1.9 (MIL-STD-414) s-method sample sizes for code letters B..P (sampling.md).
 Z19_SAMPLE_SIZES: tuple[int, ...] = (3, 4, 5, 7, 10, 15, 20, 25, 35, 50, 75, 100, 150, 200)

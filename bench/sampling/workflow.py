@@ -10,16 +10,16 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import date
 
-from bench import __version__
-from bench.errors import UserError
-from bench.sampling import criteria, iso2859, oc, variables
-from bench.sampling.evaluation import PointResult, group_by_meter, judge_meter, take_tested
-from bench.sampling.inventory import Meter
-from bench.sampling.limits import LIMIT_RULES
-from bench.sampling.lots import Lot
-from bench.sampling.schemes import Scheme, next_due_after_pass
-from bench.sampling.selection import default_spares, new_seed, select
-from bench.sampling.switching import LotOutcome, SeverityState, next_state
+from meterbench import __version__
+from meterbench.core.errors import UserError
+from meterbench.sampling import criteria, iso2859, oc, variables
+from meterbench.sampling.evaluation import PointResult, group_by_meter, judge_meter, take_tested
+from meterbench.sampling.in_service_limits import LIMIT_RULES
+from meterbench.sampling.inventory import Meter
+from meterbench.sampling.lots import Lot
+from meterbench.sampling.schemes import Scheme, next_due_after_pass
+from meterbench.sampling.selection import default_spares, new_seed, select
+from meterbench.sampling.switching import LotOutcome, SeverityState, next_state
 
 SELECTION_KIND = "meterbench.sampling.selection"
 EVALUATION_KIND = "meterbench.sampling.evaluation"
@@ -242,7 +242,7 @@ def _score_credit(plan: dict, decision: dict, d1: int) -> bool:
 
 def _variables_decision(tested: Sequence[str], by_meter: dict, meters: dict[str, Meter],
                         plan: dict, limit_rule: str) -> dict:
-    from bench.sampling.limits import in_service_limit
+    from meterbench.sampling.in_service_limits import in_service_limit
 
     per_point: dict[str, list[float]] = {}
     classes = {meters[m].accuracy_class for m in tested}

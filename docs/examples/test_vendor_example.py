@@ -6,7 +6,7 @@ Run it with:  pytest --bench my-bench.toml docs/examples/test_vendor_example.py
 import numpy as np
 import pytest
 
-from bench.records import simple_acceptance
+from meterbench.core.records import simple_acceptance
 
 
 @pytest.mark.conformance

@@ -13,8 +13,8 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from instruments.errors import RegisterMapError
-from instruments.regmap import (
+from meterbench.instruments.errors import RegisterMapError
+from meterbench.instruments.regmap import (
     DATA_TYPES,
     FC_HOLDING,
     FC_INPUT,

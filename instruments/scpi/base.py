@@ -17,14 +17,14 @@ import re
 from dataclasses import dataclass
 from typing import Self
 
-from instruments.scpi.errors import (
+from meterbench.instruments.scpi.errors import (
     InstrumentError,
     QueuedError,
     ResponseError,
     ScpiError,
     ScpiTimeout,
 )
-from instruments.scpi.transport import (
+from meterbench.instruments.scpi.transport import (
     ConnectionSettings,
     Transport,
     TransportTimeout,

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 
 class ScpiError(Exception):
-    """Base of every error raised by :mod:`instruments.scpi`."""
+    """Base of every error raised by :mod:`meterbench.instruments.scpi`."""
 
 
 @dataclass(frozen=True)

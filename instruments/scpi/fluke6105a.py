@@ -20,8 +20,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from instruments.scpi.base import ScpiInstrument
-from instruments.scpi.properties import (
+from meterbench.instruments.scpi.base import ScpiInstrument
+from meterbench.instruments.scpi.properties import (
     ON_OFF,
     Channel,
     InRange,
@@ -30,7 +30,7 @@ from instruments.scpi.properties import (
     Setting,
     parse_bool,
 )
-from instruments.scpi.transport import ConnectionSettings, Transport
+from meterbench.instruments.scpi.transport import ConnectionSettings, Transport
 
 # Limits. 21 A: the manual's "[SOURce]:TERMinal:ROUTe" ("up-to-21A signal" on the standard
 # terminals; the 52120A transconductance amplifier option is not driven here). 1008 V (highest

@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from instruments.scpi.errors import ResponseError, SettingRangeError
+from meterbench.instruments.scpi.errors import ResponseError, SettingRangeError
 
 
 class Validator(Protocol):

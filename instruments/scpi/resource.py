@@ -17,7 +17,7 @@ from enum import Enum
 
 from pyvisa import rname
 
-from instruments.scpi.errors import ResourceStringError
+from meterbench.instruments.scpi.errors import ResourceStringError
 
 
 class ResourceKind(Enum):

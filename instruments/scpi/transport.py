@@ -14,8 +14,8 @@ from typing import Protocol
 import pyvisa
 from pyvisa import constants, errors
 
-from instruments.scpi.errors import ResourceStringError, ScpiError
-from instruments.scpi.resource import ParsedResource, ResourceKind, parse_resource
+from meterbench.instruments.scpi.errors import ResourceStringError, ScpiError
+from meterbench.instruments.scpi.resource import ParsedResource, ResourceKind, parse_resource
 
 
 class Transport(Protocol):

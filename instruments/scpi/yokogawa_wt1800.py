@@ -21,9 +21,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from enum import Enum
 
-from instruments.scpi.base import ScpiInstrument
-from instruments.scpi.errors import ResponseError
-from instruments.scpi.properties import (
+from meterbench.instruments.scpi.base import ScpiInstrument
+from meterbench.instruments.scpi.errors import ResponseError
+from meterbench.instruments.scpi.properties import (
     ON_OFF,
     Action,
     Channel,
@@ -35,7 +35,7 @@ from instruments.scpi.properties import (
     parse_bool,
     parse_floats,
 )
-from instruments.scpi.transport import ConnectionSettings, Transport
+from meterbench.instruments.scpi.transport import ConnectionSettings, Transport
 
 #: Numeric functions this driver reads (IM WT1801-17EN, NUMeric group, function symbols).
 FUNCTIONS = ("U", "I", "P", "S", "Q", "LAMBDA", "PHI", "FU", "WP", "WPP", "WPM")

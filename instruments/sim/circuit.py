@@ -3,8 +3,8 @@
 A :class:`Circuit` tells a meter the per-phase voltage, current and phase angle over time as
 piecewise-constant :class:`Segment` s. Piecewise-constant is what makes the ground truth exact:
 true energy is a finite sum, and a meter's error (which depends on current and power factor) applies
-segment by segment. Household loads (``instruments.sim.world``) and a lab power source
-(``instruments.sim`` SCPI source) are both circuits.
+segment by segment. Household loads (``meterbench.instruments.sim.world``) and a lab power source
+(``meterbench.instruments.sim`` SCPI source) are both circuits.
 """
 
 from __future__ import annotations

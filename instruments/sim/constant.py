@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from instruments.sim.circuit import Segment
+from meterbench.instruments.sim.circuit import Segment
 
 
 @dataclass(frozen=True)

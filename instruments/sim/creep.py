@@ -1,7 +1,7 @@
 """A simulated meter under test that can creep: it registers energy with voltage and no load.
 
 No-load (creep) testing needs a meter that fails it. :class:`CreepingSimMeter` is a
-:class:`~instruments.sim.meter.SimMeter` that adds ``creep_w`` watts per phase as import whenever a
+:class:`~meterbench.instruments.sim.meter.SimMeter` that adds ``creep_w`` watts per phase as import whenever a
 phase has voltage but its current is zero or below the meter's starting current (the state in
 which a good meter must stand still). With ``creep_w = 0`` it is exactly a SimMeter.
 """
@@ -12,7 +12,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from instruments.sim.meter import MS_PER_HOUR, SimMeter, _phase_errors, _split_import_export
+from meterbench.instruments.sim.meter import (
+    MS_PER_HOUR,
+    SimMeter,
+    _phase_errors,
+    _split_import_export,
+)
 
 
 @dataclass

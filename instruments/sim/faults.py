@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from instruments.errors import EXCEPTION_NAMES, FaultSpecError
+from meterbench.instruments.errors import EXCEPTION_NAMES, FaultSpecError
 
 WIRE_KINDS = ("exception", "no_answer", "corrupt", "drop")
 VALUE_KINDS = ("frozen", "reset", "not_available", "nan", "clock_jump")

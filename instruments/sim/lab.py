@@ -4,14 +4,14 @@
 
 * the source is a :class:`SourceCircuit` behind a simulated Fluke 6105A
   (:class:`SimPowerStandard`);
-* each meter under test is a :class:`~instruments.sim.meter.SimMeter` connected to that circuit,
+* each meter under test is a :class:`~meterbench.instruments.sim.meter.SimMeter` connected to that circuit,
   so its registers advance by the true energy times its own error curve;
 * the reference standard is a simulated Yokogawa WT1800 (:class:`SimPowerAnalyzer`) integrating the
   true energy of the same circuit with its own declared error.
 
 Everything runs on the caller's time function, so a virtual clock makes a 60 s test point take
 milliseconds. The meters are returned as objects: serving them over Modbus is the Modbus
-simulator's job (``instruments.sim`` Modbus server), which takes a :class:`SimMeter`.
+simulator's job (``meterbench.instruments.sim`` Modbus server), which takes a :class:`SimMeter`.
 """
 
 from __future__ import annotations
@@ -20,12 +20,12 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from instruments.scpi.resource import socket_resource
-from instruments.sim.meter import ErrorCurve, SimMeter
-from instruments.sim.scpi_server import ScpiServerLoop
-from instruments.sim.sim_power_analyzer import SimPowerAnalyzer
-from instruments.sim.sim_power_standard import SimPowerStandard
-from instruments.sim.source_circuit import SourceCircuit
+from meterbench.instruments.scpi.resource import socket_resource
+from meterbench.instruments.sim.meter import ErrorCurve, SimMeter
+from meterbench.instruments.sim.scpi_server import ScpiServerLoop
+from meterbench.instruments.sim.sim_power_analyzer import SimPowerAnalyzer
+from meterbench.instruments.sim.sim_power_standard import SimPowerStandard
+from meterbench.instruments.sim.source_circuit import SourceCircuit
 
 
 class LabSpecError(ValueError):

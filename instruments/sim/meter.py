@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from instruments.sim.circuit import Circuit, Segment
+from meterbench.instruments.sim.circuit import Circuit, Segment
 
 MS_PER_HOUR = 3_600_000
 

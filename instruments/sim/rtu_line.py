@@ -4,7 +4,7 @@ The client opens :attr:`RtuLine.device_path` (the pty's slave end) like any seri
 serves its unit ids on the master end. A pty moves bytes instantly and ignores the baud rate, so
 the line adds the wire time itself: each answer is written when the request and the answer would
 have finished crossing the wire at the configured baud, parity and stop bits, with the 3.5-character
-silences of Modbus over Serial Line V1.02 (section 2.5.1.1; see :mod:`instruments.rtu`). The line
+silences of Modbus over Serial Line V1.02 (section 2.5.1.1; see :mod:`meterbench.instruments.rtu`). The line
 is half-duplex: a request arriving while the line is still busy starts when the line is free.
 Deadlines are absolute (``loop.call_at``), so timer lateness does not accumulate.
 """
@@ -17,9 +17,9 @@ import time
 import tty
 from collections.abc import Callable, Mapping
 
-from instruments import rtu
-from instruments.sim.served import ANSWER, CORRUPT, ServedMeter, respond
-from instruments.sim.tcp_gateway import wall_clock_ms
+from meterbench.instruments import rtu
+from meterbench.instruments.sim.served import ANSWER, CORRUPT, ServedMeter, respond
+from meterbench.instruments.sim.tcp_gateway import wall_clock_ms
 
 #: How long before an answer's deadline the line wakes to finish with a precise sleep.
 _EARLY_WAKE_S = 0.0012

@@ -31,14 +31,14 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from instruments.errors import ConfigError
-from instruments.registers import load_register_map
-from instruments.sim.constant import ConstantCircuit
-from instruments.sim.faults import FaultSchedule
-from instruments.sim.meter import ErrorCurve, SimMeter
-from instruments.sim.rtu_line import RtuLine
-from instruments.sim.served import ServedMeter
-from instruments.sim.tcp_gateway import ModbusTcpGateway, wall_clock_ms
+from meterbench.instruments.errors import ConfigError
+from meterbench.instruments.registers import load_register_map
+from meterbench.instruments.sim.constant import ConstantCircuit
+from meterbench.instruments.sim.faults import FaultSchedule
+from meterbench.instruments.sim.meter import ErrorCurve, SimMeter
+from meterbench.instruments.sim.rtu_line import RtuLine
+from meterbench.instruments.sim.served import ServedMeter
+from meterbench.instruments.sim.tcp_gateway import ModbusTcpGateway, wall_clock_ms
 
 TRANSPORTS = ("tcp", "rtu_over_tcp", "rtu")
 _KEYS = {"name", "model", "transport", "unit_id", "gateway", "host", "port", "baud", "parity",
@@ -301,7 +301,7 @@ async def serve_until_eof(specs: list[dict[str, Any]], search_paths: Sequence[st
 class ServerProcess:
     """The same servers in a separate process (servers and clients must not share a core).
 
-    Runs ``python -m instruments.sim.serve`` with the specs as JSON on stdin; the child answers
+    Runs ``python -m meterbench.instruments.sim.serve`` with the specs as JSON on stdin; the child answers
     with the endpoints on stdout and stops when its stdin closes, so it never outlives us.
     """
 
@@ -323,7 +323,7 @@ class ServerProcess:
         env = dict(os.environ)
         env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH")) if p)
         self._proc = subprocess.Popen(
-            [sys.executable, "-m", "instruments.sim.serve", "--stdin-specs"],
+            [sys.executable, "-m", "meterbench.instruments.sim.serve", "--stdin-specs"],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env)
         assert self._proc.stdin is not None and self._proc.stdout is not None
         self._proc.stdin.write(json.dumps({"specs": self.specs,
@@ -364,9 +364,9 @@ class ServerProcess:
 
 
 def _child_main() -> int:
-    """``python -m instruments.sim.serve --stdin-specs``: the child side of ServerProcess."""
+    """``python -m meterbench.instruments.sim.serve --stdin-specs``: the child side of ServerProcess."""
     if "--stdin-specs" not in sys.argv[1:]:
-        print("usage: python -m instruments.sim.serve --stdin-specs  (JSON on stdin)",
+        print("usage: python -m meterbench.instruments.sim.serve --stdin-specs  (JSON on stdin)",
               file=sys.stderr)
         return 2
     first = b""

@@ -1,7 +1,7 @@
 """One simulated meter as a Modbus device: physics + register map + fault schedule.
 
 :class:`ServedMeter` answers a read PDU the way the real model would: it asks the
-:class:`~instruments.sim.meter.SimMeter` for the engineering values of the channels the request
+:class:`~meterbench.instruments.sim.meter.SimMeter` for the engineering values of the channels the request
 covers *now* (on the simulator's time function), applies value faults, and encodes them with the
 model's register map (so float32 or scaled-integer quantization happens exactly as on the wire).
 Framing (MBAP, RTU) and wire faults belong to the servers; this module is PDU in, PDU out.
@@ -13,10 +13,10 @@ import math
 import struct
 from dataclasses import dataclass, field
 
-from instruments.errors import CodecError, FaultSpecError
-from instruments.regmap import MAX_REGISTERS_PER_READ, Channel, RegisterMap
-from instruments.sim.faults import ENERGY_CHANNELS, Fault, FaultSchedule
-from instruments.sim.meter import SimMeter
+from meterbench.instruments.errors import CodecError, FaultSpecError
+from meterbench.instruments.regmap import MAX_REGISTERS_PER_READ, Channel, RegisterMap
+from meterbench.instruments.sim.faults import ENERGY_CHANNELS, Fault, FaultSchedule
+from meterbench.instruments.sim.meter import SimMeter
 
 ILLEGAL_FUNCTION = 0x01
 ILLEGAL_DATA_ADDRESS = 0x02

@@ -1,8 +1,8 @@
 """Simulated Yokogawa WT1800 power analyzer: the reference standard of the simulated lab.
 
-Speaks the command subset of :mod:`instruments.scpi.yokogawa_wt1800` (same manual). Elements 1..3
+Speaks the command subset of :mod:`meterbench.instruments.scpi.yokogawa_wt1800` (same manual). Elements 1..3
 are wired to L1..L3 of the circuit; ΣA is their three-phase total. Its energy integration uses the
-truth of the circuit: ``WP`` of ΣA is :func:`instruments.sim.meter.true_energy` (net, summation) of
+truth of the circuit: ``WP`` of ΣA is :func:`meterbench.instruments.sim.meter.true_energy` (net, summation) of
 the same circuit over the integration intervals, times ``1 + error_pct/100`` - the analyzer's own,
 declared, small error. Elements without an input (4..6, ΣB, ΣC) answer NaN (9.91E+37).
 
@@ -19,10 +19,10 @@ from collections.abc import Callable
 
 import numpy as np
 
-from instruments.scpi.yokogawa_wt1800 import ELEMENTS, FUNCTIONS
-from instruments.sim.circuit import Circuit, Segment
-from instruments.sim.meter import true_energy
-from instruments.sim.scpi_server import (
+from meterbench.instruments.scpi.yokogawa_wt1800 import ELEMENTS, FUNCTIONS
+from meterbench.instruments.sim.circuit import Circuit, Segment
+from meterbench.instruments.sim.meter import true_energy
+from meterbench.instruments.sim.scpi_server import (
     DATA_OUT_OF_RANGE,
     EXECUTION_ERROR,
     ILLEGAL_PARAMETER,

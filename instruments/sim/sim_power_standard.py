@@ -1,6 +1,6 @@
 """Simulated Fluke 6100B/6105A three-phase power standard driving a :class:`SourceCircuit`.
 
-Speaks the command subset of :mod:`instruments.scpi.fluke6105a` (same manual), with the real
+Speaks the command subset of :mod:`meterbench.instruments.scpi.fluke6105a` (same manual), with the real
 unit's limits: out-of-range amplitudes or frequency queue ``-222,"Data out of range"``, a phase
 number other than 1..3 queues ``-114,"Header suffix out of range"``, an unknown header ``-113``.
 Only the fundamental (harmonic 1) is simulated; harmonic 0 (DC) is accepted when it is zero, any
@@ -9,14 +9,14 @@ other harmonic queues ``-221,"Settings conflict;harmonics not simulated"``.
 
 from __future__ import annotations
 
-from instruments.scpi.fluke6105a import (
+from meterbench.instruments.scpi.fluke6105a import (
     FREQUENCY_RANGE_HZ,
     MAX_CURRENT_A,
     MAX_VOLTAGE_V,
     current_angle_to_lag,
     lag_to_current_angle,
 )
-from instruments.sim.scpi_server import (
+from meterbench.instruments.sim.scpi_server import (
     MISSING_PARAMETER,
     PARAMETER_NOT_ALLOWED,
     SETTINGS_CONFLICT,
@@ -28,7 +28,7 @@ from instruments.sim.scpi_server import (
     parse_boolean,
     parse_number,
 )
-from instruments.sim.source_circuit import SourceCircuit, SourceState, with_phase
+from meterbench.instruments.sim.source_circuit import SourceCircuit, SourceState, with_phase
 
 
 def _phase_index(suffixes: tuple[int | None, ...]) -> int:

@@ -1,4 +1,4 @@
-"""A lab power source as a :class:`~instruments.sim.circuit.Circuit`.
+"""A lab power source as a :class:`~meterbench.instruments.sim.circuit.Circuit`.
 
 Every commanded change is recorded at the time function's time, so :meth:`SourceCircuit.segments`
 is exact: the meters under test and the reference standard, both integrating these segments, see
@@ -13,7 +13,7 @@ import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 
-from instruments.sim.circuit import Segment
+from meterbench.instruments.sim.circuit import Segment
 
 Triple = tuple[float, float, float]
 

@@ -17,8 +17,15 @@ import struct
 import time
 from collections.abc import Callable, Mapping
 
-from instruments import rtu
-from instruments.sim.served import ANSWER, CORRUPT, DROP, ServedMeter, exception_pdu, respond
+from meterbench.instruments import rtu
+from meterbench.instruments.sim.served import (
+    ANSWER,
+    CORRUPT,
+    DROP,
+    ServedMeter,
+    exception_pdu,
+    respond,
+)
 
 #: Answer of a gateway whose serial device does not respond (Modbus Application Protocol
 #: V1.1b3, section 7: 0x0B GATEWAY TARGET DEVICE FAILED TO RESPOND).

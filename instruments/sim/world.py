@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from instruments.sim.circuit import Segment
+from meterbench.instruments.sim.circuit import Segment
 
 MS_PER_MIN = 60_000
 NOMINAL_V = 230.0
@@ -37,7 +37,7 @@ class Schedule:
 
 
 class ScheduleCircuit:
-    """A :class:`~instruments.sim.circuit.Circuit` over a :class:`Schedule`.
+    """A :class:`~meterbench.instruments.sim.circuit.Circuit` over a :class:`Schedule`.
 
     Before the first breakpoint and after the last one the nearest segment's conditions hold.
     """

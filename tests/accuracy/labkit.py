@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from bench.accuracy.rating import MeterRating
-from bench.accuracy.simlab import LabClock, SimMut, start_sim_lab
-from instruments.sim.lab import ReferenceSpec
-from instruments.sim.meter import ErrorCurve
+from meterbench.accuracy.rating import MeterRating
+from meterbench.accuracy.simlab import LabClock, SimMut, start_sim_lab
+from meterbench.instruments.sim.lab import ReferenceSpec
+from meterbench.instruments.sim.meter import ErrorCurve
 
 T0_MS = 1_780_000_000_000
 # A direct-connected class B three-phase meter: Iref = 10·Itr (metrology.md), Imin < Itr.

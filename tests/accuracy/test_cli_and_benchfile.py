@@ -8,12 +8,12 @@ from pathlib import Path
 
 import pytest
 
-from bench.cli import main
-from bench.cli.pipeline_csv import IntervalRow, write_intervals
-from bench.config import load_bench, parse_bench
-from bench.errors import UserError
-from bench.timeutil import MS_PER_HOUR
-from bench.tomlcheck import load_toml
+from meterbench.cli import main
+from meterbench.cli.pipeline_csv import IntervalRow, write_intervals
+from meterbench.config.bench_file import load_bench, parse_bench
+from meterbench.config.strict_toml import load_toml
+from meterbench.core.errors import UserError
+from meterbench.core.timeutil import MS_PER_HOUR
 
 from .test_field import _operator, _reference
 
@@ -76,7 +76,7 @@ def test_cli_plan_warns_when_the_register_is_too_coarse(capsys):
 
 
 def _sim_lab_data():
-    text = resources.files("bench").joinpath("benches", "sim-lab.toml").read_text("utf-8")
+    text = resources.files("meterbench").joinpath("benches", "sim-lab.toml").read_text("utf-8")
     return load_toml(Path("sim-lab.toml"), text)
 
 

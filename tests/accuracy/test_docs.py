@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from bench.cli import build_parser
+from meterbench.cli import build_parser
 
 DOC = (Path(__file__).resolve().parents[2] / "docs" / "accuracy.md").read_text(encoding="utf-8")
 
@@ -29,7 +29,7 @@ def test_every_lab_plan_key_of_the_builtin_bench_is_documented():
     import tomllib
     from importlib import resources
 
-    data = tomllib.loads(resources.files("bench").joinpath("benches", "sim-lab.toml")
+    data = tomllib.loads(resources.files("meterbench").joinpath("benches", "sim-lab.toml")
                          .read_text("utf-8"))
     keys = set(data["lab"]["plan"]) | set(data["lab"]["sim"][0]) | set(data["meter"][0]["rating"])
     for key in sorted(keys):

@@ -8,10 +8,10 @@ from zoneinfo import ZoneInfo
 import numpy as np
 import pytest
 
-from bench.accuracy.field import FieldSettings, bias_with_ci, field_acceptance, shift_words
-from bench.pipeline.series import IntervalSeries
-from bench.quality import Quality
-from bench.timeutil import MS_PER_HOUR, to_ms
+from meterbench.accuracy.field import FieldSettings, bias_with_ci, field_acceptance, shift_words
+from meterbench.core.quality import Quality
+from meterbench.core.timeutil import MS_PER_HOUR, to_ms
+from meterbench.pipeline.series import IntervalSeries
 
 Q = 900_000
 START = to_ms(datetime(2026, 6, 1, tzinfo=ZoneInfo("Europe/Copenhagen")))  # local midnight, summer

@@ -7,12 +7,12 @@ import json
 import numpy as np
 import pytest
 
-from bench.cli import main
-from bench.datahub import Intervals, MeteringPoint, build_messages
-from bench.datahub.files import serialize
-from bench.datahub.to_series import series_by_metering_point
-from bench.errors import UserError
-from bench.timeutil import MS_PER_HOUR
+from meterbench.cli import main
+from meterbench.core.errors import UserError
+from meterbench.core.timeutil import MS_PER_HOUR
+from meterbench.datahub import Intervals, MeteringPoint, build_messages
+from meterbench.datahub.files import serialize
+from meterbench.datahub.to_series import series_by_metering_point
 
 from .test_field import _operator, _reference
 

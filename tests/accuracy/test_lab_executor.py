@@ -12,15 +12,15 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bench.accuracy.executor import LabSettings
-from bench.accuracy.job import (
+from meterbench.accuracy.executor import LabSettings
+from meterbench.accuracy.job import (
     LabPlan,
     accuracy_records,
     creep_records,
     starting_records,
     summation_records,
 )
-from instruments.sim.meter import ErrorCurve
+from meterbench.instruments.sim.meter import ErrorCurve
 
 from .labkit import RATING_B, lab, mut
 

@@ -1,7 +1,7 @@
 """A lab run names its instruments by their own *IDN? answers and the reference's certificate."""
 
-from bench.config import load_bench
-from bench.session import BenchRun
+from meterbench.config.bench_file import load_bench
+from meterbench.run.session import BenchRun
 
 
 def test_lab_devices_carry_idn_and_calibration(tmp_path):

@@ -8,13 +8,23 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bench.accuracy.decision import decide
-from bench.accuracy.planner import expected_u_pct, plan_gate
-from bench.accuracy.plans import initial_points, periodic_points, rated_current, rising_then_falling
-from bench.accuracy.rating import MeterRating, check_rating, rating_problems
-from bench.accuracy.uncertainty import budget
-from bench.errors import UserError
-from bench.limits import in_service_limit_pct, mpe_pct, starting_current_a, temperature_band
+from meterbench.accuracy.decision import decide
+from meterbench.accuracy.limits import (
+    in_service_limit_pct,
+    mpe_pct,
+    starting_current_a,
+    temperature_band,
+)
+from meterbench.accuracy.planner import expected_u_pct, plan_gate
+from meterbench.accuracy.plans import (
+    initial_points,
+    periodic_points,
+    rated_current,
+    rising_then_falling,
+)
+from meterbench.accuracy.rating import MeterRating, check_rating, rating_problems
+from meterbench.accuracy.uncertainty import budget
+from meterbench.core.errors import UserError
 
 from .labkit import RATING_B
 
@@ -125,7 +135,7 @@ def test_planner_says_when_the_reference_alone_is_too_coarse():
 
 
 def test_limit_basis_in_service_and_temperature_band():
-    from bench.accuracy.evaluate import limit_for
+    from meterbench.accuracy.evaluate import limit_for
 
     assert limit_for(RATING_B, 5.0).pct == 2.0
     ins = limit_for(RATING_B, 5.0, basis="in_service", country="DK")

@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-from bench.config import load_bench
+from meterbench.config.bench_file import load_bench
 
 # Each test here runs ``meterbench run`` in a subprocess (real servers, pytest, report): ~5-15 s.
 pytestmark = pytest.mark.slow
@@ -17,7 +17,7 @@ pytestmark = pytest.mark.slow
 
 def _run(tmp_path_factory, bench: str):
     out = tmp_path_factory.mktemp(bench) / "run"
-    proc = subprocess.run([sys.executable, "-m", "bench", "run", bench, "--out", str(out), "-q"],
+    proc = subprocess.run([sys.executable, "-m", "meterbench", "run", bench, "--out", str(out), "-q"],
                           capture_output=True, text=True, timeout=120)
     return proc, out
 

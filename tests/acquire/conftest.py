@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from bench.simhost import SimHost
-from instruments.registers import load_register_map
-from instruments.sim.constant import ConstantCircuit
-from instruments.sim.faults import FaultSchedule
-from instruments.sim.meter import SimMeter
-from instruments.sim.served import ServedMeter
-from instruments.sim.tcp_gateway import ModbusTcpGateway
+from meterbench.instruments.registers import load_register_map
+from meterbench.instruments.sim.constant import ConstantCircuit
+from meterbench.instruments.sim.faults import FaultSchedule
+from meterbench.instruments.sim.meter import SimMeter
+from meterbench.instruments.sim.served import ServedMeter
+from meterbench.instruments.sim.tcp_gateway import ModbusTcpGateway
+from meterbench.run.simhost import SimHost
 
 #: Constant circuit: 3 x 230 V x 10 A at PF 1 = 6900 W, i.e. 6.9 kWh per hour exactly.
 POWER_W = 3 * 230.0 * 10.0

@@ -14,10 +14,10 @@ from pathlib import Path
 
 import pytest
 
-from bench.acquire import MeterStats
-from bench.cli import main
-from bench.status import StatusDisplay
-from bench.store import Store
+from meterbench.acquisition.engine import MeterStats
+from meterbench.acquisition.status import StatusDisplay
+from meterbench.cli import main
+from meterbench.store.run_store import Store
 
 from .benchfiles import BENCH
 
@@ -25,9 +25,9 @@ REPO = Path(__file__).resolve().parents[2]
 
 
 def cli(*args: str) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-m", "bench", *args], stdout=subprocess.PIPE,
+    return subprocess.Popen([sys.executable, "-m", "meterbench", *args], stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True, cwd=REPO,
-                            env=dict(os.environ, PYTHONPATH=str(REPO)))
+                            env=dict(os.environ))
 
 
 @pytest.fixture(scope="module")

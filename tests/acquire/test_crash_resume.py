@@ -17,9 +17,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from bench.config import load_bench
-from bench.simworld import build_world
-from bench.store import Store
+from meterbench.config.bench_file import load_bench
+from meterbench.run.simworld import build_world
+from meterbench.store.run_store import Store
 
 from .benchfiles import BENCH, PERIODS_MS
 
@@ -31,9 +31,9 @@ class Acquirer:
     """``meterbench acquire`` in a subprocess, its commit lines collected as they come."""
 
     def __init__(self, bench: Path, out: Path, *extra: str) -> None:
-        env = dict(os.environ, PYTHONPATH=str(REPO))
+        env = dict(os.environ)
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "bench", "acquire", str(bench), "--out", str(out),
+            [sys.executable, "-m", "meterbench", "acquire", str(bench), "--out", str(out),
              "--log-commits", *extra], stderr=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
             env=env, cwd=REPO)
         self.lines: list[str] = []

@@ -7,11 +7,11 @@ import asyncio
 
 import numpy as np
 
-from bench.acquire import PollPlan, acquire
-from bench.anchored_clock import AnchoredClock, wall_ms
-from bench.store import Store
-from instruments.modbus import ModbusMeter, TcpTransport
-from instruments.registers import load_register_map
+from meterbench.acquisition.engine import PollPlan, acquire
+from meterbench.clocks.anchored import AnchoredClock, wall_ms
+from meterbench.instruments.modbus import ModbusMeter, TcpTransport
+from meterbench.instruments.registers import load_register_map
+from meterbench.store.run_store import Store
 
 from .conftest import served
 
@@ -82,7 +82,7 @@ def test_faulty_meters_recover_and_do_not_delay_the_others(tmp_path, sim_host):
 
 
 def test_value_faults_are_stored_flagged_and_announced_once(tmp_path, sim_host):
-    from bench.clock import VirtualClock
+    from meterbench.clocks.run_clock import VirtualClock
 
     t0 = 1_780_002_000_000  # on the hour
     clock = VirtualClock(t0)

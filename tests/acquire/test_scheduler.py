@@ -10,11 +10,17 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bench.acquire import CLOCK_CHANNEL, MAX_BACKOFF_MS, PollPlan, acquire, backoff_ms
-from bench.clock import VirtualClock
-from bench.store import Store
-from instruments.modbus import ModbusLink, ModbusMeter, TcpTransport
-from instruments.registers import load_register_map
+from meterbench.acquisition.engine import (
+    CLOCK_CHANNEL,
+    MAX_BACKOFF_MS,
+    PollPlan,
+    acquire,
+    backoff_ms,
+)
+from meterbench.clocks.run_clock import VirtualClock
+from meterbench.instruments.modbus import ModbusLink, ModbusMeter, TcpTransport
+from meterbench.instruments.registers import load_register_map
+from meterbench.store.run_store import Store
 
 from .conftest import served, true_import_kwh
 
@@ -71,8 +77,8 @@ def test_meter_clock_is_stored_as_a_channel(tmp_path, sim_host):
     clock = VirtualClock(T0)
     gw = sim_host({1: served(T0, model=str(path), clock_offset_ms=-4_321)}, clock.now_ms)
     regmap = load_register_map(str(path))
-    from bench.acquire import poll_plan
-    from bench.config import MeterSpec, SimMeterSpec, TransportSpec
+    from meterbench.acquisition.engine import poll_plan
+    from meterbench.config.bench_file import MeterSpec, SimMeterSpec, TransportSpec
     spec = MeterSpec("c1", "operator", str(path), "B", TransportSpec(), (), SimMeterSpec())
     plan = poll_plan(spec, ModbusMeter(regmap, TcpTransport("127.0.0.1", gw.port), 1,
                                        time_ms=clock.now_ms))
@@ -116,7 +122,7 @@ def test_resume_continues_after_last_tick_and_records_the_gap(tmp_path, sim_host
 
 def test_stop_event_ends_an_open_ended_acquisition(tmp_path, sim_host):
     async def main(store):
-        from bench.anchored_clock import AnchoredClock, wall_ms
+        from meterbench.clocks.anchored import AnchoredClock, wall_ms
         now = wall_ms()
         clock = AnchoredClock(now, now, 1.0)
         gw = sim_host({1: served(now)}, clock.now_ms)
@@ -148,8 +154,8 @@ def test_backoff_grows_and_is_capped(failures, period):
 
 
 def test_shared_transport_shares_one_link(tmp_path):
-    from bench.config import parse_bench
-    from bench.links import build_drivers
+    from meterbench.acquisition.links import build_drivers
+    from meterbench.config.bench_file import parse_bench
 
     def meter(mid, role, port, unit, extra=""):
         return (f'[[meter]]\nid = "{mid}"\nrole = "{role}"\nmodel = "eastron_sdm630"\nclass = "B"\n'
@@ -170,8 +176,8 @@ def test_shared_transport_shares_one_link(tmp_path):
 def test_meter_poll_period_out_of_range_is_a_user_error(period, message):
     import tomllib
 
-    from bench.config import parse_bench
-    from bench.errors import UserError
+    from meterbench.config.bench_file import parse_bench
+    from meterbench.core.errors import UserError
     text = ('[bench]\nname = "x"\n[run]\ndate = "2026-06-01"\n[[meter]]\nid = "main"\n'
             f'role = "main"\nmodel = "eastron_sdm630"\nclass = "B"\npoll_period = "{period}"\n')
     with pytest.raises(UserError, match=message) as err:

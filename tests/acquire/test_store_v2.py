@@ -6,7 +6,7 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bench.store import MIGRATIONS, SCHEMA_V1, SCHEMA_VERSION, Store
+from meterbench.store.run_store import MIGRATIONS, SCHEMA_V1, SCHEMA_VERSION, Store
 
 
 def make_v1(path):

@@ -9,17 +9,17 @@ from pathlib import Path
 
 import pytest
 
-from bench.config import load_bench
+from meterbench.config.bench_file import load_bench
 
-MB = [sys.executable, "-m", "bench"]
+MB = [sys.executable, "-m", "meterbench"]
 SCHEMAS = Path(__file__).resolve().parents[2].parent / "shared" / "datahub" / "schemas"
 
 
 def test_sim_serves_the_bench_until_interrupted_and_other_clients_read_it():
     import asyncio
 
-    from instruments.modbus import ModbusMeter, TcpTransport
-    from instruments.registers import load_register_map
+    from meterbench.instruments.modbus import ModbusMeter, TcpTransport
+    from meterbench.instruments.registers import load_register_map
 
     proc = subprocess.Popen([*MB, "sim", "--json"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             text=True)
@@ -97,9 +97,9 @@ def test_sim_serves_a_lab_where_the_source_drives_the_meters_under_test(cli_env)
     import asyncio
     import time
 
-    from instruments.modbus import ModbusMeter, TcpTransport
-    from instruments.registers import load_register_map
-    from instruments.scpi.fluke6105a import Fluke6105A
+    from meterbench.instruments.modbus import ModbusMeter, TcpTransport
+    from meterbench.instruments.registers import load_register_map
+    from meterbench.instruments.scpi.fluke6105a import Fluke6105A
 
     proc = subprocess.Popen([*MB, "sim", "sim-lab", "--json"], stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True, env=cli_env)

@@ -1,6 +1,6 @@
 import asyncio
 
-from bench.clock import ScaledClock, VirtualClock
+from meterbench.clocks.run_clock import ScaledClock, VirtualClock
 
 
 def test_virtual_clock_runs_participants_in_time_order_and_together_at_equal_times():

@@ -2,8 +2,8 @@
 
 import pytest
 
-from bench.config import builtin_names, load_bench
-from bench.errors import UserError
+from meterbench.config.bench_file import builtin_names, load_bench
+from meterbench.core.errors import UserError
 
 SIM = load_bench("sim")
 
@@ -16,7 +16,7 @@ def write(tmp_path, text):
 
 def sim_text():
     from importlib import resources
-    return resources.files("bench").joinpath("benches", "sim.toml").read_text("utf-8")
+    return resources.files("meterbench").joinpath("benches", "sim.toml").read_text("utf-8")
 
 
 def test_builtin_sim_bench_describes_the_household():

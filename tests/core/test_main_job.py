@@ -11,15 +11,15 @@ import sys
 import numpy as np
 import pytest
 
-from bench.config import load_bench
-from bench.quality import Quality
-from bench.store import Store
+from meterbench.config.bench_file import load_bench
+from meterbench.core.quality import Quality
+from meterbench.store.run_store import Store
 
 
 @pytest.fixture(scope="module")
 def run_dir(tmp_path_factory):
     out = tmp_path_factory.mktemp("main") / "run"
-    proc = subprocess.run([sys.executable, "-m", "bench", "run", "--out", str(out), "-q"],
+    proc = subprocess.run([sys.executable, "-m", "meterbench", "run", "--out", str(out), "-q"],
                           capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     assert f"report: {out / 'report.html'}" in proc.stdout
@@ -74,7 +74,7 @@ def test_recovered_intervals_match_ground_truth(results):
 def test_interval_sum_equals_register_difference(run_dir):
     cfg = load_bench("sim")
     store = Store(run_dir / "store.sqlite")
-    from bench.analysis import analyse
+    from meterbench.run.analysis import analyse
     a = analyse(cfg, store)
     for mid, ma in a.meters.items():
         s = ma.quarter["energy.import"].series
@@ -104,7 +104,7 @@ def test_netting_virtual_point_is_main_minus_serial(results):
 def test_bad_bench_file_is_one_line_and_exit_2(tmp_path):
     bad = tmp_path / "bad.toml"
     bad.write_text("[bench\nname = 1\n")
-    proc = subprocess.run([sys.executable, "-m", "bench", "run", str(bad), "--out", str(tmp_path / "r")],
+    proc = subprocess.run([sys.executable, "-m", "meterbench", "run", str(bad), "--out", str(tmp_path / "r")],
                           capture_output=True, text=True, timeout=120)
     assert proc.returncode == 2
     assert "Traceback" not in proc.stderr
@@ -114,7 +114,7 @@ def test_bad_bench_file_is_one_line_and_exit_2(tmp_path):
 
 
 def test_refuses_to_overwrite_a_finished_run(run_dir):
-    proc = subprocess.run([sys.executable, "-m", "bench", "run", "--out", str(run_dir)],
+    proc = subprocess.run([sys.executable, "-m", "meterbench", "run", "--out", str(run_dir)],
                           capture_output=True, text=True, timeout=120)
     assert proc.returncode == 2
     assert "already holds a finished run" in proc.stderr

@@ -4,9 +4,9 @@ from pathlib import Path
 
 import numpy as np
 
-from bench.config import load_bench
-from bench.session import BenchRun
-from bench.verdicts import netting_records
+from meterbench.config.bench_file import load_bench
+from meterbench.run.session import BenchRun
+from meterbench.verdicts.checks import netting_records
 
 TINY = Path(__file__).resolve().parents[1] / "plugin" / "tiny.toml"
 PV = '''

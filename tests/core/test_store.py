@@ -3,7 +3,7 @@ import sqlite3
 import numpy as np
 import pytest
 
-from bench.store import SCHEMA_VERSION, Store, StoreError
+from meterbench.store.run_store import SCHEMA_VERSION, Store, StoreError
 
 
 def test_readings_and_events_survive_reopen(tmp_path):

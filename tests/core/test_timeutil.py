@@ -4,8 +4,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bench.errors import UserError
-from bench.timeutil import (
+from meterbench.core.errors import UserError
+from meterbench.core.timeutil import (
     format_iso_utc,
     format_minute_utc,
     from_ms,

@@ -4,9 +4,9 @@ from pathlib import Path
 
 import pytest
 
-from bench.config import load_bench
-from bench.session import BenchRun
-from bench.verdicts import truth_record
+from meterbench.config.bench_file import load_bench
+from meterbench.run.session import BenchRun
+from meterbench.verdicts.checks import truth_record
 
 TINY = Path(__file__).resolve().parents[1] / "plugin" / "tiny.toml"
 

@@ -4,9 +4,9 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from instruments.sim.constant import ConstantCircuit
-from instruments.sim.meter import ErrorCurve, SimMeter, true_energy
-from instruments.sim.world import (
+from meterbench.instruments.sim.constant import ConstantCircuit
+from meterbench.instruments.sim.meter import ErrorCurve, SimMeter, true_energy
+from meterbench.instruments.sim.world import (
     ScheduleCircuit,
     base_load,
     combine,

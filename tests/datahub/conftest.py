@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from bench.datahub.build import Intervals, build_messages
-from bench.datahub.model import Message, MeteringPoint
-from bench.datahub.schema import SchemaValidator, is_schema_dir
-from bench.timeutil import parse_iso
+from meterbench.core.timeutil import parse_iso
+from meterbench.datahub.build import Intervals, build_messages
+from meterbench.datahub.model import Message, MeteringPoint
+from meterbench.datahub.schema import SchemaValidator, is_schema_dir
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 SCHEMA_DIR = REPO_ROOT.parent / "shared" / "datahub" / "schemas"

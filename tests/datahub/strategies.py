@@ -6,7 +6,7 @@ from decimal import Decimal
 
 from hypothesis import strategies as st
 
-from bench.datahub.model import Message, Period, Point, Series
+from meterbench.datahub.model import Message, Period, Point, Series
 
 MIN_MS = 946_684_800_000    # 2000-01-01
 MAX_MS = 4_102_444_800_000  # 2100-01-01

@@ -10,11 +10,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bench.datahub.build import Intervals, build_messages, local_day_bounds
-from bench.datahub.rules import validate_message
-from bench.errors import UserError
-from bench.quality import Quality
-from bench.timeutil import format_minute_utc, parse_iso
+from meterbench.core.errors import UserError
+from meterbench.core.quality import Quality
+from meterbench.core.timeutil import format_minute_utc, parse_iso
+from meterbench.datahub.build import Intervals, build_messages, local_day_bounds
+from meterbench.datahub.rules import validate_message
 
 from .conftest import GSRN, QUARTER_MS, RECEIVER, SENDER, metering_point
 

@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
-import bench.cli
-import bench.cli.datahub as datahub_cli
-from bench.datahub.files import message_filename, read_message_file, safe_name_part
-from bench.datahub.run_export import load_delivery_config, load_intervals
-from bench.errors import UserError
+import meterbench.cli
+import meterbench.cli.datahub as datahub_cli
+from meterbench.core.errors import UserError
+from meterbench.datahub.files import message_filename, read_message_file, safe_name_part
+from meterbench.datahub.run_export import load_delivery_config, load_intervals
 
 from .conftest import GSRN, RECEIVER, SCHEMA_DIR, SENDER, day_message
 
@@ -22,11 +22,11 @@ PV_GSRN = "571313180000000012"
 @pytest.fixture(autouse=True)
 def only_datahub_commands(monkeypatch: pytest.MonkeyPatch) -> None:
     """Test this area's CLI module without depending on other areas' subcommands."""
-    monkeypatch.setattr(bench.cli, "COMMAND_MODULES", ("bench.cli.datahub",))
+    monkeypatch.setattr(meterbench.cli, "COMMAND_MODULES", ("meterbench.cli.datahub",))
 
 
 def _run(*argv: str) -> int:
-    return bench.cli.main(["datahub", *argv])
+    return meterbench.cli.main(["datahub", *argv])
 
 
 def _results(run: Path, **overrides) -> None:

@@ -9,11 +9,11 @@ from pathlib import Path
 import pytest
 from hypothesis import given, settings
 
-from bench.datahub.cim_json import from_json, to_json
-from bench.datahub.cim_xml import from_xml, to_xml
-from bench.datahub.errors import MalformedMessage, UnsafeXml
-from bench.datahub.files import detect_format, parse_message
-from bench.datahub.model import Message
+from meterbench.datahub.cim_json import from_json, to_json
+from meterbench.datahub.cim_xml import from_xml, to_xml
+from meterbench.datahub.errors import MalformedMessage, UnsafeXml
+from meterbench.datahub.files import detect_format, parse_message
+from meterbench.datahub.model import Message
 
 from . import strategies
 from .conftest import day_message

@@ -15,11 +15,18 @@ from datetime import date
 
 import pytest
 
-from bench.datahub import build_messages, from_json, from_xml, to_json, to_xml, validate_message
-from bench.datahub.build import Intervals, local_day_bounds
-from bench.quality import Quality
-from instruments.sim.circuit import Segment
-from instruments.sim.meter import SimMeter, true_energy
+from meterbench.core.quality import Quality
+from meterbench.datahub import (
+    build_messages,
+    from_json,
+    from_xml,
+    to_json,
+    to_xml,
+    validate_message,
+)
+from meterbench.datahub.build import Intervals, local_day_bounds
+from meterbench.instruments.sim.circuit import Segment
+from meterbench.instruments.sim.meter import SimMeter, true_energy
 
 from .conftest import GSRN, QUARTER_MS, RECEIVER, SENDER, metering_point
 

@@ -9,9 +9,14 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bench.datahub.identifiers import gs1_check_digit_ok, require_gln, require_gsrn
-from bench.datahub.quantity import decimal_places, format_quantity, integer_digits, kwh_to_quantity
-from bench.errors import UserError
+from meterbench.core.errors import UserError
+from meterbench.datahub.identifiers import gs1_check_digit_ok, require_gln, require_gsrn
+from meterbench.datahub.quantity import (
+    decimal_places,
+    format_quantity,
+    integer_digits,
+    kwh_to_quantity,
+)
 
 
 @pytest.mark.parametrize(("kwh", "expected"), [

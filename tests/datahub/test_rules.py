@@ -7,9 +7,9 @@ from decimal import Decimal
 
 import pytest
 
-from bench.datahub.model import Message, Point, Series
-from bench.datahub.rules import expected_position_count, validate_message
-from bench.timeutil import parse_iso
+from meterbench.core.timeutil import parse_iso
+from meterbench.datahub.model import Message, Point, Series
+from meterbench.datahub.rules import expected_position_count, validate_message
 
 from .conftest import GSRN, day_message, metering_point
 

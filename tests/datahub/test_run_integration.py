@@ -13,15 +13,15 @@ from pathlib import Path
 
 import pytest
 
-from bench.datahub.files import read_message_file
-from bench.timeutil import format_minute_utc
+from meterbench.core.timeutil import format_minute_utc
+from meterbench.datahub.files import read_message_file
 
 from .conftest import QUARTER_MS, REPO_ROOT
 
 
 def _meterbench(*args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "PYTHONPATH": str(REPO_ROOT)}
-    return subprocess.run([sys.executable, "-m", "bench", *args], capture_output=True, text=True,
+    env = dict(os.environ)
+    return subprocess.run([sys.executable, "-m", "meterbench", *args], capture_output=True, text=True,
                           env=env, cwd=REPO_ROOT, timeout=240, check=False)
 
 

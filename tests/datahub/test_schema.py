@@ -11,13 +11,13 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bench.datahub.build import Intervals, build_messages
-from bench.datahub.cim_json import to_json
-from bench.datahub.cim_xml import parse_xml_safely, to_xml
-from bench.datahub.model import Message, Point
-from bench.datahub.schema import SchemaValidator, find_schema_dir
-from bench.quality import Quality
-from bench.timeutil import parse_iso
+from meterbench.core.quality import Quality
+from meterbench.core.timeutil import parse_iso
+from meterbench.datahub.build import Intervals, build_messages
+from meterbench.datahub.cim_json import to_json
+from meterbench.datahub.cim_xml import parse_xml_safely, to_xml
+from meterbench.datahub.model import Message, Point
+from meterbench.datahub.schema import SchemaValidator, find_schema_dir
 
 from .conftest import GSRN, QUARTER_MS, RECEIVER, SCHEMA_DIR, SENDER, day_message, metering_point
 

@@ -8,10 +8,10 @@ import math
 from collections.abc import Coroutine
 from typing import Any
 
-from instruments.registers import available_models, load_register_map
-from instruments.regmap import Channel
-from instruments.sim.constant import ConstantCircuit
-from instruments.sim.meter import SimMeter
+from meterbench.instruments.registers import available_models, load_register_map
+from meterbench.instruments.regmap import Channel
+from meterbench.instruments.sim.constant import ConstantCircuit
+from meterbench.instruments.sim.meter import SimMeter
 
 T0 = 1_780_000_000_000  # 2026-05-28T20:26:40Z, an arbitrary epoch-ms start
 MODELS = available_models()

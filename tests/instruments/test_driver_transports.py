@@ -8,19 +8,19 @@ import time
 import pytest
 from simkit import MODELS, T0, VirtualClock, assert_recovers, distinct_meter, run
 
-from instruments import rtu
-from instruments.errors import ModbusExceptionError
-from instruments.modbus import (
+from meterbench.instruments import rtu
+from meterbench.instruments.errors import ModbusExceptionError
+from meterbench.instruments.modbus import (
     ModbusLink,
     ModbusMeter,
     RtuOverTcpTransport,
     SerialTransport,
     TcpTransport,
 )
-from instruments.registers import load_register_map
-from instruments.sim.rtu_line import RtuLine
-from instruments.sim.served import ServedMeter
-from instruments.sim.tcp_gateway import ModbusTcpGateway
+from meterbench.instruments.registers import load_register_map
+from meterbench.instruments.sim.rtu_line import RtuLine
+from meterbench.instruments.sim.served import ServedMeter
+from meterbench.instruments.sim.tcp_gateway import ModbusTcpGateway
 
 
 def _fleet(clock: VirtualClock):

@@ -9,19 +9,24 @@ from datetime import UTC, datetime
 import pytest
 from simkit import T0, VirtualClock, distinct_meter, run
 
-from instruments.errors import (
+from meterbench.instruments.errors import (
     FaultSpecError,
     ModbusConnectionError,
     ModbusExceptionError,
     ModbusFrameError,
     ModbusTimeoutError,
 )
-from instruments.modbus import ModbusMeter, RtuOverTcpTransport, SerialTransport, TcpTransport
-from instruments.registers import load_register_map
-from instruments.sim.faults import FaultSchedule, fault_from_dict
-from instruments.sim.rtu_line import RtuLine
-from instruments.sim.served import ServedMeter
-from instruments.sim.tcp_gateway import ModbusTcpGateway
+from meterbench.instruments.modbus import (
+    ModbusMeter,
+    RtuOverTcpTransport,
+    SerialTransport,
+    TcpTransport,
+)
+from meterbench.instruments.registers import load_register_map
+from meterbench.instruments.sim.faults import FaultSchedule, fault_from_dict
+from meterbench.instruments.sim.rtu_line import RtuLine
+from meterbench.instruments.sim.served import ServedMeter
+from meterbench.instruments.sim.tcp_gateway import ModbusTcpGateway
 
 HOUR = 3_600_000
 ENERGY = ["energy.import", "energy.export"]
@@ -223,7 +228,7 @@ def test_link_recovers_after_a_run_of_timeouts(clock):
 
 
 def test_unknown_channel_is_a_config_error():
-    from instruments.errors import RegisterMapError
+    from meterbench.instruments.errors import RegisterMapError
     meter = ModbusMeter(load_register_map("eastron_sdm72"), TcpTransport("127.0.0.1", 1), 1)
     with pytest.raises(RegisterMapError, match="no channel 'voltage.l1'"):
         meter.plan(["voltage.l1"])

@@ -14,11 +14,11 @@ import shutil
 import pytest
 from simkit import MODELS, VirtualClock, distinct_meter, run
 
-from instruments.modbus import ModbusMeter, SerialTransport, TcpTransport
-from instruments.registers import load_register_map
-from instruments.sim.rtu_line import RtuLine
-from instruments.sim.served import ServedMeter
-from instruments.sim.tcp_gateway import ModbusTcpGateway
+from meterbench.instruments.modbus import ModbusMeter, SerialTransport, TcpTransport
+from meterbench.instruments.registers import load_register_map
+from meterbench.instruments.sim.rtu_line import RtuLine
+from meterbench.instruments.sim.served import ServedMeter
+from meterbench.instruments.sim.tcp_gateway import ModbusTcpGateway
 
 pytestmark = pytest.mark.skipif(shutil.which("mbpoll") is None,
                                 reason="mbpoll not installed (apt-get install mbpoll; .ci/system-deps)")

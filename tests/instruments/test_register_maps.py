@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from instruments.errors import RegisterMapError
-from instruments.registers import available_models, load_register_map
+from meterbench.instruments.errors import RegisterMapError
+from meterbench.instruments.registers import available_models, load_register_map
 
 # Transcribed by hand from register-maps.md (FC, type, word order; then channel -> address, scale).
 F32 = ("float32", "big")

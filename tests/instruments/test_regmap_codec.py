@@ -10,8 +10,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from instruments.errors import CodecError
-from instruments.regmap import (
+from meterbench.instruments.errors import CodecError
+from meterbench.instruments.regmap import (
     DATA_TYPES,
     FC_HOLDING,
     FC_INPUT,

@@ -6,10 +6,20 @@ from __future__ import annotations
 import pytest
 from simkit import run
 
-from instruments.errors import ConfigError, FaultSpecError, ModbusExceptionError, RegisterMapError
-from instruments.modbus import ModbusMeter, RtuOverTcpTransport, SerialTransport, TcpTransport
-from instruments.registers import load_register_map
-from instruments.sim.serve import EndpointInfo, ServerProcess, SimServers, spec_from_dict
+from meterbench.instruments.errors import (
+    ConfigError,
+    FaultSpecError,
+    ModbusExceptionError,
+    RegisterMapError,
+)
+from meterbench.instruments.modbus import (
+    ModbusMeter,
+    RtuOverTcpTransport,
+    SerialTransport,
+    TcpTransport,
+)
+from meterbench.instruments.registers import load_register_map
+from meterbench.instruments.sim.serve import EndpointInfo, ServerProcess, SimServers, spec_from_dict
 
 CIRCUIT = {"voltage_v": [230, 231, 232], "current_a": [1, 2, 3], "phi_deg": [0, 0, 0]}
 SPECS = [

@@ -11,11 +11,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from simkit import MODELS, T0, tolerance
 
-from instruments.registers import load_register_map
-from instruments.regmap import coalesce
-from instruments.sim.constant import ConstantCircuit
-from instruments.sim.meter import SimMeter
-from instruments.sim.served import ServedMeter
+from meterbench.instruments.registers import load_register_map
+from meterbench.instruments.regmap import coalesce
+from meterbench.instruments.sim.constant import ConstantCircuit
+from meterbench.instruments.sim.meter import SimMeter
+from meterbench.instruments.sim.served import ServedMeter
 
 phase = st.tuples(st.floats(0, 300), st.floats(0, 80), st.floats(-180, 180))
 

@@ -12,9 +12,9 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 
-from bench.pipeline.localday import reindex
-from bench.pipeline.series import IntervalSeries
-from bench.timeutil import to_ms
+from meterbench.core.timeutil import to_ms
+from meterbench.pipeline.localday import reindex
+from meterbench.pipeline.series import IntervalSeries
 
 MIN = 60_000
 H = 3_600_000

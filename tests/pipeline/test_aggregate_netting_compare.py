@@ -5,18 +5,18 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from bench.pipeline.aggregate import hours_to_quarters, quarters_to_hours
-from bench.pipeline.compare import compare_intervals
-from bench.pipeline.negative_residuals import (
+from meterbench.core.quality import Quality
+from meterbench.pipeline.aggregate import hours_to_quarters, quarters_to_hours
+from meterbench.pipeline.compare import compare_intervals
+from meterbench.pipeline.negative_residuals import (
     DIAG_MISALIGNED,
     DIAG_PRODUCTION,
     DIAG_SUB_EXCEEDS,
     diagnose_negative_residuals,
 )
-from bench.pipeline.netting import PointFlows, sum_check, virtual_main_point
-from bench.pipeline.quality_rules import aggregate_quality, combine_strict
-from bench.pipeline.series import IntervalSeries
-from bench.quality import Quality
+from meterbench.pipeline.netting import PointFlows, sum_check, virtual_main_point
+from meterbench.pipeline.quality_rules import aggregate_quality, combine_strict
+from meterbench.pipeline.series import IntervalSeries
 
 ME, ES, CA, MI = Quality.MEASURED, Quality.ESTIMATED, Quality.CALCULATED, Quality.MISSING
 Q = 900_000
@@ -141,7 +141,7 @@ def test_diagnosis_sub_meter_exceeds_main():
                                                             (True, False)])
 def test_many_sites_equals_site_by_site(monkeypatch, sorted_sites, with_missing):
     """Blocked many-site netting (and its all-measured fast path) equals site-by-site."""
-    import bench.pipeline.netting as netting
+    import meterbench.pipeline.netting as netting
 
     monkeypatch.setattr(netting, "_SITE_BLOCK", 7)  # many blocks, some sites without subs
     rng = np.random.default_rng(7)

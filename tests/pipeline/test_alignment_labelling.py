@@ -7,10 +7,11 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from bench.pipeline.alignment import AlignmentError, estimate_clock
-from bench.pipeline.compare import compare_intervals
-from bench.pipeline.intervals import intervals_from_register
-from bench.pipeline.labelling import (
+from meterbench.core.quality import Quality
+from meterbench.pipeline.alignment import AlignmentError, estimate_clock
+from meterbench.pipeline.compare import compare_intervals
+from meterbench.pipeline.intervals import intervals_from_register
+from meterbench.pipeline.labelling import (
     INTERVAL_END,
     LOCAL_TIME,
     NONE,
@@ -20,8 +21,7 @@ from bench.pipeline.labelling import (
     apply_label_correction,
     diagnose_labelling,
 )
-from bench.pipeline.series import IntervalSeries
-from bench.quality import Quality
+from meterbench.pipeline.series import IntervalSeries
 
 from .synth import (
     AUTUMN_SPAN,

@@ -7,9 +7,9 @@ import json
 import numpy as np
 import pytest
 
-import bench.cli
-from bench.cli.pipeline_csv import IntervalRow, write_intervals
-from bench.timeutil import format_iso_utc, parse_iso
+import meterbench.cli
+from meterbench.cli.pipeline_csv import IntervalRow, write_intervals
+from meterbench.core.timeutil import format_iso_utc, parse_iso
 
 from .synth import MIN, daily_reference, operator_and_reference, relabel, utc_offset_ms
 
@@ -18,8 +18,8 @@ Q = 15 * MIN
 
 @pytest.fixture
 def cli(monkeypatch):
-    monkeypatch.setattr(bench.cli, "COMMAND_MODULES", ("bench.cli.intervals", "bench.cli.align"))
-    return bench.cli.main
+    monkeypatch.setattr(meterbench.cli, "COMMAND_MODULES", ("meterbench.cli.intervals", "meterbench.cli.align"))
+    return meterbench.cli.main
 
 
 def _readings_csv(path, meter, t, v):

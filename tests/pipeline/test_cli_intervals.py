@@ -1,4 +1,4 @@
-"""``meterbench intervals`` on CSV files, through the real ``bench.cli.main``."""
+"""``meterbench intervals`` on CSV files, through the real ``meterbench.cli.main``."""
 
 from __future__ import annotations
 
@@ -7,14 +7,14 @@ import io
 
 import pytest
 
-import bench.cli
+import meterbench.cli
 
 
 @pytest.fixture
 def cli(monkeypatch):
     # only this area's commands: other areas' modules may not exist in this worktree
-    monkeypatch.setattr(bench.cli, "COMMAND_MODULES", ("bench.cli.intervals", "bench.cli.align"))
-    return bench.cli.main
+    monkeypatch.setattr(meterbench.cli, "COMMAND_MODULES", ("meterbench.cli.intervals", "meterbench.cli.align"))
+    return meterbench.cli.main
 
 
 def _write(path, rows, header="meter,time,channel,value"):

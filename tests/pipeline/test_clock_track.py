@@ -4,10 +4,10 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bench.analysis import MeterAnalysis
-from bench.config import MeterSpec, SimMeterSpec, TransportSpec
-from bench.pipeline.clock import track_clock
-from bench.verdicts import clock_record
+from meterbench.config.bench_file import MeterSpec, SimMeterSpec, TransportSpec
+from meterbench.pipeline.meter_clock import track_clock
+from meterbench.run.analysis import MeterAnalysis
+from meterbench.verdicts.checks import clock_record
 
 T = 1_780_000_000_000 + 60_000 * np.arange(200, dtype=np.int64)
 RTT = np.full(len(T), 40.0)

@@ -7,7 +7,8 @@ from datetime import date
 import numpy as np
 import pytest
 
-from bench.pipeline.collective import (
+from meterbench.core.quality import Quality
+from meterbench.pipeline.collective import (
     DK_LOCAL_COLLECTIVE,
     CollectiveMember,
     CollectiveRules,
@@ -16,9 +17,8 @@ from bench.pipeline.collective import (
     membership_effective_date,
     membership_mask,
 )
-from bench.pipeline.localday import local_day_bounds_ms
-from bench.pipeline.netting import PointFlows
-from bench.quality import Quality
+from meterbench.pipeline.localday import local_day_bounds_ms
+from meterbench.pipeline.netting import PointFlows
 
 Q = 900_000
 

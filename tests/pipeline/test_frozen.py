@@ -4,9 +4,9 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bench.pipeline.frozen import detect_frozen
-from bench.pipeline.intervals import intervals_from_register
-from bench.quality import Quality
+from meterbench.core.quality import Quality
+from meterbench.pipeline.frozen import detect_frozen
+from meterbench.pipeline.intervals import intervals_from_register
 
 MIN, H = 60_000, 3_600_000
 DAY = 24 * H

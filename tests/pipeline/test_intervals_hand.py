@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from bench.pipeline.intervals import intervals_from_register
-from bench.quality import Quality
+from meterbench.core.quality import Quality
+from meterbench.pipeline.intervals import intervals_from_register
 
 MIN = 60_000
 Q = 15 * MIN

@@ -7,16 +7,16 @@ from datetime import UTC, date, datetime
 import numpy as np
 import pytest
 
-from bench.pipeline.aggregate import quarters_to_hours
-from bench.pipeline.intervals import intervals_from_register
-from bench.pipeline.localday import (
+from meterbench.core.quality import Quality
+from meterbench.core.timeutil import to_ms
+from meterbench.pipeline.aggregate import quarters_to_hours
+from meterbench.pipeline.intervals import intervals_from_register
+from meterbench.pipeline.localday import (
     intervals_in_local_day,
     local_day_bounds_ms,
     local_day_view,
     local_days,
 )
-from bench.quality import Quality
-from bench.timeutil import to_ms
 
 MIN = 60_000
 Q = 15 * MIN

@@ -8,15 +8,15 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bench.pipeline.aggregate import hours_to_quarters, quarters_to_hours_arrays
-from bench.pipeline.intervals import intervals_from_register, many_meter_events
-from bench.pipeline.localday import intervals_in_local_day
-from bench.pipeline.netting import PointFlows, virtual_main_point
-from bench.pipeline.quality_rules import aggregate_quality, combine_strict, quality_rank
-from bench.pipeline.registers import intervals_many
-from bench.pipeline.rounding import round_with_carry
-from bench.pipeline.series import IntervalSeries
-from bench.quality import Quality
+from meterbench.core.quality import Quality
+from meterbench.pipeline.aggregate import hours_to_quarters, quarters_to_hours_arrays
+from meterbench.pipeline.intervals import intervals_from_register, many_meter_events
+from meterbench.pipeline.localday import intervals_in_local_day
+from meterbench.pipeline.netting import PointFlows, virtual_main_point
+from meterbench.pipeline.quality_rules import aggregate_quality, combine_strict, quality_rank
+from meterbench.pipeline.registers import intervals_many
+from meterbench.pipeline.rounding import round_with_carry
+from meterbench.pipeline.series import IntervalSeries
 
 MIN = 60_000
 Q = 15 * MIN

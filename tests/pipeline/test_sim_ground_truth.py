@@ -9,11 +9,11 @@ from datetime import UTC, datetime
 import numpy as np
 import pytest
 
-from bench.pipeline.intervals import intervals_from_register
-from bench.quality import Quality
-from bench.timeutil import to_ms
-from instruments.sim.circuit import Segment
-from instruments.sim.meter import ErrorCurve, SimMeter, true_energy
+from meterbench.core.quality import Quality
+from meterbench.core.timeutil import to_ms
+from meterbench.instruments.sim.circuit import Segment
+from meterbench.instruments.sim.meter import ErrorCurve, SimMeter, true_energy
+from meterbench.pipeline.intervals import intervals_from_register
 
 MIN = 60_000
 Q = 15 * MIN

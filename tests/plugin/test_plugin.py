@@ -8,16 +8,17 @@ from pathlib import Path
 
 import pytest
 
+import meterbench.reports.html  # noqa: F401
+
 # pytester's in-process runs drop modules first imported inside them; numpy refuses to be loaded
 # twice, so everything heavy is imported here, once, before any run.
-import bench.session  # noqa: F401
-import bench.verdicts  # noqa: F401
-import reports.html  # noqa: F401
+import meterbench.run.session  # noqa: F401
+import meterbench.verdicts.checks  # noqa: F401
 
 pytest_plugins = ["pytester"]
 TINY = Path(__file__).with_name("tiny.toml")
 PLUGIN_ARGS = ([] if any(ep.name == "meterbench" for ep in entry_points(group="pytest11"))
-               else ["-p", "fixtures.plugin"])
+               else ["-p", "meterbench.fixtures.plugin"])
 
 
 def run(pytester, *args):
@@ -52,7 +53,7 @@ def test_session_fixtures_are_made_once_and_the_run_folder_is_written(pytester, 
         def test_one(bench_run, bench_config, record):
             SEEN.append(id(bench_run))
             assert bench_config.name == "tiny"
-            from bench.records import simple_acceptance
+            from meterbench.core.records import simple_acceptance
             record(simple_acceptance("vendor", "my check", "ev", 1.0, "x", high=2.0))
 
         def test_two(bench_run, analysis, main_meter, operator_meters, reference_meters):
@@ -89,7 +90,7 @@ def test_junit_properties_carry_hash_versions_and_devices(pytester, tmp_path):
     result = run_here(pytester, "--bench", str(TINY), "--run-dir", str(tmp_path / "r"), f"--junitxml={xml}")
     result.assert_outcomes(passed=1)
     props = {p.get("name"): p.get("value") for p in ET.parse(xml).getroot().iter("property")}
-    from bench.config import load_bench
+    from meterbench.config.bench_file import load_bench
     assert props["meterbench.bench_sha256"] == load_bench(str(TINY)).sha256
     assert props["meterbench.version.meterbench"]
     assert props["meterbench.device.ev"].startswith("eastron_sdm630 class B (simulated, tcp 127.0.0.1:")
@@ -184,7 +185,7 @@ def test_pytest_and_meterbench_run_reach_the_same_verdicts(pytester, tmp_path, c
     a, b = tmp_path / "pytest", tmp_path / "cli"
     result = run(pytester, "--bench", str(TINY), "--run-dir", str(a), "-q")
     assert result.ret == 0
-    proc = subprocess.run([sys.executable, "-m", "bench", "run", str(TINY), "--out", str(b), "-q"],
+    proc = subprocess.run([sys.executable, "-m", "meterbench", "run", str(TINY), "--out", str(b), "-q"],
                           capture_output=True, text=True, timeout=300, env=cli_env)
     assert proc.returncode == 0, proc.stderr[-2000:]
 

@@ -13,14 +13,13 @@ TINY_BENCH = REPO_ROOT / "tests" / "plugin" / "tiny.toml"
 
 def cli_env() -> dict[str, str]:
     env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO_ROOT), env.get("PYTHONPATH")]))
     env.setdefault("MPLBACKEND", "Agg")
     return env
 
 
 def run_cli(*argv: str, cwd: Path, timeout: float = 120.0) -> subprocess.CompletedProcess[str]:
-    """``python -m bench ARGV`` in a child process: the exact path a user takes."""
-    return subprocess.run([sys.executable, "-m", "bench", *argv], cwd=cwd, env=cli_env(),
+    """``python -m meterbench ARGV`` in a child process: the exact path a user takes."""
+    return subprocess.run([sys.executable, "-m", "meterbench", *argv], cwd=cwd, env=cli_env(),
                           capture_output=True, text=True, timeout=timeout, check=False)
 
 

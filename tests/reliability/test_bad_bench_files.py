@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-import bench.cli
-from instruments.errors import ConfigError
-from instruments.sim.serve import SimServers
+import meterbench.cli
+from meterbench.instruments.errors import ConfigError
+from meterbench.instruments.sim.serve import SimServers
 
 from .helpers import TINY_BENCH, assert_one_line_error, edit, run_cli, tiny_bench_text
 
@@ -95,7 +95,7 @@ def test_bad_bench_file_is_one_line_exit_2(case: str, tmp_path: Path,
     path = tmp_path / f"{case}.toml"
     path.write_bytes(content if isinstance(content, bytes) else content.encode())
     out = tmp_path / "run"
-    assert bench.cli.main(["run", str(path), "--out", str(out)]) == 2
+    assert meterbench.cli.main(["run", str(path), "--out", str(out)]) == 2
     assert_one_line_error(capsys.readouterr().err, str(path), *needles)
     assert not out.exists(), "a refused bench file must not create its run folder"
 
@@ -106,7 +106,7 @@ def test_unreachable_tcp_endpoint_of_a_real_bench(tmp_path: Path,
     path = tmp_path / "real.toml"
     path.write_text(_real_main(f'{{ kind = "tcp", host = "127.0.0.1", port = {port}, '
                                'timeout = 0.5 }'))
-    assert bench.cli.main(["run", str(path), "--out", str(tmp_path / "run")]) == 2
+    assert meterbench.cli.main(["run", str(path), "--out", str(tmp_path / "run")]) == 2
     assert_one_line_error(capsys.readouterr().err, str(path), "meter[0].transport.port",
                           f"127.0.0.1:{port}", "meter 'main'")
     assert not (tmp_path / "run").exists()
@@ -114,7 +114,7 @@ def test_unreachable_tcp_endpoint_of_a_real_bench(tmp_path: Path,
 
 def test_missing_bench_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     missing = tmp_path / "nowhere.toml"
-    assert bench.cli.main(["run", str(missing)]) == 2
+    assert meterbench.cli.main(["run", str(missing)]) == 2
     assert_one_line_error(capsys.readouterr().err, str(missing), "bench file not found")
 
 
@@ -128,7 +128,7 @@ def test_finished_run_folder_is_never_overwritten(tmp_path: Path,
              out / "series" / "intervals.csv": b"meter,channel\n"}
     for p, data in files.items():
         p.write_bytes(data)
-    assert bench.cli.main(["run", str(TINY_BENCH), "--out", str(out)]) == 2
+    assert meterbench.cli.main(["run", str(TINY_BENCH), "--out", str(out)]) == 2
     assert_one_line_error(capsys.readouterr().err, str(out), "already holds a finished run")
     assert {p: p.read_bytes() for p in files} == files
     assert sorted(p.name for p in out.rglob("*")) == ["intervals.csv", "results.json", "series",
@@ -171,8 +171,8 @@ def test_a_run_whose_devices_never_started_still_writes_its_results(tmp_path: Pa
     import json
     import warnings
 
-    from bench.config import load_bench
-    from bench.session import BenchRun
+    from meterbench.config.bench_file import load_bench
+    from meterbench.run.session import BenchRun
 
     run = BenchRun(load_bench(str(TINY_BENCH)), tmp_path / "run")
     try:

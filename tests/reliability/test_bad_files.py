@@ -12,12 +12,12 @@ from pathlib import Path
 
 import pytest
 
-import bench.cli
-from bench.datahub.build import Intervals, build_messages
-from bench.datahub.cim_json import to_json
-from bench.datahub.model import MeteringPoint
-from bench.datahub.schema import is_schema_dir
-from bench.timeutil import parse_iso
+import meterbench.cli
+from meterbench.core.timeutil import parse_iso
+from meterbench.datahub.build import Intervals, build_messages
+from meterbench.datahub.cim_json import to_json
+from meterbench.datahub.model import MeteringPoint
+from meterbench.datahub.schema import is_schema_dir
 
 from .helpers import REPO_ROOT, assert_one_line_error, edit, run_cli, tiny_bench_text
 
@@ -30,7 +30,7 @@ HUGE_FIELD = '"' + "x" * 200_000 + '"'  # over the csv module's 131072-character
 
 
 def _main(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str]:
-    code = bench.cli.main(list(argv))
+    code = meterbench.cli.main(list(argv))
     return code, capsys.readouterr().err
 
 
@@ -214,7 +214,7 @@ def test_message_breaking_the_schema_is_rejected_not_crashed(
     root["type"] = {"value": "Z99"}  # a document type code the schema does not allow
     path = tmp_path / "wrong-schema.json"
     path.write_text(json.dumps(doc))
-    code = bench.cli.main(["datahub", "validate", "--schemas", str(SCHEMA_DIR), str(path)])
+    code = meterbench.cli.main(["datahub", "validate", "--schemas", str(SCHEMA_DIR), str(path)])
     captured = capsys.readouterr()
     assert code == 1
     assert "Traceback" not in captured.err

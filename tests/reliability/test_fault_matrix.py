@@ -20,12 +20,12 @@ from typing import Any
 import numpy as np
 import pytest
 
-from bench.config import load_bench
-from bench.quality import Quality
-from bench.session import BenchRun
-from bench.timeutil import parse_iso
-from instruments.sim.faults import _ALIASES, KINDS
-from reports.html import render_html
+from meterbench.config.bench_file import load_bench
+from meterbench.core.quality import Quality
+from meterbench.core.timeutil import parse_iso
+from meterbench.instruments.sim.faults import _ALIASES, KINDS
+from meterbench.reports.html import render_html
+from meterbench.run.session import BenchRun
 
 FAULT_BENCH = Path(__file__).with_name("faults.toml")
 CONTROLS = ("main", "ok", "ok_ref")
@@ -114,7 +114,7 @@ MATRIX = {
 
 
 def test_the_matrix_covers_every_fault_the_simulator_can_inject() -> None:
-    """Every fault kind of instruments.sim.faults appears in faults.toml (aliases resolved), and
+    """Every fault kind of meterbench.instruments.sim.faults appears in faults.toml (aliases resolved), and
     the matrix checks each; rollover is a meter property (``rollover_kwh``), not a fault kind."""
     bench = tomllib.loads(FAULT_BENCH.read_text("utf-8"))
     declared = {_ALIASES.get(f["kind"], f["kind"]) for m in bench["meter"]

@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from bench.pipeline.frozen import detect_frozen
-from bench.pipeline.series import IntervalSeries
-from bench.quality import Quality
-from bench.timeutil import parse_iso
+from meterbench.core.quality import Quality
+from meterbench.core.timeutil import parse_iso
+from meterbench.pipeline.frozen import detect_frozen
+from meterbench.pipeline.series import IntervalSeries
 
 Q = 900_000
 DAY = parse_iso("2026-06-01T00:00:00Z")

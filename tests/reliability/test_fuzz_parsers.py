@@ -1,6 +1,6 @@
 """Fuzzing every parser of user input: whatever the bytes, only the typed error escapes.
 
-Typed errors: :class:`bench.errors.UserError` (and its DataHub subclass ``MalformedMessage``) in
+Typed errors: :class:`meterbench.core.errors.UserError` (and its DataHub subclass ``MalformedMessage``) in
 ``bench``, the ``ConfigError`` family and ``CodecError`` in ``instruments``, ``ValueError`` from the
 SCPI number parsers (which the instrument properties turn into ``ResponseError``, also fuzzed).
 Anything else (``KeyError``, ``TypeError``, ``UnicodeDecodeError``...) is a bug these tests find.
@@ -20,24 +20,29 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bench.cli.pipeline_csv import read_intervals, read_readings
-from bench.config import parse_bench
-from bench.datahub.build import Intervals, build_messages
-from bench.datahub.cim_json import to_json
-from bench.datahub.cim_xml import to_xml
-from bench.datahub.errors import MalformedMessage
-from bench.datahub.files import parse_message
-from bench.datahub.model import MeteringPoint
-from bench.errors import UserError
-from bench.sampling.inventory import read_inventory_text
-from bench.timeutil import parse_iso
-from instruments.errors import CodecError, FaultSpecError, RegisterMapError
-from instruments.registers import BUILTIN_DIR, parse_register_map
-from instruments.regmap import DATA_TYPES, FC_INPUT, WORD_ORDERS, Channel
-from instruments.scpi.base import Identity, parse_error_entry
-from instruments.scpi.errors import ResponseError
-from instruments.scpi.properties import Measurement, parse_bool, parse_float, parse_floats
-from instruments.sim.faults import fault_from_dict
+from meterbench.cli.pipeline_csv import read_intervals, read_readings
+from meterbench.config.bench_file import parse_bench
+from meterbench.core.errors import UserError
+from meterbench.core.timeutil import parse_iso
+from meterbench.datahub.build import Intervals, build_messages
+from meterbench.datahub.cim_json import to_json
+from meterbench.datahub.cim_xml import to_xml
+from meterbench.datahub.errors import MalformedMessage
+from meterbench.datahub.files import parse_message
+from meterbench.datahub.model import MeteringPoint
+from meterbench.instruments.errors import CodecError, FaultSpecError, RegisterMapError
+from meterbench.instruments.registers import BUILTIN_DIR, parse_register_map
+from meterbench.instruments.regmap import DATA_TYPES, FC_INPUT, WORD_ORDERS, Channel
+from meterbench.instruments.scpi.base import Identity, parse_error_entry
+from meterbench.instruments.scpi.errors import ResponseError
+from meterbench.instruments.scpi.properties import (
+    Measurement,
+    parse_bool,
+    parse_float,
+    parse_floats,
+)
+from meterbench.instruments.sim.faults import fault_from_dict
+from meterbench.sampling.inventory import read_inventory_text
 
 from .helpers import TINY_BENCH
 from .strategies import TOML_VALUES, mutated

@@ -19,14 +19,14 @@ from pathlib import Path
 import psutil
 import pytest
 
-from bench.config import load_bench
-from bench.datahub.files import safe_name_part
-from bench.errors import UserError
-from bench.runfolder import default_run_dir, safe_name
-from bench.simhost import SimHost, start_meters
-from bench.simworld import build_world
-from instruments.sim.lab import LabSpec, start_lab
-from reports.runfolder import RunFolderError, safe_member
+from meterbench.config.bench_file import load_bench
+from meterbench.core.errors import UserError
+from meterbench.datahub.files import safe_name_part
+from meterbench.instruments.sim.lab import LabSpec, start_lab
+from meterbench.reports.run_reader import RunFolderError, safe_member
+from meterbench.run.folder import default_run_dir, safe_name
+from meterbench.run.simhost import SimHost, start_meters
+from meterbench.run.simworld import build_world
 
 from .helpers import REPO_ROOT, edit, tiny_bench_text
 
@@ -123,8 +123,8 @@ def test_every_template_environment_autoescapes() -> None:
 
 
 def test_hostile_text_is_escaped_in_both_reports() -> None:
-    from reports.html import environment as run_env  # the environments the reports use
-    from reports.sampling import _env as sampling_env
+    from meterbench.reports.html import environment as run_env  # the environments the reports use
+    from meterbench.reports.sampling import _env as sampling_env
 
     hostile = '<script>alert("x")</script>'
     for env in (run_env(), sampling_env()):
@@ -161,7 +161,7 @@ def test_results_json_cannot_point_the_report_outside_its_run_folder(member: str
 
 
 def test_run_folder_is_refused_when_it_holds_a_finished_run(tmp_path: Path) -> None:
-    from bench.runfolder import prepare_run_dir
+    from meterbench.run.folder import prepare_run_dir
 
     (tmp_path / "results.json").write_text("{}")
     with pytest.raises(UserError, match="already holds a finished run"):
@@ -181,7 +181,7 @@ def test_every_dependency_has_an_upper_bound() -> None:
 
 def test_simulated_bench_config_ignores_transport_hosts_for_serving() -> None:
     """The served address does not come from the bench file at all (so it cannot be widened)."""
-    from bench.simhost import endpoint_specs
+    from meterbench.run.simhost import endpoint_specs
 
     config = load_bench("sim")
     meters = tuple(replace(m, transport=replace(m.transport, host="0.0.0.0", explicit=True))
@@ -193,10 +193,10 @@ def test_simulated_bench_config_ignores_transport_hosts_for_serving() -> None:
 @pytest.mark.parametrize("gsrn", ["../../etc/cron.d/evil", "/abs/path", "..", "a\\..\\b", ""])
 def test_datahub_message_file_names_stay_in_the_outbox(gsrn: str, tmp_path: Path) -> None:
     """A message whose metering point id is hostile is still written inside the outbox."""
-    from bench.datahub.build import Intervals, build_messages
-    from bench.datahub.files import message_filename
-    from bench.datahub.model import MeteringPoint
-    from bench.timeutil import parse_iso
+    from meterbench.core.timeutil import parse_iso
+    from meterbench.datahub.build import Intervals, build_messages
+    from meterbench.datahub.files import message_filename
+    from meterbench.datahub.model import MeteringPoint
 
     start = parse_iso("2026-06-14T22:00Z")
     point = MeteringPoint(gsrn="571313180000000005", type="E17", subtype="physical",

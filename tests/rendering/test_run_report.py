@@ -5,12 +5,12 @@ from pathlib import Path
 
 import pytest
 
-from bench.config import load_bench
-from bench.session import BenchRun
-from bench.verdicts import calibration_record
-from reports.html import render_html
-from reports.pdf import render_pdf
-from reports.runfolder import RunFolderError, load_results, safe_member
+from meterbench.config.bench_file import load_bench
+from meterbench.reports.html import render_html
+from meterbench.reports.pdf import render_pdf
+from meterbench.reports.run_reader import RunFolderError, load_results, safe_member
+from meterbench.run.session import BenchRun
+from meterbench.verdicts.checks import calibration_record
 
 TINY = Path(__file__).resolve().parents[1] / "plugin" / "tiny.toml"
 HOSTILE = '<script>alert("x")</script> & "quotes" \'single\''

@@ -9,9 +9,9 @@ import pytest
 def run_cli(monkeypatch, capsys):
     """Run ``meterbench`` with only the sampling command registered (other areas' modules may
     not exist in this branch); returns (exit code, stdout, stderr)."""
-    import bench.cli as cli
+    import meterbench.cli as cli
 
-    monkeypatch.setattr(cli, "COMMAND_MODULES", ("bench.cli.sampling",))
+    monkeypatch.setattr(cli, "COMMAND_MODULES", ("meterbench.cli.sampling",))
 
     def run(*argv: str) -> tuple[int, str, str]:
         try:

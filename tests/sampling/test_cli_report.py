@@ -6,9 +6,9 @@ import base64
 import json
 from datetime import date
 
-from bench.sampling.example import example_inventory
-from bench.sampling.lots import form_lots
-from reports.sampling import render_sampling_html
+from meterbench.reports.sampling import render_sampling_html
+from meterbench.sampling.example import example_inventory
+from meterbench.sampling.lots import form_lots
 
 LOT = "EASTRON-SDM630-MID-0-5-10-100-A-B-2017"
 

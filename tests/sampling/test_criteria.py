@@ -7,8 +7,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import stats
 
-from bench.errors import UserError
-from bench.sampling import criteria
+from meterbench.core.errors import UserError
+from meterbench.sampling import criteria
 
 
 def test_zero_nonconforming_bound_has_the_closed_form():

@@ -6,14 +6,14 @@ from datetime import date
 
 import pytest
 
-from bench.errors import UserError
-from bench.sampling.evaluation import PointResult, judge_meter, read_results_text
-from bench.sampling.example import simulate_results
-from bench.sampling.inventory import Meter
-from bench.sampling.lots import Lot
-from bench.sampling.schemes import get_scheme
-from bench.sampling.switching import SeverityState
-from bench.sampling.workflow import evaluate_round, make_plan, make_selection
+from meterbench.core.errors import UserError
+from meterbench.sampling.evaluation import PointResult, judge_meter, read_results_text
+from meterbench.sampling.example import simulate_results
+from meterbench.sampling.inventory import Meter
+from meterbench.sampling.lots import Lot
+from meterbench.sampling.schemes import get_scheme
+from meterbench.sampling.switching import SeverityState
+from meterbench.sampling.workflow import evaluate_round, make_plan, make_selection
 
 RESULTS_HEADER = "meter_id,test_point,error_pct,uncertainty_pct\n"
 

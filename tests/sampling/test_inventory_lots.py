@@ -8,10 +8,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bench.errors import UserError
-from bench.sampling.example import example_inventory, generate_example_inventory
-from bench.sampling.inventory import Meter, read_inventory, read_inventory_text
-from bench.sampling.lots import find_lot, form_lots
+from meterbench.core.errors import UserError
+from meterbench.sampling.example import example_inventory, generate_example_inventory
+from meterbench.sampling.inventory import Meter, read_inventory, read_inventory_text
+from meterbench.sampling.lots import find_lot, form_lots
 
 HEADER = ("meter_id,model,class,rating,production_year,installation_date,last_verification,"
           "location,lot_id\n")

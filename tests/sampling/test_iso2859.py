@@ -9,12 +9,12 @@ from pathlib import Path
 
 import pytest
 
-from bench.errors import UserError
-from bench.sampling import iso2859, oc
+from meterbench.core.errors import UserError
+from meterbench.sampling import iso2859, oc
 
 #: ``<repo>/../shared/domain``: the shared domain notes, when they sit beside the repository.
 SHARED_DOMAIN = Path(__file__).resolve().parents[2].parent / "shared" / "domain"
-SHIPPED = json.loads(resources.files("bench.sampling").joinpath(
+SHIPPED = json.loads(resources.files("meterbench.sampling").joinpath(
     "data/iso2859-1-normal.json").read_text())
 
 

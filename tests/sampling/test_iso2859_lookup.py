@@ -26,11 +26,11 @@ from pathlib import Path
 
 import pytest
 
-from bench.errors import UserError
-from bench.sampling import iso2859
+from meterbench.core.errors import UserError
+from meterbench.sampling import iso2859
 
 DATA = Path(__file__).resolve().parent / "data" / "mil_std_105e_aqlschemes.json"
-SHIPPED = json.loads(resources.files("bench.sampling").joinpath(
+SHIPPED = json.loads(resources.files("meterbench.sampling").joinpath(
     "data/iso2859-1-normal.json").read_text())
 
 

@@ -10,13 +10,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import stats
 
-from bench.sampling import iso2859, oc
-from bench.sampling.evaluation import PointResult
-from bench.sampling.example import simulate_results
-from bench.sampling.inventory import Meter
-from bench.sampling.lots import Lot
-from bench.sampling.schemes import get_scheme
-from bench.sampling.workflow import evaluate_round, make_plan, make_selection, plan_with_oc
+from meterbench.sampling import iso2859, oc
+from meterbench.sampling.evaluation import PointResult
+from meterbench.sampling.example import simulate_results
+from meterbench.sampling.inventory import Meter
+from meterbench.sampling.lots import Lot
+from meterbench.sampling.schemes import get_scheme
+from meterbench.sampling.workflow import evaluate_round, make_plan, make_selection, plan_with_oc
 
 
 def test_single_oc_is_the_binomial_cdf():

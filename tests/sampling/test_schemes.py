@@ -6,10 +6,16 @@ from datetime import date
 
 import pytest
 
-from bench.errors import UserError
-from bench.sampling.inventory import Meter
-from bench.sampling.lots import Lot
-from bench.sampling.schemes import SCHEMES, add_years, due_status, get_scheme, next_due_after_pass
+from meterbench.core.errors import UserError
+from meterbench.sampling.inventory import Meter
+from meterbench.sampling.lots import Lot
+from meterbench.sampling.schemes import (
+    SCHEMES,
+    add_years,
+    due_status,
+    get_scheme,
+    next_due_after_pass,
+)
 
 
 def lot(installed=date(2018, 3, 10), year=2017, verified=None, mid=True, tech="electronic"):

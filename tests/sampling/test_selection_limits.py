@@ -8,9 +8,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bench.errors import UserError
-from bench.sampling.limits import current_range, in_service_limit
-from bench.sampling.selection import default_spares, select
+from meterbench.core.errors import UserError
+from meterbench.sampling.in_service_limits import current_range, in_service_limit
+from meterbench.sampling.selection import default_spares, select
 
 IDS = [f"M{i:04d}" for i in range(500)]
 

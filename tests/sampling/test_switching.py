@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from bench.errors import UserError
-from bench.sampling.switching import LotOutcome, SeverityState, next_state, resume
+from meterbench.core.errors import UserError
+from meterbench.sampling.switching import LotOutcome, SeverityState, next_state, resume
 
 OK = LotOutcome(accepted=True, score_credit=True)
 BAD = LotOutcome(accepted=False)

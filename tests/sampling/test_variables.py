@@ -7,8 +7,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bench.errors import UserError
-from bench.sampling import variables
+from meterbench.core.errors import UserError
+from meterbench.sampling import variables
 
 # Z1.9 prints M with two decimals; these are the M that give sampling.md's k examples.
 M_TWO_DECIMALS = {("1.0", 10): 3.27, ("1.0", 20): 2.93, ("1.0", 35): 2.66, ("1.0", 50): 2.47,

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from instruments.sim.lab import LabSpec, SimLab, start_lab
+from meterbench.instruments.sim.lab import LabSpec, SimLab, start_lab
 
 from .vclock import VirtualClock
 

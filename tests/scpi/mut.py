@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from instruments.sim.meter import SimMeter
+from meterbench.instruments.sim.meter import SimMeter
 
 
 def read_mut_energy(meter: SimMeter, time_fn: Callable[[], int]) -> float:

@@ -12,7 +12,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any, TypeVar
 
-from instruments.scpi.transport import TransportTimeout
+from meterbench.instruments.scpi.transport import TransportTimeout
 
 T = TypeVar("T")
 Pair = tuple[bytes, bytes | None]

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from bench.cli import scpi
-from bench.errors import UserError
-from instruments.sim.lab import SimLab
+from meterbench.cli import scpi
+from meterbench.core.errors import UserError
+from meterbench.instruments.sim.lab import SimLab
 
 YAML = Path(__file__).with_name("sim_devices.yaml")
 

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from instruments.scpi.fluke6105a import Fluke6105A, PowerStandardPhase
-from instruments.scpi.properties import Action, Measurement, Setting, declared
-from instruments.scpi.yokogawa_wt1800 import NumericItem, YokogawaWT1800
+from meterbench.instruments.scpi.fluke6105a import Fluke6105A, PowerStandardPhase
+from meterbench.instruments.scpi.properties import Action, Measurement, Setting, declared
+from meterbench.instruments.scpi.yokogawa_wt1800 import NumericItem, YokogawaWT1800
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "instruments-scpi.md"
 
@@ -41,7 +41,7 @@ def test_numeric_item_command_is_documented() -> None:
 
 
 def test_each_driver_names_its_manual() -> None:
-    import instruments.scpi.fluke6105a as fluke
-    import instruments.scpi.yokogawa_wt1800 as wt
+    import meterbench.instruments.scpi.fluke6105a as fluke
+    import meterbench.instruments.scpi.yokogawa_wt1800 as wt
     assert re.search(r"6100B/6105A Electrical Power Standards, Users\s+Manual", fluke.__doc__)
     assert "IM WT1801-17EN" in wt.__doc__

@@ -14,12 +14,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bench.labpoint import LabPoint, PointResult, point_uncertainty_pct, run_point
-from instruments.scpi.errors import InstrumentError, ScpiError, ScpiTimeout
-from instruments.scpi.fluke6105a import Fluke6105A
-from instruments.scpi.transport import ConnectionSettings
-from instruments.scpi.yokogawa_wt1800 import IntegrationState, YokogawaWT1800
-from instruments.sim.lab import (
+from meterbench.accuracy.labpoint import LabPoint, PointResult, point_uncertainty_pct, run_point
+from meterbench.instruments.scpi.errors import InstrumentError, ScpiError, ScpiTimeout
+from meterbench.instruments.scpi.fluke6105a import Fluke6105A
+from meterbench.instruments.scpi.transport import ConnectionSettings
+from meterbench.instruments.scpi.yokogawa_wt1800 import IntegrationState, YokogawaWT1800
+from meterbench.instruments.sim.lab import (
     LabSpec,
     LabSpecError,
     MeterSpec,
@@ -27,7 +27,7 @@ from instruments.sim.lab import (
     lab_spec_from_dict,
     start_lab,
 )
-from instruments.sim.meter import ErrorCurve
+from meterbench.instruments.sim.meter import ErrorCurve
 
 from .mut import read_mut_energy
 from .vclock import VirtualClock

@@ -8,11 +8,11 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from instruments.scpi.base import Identity, parse_error_entry
-from instruments.scpi.errors import ResponseError, SettingRangeError
-from instruments.scpi.fluke6105a import Fluke6105A, PowerStandardPhase
-from instruments.scpi.properties import ON_OFF, InRange, declared, parse_float
-from instruments.scpi.yokogawa_wt1800 import YokogawaWT1800
+from meterbench.instruments.scpi.base import Identity, parse_error_entry
+from meterbench.instruments.scpi.errors import ResponseError, SettingRangeError
+from meterbench.instruments.scpi.fluke6105a import Fluke6105A, PowerStandardPhase
+from meterbench.instruments.scpi.properties import ON_OFF, InRange, declared, parse_float
+from meterbench.instruments.scpi.yokogawa_wt1800 import YokogawaWT1800
 
 
 @given(st.floats(min_value=-1008, max_value=1008, allow_nan=False))

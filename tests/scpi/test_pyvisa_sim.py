@@ -12,10 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from instruments.scpi.errors import InstrumentError
-from instruments.scpi.fluke6105a import Fluke6105A
-from instruments.scpi.transport import ConnectionSettings
-from instruments.scpi.yokogawa_wt1800 import IntegrationState, YokogawaWT1800
+from meterbench.instruments.scpi.errors import InstrumentError
+from meterbench.instruments.scpi.fluke6105a import Fluke6105A
+from meterbench.instruments.scpi.transport import ConnectionSettings
+from meterbench.instruments.scpi.yokogawa_wt1800 import IntegrationState, YokogawaWT1800
 
 YAML = Path(__file__).with_name("sim_devices.yaml")
 SIM = ConnectionSettings(backend=f"{YAML}@sim", timeout_ms=200)

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import pytest
 
-from instruments.scpi.errors import InstrumentError, ScpiTimeout, SettingRangeError
-from instruments.scpi.fluke6105a import Fluke6105A
+from meterbench.instruments.scpi.errors import InstrumentError, ScpiTimeout, SettingRangeError
+from meterbench.instruments.scpi.fluke6105a import Fluke6105A
 
 from .replay import NO_ERROR, ReplayMismatch, expected_protocol
 

@@ -6,8 +6,8 @@ import math
 
 import pytest
 
-from instruments.scpi.errors import InstrumentError, ResponseError, SettingRangeError
-from instruments.scpi.yokogawa_wt1800 import IntegrationState, YokogawaWT1800
+from meterbench.instruments.scpi.errors import InstrumentError, ResponseError, SettingRangeError
+from meterbench.instruments.scpi.yokogawa_wt1800 import IntegrationState, YokogawaWT1800
 
 from .replay import WT_NO_ERROR, expected_protocol
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from instruments.scpi.errors import ResourceStringError
-from instruments.scpi.resource import ResourceKind, parse_resource, socket_resource
-from instruments.scpi.transport import ConnectionSettings, VisaTransport
+from meterbench.instruments.scpi.errors import ResourceStringError
+from meterbench.instruments.scpi.resource import ResourceKind, parse_resource, socket_resource
+from meterbench.instruments.scpi.transport import ConnectionSettings, VisaTransport
 
 
 @pytest.mark.parametrize(("text", "kind"), [

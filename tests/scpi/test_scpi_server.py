@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from instruments.sim.scpi_server import ScpiDevice, header_regex
-from instruments.sim.sim_power_standard import SimPowerStandard
-from instruments.sim.source_circuit import SourceCircuit
+from meterbench.instruments.sim.scpi_server import ScpiDevice, header_regex
+from meterbench.instruments.sim.sim_power_standard import SimPowerStandard
+from meterbench.instruments.sim.source_circuit import SourceCircuit
 
 from .vclock import VirtualClock
 

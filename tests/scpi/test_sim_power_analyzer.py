@@ -6,9 +6,9 @@ import math
 
 import pytest
 
-from instruments.sim.meter import true_energy
-from instruments.sim.sim_power_analyzer import SimPowerAnalyzer
-from instruments.sim.source_circuit import SourceCircuit, SourceState
+from meterbench.instruments.sim.meter import true_energy
+from meterbench.instruments.sim.sim_power_analyzer import SimPowerAnalyzer
+from meterbench.instruments.sim.source_circuit import SourceCircuit, SourceState
 
 from .vclock import VirtualClock
 

@@ -7,8 +7,8 @@ import math
 from hypothesis import given
 from hypothesis import strategies as st
 
-from instruments.sim.meter import SimMeter, true_energy
-from instruments.sim.source_circuit import SourceCircuit, SourceState
+from meterbench.instruments.sim.meter import SimMeter, true_energy
+from meterbench.instruments.sim.source_circuit import SourceCircuit, SourceState
 
 from .vclock import VirtualClock
 
@@ -64,7 +64,7 @@ def test_meter_on_the_source_registers_true_energy_times_its_error() -> None:
     clock = VirtualClock()
     circuit = SourceCircuit(clock, SourceState(voltage_v=(230.0,) * 3, current_a=(10.0,) * 3,
                                                output_on=True))
-    from instruments.sim.meter import ErrorCurve
+    from meterbench.instruments.sim.meter import ErrorCurve
     meter = SimMeter(circuit=circuit, start_ms=clock.now_ms, error=ErrorCurve.constant(1.0))
     start = clock.now_ms
     clock.advance(3_600_000)

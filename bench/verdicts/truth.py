@@ -22,10 +22,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from bench.analysis import Analysis
-from bench.simworld import SimWorld, power_range_w
-from bench.store import Series
-from instruments.registers import load_register_map
+from meterbench.instruments.registers import load_register_map
+from meterbench.run.analysis import Analysis
+from meterbench.run.simworld import SimWorld, power_range_w
+from meterbench.store.run_store import Series
 
 MS_PER_HOUR = 3_600_000
 

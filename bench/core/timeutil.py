@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime, timedelta
 
-from bench.errors import UserError
+from meterbench.core.errors import UserError
 
 MS_PER_S = 1000
 MS_PER_MIN = 60_000

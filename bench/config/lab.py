@@ -11,16 +11,22 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from bench.accuracy.decision import RULES
-from bench.accuracy.executor import LabSettings
-from bench.accuracy.job import LIMIT_BASES, LabPlan
-from bench.accuracy.plans import PF_ANGLE_DEG, PHASE_SETS, PLAN_KINDS, plan_points, rated_current
-from bench.limits import CREEP_VOLTAGE_FACTOR, IN_SERVICE_FACTOR, temperature_band
-from bench.timeutil import parse_duration
-from bench.tomlcheck import Table
-from instruments.scpi.fluke6105a import MAX_CURRENT_A, MAX_VOLTAGE_V
-from instruments.sim.lab import ReferenceSpec
-from instruments.sim.meter import ErrorCurve
+from meterbench.accuracy.decision import RULES
+from meterbench.accuracy.executor import LabSettings
+from meterbench.accuracy.job import LIMIT_BASES, LabPlan
+from meterbench.accuracy.limits import CREEP_VOLTAGE_FACTOR, IN_SERVICE_FACTOR, temperature_band
+from meterbench.accuracy.plans import (
+    PF_ANGLE_DEG,
+    PHASE_SETS,
+    PLAN_KINDS,
+    plan_points,
+    rated_current,
+)
+from meterbench.config.strict_toml import Table
+from meterbench.core.timeutil import parse_duration
+from meterbench.instruments.scpi.fluke6105a import MAX_CURRENT_A, MAX_VOLTAGE_V
+from meterbench.instruments.sim.lab import ReferenceSpec
+from meterbench.instruments.sim.meter import ErrorCurve
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,7 @@ entry per session with its statistics). Started again on the same folder it resu
 file (checked by hash), same clock line, each meter continues after its last stored poll, and the
 polls missed while the process was down are one ``gap`` event per meter.
 
-On a simulated bench the clock is an :class:`~bench.anchored_clock.AnchoredClock` starting at the
+On a simulated bench the clock is an :class:`~meterbench.clocks.anchored.AnchoredClock` starting at the
 bench's day (scale from the bench file or ``--scale``; the bench's ``clock = "real"`` means scale
 1), and the world is rebuilt from the same seed on resume, so a restarted simulator serves the
 values the first one would have. Real benches use the wall clock and run until stopped.
@@ -22,17 +22,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bench import runfolder
-from bench.acquire import MeterStats, PollPlan, StatusHook, acquire, poll_plan
-from bench.anchored_clock import AnchoredClock, wall_ms
-from bench.config import BenchConfig
-from bench.errors import UserError
-from bench.links import build_drivers, shared_links
-from bench.simhost import SimHost, start_meters
-from bench.simworld import MARGIN_MS, build_world
-from bench.status import totals
-from bench.store import Store, StoreError
-from bench.timeutil import format_iso_utc
+from meterbench.acquisition.engine import MeterStats, PollPlan, StatusHook, acquire, poll_plan
+from meterbench.acquisition.links import build_drivers, shared_links
+from meterbench.acquisition.status import totals
+from meterbench.clocks.anchored import AnchoredClock, wall_ms
+from meterbench.config.bench_file import BenchConfig
+from meterbench.core.errors import UserError
+from meterbench.core.timeutil import format_iso_utc
+from meterbench.run import folder as runfolder
+from meterbench.run.simhost import SimHost, start_meters
+from meterbench.run.simworld import MARGIN_MS, build_world
+from meterbench.store.run_store import Store, StoreError
 
 STORE_FILE = "store.sqlite"
 ACQUISITION_FILE = "acquisition.json"
@@ -91,7 +91,7 @@ def open_store(run_dir: Path, config: BenchConfig, *, commit_interval_s: float =
 
 
 def bench_text(config: BenchConfig) -> str | None:
-    from bench.config import resolve
+    from meterbench.config.bench_file import resolve
 
     try:
         return resolve(config.source.removeprefix("builtin:"))[1]

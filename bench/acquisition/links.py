@@ -1,7 +1,7 @@
 """Drivers for a bench's meters, one connection per transport.
 
 Meters behind one gateway (same host:port and framing) or on one serial line share one
-:class:`~instruments.modbus.ModbusLink`: one TCP connection to the gateway, one open port on the
+:class:`~meterbench.instruments.modbus.ModbusLink`: one TCP connection to the gateway, one open port on the
 line, one transaction at a time on that bus (the link's lock). A gateway that serves several
 masters would accept parallel connections, but an RS485 line behind it would serialize them
 anyway, and many gateways accept only a few connections.
@@ -12,18 +12,18 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from bench.config import BenchConfig, TransportSpec
-from bench.errors import UserError
-from instruments.errors import ConfigError
-from instruments.modbus import (
+from meterbench.config.bench_file import BenchConfig, TransportSpec
+from meterbench.core.errors import UserError
+from meterbench.instruments.errors import ConfigError
+from meterbench.instruments.modbus import (
     ModbusLink,
     ModbusMeter,
     RtuOverTcpTransport,
     SerialTransport,
     TcpTransport,
 )
-from instruments.registers import load_register_map
-from instruments.sim.serve import EndpointInfo
+from meterbench.instruments.registers import load_register_map
+from meterbench.instruments.sim.serve import EndpointInfo
 
 
 def transport_of(spec: TransportSpec) -> TcpTransport | RtuOverTcpTransport | SerialTransport:

@@ -1,7 +1,7 @@
 """Acquisition: poll every meter on its schedule and store every answer, and every failure.
 
 One task per meter. Meters that share a transport (a gateway's host:port, a serial line) share one
-:class:`~instruments.modbus.ModbusLink`, whose lock allows one transaction at a time on that bus;
+:class:`~meterbench.instruments.modbus.ModbusLink`, whose lock allows one transaction at a time on that bus;
 meters on different links never wait for each other. Polls are aligned to multiples of each
 meter's period (on the minute for 1-minute polling) and each stored reading keeps its scheduled
 time (``tick_ms``), the request and response times and, when the meter's map has a clock channel,
@@ -25,17 +25,17 @@ from typing import Any
 
 import numpy as np
 
-from bench.clock import Clock, VirtualClock
-from bench.config import MeterSpec
-from bench.store import Store
-from bench.timeutil import format_iso_utc
-from instruments.errors import ModbusConnectionError, ModbusError
-from instruments.modbus import ModbusMeter
+from meterbench.clocks.run_clock import Clock, VirtualClock
+from meterbench.config.bench_file import MeterSpec
+from meterbench.core.timeutil import format_iso_utc
+from meterbench.instruments.errors import ModbusConnectionError, ModbusError
+from meterbench.instruments.modbus import ModbusMeter
+from meterbench.store.run_store import Store
 
 Progress = Callable[[int, int], None]
 StatusHook = Callable[[Mapping[str, "MeterStats"]], None]
 
-#: The meter-clock channel name (instruments.registers.STANDARD_CHANNELS).
+#: The meter-clock channel name (meterbench.instruments.registers.STANDARD_CHANNELS).
 CLOCK_CHANNEL = "clock.unix_ms"
 #: Percentiles are computed over the most recent polls only, so a week-long run's memory is bounded.
 STATS_WINDOW = 10_000

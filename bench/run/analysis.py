@@ -1,8 +1,8 @@
 """The run's analysis: from stored readings to intervals, the virtual point and comparisons.
 
-Pure composition of :mod:`bench.pipeline` functions over arrays taken from the store; the only
+Pure composition of :mod:`meterbench.pipeline` functions over arrays taken from the store; the only
 input besides the arrays is the bench description. Verdict records are made in
-:mod:`bench.verdicts`, so this module only computes.
+:mod:`meterbench.verdicts.checks`, so this module only computes.
 """
 
 from __future__ import annotations
@@ -11,19 +11,22 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from bench.config import BenchConfig, MeterSpec
-from bench.pipeline.aggregate import quarters_to_hours
-from bench.pipeline.clock import ClockTrack, track_clock
-from bench.pipeline.compare import IntervalComparison, compare_intervals
-from bench.pipeline.events import PipelineEvent
-from bench.pipeline.frozen import detect_frozen
-from bench.pipeline.intervals import MeterIntervals, intervals_from_register
-from bench.pipeline.negative_residuals import NegativeResidualDiagnosis, diagnose_negative_residuals
-from bench.pipeline.netting import PointFlows, VirtualPoint, sum_check, virtual_main_point
-from bench.store import Series, Store
-from bench.timeutil import RESOLUTIONS_MS
-from instruments.errors import ConfigError
-from instruments.registers import load_register_map
+from meterbench.config.bench_file import BenchConfig, MeterSpec
+from meterbench.core.timeutil import RESOLUTIONS_MS
+from meterbench.instruments.errors import ConfigError
+from meterbench.instruments.registers import load_register_map
+from meterbench.pipeline.aggregate import quarters_to_hours
+from meterbench.pipeline.compare import IntervalComparison, compare_intervals
+from meterbench.pipeline.events import PipelineEvent
+from meterbench.pipeline.frozen import detect_frozen
+from meterbench.pipeline.intervals import MeterIntervals, intervals_from_register
+from meterbench.pipeline.meter_clock import ClockTrack, track_clock
+from meterbench.pipeline.negative_residuals import (
+    NegativeResidualDiagnosis,
+    diagnose_negative_residuals,
+)
+from meterbench.pipeline.netting import PointFlows, VirtualPoint, sum_check, virtual_main_point
+from meterbench.store.run_store import Series, Store
 
 #: A boundary is measured when its bracketing readings are at most this many poll periods apart
 #: (issue 6 default).

@@ -18,22 +18,22 @@ from typing import Any
 
 import numpy as np
 
-from bench import runfolder
-from bench.accuracy.runfield import field_accuracy_section
-from bench.acquire import POLL_CHANNELS, MeterStats, acquire, poll_plan  # noqa: F401 - POLL_CHANNELS re-exported
-from bench.analysis import Analysis, analyse
-from bench.clock import make_clock
-from bench.config import BenchConfig
-from bench.daily import metering_points
-from bench.links import build_drivers
-from bench.quality import Quality
-from bench.records import Record
-from bench.simhost import SimHost, start_meters
-from bench.simworld import MARGIN_MS, SimWorld, build_world
-from bench.store import Store
-from bench.timeutil import format_iso_utc, format_minute_utc
-from bench.truth import TruthCheck, check_meter
-from instruments.sim.serve import EndpointInfo
+from meterbench.accuracy.runfield import field_accuracy_section
+from meterbench.acquisition.engine import POLL_CHANNELS, MeterStats, acquire, poll_plan  # noqa: F401 - POLL_CHANNELS re-exported
+from meterbench.acquisition.links import build_drivers
+from meterbench.clocks.run_clock import make_clock
+from meterbench.config.bench_file import BenchConfig
+from meterbench.core.quality import Quality
+from meterbench.core.records import Record
+from meterbench.core.timeutil import format_iso_utc, format_minute_utc
+from meterbench.datahub.daily import metering_points
+from meterbench.instruments.sim.serve import EndpointInfo
+from meterbench.run import folder as runfolder
+from meterbench.run.analysis import Analysis, analyse
+from meterbench.run.simhost import SimHost, start_meters
+from meterbench.run.simworld import MARGIN_MS, SimWorld, build_world
+from meterbench.store.run_store import Store
+from meterbench.verdicts.truth import TruthCheck, check_meter
 
 STORE_FILE = "store.sqlite"
 
@@ -74,7 +74,7 @@ class BenchRun:
         self.tests: list[dict[str, Any]] = []
         self.acquire_seconds = 0.0
         self._truth: dict[str, TruthCheck] = {}
-        self.lab: Any = None  # a running lab on a bench with a [lab] section (bench.accuracy)
+        self.lab: Any = None  # a running lab on a bench with a [lab] section (meterbench.accuracy)
         self.lab_records: list[Record] | None = None
         self.instrument_devices: list[dict[str, Any]] = []  # *IDN? of lab instruments
 
@@ -84,7 +84,7 @@ class BenchRun:
                                       "sha256": self.config.sha256})
         self.store.set_meta("software", runfolder.software_versions())
         if self.config.lab is not None:
-            from bench.accuracy.runlab import instrument_devices, open_lab
+            from meterbench.accuracy.runlab import instrument_devices, open_lab
 
             self.lab = open_lab(self.config)
             self.instrument_devices = instrument_devices(self.config, self.lab)
@@ -108,7 +108,7 @@ class BenchRun:
 
     def describe_transport(self, meter_id: str) -> str:
         if self.lab is not None:
-            from bench.accuracy.runlab import describe
+            from meterbench.accuracy.runlab import describe
 
             return describe(self.config, self.lab, meter_id)
         if self.config.simulate:
@@ -158,7 +158,7 @@ class BenchRun:
         if self.lab is None:
             raise RuntimeError("this bench has no [lab] section")
         if self.lab_records is None:
-            from bench.accuracy.runlab import run_lab_plan
+            from meterbench.accuracy.runlab import run_lab_plan
 
             self.lab_records = run_lab_plan(self.config, self.lab)
         return self.lab_records
@@ -172,7 +172,7 @@ class BenchRun:
         """results.json and the series files; returns the results path."""
         cfg = self.config
         if cfg.lab is not None:
-            from bench.accuracy.runlab import lab_results_document
+            from meterbench.accuracy.runlab import lab_results_document
 
             path = self.run_dir / "results.json"
             runfolder.write_json(path, lab_results_document(self))

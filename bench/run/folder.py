@@ -18,8 +18,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bench import __version__
-from bench.errors import UserError
+from meterbench import __version__
+from meterbench.core.errors import UserError
 
 RESULTS_SCHEMA = "meterbench.results/1"
 _SAFE = re.compile(r"[^A-Za-z0-9_.-]+")

@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
-from bench.errors import UserError
+from meterbench.core.errors import UserError
 
 #: MID MI-003 MPE (%), +5…+30 °C, by current range and class (metrology.md).
 MID_MPE_PCT: dict[str, dict[str, float]] = {

@@ -1,6 +1,6 @@
 """Verdict records from a run's analysis: conformance, netting, field acceptance, ground truth.
 
-Each function returns :class:`bench.records.Record` s; the shipped pytest suites assert on them and
+Each function returns :class:`meterbench.core.records.Record` s; the shipped pytest suites assert on them and
 the report renders them. Limits name their source; the decision rule is stated on every record.
 """
 
@@ -11,12 +11,12 @@ from datetime import date
 
 import numpy as np
 
-from bench.analysis import Analysis, FieldPair, MeterAnalysis
-from bench.config import MeterSpec
-from bench.limits import mpe_pct
-from bench.quality import Quality
-from bench.records import Record, fact, simple_acceptance
-from bench.truth import TruthCheck
+from meterbench.accuracy.limits import mpe_pct
+from meterbench.config.bench_file import MeterSpec
+from meterbench.core.quality import Quality
+from meterbench.core.records import Record, fact, simple_acceptance
+from meterbench.run.analysis import Analysis, FieldPair, MeterAnalysis
+from meterbench.verdicts.truth import TruthCheck
 
 #: Relative steadiness below which two consecutive power samples count as one steady span.
 STEADY_POWER_REL = 0.005

@@ -11,8 +11,8 @@ from __future__ import annotations
 import socket
 from pathlib import Path
 
-from bench.config import BenchConfig
-from bench.errors import UserError
+from meterbench.config.bench_file import BenchConfig
+from meterbench.core.errors import UserError
 
 
 def check_reachable(config: BenchConfig) -> None:

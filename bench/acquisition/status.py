@@ -17,8 +17,8 @@ from typing import TextIO
 
 import numpy as np
 
-from bench.acquire import MeterStats
-from bench.timeutil import format_iso_utc
+from meterbench.acquisition.engine import MeterStats
+from meterbench.core.timeutil import format_iso_utc
 
 #: Polls per meter that the overall lateness percentiles of the display cover.
 RECENT = 100

@@ -12,8 +12,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from bench.pipeline.events import PipelineEvent
-from bench.timeutil import format_iso_utc
+from meterbench.core.timeutil import format_iso_utc
+from meterbench.pipeline.events import PipelineEvent
 
 CLOCK_JUMP = "clock_jump"
 #: A step of the offset between consecutive polls beyond this (plus the round trips) is a jump.

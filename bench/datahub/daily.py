@@ -13,13 +13,13 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
 
-from bench.analysis import CHANNELS, analyse_meter
-from bench.config import BenchConfig
-from bench.datahub import Intervals, MeteringPoint, build_messages
-from bench.datahub.delivery import DeliveryItem, deliver
-from bench.datahub.schema import SchemaValidator
-from bench.store import Store
-from bench.timeutil import to_ms
+from meterbench.config.bench_file import BenchConfig
+from meterbench.core.timeutil import to_ms
+from meterbench.datahub import Intervals, MeteringPoint, build_messages
+from meterbench.datahub.delivery import DeliveryItem, deliver
+from meterbench.datahub.schema import SchemaValidator
+from meterbench.run.analysis import CHANNELS, analyse_meter
+from meterbench.store.run_store import Store
 
 
 def metering_points(config: BenchConfig) -> list[MeteringPoint]:

@@ -15,17 +15,17 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from bench.accuracy.rating import parse_rating
-from bench.errors import UserError
-from bench.ids import is_valid_gs1
-from bench.timeutil import parse_duration, to_ms
-from bench.tomlcheck import Table, load_toml
-from instruments.errors import ConfigError
-from instruments.registers import load_register_map
-from instruments.sim.constant import ConstantCircuit
-from instruments.sim.faults import FaultSchedule
-from instruments.sim.meter import SimMeter
-from instruments.sim.served import ServedMeter
+from meterbench.accuracy.rating import parse_rating
+from meterbench.config.strict_toml import Table, load_toml
+from meterbench.core.errors import UserError
+from meterbench.core.gs1 import is_valid_gs1
+from meterbench.core.timeutil import parse_duration, to_ms
+from meterbench.instruments.errors import ConfigError
+from meterbench.instruments.registers import load_register_map
+from meterbench.instruments.sim.constant import ConstantCircuit
+from meterbench.instruments.sim.faults import FaultSchedule
+from meterbench.instruments.sim.meter import SimMeter
+from meterbench.instruments.sim.served import ServedMeter
 
 ROLES = ("main", "operator", "reference", "mut")
 CLASSES = ("A", "B", "C")
@@ -84,7 +84,7 @@ class MeterSpec:
     calibration_id: str | None = None
     calibration_due: date | None = None
     poll_ms: int | None = None  # overrides [run] poll_period for this meter
-    rating: Any = None  # bench.accuracy.rating.MeterRating, from the optional ``rating`` table
+    rating: Any = None  # meterbench.accuracy.rating.MeterRating, from the optional ``rating`` table
 
     @property
     def label(self) -> str:
@@ -141,7 +141,7 @@ class BenchConfig:
     loads: tuple[LoadSpec, ...]
     datahub: DatahubSpec
     raw: dict[str, Any] = field(repr=False, compare=False, default_factory=dict)
-    lab: Any = None  # bench.accuracy.benchfile.LabBenchSpec for a bench with a ``[lab]`` section
+    lab: Any = None  # meterbench.config.lab.LabBenchSpec for a bench with a ``[lab]`` section
 
     @property
     def tz(self) -> ZoneInfo:
@@ -168,7 +168,7 @@ BUILTIN_DIR = "benches"
 
 
 def builtin_names() -> list[str]:
-    folder = resources.files("bench").joinpath(BUILTIN_DIR)
+    folder = resources.files("meterbench").joinpath(BUILTIN_DIR)
     return sorted(p.name[:-5] for p in folder.iterdir() if p.name.endswith(".toml"))
 
 
@@ -187,7 +187,7 @@ def resolve(name_or_path: str) -> tuple[str, str]:
     if name_or_path not in builtin_names():
         raise UserError(f"unknown built-in bench {name_or_path!r}",
                         expected="a bench TOML file or one of " + ", ".join(builtin_names()))
-    text = resources.files("bench").joinpath(BUILTIN_DIR, name_or_path + ".toml").read_text("utf-8")
+    text = resources.files("meterbench").joinpath(BUILTIN_DIR, name_or_path + ".toml").read_text("utf-8")
     return f"builtin:{name_or_path}", text
 
 
@@ -446,7 +446,7 @@ def parse_bench(data: dict[str, Any], *, source: str, text: str = "",
     lab = None
     if lab_tab is not None:
         # imported here: the lab stack (SCPI, Modbus, simulators) is only needed by lab benches
-        from bench.accuracy.benchfile import parse_lab
+        from meterbench.config.lab import parse_lab
 
         lab = parse_lab(lab_tab, meters, simulate)
     top.finish()

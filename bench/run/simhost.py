@@ -13,11 +13,11 @@ import threading
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from bench.config import BenchConfig
-from bench.errors import UserError
-from bench.simworld import SimWorld
-from instruments.errors import ConfigError
-from instruments.sim.serve import EndpointInfo, SimServers
+from meterbench.config.bench_file import BenchConfig
+from meterbench.core.errors import UserError
+from meterbench.instruments.errors import ConfigError
+from meterbench.instruments.sim.serve import EndpointInfo, SimServers
+from meterbench.run.simworld import SimWorld
 
 
 class SimHost:

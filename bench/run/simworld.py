@@ -12,10 +12,10 @@ from datetime import datetime, time, timedelta
 
 import numpy as np
 
-from bench.config import BenchConfig, LoadSpec, MeterSpec
-from bench.timeutil import MS_PER_HOUR, to_ms
-from instruments.sim.meter import ErrorCurve, SimMeter, true_energy
-from instruments.sim.world import (
+from meterbench.config.bench_file import BenchConfig, LoadSpec, MeterSpec
+from meterbench.core.timeutil import MS_PER_HOUR, to_ms
+from meterbench.instruments.sim.meter import ErrorCurve, SimMeter, true_energy
+from meterbench.instruments.sim.world import (
     Schedule,
     ScheduleCircuit,
     base_load,

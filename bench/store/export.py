@@ -13,9 +13,9 @@ import os
 from pathlib import Path
 from typing import Any
 
-from bench.errors import UserError
-from bench.store import Store
-from bench.timeutil import format_iso_utc
+from meterbench.core.errors import UserError
+from meterbench.core.timeutil import format_iso_utc
+from meterbench.store.run_store import Store
 
 FORMATS = ("csv", "parquet")
 COLUMNS = ("meter", "channel", "tick_utc", "request_utc", "response_utc", "value", "flag")
@@ -81,7 +81,7 @@ def export_run(run_dir: Path, fmt: str, out: Path | None = None) -> tuple[Path, 
     if fmt == "parquet":
         _pyarrow()
     out = Path(out) if out else Path(run_dir) / f"readings.{fmt}"
-    from bench.store import StoreError
+    from meterbench.store.run_store import StoreError
 
     try:
         store = Store(store_path)

@@ -1,0 +1,1 @@
+"""The bench file: its strict reader, its model, and the lab section."""

@@ -1,0 +1,1 @@
+"""One run of a bench: devices, acquisition, analysis, the run folder."""

@@ -1,0 +1,1 @@
+"""The run store (SQLite, append-only) and exporting its readings."""

@@ -1,0 +1,1 @@
+"""Verdict records from a run: conformance, netting, field acceptance, ground truth."""

@@ -21,7 +21,7 @@ REPORT_FILE = "report.html"
 
 
 def environment() -> Environment:
-    return Environment(loader=PackageLoader("reports", "templates"),
+    return Environment(loader=PackageLoader("meterbench.reports", "templates"),
                        autoescape=select_autoescape(default=True, default_for_string=True))
 
 

@@ -141,7 +141,6 @@ def test_simulators_stop_after_keyboard_interrupt(pytester, tmp_path, monkeypatc
 
     Run in a subprocess: an in-process KeyboardInterrupt would stop this very test session.
     """
-    monkeypatch.setenv("PYTHONPATH", cli_env["PYTHONPATH"])
     pytester.makepyfile("""
         def test_interrupted(bench_run):
             raise KeyboardInterrupt

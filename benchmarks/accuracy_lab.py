@@ -22,7 +22,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from meterbench.accuracy.job import LabPlan, run_plan  # noqa: E402
 from meterbench.accuracy.rating import MeterRating  # noqa: E402
 from meterbench.accuracy.register import RegisterRead, register_step_kwh  # noqa: E402
-from meterbench.accuracy.simlab import LabClock, SimMut, start_sim_lab  # noqa: E402
+from meterbench.clocks.lab_clock import LabClock  # noqa: E402
+from meterbench.run.lab_devices import SimMut, start_sim_lab  # noqa: E402
 from meterbench.instruments.regmap import DATA_TYPES, Channel  # noqa: E402
 from meterbench.instruments.sim.meter import ErrorCurve  # noqa: E402
 

@@ -190,7 +190,7 @@ def run_soak(folder: Path, *, meters: int = 20, days: int = 7, poll: str = "15mi
             run.store.commit()
             events = Counter(e["kind"] for e in run.store.events())
             world = run.world
-            drivers = build_drivers(config, run.endpoints, run.clock.now_ms)
+            drivers = build_drivers(config, run.strategy.devices.endpoints, run.clock.now_ms)
             per_poll = {spec.id: len(drivers[spec.id].plan(poll_plan(spec, drivers[spec.id]).channels))
                         for spec in config.meters}
         finally:

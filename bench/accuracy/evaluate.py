@@ -17,7 +17,7 @@ from meterbench.accuracy.limits import CREEP_MAX_PULSES
 from meterbench.accuracy.plans import TestPoint
 from meterbench.accuracy.rating import MeterRating
 from meterbench.accuracy.uncertainty import Budget, budget, u_repeatability
-from meterbench.core.records import Record
+from meterbench.core.records import Record, record
 
 STAGE = "lab"
 
@@ -83,8 +83,9 @@ def point_records(measurements: Sequence[Measurement], *, limit: Callable[[str, 
             detail += f"; WARNING U = {u:.3g} % exceeds the target {target:.3g} % (1/3 MPE)"
         if warn:
             detail += "; planner: " + warn[0]
-        out.append(Record(STAGE, p.name, meter, value, "%", verdict, -lim.pct, lim.pct, u,
-                          RULE_TEXT[rule], detail, data=dict(
+        out.append(record("lab.point", meter, value, "%", verdict, name=p.name, low=-lim.pct,
+                          high=lim.pct, uncertainty=u, rule=RULE_TEXT[rule], detail=detail,
+                          data=dict(
                               kind="point", current_a=p.current_a, pf=p.pf, phi_deg=p.phi_deg,
                               load=p.load, runs={r.direction: r.error_pct for r in runs},
                               reference_kwh=ref_kwh, meter_kwh=[r.meter_kwh for r in runs],
@@ -102,7 +103,7 @@ def starting_record(d: RegisterDelta, current_a: float, *, expected_kwh: float) 
     enough for the expected energy to be many steps."""
     low = 2.0 * d.step_kwh
     ok = d.import_kwh > low
-    return Record(STAGE, "starting current", d.meter, d.import_kwh, "kWh", "pass" if ok else "fail",
+    return record("lab.starting", d.meter, d.import_kwh, "kWh", "pass" if ok else "fail",
                   low=low, rule="registers: advance > 2 register steps (two reads, ±q each)",
                   detail=f"Ist {current_a:g} A PF 1 for {d.gate_ms / 1000:g} s; expected about "
                          f"{expected_kwh:.5f} kWh, register advanced {d.import_kwh:.5f} kWh",
@@ -120,7 +121,7 @@ def creep_record(d: RegisterDelta, rating: MeterRating, voltage_v: float) -> Rec
         pulse = d.step_kwh
         what = f"no meter constant declared: one register step {pulse:.3g} kWh stands in for a pulse"
     ok = d.import_kwh <= pulse and d.export_kwh <= pulse
-    return Record(STAGE, "no-load (creep)", d.meter, d.import_kwh, "kWh", "pass" if ok else "fail",
+    return record("lab.creep", d.meter, d.import_kwh, "kWh", "pass" if ok else "fail",
                   high=pulse, rule="at most 1 pulse equivalent (metrology.md)",
                   detail=f"{voltage_v:g} V (1.15·Un), no current, {d.gate_ms / 1000:g} s; {what}; "
                          f"import +{d.import_kwh:.6f} kWh, export +{d.export_kwh:.6f} kWh",
@@ -134,10 +135,10 @@ def dial_record(d: RegisterDelta, lim: Limit, *, reference_accuracy_pct: float, 
     value = (d.import_kwh - ref) / ref * 100.0 if ref > 0 else math.nan
     b = budget(reference_accuracy_pct=reference_accuracy_pct, step_kwh=d.step_kwh,
                reference_kwh=ref, window_ms=d.window_ms + 1.0, gate_ms=d.gate_ms)
-    return Record(STAGE, "register (dial) test", d.meter, value, "%",
-                  decide(value, -lim.pct, lim.pct, b.expanded, rule), -lim.pct, lim.pct,
-                  b.expanded, RULE_TEXT[rule],
-                  f"register +{d.import_kwh:.5f} kWh vs reference {ref:.5f} kWh; {lim.basis}",
+    return record("lab.dial", d.meter, value, "%",
+                  decide(value, -lim.pct, lim.pct, b.expanded, rule), low=-lim.pct, high=lim.pct,
+                  uncertainty=b.expanded, rule=RULE_TEXT[rule],
+                  detail=f"register +{d.import_kwh:.5f} kWh vs reference {ref:.5f} kWh; {lim.basis}",
                   data=dict(kind="dial", reference_kwh=ref, budget=b.as_dict()))
 
 
@@ -163,10 +164,10 @@ def summation_record(d: RegisterDelta, behaviour: str, declared: str | None, pha
                 export_kwh=d.export_kwh)
     if declared is None:
         verdict = "fail" if behaviour == "inconsistent" else "info"
-        return Record(STAGE, "summation test", d.meter, d.import_kwh, "kWh", verdict,
+        return record("lab.summation", d.meter, d.import_kwh, "kWh", verdict,
                       rule="behaviour observed (no registration rule declared)", detail=detail,
                       data=data)
     verdict = "pass" if behaviour == declared else "fail"
-    return Record(STAGE, "summation test", d.meter, d.import_kwh, "kWh", verdict,
+    return record("lab.summation", d.meter, d.import_kwh, "kWh", verdict,
                   rule=f"observed behaviour must be the declared {declared}",
                   detail=detail, data=data)

@@ -33,7 +33,7 @@ from scipy import stats
 
 from meterbench.accuracy.decision import RULE_TEXT, decide
 from meterbench.accuracy.limits import in_service_limit_pct, mpe_pct
-from meterbench.core.records import Record, fact, simple_acceptance
+from meterbench.core.records import Record, fact, record, simple_acceptance
 from meterbench.core.timeutil import format_iso_utc, from_ms, to_ms
 from meterbench.pipeline.alignment import AlignmentError, estimate_clock
 from meterbench.pipeline.compare import IntervalComparison, compare_intervals
@@ -125,27 +125,27 @@ def shift_words(shift_ms: int) -> str:
 
 def _labelling_record(diag: LabellingDiagnosis | None, operator: str, why: str = "") -> Record:
     if diag is None:
-        return fact(STAGE, "interval labelling", operator, None, "", f"not checked: {why}")
+        return fact("field.labelling", operator, None, "", f"not checked: {why}")
     shift_s = diag.winter_shift_ms if diag.winter_shift_ms is not None else diag.summer_shift_ms
     data = diag.as_record()
     if diag.is_error:
-        return Record(STAGE, "interval labelling", operator, (shift_s or 0) / 1000.0, "s", "fail",
+        return record("field.labelling", operator, (shift_s or 0) / 1000.0, "s", "fail",
                       low=0.0, high=0.0, rule="labels must be interval starts in UTC (market.md)",
                       detail=f"operator values {shift_words(shift_s or 0)} ({diag.text}); "
                              f"correction: {diag.correction}; accuracy is judged on the corrected "
                              "labels, so this is a labelling error, not an inaccurate meter",
                       data=data)
     if diag.kind == "none":
-        return Record(STAGE, "interval labelling", operator, 0.0, "s", "pass", low=0.0, high=0.0,
+        return record("field.labelling", operator, 0.0, "s", "pass", low=0.0, high=0.0,
                       rule="labels must be interval starts in UTC (market.md)", detail=diag.text,
                       data=data)
-    return fact(STAGE, "interval labelling", operator, None, "", diag.text, data)
+    return fact("field.labelling", operator, None, "", diag.text, data)
 
 
 def _timeliness(deliveries: Mapping[date, int] | None, s: FieldSettings, operator: str,
                 days: list[date]) -> Record:
     if s.deadline is None or deliveries is None:
-        return fact(STAGE, "delivered on time", operator, None, "days late",
+        return fact("field.timeliness", operator, None, "days late",
                     "not evaluated: no deadline or no delivery times given")
     tz = ZoneInfo(s.zone)
     late = []
@@ -157,7 +157,7 @@ def _timeliness(deliveries: Mapping[date, int] | None, s: FieldSettings, operato
     detail = (f"deadline {s.deadline.strftime('%H:%M')} local on the next day; "
               f"{len(days) - len(late)} of {len(days)} days on time"
               + (f"; late or missing: {', '.join(x.isoformat() for x in late[:10])}" if late else ""))
-    return simple_acceptance(STAGE, "delivered on time", operator, float(len(late)), "days late",
+    return simple_acceptance("field.timeliness", operator, float(len(late)), "days late",
                              high=0.0, detail=detail)
 
 
@@ -169,9 +169,9 @@ def clock_offset_record(operator: Readings, reference: Readings, operator_id: st
     try:
         a = estimate_clock(operator[0], operator[1], reference[0], reference[1])
     except AlignmentError as exc:
-        return fact(STAGE, "time offset from readings", operator_id, None, "s",
+        return fact("field.time_offset", operator_id, None, "s",
                     f"not determined: {exc}")
-    return Record(STAGE, "time offset from readings", operator_id, a.offset_ms / 1000.0, "s",
+    return record("field.time_offset", operator_id, a.offset_ms / 1000.0, "s",
                   "info", uncertainty=a.offset_uncertainty_ms / 1000.0,
                   rule="cross-correlation of register increments (meterbench.pipeline.alignment)",
                   detail=a.describe(),
@@ -210,20 +210,20 @@ def field_acceptance(operator: IntervalSeries, reference: IntervalSeries, *, ope
     days = sorted({from_ms(int(t)).astimezone(tz).date() for t in reference.start_ms})
     records = [
         _labelling_record(diag, operator_id, why),
-        Record(STAGE, "operator vs reference bias", operator_id, bias, "%", verdict, -limit, limit,
-               u_exp, RULE_TEXT[s.rule],
-               f"{int(mask.sum())} intervals, {ref_total:.3f} kWh on the reference {reference_id}; "
+        record("field.bias", operator_id, bias, "%", verdict, low=-limit, high=limit,
+               uncertainty=u_exp, rule=RULE_TEXT[s.rule],
+               detail=f"{int(mask.sum())} intervals, {ref_total:.3f} kWh on the reference {reference_id}; "
                f"95 % CI {bias - half:+.3f} … {bias + half:+.3f} % (scatter); U includes the "
                f"reference's class {s.reference_class} and quantization; {s.limit_text}",
                data=dict(ci95_low=bias - half, ci95_high=bias + half, u_scatter_pct=u_stat,
                          u_reference_meter_pct=u_refmeter, u_quantization_pct=u_q,
                          reference=reference_id)),
-        simple_acceptance(STAGE, "intervals within quantization-aware limits", operator_id,
+        simple_acceptance("field.interval_limits", operator_id,
                           float(outside.sum()), "intervals", high=0.0,
                           detail=f"per interval |error| ≤ MPE {s.operator_class} + MPE "
                                  f"{s.reference_class} + (q_op + q_ref)/ref; {int(mask.sum())} "
                                  "intervals compared"),
-        simple_acceptance(STAGE, "data completeness", operator_id, completeness, "%",
+        simple_acceptance("field.completeness", operator_id, completeness, "%",
                           low=s.completeness_min_pct,
                           detail=f"{measured_both} of {expected} intervals measured on both sides"),
         _timeliness(deliveries, s, operator_id, days),

@@ -9,8 +9,8 @@ anyway, and many gateways accept only a few connections.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from typing import Any
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any
 
 from meterbench.config.bench_file import BenchConfig, TransportSpec
 from meterbench.core.errors import UserError
@@ -23,10 +23,15 @@ from meterbench.instruments.modbus import (
     TcpTransport,
 )
 from meterbench.instruments.registers import load_register_map
-from meterbench.instruments.sim.serve import EndpointInfo
+
+if TYPE_CHECKING:
+    from meterbench.run.field_devices import MeterEndpoint
 
 
-def transport_of(spec: TransportSpec) -> TcpTransport | RtuOverTcpTransport | SerialTransport:
+Transport = TcpTransport | RtuOverTcpTransport | SerialTransport
+
+
+def transport_of(spec: TransportSpec) -> Transport:
     if spec.kind == "tcp":
         return TcpTransport(spec.host, spec.port)
     if spec.kind == "rtu_over_tcp":
@@ -34,21 +39,16 @@ def transport_of(spec: TransportSpec) -> TcpTransport | RtuOverTcpTransport | Se
     return SerialTransport(spec.device, spec.baud, spec.parity, spec.stopbits)
 
 
-def endpoint_transport(ep: EndpointInfo) -> TcpTransport | RtuOverTcpTransport | SerialTransport:
-    """How to reach a simulated endpoint (a TCP gateway, an RTU-over-TCP gateway or a pty line)."""
-    if ep.transport == "rtu":
-        return SerialTransport(ep.device, ep.baud, ep.parity, ep.stopbits)
-    if ep.transport == "rtu_over_tcp":
-        return RtuOverTcpTransport(ep.host, ep.port)
-    return TcpTransport(ep.host, ep.port)
+def describe_transport(t: TransportSpec) -> str:
+    if t.kind == "rtu":
+        return f"rtu {t.device} {t.baud} {t.parity}{t.stopbits} unit {t.unit}"
+    return f"{t.kind}://{t.host}:{t.port} unit {t.unit}"
 
 
-def build_drivers(config: BenchConfig, endpoints: Sequence[EndpointInfo], time_ms: Callable[[], int],
-                  *, retries: int = 2) -> dict[str, ModbusMeter]:
-    """One driver per meter (by id); meters on the same transport share its link.
-
-    On a simulated bench ``endpoints`` say where each meter is served (the bench file's
-    transports name the real devices)."""
+def build_drivers(config: BenchConfig, endpoints: Mapping[str, MeterEndpoint],
+                  time_ms: Callable[[], int], *, retries: int = 2) -> dict[str, ModbusMeter]:
+    """One driver per meter (by id), at the endpoint the bench's devices give it (simulated or
+    real: :mod:`meterbench.run.field_devices`); meters on the same transport share its link."""
     links: dict[Any, ModbusLink] = {}
     drivers: dict[str, ModbusMeter] = {}
     for spec in config.meters:
@@ -57,20 +57,14 @@ def build_drivers(config: BenchConfig, endpoints: Sequence[EndpointInfo], time_m
         except ConfigError as exc:
             raise UserError(exc.message, source=config.source, field=f"meter {spec.id}.model",
                             expected=exc.expected) from None
-        t = spec.transport
-        if config.simulate:
-            ep = next(e for e in endpoints if e.name == spec.id)
-            transport: Any = endpoint_transport(ep)
-            unit = ep.unit_id
-        else:
-            transport = transport_of(t)
-            unit = t.unit
-        link = links.get(transport)
+        ep = endpoints[spec.id]
+        timeout_s = spec.transport.timeout_s
+        link = links.get(ep.transport)
         if link is None:
-            link = links[transport] = ModbusLink(transport, timeout_s=t.timeout_s)
+            link = links[ep.transport] = ModbusLink(ep.transport, timeout_s=timeout_s)
         else:
-            link.timeout_s = max(link.timeout_s, t.timeout_s)  # the slowest meter on the bus rules
-        drivers[spec.id] = ModbusMeter(regmap, link, unit, retries=retries, time_ms=time_ms)
+            link.timeout_s = max(link.timeout_s, timeout_s)  # the slowest meter on the bus rules
+        drivers[spec.id] = ModbusMeter(regmap, link, ep.unit, retries=retries, time_ms=time_ms)
     return drivers
 
 

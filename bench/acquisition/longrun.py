@@ -30,8 +30,7 @@ from meterbench.config.bench_file import BenchConfig
 from meterbench.core.errors import UserError
 from meterbench.core.timeutil import format_iso_utc
 from meterbench.run import folder as runfolder
-from meterbench.run.simhost import SimHost, start_meters
-from meterbench.run.simworld import MARGIN_MS, build_world
+from meterbench.run.field_devices import FieldDevices, field_devices
 from meterbench.store.run_store import Store, StoreError
 
 STORE_FILE = "store.sqlite"
@@ -99,8 +98,10 @@ def bench_text(config: BenchConfig) -> str | None:
         return None
 
 
-def run_clock(store: Store, config: BenchConfig, scale: float | None) -> AnchoredClock:
-    """The run's clock: the stored anchor when resuming, else a new one (stored)."""
+def run_clock(store: Store, config: BenchConfig, scale: float | None,
+              devices: FieldDevices | None = None) -> AnchoredClock:
+    """The run's clock: the stored anchor when resuming, else a new one (stored). Simulated
+    devices start at the bench's day (scaled time); real ones at the wall clock, in real time."""
     saved = store.meta().get("acquire_clock")
     if saved is not None:
         clock = AnchoredClock.from_dict(saved)
@@ -110,25 +111,18 @@ def run_clock(store: Store, config: BenchConfig, scale: float | None) -> Anchore
                             expected="no --scale (a resumed run keeps its time line)")
         return clock
     now = wall_ms()
-    if config.simulate:
+    devices = devices or field_devices(config)
+    if devices.simulated:
         if scale is None:
             scale = 1.0 if config.run.clock == "real" else config.run.scale
         if scale <= 0:
             raise UserError(f"scale {scale} is not positive", field="--scale", expected="> 0")
-        clock = AnchoredClock(config.run.start_ms - MARGIN_MS // 2, now, scale)
-    else:
-        if scale not in (None, 1.0):
-            raise UserError("a bench with real devices runs in real time", field="--scale",
-                            expected="no --scale without --sim")
-        clock = AnchoredClock(now, now, 1.0)
+    elif scale not in (None, 1.0):
+        raise UserError("a bench with real devices runs in real time", field="--scale",
+                        expected="no --scale without --sim")
+    clock = AnchoredClock(devices.time_origin_ms(now), now, scale or 1.0)
     store.set_meta("acquire_clock", clock.as_dict())
     return clock
-
-
-def end_of_acquisition(config: BenchConfig) -> int | None:
-    """Last time polled: a simulated world ends half a margin after the bench period; real devices
-    run until stopped."""
-    return config.run.end_ms + MARGIN_MS // 2 if config.simulate else None
 
 
 def run_acquisition(config: BenchConfig, run_dir: Path, *, duration_s: float | None = None,
@@ -141,19 +135,16 @@ def run_acquisition(config: BenchConfig, run_dir: Path, *, duration_s: float | N
     run_dir = runfolder.prepare_run_dir(run_dir)
     store, resumed = open_store(run_dir, config, commit_interval_s=commit_interval_s,
                                 on_commit=on_commit)
-    host: SimHost | None = None
+    devices = field_devices(config)
     started = wall_ms()
     try:
-        clock = run_clock(store, config, scale)
+        clock = run_clock(store, config, scale, devices)
         store.set_meta("software", runfolder.software_versions())
-        endpoints = []
-        if config.simulate:
-            host = SimHost()
-            endpoints = start_meters(host, config, build_world(config), clock.now_ms)
+        endpoints = devices.start(clock.now_ms)
         drivers = build_drivers(config, endpoints, clock.now_ms)
         plans = [poll_plan(spec, drivers[spec.id]) for spec in config.meters]
         store.set_meta("links", shared_links(drivers))
-        end_ms = end_of_acquisition(config)
+        end_ms = devices.acquisition_end_ms()
         resume_after = store.last_ticks()
         store.add_event(clock.now_ms(), None, "session_started",
                         ("resumed" if resumed else "started") + f" at {format_iso_utc(started)} "
@@ -169,8 +160,7 @@ def run_acquisition(config: BenchConfig, run_dir: Path, *, duration_s: float | N
         _append_session(run_dir, config, result)
         return result
     finally:
-        if host is not None:
-            host.stop()
+        devices.stop()
         store.close()
 
 

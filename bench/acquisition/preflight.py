@@ -2,8 +2,8 @@
 
 A bench file naming a serial device that is not plugged in, or a TCP gateway that nobody answers
 on, is a mistake the user can fix; finding it out at the first poll would instead produce a run
-folder full of failed polls and failed verdicts. Simulated benches need no check: their servers
-are started by the bench itself.
+folder full of failed polls and failed verdicts. Only real benches are checked (:class:`meterbench.run.field_devices.RealField`): a simulated
+bench's servers are started by the bench itself.
 """
 
 from __future__ import annotations
@@ -20,8 +20,6 @@ def check_reachable(config: BenchConfig) -> None:
 
     Each connection (TCP gateway or serial bus) is checked once, however many meters share it.
     """
-    if config.simulate:
-        return
     seen: set[str] = set()
     for i, meter in enumerate(config.meters):
         t = meter.transport

@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 
 from meterbench.acquisition.longrun import run_acquisition
-from meterbench.acquisition.preflight import check_reachable
+from meterbench.run.field_devices import field_devices
 from meterbench.acquisition.status import StatusDisplay, summary_line
 from meterbench.config.bench_file import load_bench
 from meterbench.core.errors import UserError
@@ -51,7 +51,7 @@ def run(args: argparse.Namespace) -> int:
             raise UserError("duration must be positive", field="--duration")
     out = Path(args.out) if args.out else default_run_dir(config.name)
     if not args.no_preflight and not (out / "store.sqlite").exists():
-        check_reachable(config)  # a typo'd port or an unplugged adapter: before a run folder exists
+        field_devices(config).check_reachable()  # a typo'd port or an unplugged adapter: first
     tty = sys.stderr.isatty()
     interval = args.status_interval if args.status_interval is not None else (1.0 if tty else 60.0)
     if interval <= 0:

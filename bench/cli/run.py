@@ -11,7 +11,6 @@ import sys
 from importlib.metadata import entry_points
 from pathlib import Path
 
-from meterbench.acquisition.preflight import check_reachable
 from meterbench.config.bench_file import load_bench
 from meterbench.run.folder import default_run_dir, prepare_run_dir
 
@@ -44,7 +43,9 @@ def run(args: argparse.Namespace) -> int:
     from meterbench.fixtures import plugin
 
     config = load_bench(args.bench, force_simulate=args.sim)  # user errors stop here, exit 2
-    check_reachable(config)  # a real bench's absent device too, before a run folder exists
+    from meterbench.run.session import strategy_for
+
+    strategy_for(config).check_reachable()  # a real bench's absent device: before any folder
     out = Path(args.out) if args.out else default_run_dir(config.name)
     prepare_run_dir(out)
     suites = plugin.SUITES_DIR

@@ -20,8 +20,7 @@ from datetime import datetime
 from meterbench.clocks.run_clock import RealClock
 from meterbench.config.bench_file import load_bench
 from meterbench.core.timeutil import to_ms
-from meterbench.run.simhost import SimHost, start_meters
-from meterbench.run.simworld import build_world
+from meterbench.run.field_devices import SimulatedField
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -36,19 +35,20 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     config = load_bench(args.bench, force_simulate=True)
-    if config.lab is not None:
+    if config.kind == "lab":
         return _serve_lab(config, args)
     today = datetime.now(config.tz).date()
     start = to_ms(datetime.combine(today, datetime.min.time(), tzinfo=config.tz))
     run_spec = replace(config.run, local_date=today, start_ms=start,
                        end_ms=start + (config.run.end_ms - config.run.start_ms))
     config = replace(config, run=run_spec)
-    world = build_world(config)
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
-    with SimHost() as host:
-        endpoints = start_meters(host, config, world, RealClock().now_ms)
+    devices = SimulatedField(config)
+    try:
+        devices.start(RealClock().now_ms)
+        endpoints = devices.served
         if args.json:
             print(json.dumps([e.as_dict() for e in endpoints]), flush=True)
         else:
@@ -62,19 +62,22 @@ def run(args: argparse.Namespace) -> int:
             if deadline and time.monotonic() >= deadline:
                 break
             stop.wait(0.2)
+    finally:
+        devices.stop()
     print("stopped", file=sys.stderr)
     return 0
 
 
 def _serve_lab(config, args: argparse.Namespace) -> int:  # noqa: ANN001 - BenchConfig
     """The lab's source and reference standard over SCPI, its meters under test over Modbus TCP."""
-    from meterbench.accuracy.runlab import sim_meter_kwargs
     from meterbench.instruments.sim.creep import CreepingSimMeter
-    from meterbench.instruments.sim.lab import LabSpec, ReferenceSpec, start_lab
+    from meterbench.instruments.sim.lab import LabSpec, start_lab
     from meterbench.instruments.sim.serve import SimServers
+    from meterbench.run.lab_devices import sim_instruments, sim_meter_kwargs
+    from meterbench.run.simhost import SimHost
 
     wall = RealClock().now_ms
-    lab = start_lab(LabSpec(meters=(), reference=config.lab.sim_reference or ReferenceSpec()), wall)
+    lab = start_lab(LabSpec(meters=(), instruments=sim_instruments(config)), wall)
     meters = {}
     for m in config.meters:
         meters[m.id] = CreepingSimMeter(circuit=lab.circuit, start_ms=lab.circuit.now(),

@@ -8,13 +8,13 @@ transports name real devices. The format is documented in ``docs/bench-file.md``
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
-from importlib import resources
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from meterbench import registry
 from meterbench.accuracy.rating import parse_rating
 from meterbench.config.strict_toml import Table, load_toml
 from meterbench.core.errors import UserError
@@ -140,8 +140,12 @@ class BenchConfig:
     meters: tuple[MeterSpec, ...]
     loads: tuple[LoadSpec, ...]
     datahub: DatahubSpec
-    raw: dict[str, Any] = field(repr=False, compare=False, default_factory=dict)
     lab: Any = None  # meterbench.config.lab.LabBenchSpec for a bench with a ``[lab]`` section
+
+    @property
+    def kind(self) -> str:
+        """``lab`` (a ``[lab]`` section: test points on a source) or ``field`` (a site's day)."""
+        return "field" if self.lab is None else "lab"
 
     @property
     def tz(self) -> ZoneInfo:
@@ -164,16 +168,14 @@ class BenchConfig:
         return next(x for x in self.loads if x.id == load_id)
 
 
-BUILTIN_DIR = "benches"
-
-
 def builtin_names() -> list[str]:
-    folder = resources.files("meterbench").joinpath(BUILTIN_DIR)
-    return sorted(p.name[:-5] for p in folder.iterdir() if p.name.endswith(".toml"))
+    """Benches registered under the entry-point group ``meterbench.benches`` (meterbench's own
+    ``sim`` and ``sim-lab``, and any a vendor's package adds)."""
+    return registry.names(registry.BENCHES)
 
 
 def resolve(name_or_path: str) -> tuple[str, str]:
-    """(source label, TOML text) for a built-in bench name or a file path."""
+    """(source label, TOML text) for a registered bench name or a file path."""
     path = Path(name_or_path)
     if path.suffix == ".toml" or path.exists() or "/" in name_or_path:
         if not path.is_file():
@@ -184,10 +186,11 @@ def resolve(name_or_path: str) -> tuple[str, str]:
             return str(path), path.read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError) as exc:
             raise UserError(f"cannot read bench file: {exc}", source=str(path)) from None
-    if name_or_path not in builtin_names():
-        raise UserError(f"unknown built-in bench {name_or_path!r}",
-                        expected="a bench TOML file or one of " + ", ".join(builtin_names()))
-    text = resources.files("meterbench").joinpath(BUILTIN_DIR, name_or_path + ".toml").read_text("utf-8")
+    try:
+        text = registry.data_file(registry.BENCHES, name_or_path, what="bench").read_text("utf-8")
+    except registry.RegistryError as exc:
+        raise UserError(str(exc), expected="a bench TOML file or a registered bench: "
+                        + ", ".join(builtin_names())) from None
     return f"builtin:{name_or_path}", text
 
 
@@ -443,18 +446,23 @@ def parse_bench(data: dict[str, Any], *, source: str, text: str = "",
             raise dh.error(key, "not a valid GLN", expected="13 digits with a GS1 check digit")
     dh.finish()
     lab_tab = top.table("lab", None)
+    instrument_tabs = top.tables("instrument")
     lab = None
     if lab_tab is not None:
         # imported here: the lab stack (SCPI, Modbus, simulators) is only needed by lab benches
-        from meterbench.config.lab import parse_lab
+        from meterbench.config.lab import parse_instruments, parse_lab
 
-        lab = parse_lab(lab_tab, meters, simulate)
+        lab = parse_lab(lab_tab, meters, parse_instruments(instrument_tabs, simulate), simulate)
+    elif instrument_tabs:
+        raise UserError("lab instruments on a bench without a [lab] section", source=source,
+                        field="instrument[0]", expected="a [lab] section (a lab bench), or no "
+                        "[[instrument]] tables (a field bench)")
     top.finish()
     if lab is None:
         _check_topology(meters, top)
     return BenchConfig(name=name, source=source, sha256=hashlib.sha256(text.encode()).hexdigest(),
                        timezone=tz_name, seed=seed, simulate=simulate, run=run, meters=meters,
-                       loads=loads, datahub=datahub, raw=data, lab=lab)
+                       loads=loads, datahub=datahub, lab=lab)
 
 
 def _unique(ids: list[str], top: Table, what: str) -> None:

@@ -1,8 +1,12 @@
-"""The ``[lab]`` section of a bench file: instruments, the test plan and the simulated lab.
+"""The lab part of a bench file: ``[lab]`` (the test plan, simulated meters) and ``[[instrument]]``.
 
 A bench with a ``[lab]`` section is a lab bench: its meters have role ``mut`` (meter under test)
 and a ``rating`` table, and ``meterbench run`` runs the lab suite on it instead of acquiring a day
-in the field. Documented in ``docs/accuracy.md``.
+in the field. Each ``[[instrument]]`` names the driver that fills a lab role (``source``,
+``reference``) by its registry name (entry-point group ``meterbench.instruments``), so a lab with
+another power source or reference standard says so in its bench file. Limits that belong to an
+instrument (maximum current and voltage) come from its driver's registry entry. Documented in
+``docs/accuracy.md`` and ``docs/bench-file.md``.
 """
 
 from __future__ import annotations
@@ -11,6 +15,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
+from meterbench import registry
 from meterbench.accuracy.decision import RULES
 from meterbench.accuracy.executor import LabSettings
 from meterbench.accuracy.job import LIMIT_BASES, LabPlan
@@ -23,9 +28,9 @@ from meterbench.accuracy.plans import (
     rated_current,
 )
 from meterbench.config.strict_toml import Table
+from meterbench.core.errors import UserError
 from meterbench.core.timeutil import parse_duration
-from meterbench.instruments.scpi.fluke6105a import MAX_CURRENT_A, MAX_VOLTAGE_V
-from meterbench.instruments.sim.lab import ReferenceSpec
+from meterbench.instruments.kinds import ROLES, InstrumentKind, OptionSpec
 from meterbench.instruments.sim.meter import ErrorCurve
 
 
@@ -42,19 +47,37 @@ class LabSimMeter:
 
 
 @dataclass(frozen=True)
+class InstrumentSpec:
+    """One ``[[instrument]]``: which registered driver fills which lab role, and where it is."""
+
+    role: str
+    driver: str
+    kind: InstrumentKind = field(repr=False, compare=False)
+    resource: str | None = None
+    options: dict[str, Any] = field(default_factory=dict)
+    sim: dict[str, Any] = field(default_factory=dict)
+    calibration: str | None = None  # "certificate id, due YYYY-MM-DD"
+
+    def as_dict(self) -> dict[str, Any]:
+        return dict(role=self.role, driver=self.driver, title=self.kind.title,
+                    resource=self.resource, options=dict(self.options),
+                    calibration=self.calibration, manual=self.kind.manual)
+
+
+@dataclass(frozen=True)
 class LabBenchSpec:
     plan: LabPlan
-    reference_accuracy_pct: float
-    source_resource: str | None = None
-    reference_resource: str | None = None
-    sim_reference: ReferenceSpec = field(default_factory=ReferenceSpec)
+    instruments: dict[str, InstrumentSpec]
     sim_meters: dict[str, LabSimMeter] = field(default_factory=dict)
-    reference_calibration: str | None = None  # "certificate id, due YYYY-MM-DD"
+
+    @property
+    def reference_accuracy_pct(self) -> float:
+        """The reference standard's declared accuracy (its ``accuracy_pct`` option)."""
+        return float(self.instruments["reference"].options["accuracy_pct"])
 
     def as_dict(self) -> dict[str, Any]:
         return dict(plan=self.plan.as_dict(), reference_accuracy_pct=self.reference_accuracy_pct,
-                    source=self.source_resource or "simulated Fluke 6105A",
-                    reference=self.reference_resource or "simulated Yokogawa WT1800")
+                    instruments=[i.as_dict() for i in self.instruments.values()])
 
 
 def _ms(tab: Table, key: str, default: str) -> int:
@@ -137,22 +160,96 @@ def _parse_sim(tab: Table, ids: set[str]) -> LabSimMeter:
     return spec
 
 
-def _check_source_range(plan: LabPlan, meter: Any, tab: Table) -> None:
-    """Every planned current and voltage within the Fluke 6105A's ranges (its driver's limits)."""
+def _check_source_range(plan: LabPlan, meter: Any, source: InstrumentSpec, tab: Table) -> None:
+    """Every planned current and voltage within the source's ranges (its registry entry's limits)."""
     rating = meter.rating
     currents = [p.current_a for p in plan_points(plan.kind, rating, list(plan.custom_points))]
     currents += [rating.i_ref]  # warm-up, dial and summation tests
-    if max(currents) > MAX_CURRENT_A:
+    max_current = source.kind.limits.get("max_current_a")
+    if max_current is not None and max(currents) > max_current:
         raise tab.error("kind" if plan.kind != "custom" else "points",
                         f"the plan needs {max(currents):g} A (Imax {rating.i_max:g} A)",
-                        expected=f"currents within the power source's {MAX_CURRENT_A:g} A")
-    if CREEP_VOLTAGE_FACTOR * rating.u_n > MAX_VOLTAGE_V:
+                        expected=f"currents within the power source's ({source.driver}) "
+                                 f"{max_current:g} A")
+    max_voltage = source.kind.limits.get("max_voltage_v")
+    if max_voltage is not None and CREEP_VOLTAGE_FACTOR * rating.u_n > max_voltage:
         raise tab.error("creep", f"1.15 · Un = {CREEP_VOLTAGE_FACTOR * rating.u_n:g} V",
-                        expected=f"within the power source's {MAX_VOLTAGE_V:g} V")
+                        expected=f"within the power source's ({source.driver}) {max_voltage:g} V")
 
 
-def parse_lab(tab: Table, meters: tuple[Any, ...], simulate: bool) -> LabBenchSpec:
-    """The ``[lab]`` table; ``meters`` are the bench's parsed ``[[meter]]`` entries."""
+#: ``[lab]`` keys of earlier bench files, now said in ``[[instrument]]`` tables.
+_MOVED_KEYS = ("source", "reference", "reference_accuracy_pct", "reference_calibration",
+               "sim_reference")
+
+
+def _option(tab: Table, key: str, spec: OptionSpec) -> Any:
+    return tab.get(key, spec.kind, spec.default)
+
+
+def parse_instrument(tab: Table, simulate: bool) -> InstrumentSpec:
+    """One ``[[instrument]]`` table, checked against its driver's registry entry."""
+    role = tab.get("role", str, choices=tuple(ROLES))
+    name = tab.get("driver", str)
+    try:
+        kind = registry.load_object(registry.INSTRUMENTS, name, what="instrument driver")
+    except registry.RegistryError as exc:
+        raise tab.error("driver", str(exc), expected=exc.expected) from None
+    if not isinstance(kind, InstrumentKind):
+        raise tab.error("driver", f"{name!r} is registered but is not an InstrumentKind",
+                        expected="an entry point naming a meterbench.instruments.kinds."
+                                 "InstrumentKind")
+    if role not in kind.roles:
+        raise tab.error("role", f"driver {name!r} ({kind.title}) cannot be the {role}",
+                        expected="one of its roles: " + ", ".join(kind.roles))
+    resource = tab.get("resource", str, None)
+    if not simulate and resource is None:
+        raise tab.error("resource", f"a real lab bench needs the {role}'s VISA resource",
+                        expected='e.g. "TCPIP::192.0.2.10::3490::SOCKET" or "GPIB0::22::INSTR"')
+    if simulate and kind.simulate is None:
+        raise tab.error("driver", f"{name!r} has no simulator", expected="a real bench "
+                        "(simulate = false) or a driver with a simulator")
+    options = {key: _option(tab, key, spec) for key, spec in kind.options.items()}
+    for key, value in options.items():
+        if isinstance(value, float) and key.endswith("_pct") and not value > 0:
+            raise tab.error(key, f"{value} is not positive", expected=kind.options[key].help)
+    sim_tab = tab.table("sim", {})
+    assert sim_tab is not None
+    sim = {key: _option(sim_tab, key, spec) for key, spec in kind.sim_options.items()}
+    declared = options.get("accuracy_pct")
+    if declared is not None and abs(sim.get("error_pct", 0.0)) > declared:
+        raise sim_tab.error("error_pct", f"{sim['error_pct']} % exceeds the declared accuracy "
+                            f"{declared} %", expected="|error_pct| ≤ accuracy_pct (the simulated "
+                            "certificate must be honest)")
+    sim_tab.finish()
+    calibration = _calibration(tab.table("calibration", None))
+    tab.finish()
+    return InstrumentSpec(role=role, driver=name, kind=kind, resource=resource, options=options,
+                          sim=sim, calibration=calibration)
+
+
+def parse_instruments(tabs: list[Table], simulate: bool) -> dict[str, InstrumentSpec]:
+    """Every ``[[instrument]]``, one per role; a lab bench needs a source and a reference."""
+    found: dict[str, InstrumentSpec] = {}
+    for tab in tabs:
+        spec = parse_instrument(tab, simulate)
+        if spec.role in found:
+            raise tab.error("role", f"two instruments have role {spec.role!r}",
+                            expected="one instrument per role")
+        found[spec.role] = spec
+    return found
+
+
+def parse_lab(tab: Table, meters: tuple[Any, ...], instruments: dict[str, InstrumentSpec],
+              simulate: bool) -> LabBenchSpec:
+    """The ``[lab]`` table; ``meters`` are the bench's parsed ``[[meter]]`` entries and
+    ``instruments`` its ``[[instrument]]`` tables."""
+    for key in _MOVED_KEYS:
+        if key in tab.data:
+            raise tab.error(key, "moved: lab instruments are named in [[instrument]] tables",
+                            expected='[[instrument]] role = "source" | "reference", driver = '
+                                     '"<registered driver>", resource = "<VISA resource>" (a '
+                                     "reference's accuracy_pct, calibration and sim options go "
+                                     "there too; docs/bench-file.md)")
     if not meters:
         raise tab.error("meter", "a lab bench needs meters under test", expected="[[meter]] with role = \"mut\"")
     for i, m in enumerate(meters):
@@ -162,6 +259,11 @@ def parse_lab(tab: Table, meters: tuple[Any, ...], simulate: bool) -> LabBenchSp
         if m.rating is None:
             raise tab.error("meter", f"meter[{i}] {m.id!r} has no rating",
                             expected="a rating table (i_min, i_tr, i_ref, i_max, ...)")
+    missing = [role for role in ("source", "reference") if role not in instruments]
+    if missing:
+        raise UserError(f"a lab bench needs a {missing[0]}", source=tab.source, field="instrument",
+                        expected=f'[[instrument]] role = "{missing[0]}", driver = one of '
+                                 + ", ".join(_drivers_for(missing[0])))
     ratings = {(m.rating.i_min, m.rating.i_tr, m.rating.i_ref, m.rating.i_max, m.rating.u_n,
                 m.rating.f_n) for m in meters}
     if len(ratings) > 1:
@@ -171,35 +273,28 @@ def parse_lab(tab: Table, meters: tuple[Any, ...], simulate: bool) -> LabBenchSp
     plan_tab = tab.table("plan", {})
     assert plan_tab is not None
     plan = _parse_plan(plan_tab, meters)
-    accuracy = tab.get("reference_accuracy_pct", float)
-    if not accuracy > 0:
-        raise tab.error("reference_accuracy_pct", "must be positive",
-                        expected="the reference standard's accuracy from its calibration certificate")
-    source = tab.get("source", str, None)
-    reference = tab.get("reference", str, None)
-    calibration = _reference_calibration(tab.table("reference_calibration", None))
-    if not simulate and (source is None or reference is None):
-        raise tab.error("source", "a real lab bench needs VISA resources",
-                        expected='source = "TCPIP::…::SOCKET" and reference = "…"')
-    sim_ref_tab = tab.table("sim_reference", {})
-    assert sim_ref_tab is not None
-    err = sim_ref_tab.get("error_pct", float, 0.0)
-    if abs(err) > accuracy:
-        raise sim_ref_tab.error("error_pct", f"{err} % exceeds the declared accuracy {accuracy} %",
-                                expected="|error_pct| ≤ reference_accuracy_pct")
-    sim_reference = ReferenceSpec(error_pct=err, accuracy_pct=accuracy)
-    sim_ref_tab.finish()
     ids = {m.id for m in meters}
     sims = {s.meter: s for s in (_parse_sim(t, ids) for t in tab.tables("sim"))}
     tab.finish()
-    _check_source_range(plan, meters[0], plan_tab)
-    return LabBenchSpec(plan=plan, reference_accuracy_pct=accuracy, source_resource=source,
-                        reference_resource=reference, sim_reference=sim_reference, sim_meters=sims,
-                        reference_calibration=calibration)
+    _check_source_range(plan, meters[0], instruments["source"], plan_tab)
+    return LabBenchSpec(plan=plan, instruments=instruments, sim_meters=sims)
 
 
-def _reference_calibration(tab: Table | None) -> str | None:
-    """The reference standard's certificate (id and due date), stamped on every lab report."""
+def _drivers_for(role: str) -> list[str]:
+    """Registered drivers that can fill ``role`` (for an error message)."""
+    out = []
+    for name in registry.names(registry.INSTRUMENTS):
+        try:
+            kind = registry.load_object(registry.INSTRUMENTS, name, what="instrument driver")
+        except registry.RegistryError:
+            continue
+        if role in getattr(kind, "roles", ()):
+            out.append(name)
+    return out or ["(none installed)"]
+
+
+def _calibration(tab: Table | None) -> str | None:
+    """An instrument's calibration certificate (id and due date), stamped on every lab report."""
     if tab is None:
         return None
     cert = tab.get("id", str)

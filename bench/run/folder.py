@@ -1,4 +1,4 @@
-"""Writing a run folder: ``results.json`` (schema ``meterbench.results/1``) and series CSVs.
+"""Writing a run folder: ``results.json`` (built by :mod:`meterbench.run.results`) and series CSVs.
 
 The folder is the whole truth of a run: ``reports`` renders it without the bench, and
 ``meterbench report RUN`` re-renders it at any time. The schema is documented in
@@ -21,7 +21,6 @@ from typing import Any
 from meterbench import __version__
 from meterbench.core.errors import UserError
 
-RESULTS_SCHEMA = "meterbench.results/1"
 _SAFE = re.compile(r"[^A-Za-z0-9_.-]+")
 
 

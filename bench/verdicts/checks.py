@@ -14,7 +14,7 @@ import numpy as np
 from meterbench.accuracy.limits import mpe_pct
 from meterbench.config.bench_file import MeterSpec
 from meterbench.core.quality import Quality
-from meterbench.core.records import Record, fact, simple_acceptance
+from meterbench.core.records import Record, fact, record, simple_acceptance
 from meterbench.run.analysis import Analysis, FieldPair, MeterAnalysis
 from meterbench.verdicts.truth import TruthCheck
 
@@ -28,7 +28,7 @@ def separate_registers(ma: MeterAnalysis) -> Record:
     n_imp = len(ma.readings["energy.import"].values)
     n_exp = len(ma.readings["energy.export"].values)
     ok = n_imp > 0 and n_exp > 0
-    return Record("conformance", "import and export registered separately", ma.spec.id,
+    return record("conformance.separate_registers", ma.spec.id,
                   float(min(n_imp, n_exp)), "readings", "pass" if ok else "fail", low=1.0,
                   rule="present / absent",
                   detail=f"{n_imp} import and {n_exp} export register readings")
@@ -38,7 +38,7 @@ def quarter_hour_values(ma: MeterAnalysis) -> Record:
     s = ma.quarter["energy.import"].series
     measured = s.count(Quality.MEASURED)
     pct = 100.0 * measured / len(s) if len(s) else 0.0
-    return simple_acceptance("conformance", "15-minute values obtainable", ma.spec.id, pct, "%",
+    return simple_acceptance("conformance.quarter_hour_values", ma.spec.id, pct, "%",
                              low=100.0, detail=f"{measured} of {len(s)} quarter-hours measured")
 
 
@@ -48,7 +48,7 @@ def monotonic_registers(ma: MeterAnalysis) -> Record:
         v = ma.readings[ch].values
         drops += int(np.count_nonzero(np.diff(v) < 0))
     rollovers = sum(1 for e in ma.events if e.kind == "rollover")
-    return simple_acceptance("conformance", "registers monotonic", ma.spec.id,
+    return simple_acceptance("conformance.monotonic_registers", ma.spec.id,
                              float(drops - rollovers), "decreases", high=0.0,
                              detail=f"{drops} decreases seen, {rollovers} explained as rollover")
 
@@ -63,7 +63,7 @@ def power_energy_consistency(ma: MeterAnalysis) -> Record:
     p = ma.readings.get("power.total")
     e = ma.readings["energy.import"]
     if p is None or len(p.values) < 2:
-        return fact("conformance", "power consistent with energy", ma.spec.id, None, "%",
+        return fact("conformance.power_energy", ma.spec.id, None, "%",
                     "no power readings")
     t = p.times_ms
     steady = np.abs(np.diff(p.values)) <= STEADY_POWER_REL * np.maximum(np.abs(p.values[:-1]), 1.0)
@@ -72,12 +72,12 @@ def power_energy_consistency(ma: MeterAnalysis) -> Record:
     de = np.diff(e_at)[steady]
     pdt = (p.values[:-1][steady] * np.diff(t)[steady]) / MS_PER_HOUR / 1000.0
     if pdt.sum() <= 0:
-        return fact("conformance", "power consistent with energy", ma.spec.id, None, "%",
+        return fact("conformance.power_energy", ma.spec.id, None, "%",
                     "no steady consumption span")
     value = (de.sum() / pdt.sum() - 1.0) * 100.0
     q = float(np.spacing(np.float32(e.values.max())))
     limit = mpe_pct(ma.spec.accuracy_class) + 100.0 * q * steady.sum() / pdt.sum()
-    return simple_acceptance("conformance", "power consistent with energy", ma.spec.id,
+    return simple_acceptance("conformance.power_energy", ma.spec.id,
                              float(value), "%", low=-limit, high=limit,
                              detail=f"{int(steady.sum())} steady spans, {pdt.sum():.3f} kWh compared; "
                              f"limit = MPE class {ma.spec.accuracy_class} + quantization")
@@ -88,11 +88,10 @@ def clock_record(ma: MeterAnalysis, tolerance_ms: int) -> Record:
     meters keep time; the tolerance is a preset, default Flanders' 10 s)."""
     track = ma.clock
     if track is None:
-        return fact("conformance", "clock within tolerance", ma.spec.id, None, "s",
+        return fact("conformance.clock", ma.spec.id, None, "s",
                     f"model {ma.spec.model} has no clock register")
     jumps = len(track.events)
-    return simple_acceptance(
-        "conformance", "clock within tolerance", ma.spec.id, track.worst_ms / 1000.0, "s",
+    return simple_acceptance("conformance.clock", ma.spec.id, track.worst_ms / 1000.0, "s",
         high=tolerance_ms / 1000.0, uncertainty=float(np.max(track.uncertainty_ms)) / 1000.0,
         detail=f"largest |meter − bench| offset over {len(track.offset_ms)} polls; median offset "
                f"{track.median_ms / 1000:+.3f} s; {jumps} jump(s)")
@@ -112,10 +111,10 @@ def netting_records(analysis: Analysis) -> list[Record]:
     worst = float(np.nanmax(np.abs(np.concatenate([n.sum_check_import, n.sum_check_export]))))
     negatives = int(np.count_nonzero(n.virtual.negative_import))
     return [
-        simple_acceptance("netting", "all points sum to the main meter", "virtual main point",
+        simple_acceptance("netting.sum_check", "virtual main point",
                           worst, "kWh", high=1e-9,
                           detail="max |virtual + Σ serial − main| over all intervals"),
-        simple_acceptance("netting", "no negative residual consumption", "virtual main point",
+        simple_acceptance("netting.negative_residuals", "virtual main point",
                           float(negatives), "intervals", high=0.0,
                           detail=f"policy {n.virtual.policy}" + _causes(n.diagnosis.codes)),
     ]
@@ -148,7 +147,7 @@ def field_record(pair: FieldPair) -> Record:
     u_q = 100.0 * 2 * q / ref_kwh / math.sqrt(3) if ref_kwh > 0 else float("inf")
     u = 2.0 * math.hypot(u_ref, u_q)
     limit = mpe_pct(pair.operator.accuracy_class)
-    rec = simple_acceptance("field", "operator vs reference energy error", pair.operator.id,
+    rec = simple_acceptance("field.operator_vs_reference", pair.operator.id,
                             err, "%", low=-limit, high=limit, uncertainty=u,
                             detail=f"{int(mask.sum())} of {len(c.start_ms)} intervals measured on "
                             f"both; reference {pair.reference.id}; {ref_kwh:.3f} kWh compared",
@@ -160,7 +159,7 @@ def field_record(pair: FieldPair) -> Record:
 def completeness_record(ma: MeterAnalysis) -> Record:
     s = ma.quarter["energy.import"].series
     present = int(np.count_nonzero(s.quality != Quality.MISSING))
-    return simple_acceptance("delivery", "no missing intervals", ma.spec.id,
+    return simple_acceptance("delivery.no_missing_intervals", ma.spec.id,
                              float(len(s) - present), "intervals", high=0.0,
                              detail=f"{present} of {len(s)} quarter-hours have a value")
 
@@ -169,7 +168,7 @@ def completeness_record(ma: MeterAnalysis) -> Record:
 def truth_record(check: TruthCheck, accuracy_class: str) -> Record:
     c = check.checked
     worst = float(np.max(np.abs(check.deviation_kwh[c]) - check.allowed_kwh[c])) if c.any() else math.nan
-    return Record("truth", "recovered intervals match the simulated truth", check.meter,
+    return record("truth.intervals", check.meter,
                   worst, "kWh over bound", "pass" if check.within else "fail", high=0.0,
                   rule="|recovered − true·(1+ε)| ≤ quantization + interpolation bound, per interval",
                   detail=f"{int(c.sum())} intervals; recovered error {check.recovered_error_pct:+.3f} % "
@@ -179,10 +178,10 @@ def truth_record(check: TruthCheck, accuracy_class: str) -> Record:
 def calibration_record(reference: MeterSpec, last_day: date) -> Record:
     """A reference device's calibration must still be valid on the last day it is relied on."""
     if reference.calibration_due is None:
-        return fact("traceability", "reference calibration valid", reference.id, None, "days",
+        return fact("traceability.reference_calibration", reference.id, None, "days",
                     "no calibration certificate declared in the bench file")
     margin = (reference.calibration_due - last_day).days
-    return simple_acceptance("traceability", "reference calibration valid", reference.id,
+    return simple_acceptance("traceability.reference_calibration", reference.id,
                              float(margin), "days left", low=0.0,
                              detail=f"certificate {reference.calibration_id} due "
                                     f"{reference.calibration_due.isoformat()}; run ends {last_day.isoformat()}")

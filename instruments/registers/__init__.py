@@ -1,8 +1,10 @@
-"""Register maps of real meter models, as data: one TOML file per model in this folder.
+"""Register maps of real meter models, as data: one TOML file per model.
 
-Users add a model by dropping a TOML file of the same format into a folder of their own and passing
-that folder (``search_paths``) or the file itself. The format is documented in
-``docs/instruments.md``; every error names the file, the field and what was expected.
+Models are found through the registry (entry-point group ``meterbench.meter_models``): meterbench
+registers the files in this folder, and a vendor's package registers its own the same way. Users
+may also name a TOML file by path, or pass folders of their own (``search_paths``), which are
+searched first. The format is documented in ``docs/instruments.md``; every error names the file,
+the field and what was expected.
 """
 
 from __future__ import annotations
@@ -10,9 +12,11 @@ from __future__ import annotations
 import math
 import tomllib
 from collections.abc import Iterable
+from importlib.resources.abc import Traversable
 from pathlib import Path
 from typing import Any
 
+from meterbench import registry
 from meterbench.instruments.errors import RegisterMapError
 from meterbench.instruments.regmap import (
     DATA_TYPES,
@@ -25,8 +29,6 @@ from meterbench.instruments.regmap import (
     RegisterMap,
 )
 
-BUILTIN_DIR = Path(__file__).resolve().parent
-
 #: The standard channel names (docs/architecture.md); ``clock.unix_ms`` is a meter's own clock.
 STANDARD_CHANNELS: tuple[str, ...] = (
     "energy.import", "energy.export", "power.total", "power.l1", "power.l2", "power.l3",
@@ -37,15 +39,22 @@ _CHANNEL_KEYS = {"address", "function", "type", "word_order", "scale", "unit", "
 _TOP_KEYS = {"model", "name", "max_registers", "defaults", "channels", "notes"}
 
 
-def model_files(search_paths: Iterable[str | Path] = ()) -> dict[str, Path]:
-    """Model name -> file, user folders first (a user file may override a shipped model)."""
-    found: dict[str, Path] = {}
-    for folder in [*map(Path, search_paths), BUILTIN_DIR]:
+def model_files(search_paths: Iterable[str | Path] = ()) -> dict[str, Traversable]:
+    """Model name -> file: user folders first (a user file may override a registered model), then
+    every model in the registry."""
+    found: dict[str, Traversable] = {}
+    for folder in map(Path, search_paths):
         if not folder.is_dir():
             raise RegisterMapError("register map folder does not exist", source=str(folder),
                                    expected="a folder of <model>.toml files")
         for path in sorted(folder.glob("*.toml")):
             found.setdefault(path.stem, path)
+    for name in registry.names(registry.METER_MODELS):
+        if name not in found:
+            try:
+                found[name] = registry.data_file(registry.METER_MODELS, name, what="meter model")
+            except registry.RegistryError as exc:
+                raise RegisterMapError(str(exc), field="model", expected=exc.expected) from None
     return found
 
 
@@ -57,6 +66,7 @@ def load_register_map(model_or_path: str | Path, *, search_paths: Iterable[str |
                       ) -> RegisterMap:
     """The map of a model name (``eastron_sdm630``) or of a TOML file path."""
     text = str(model_or_path)
+    path: Traversable
     if text.endswith(".toml") or "/" in text or "\\" in text:
         path = Path(text)
         if not path.is_file():
@@ -77,7 +87,7 @@ def load_register_map(model_or_path: str | Path, *, search_paths: Iterable[str |
     except UnicodeDecodeError:
         raise RegisterMapError("not UTF-8 text", source=str(path),
                                expected="a UTF-8 TOML file") from None
-    return parse_register_map(data, source=str(path), default_model=path.stem)
+    return parse_register_map(data, source=str(path), default_model=path.name.removesuffix(".toml"))
 
 
 def parse_register_map(data: dict[str, Any], *, source: str, default_model: str) -> RegisterMap:
@@ -162,10 +172,16 @@ def _parse_channel(name: str, spec: dict[str, Any], fail, where: str) -> Channel
     sentinel = spec.get("sentinel")
     if sentinel == "all_ones":
         sentinel = (1 << dtype.bits) - 1
+    elif sentinel == "max_positive":  # a signed register's "not available": 0x7FFF…FF
+        if not dtype.signed:
+            raise fail(f"{where}.sentinel", f"\"max_positive\" on unsigned type {type_name}",
+                       "\"all_ones\" for unsigned registers")
+        sentinel = (1 << (dtype.bits - 1)) - 1
     elif sentinel is not None and (isinstance(sentinel, bool) or not isinstance(sentinel, int)
                                    or not 0 <= sentinel < (1 << dtype.bits)):
         raise fail(f"{where}.sentinel", f"bad sentinel {sentinel!r}",
-                   f"\"all_ones\" or the raw register bits as an unsigned integer < 2**{dtype.bits}")
+                   f"\"all_ones\", \"max_positive\" (signed types) or the raw register bits as "
+                   f"an unsigned integer < 2**{dtype.bits}")
     return Channel(name=name, address=address, function=fc, dtype=dtype, word_order=word_order,
                    scale=float(scale), unit=unit, sentinel=sentinel)
 

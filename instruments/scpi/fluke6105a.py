@@ -18,8 +18,10 @@ bench's ``phi_deg``, +60° = PF 0.5 inductive) is sent as angle −φ.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
+from meterbench.instruments.kinds import InstrumentKind, OptionSpec, SimContext
 from meterbench.instruments.scpi.base import ScpiInstrument
 from meterbench.instruments.scpi.properties import (
     ON_OFF,
@@ -121,3 +123,24 @@ class Fluke6105A(ScpiInstrument):
 
     def total_power_w(self) -> float:
         return sum(self.phase[p].power_w for p in PHASES)
+
+
+def _open(resource: str, options: object) -> Fluke6105A:
+    return Fluke6105A.open(resource)
+
+
+def _simulate(context: SimContext, sim: Mapping[str, Any], options: Mapping[str, Any]) -> Any:
+    from meterbench.instruments.sim.sim_power_standard import SimPowerStandard
+
+    return SimPowerStandard(context.circuit, serial=str(sim.get("serial", context.serial)))
+
+
+#: The registry entry (entry-point group ``meterbench.instruments``, name ``fluke6105a``).
+INSTRUMENT = InstrumentKind(
+    name="fluke6105a", title="Fluke 6100B/6105A Electrical Power Standard", roles=("source",),
+    open=_open, simulate=_simulate,
+    manual="Fluke Calibration, 6100B/6105A Electrical Power Standards, Users Manual, chapter 5 "
+           "\"Remote Operation\"",
+    sim_options={"serial": OptionSpec(str, "SIM0001", "serial number the simulator reports")},
+    limits={"max_current_a": MAX_CURRENT_A, "max_voltage_v": MAX_VOLTAGE_V,
+            "min_frequency_hz": FREQUENCY_RANGE_HZ[0], "max_frequency_hz": FREQUENCY_RANGE_HZ[1]})

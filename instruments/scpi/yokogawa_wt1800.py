@@ -18,9 +18,11 @@ certificate and is passed as ``accuracy_pct`` (used for the uncertainty of a tes
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from enum import Enum
+from typing import Any
 
+from meterbench.instruments.kinds import InstrumentKind, OptionSpec, SimContext
 from meterbench.instruments.scpi.base import ScpiInstrument
 from meterbench.instruments.scpi.errors import ResponseError
 from meterbench.instruments.scpi.properties import (
@@ -152,3 +154,33 @@ class YokogawaWT1800(ScpiInstrument):
         """Stop and return the total integrated energy (ΣA ``WP``) in Wh."""
         self.integration_stop()
         return self.energy_wh("SIGMA")
+
+
+def _open(resource: str, options: Mapping[str, Any]) -> YokogawaWT1800:
+    inst = YokogawaWT1800.open(resource, accuracy_pct=options["accuracy_pct"])
+    inst.configure()
+    return inst
+
+
+def _simulate(context: SimContext, sim: Mapping[str, Any], options: Mapping[str, Any]) -> Any:
+    from meterbench.instruments.sim.sim_power_analyzer import SimPowerAnalyzer
+
+    error = float(sim.get("error_pct", 0.0))
+    if abs(error) > options["accuracy_pct"]:
+        raise ValueError(f"sim.error_pct {error} % exceeds the declared accuracy_pct "
+                         f"{options['accuracy_pct']} %: the simulated certificate would lie")
+    return SimPowerAnalyzer(context.circuit, context.time_ms, error_pct=error,
+                            serial=str(sim.get("serial", context.serial)))
+
+
+#: The registry entry (entry-point group ``meterbench.instruments``, name ``yokogawa_wt1800``).
+INSTRUMENT = InstrumentKind(
+    name="yokogawa_wt1800", title="Yokogawa WT1800 series Precision Power Analyzer",
+    roles=("reference",), open=_open, simulate=_simulate,
+    manual="Yokogawa, WT1801/WT1802/WT1803/WT1804/WT1805/WT1806 Precision Power Analyzer, "
+           "Communication Interface User's Manual, IM WT1801-17EN",
+    options={"accuracy_pct": OptionSpec(float, ..., "expanded accuracy of energy readings, % of "
+                                                    "reading, from the calibration certificate")},
+    sim_options={"error_pct": OptionSpec(float, 0.0, "the simulated analyzer's true error, % "
+                                                     "(within accuracy_pct)"),
+                 "serial": OptionSpec(str, "SIM0002", "serial number the simulator reports")})

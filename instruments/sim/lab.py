@@ -2,12 +2,13 @@
 
 :func:`start_lab` builds it from plain specs and serves the instruments on 127.0.0.1:
 
-* the source is a :class:`SourceCircuit` behind a simulated Fluke 6105A
-  (:class:`SimPowerStandard`);
-* each meter under test is a :class:`~meterbench.instruments.sim.meter.SimMeter` connected to that circuit,
-  so its registers advance by the true energy times its own error curve;
-* the reference standard is a simulated Yokogawa WT1800 (:class:`SimPowerAnalyzer`) integrating the
-  true energy of the same circuit with its own declared error.
+* the source drives a :class:`SourceCircuit`; the meters under test are
+  :class:`~meterbench.instruments.sim.meter.SimMeter` s connected to it, so their registers advance
+  by the true energy times their own error curve;
+* each instrument is the simulator of a registered driver (entry-point group
+  ``meterbench.instruments``, :class:`~meterbench.instruments.kinds.InstrumentKind`): by default the
+  Fluke 6105A power standard and the Yokogawa WT1800 reference standard, but any registered kind
+  with a simulator fills its role, exactly as a bench file's ``[[instrument]]`` names it.
 
 Everything runs on the caller's time function, so a virtual clock makes a 60 s test point take
 milliseconds. The meters are returned as objects: serving them over Modbus is the Modbus
@@ -20,11 +21,11 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from meterbench import registry
+from meterbench.instruments.kinds import InstrumentKind, SimContext
 from meterbench.instruments.scpi.resource import socket_resource
 from meterbench.instruments.sim.meter import ErrorCurve, SimMeter
-from meterbench.instruments.sim.scpi_server import ScpiServerLoop
-from meterbench.instruments.sim.sim_power_analyzer import SimPowerAnalyzer
-from meterbench.instruments.sim.sim_power_standard import SimPowerStandard
+from meterbench.instruments.sim.scpi_server import ScpiDevice, ScpiServerLoop
 from meterbench.instruments.sim.source_circuit import SourceCircuit
 
 
@@ -49,29 +50,52 @@ class MeterSpec:
 
 
 @dataclass(frozen=True)
-class ReferenceSpec:
-    """The simulated reference standard: its true error and the accuracy it declares.
+class SimInstrument:
+    """A simulated instrument: the registered driver it imitates, the options a bench file would
+    give it (``accuracy_pct`` of a reference, ...) and its simulation settings (its true error)."""
 
-    ``accuracy_pct`` is what a calibration certificate would state; the simulation refuses a true
-    error outside it, so a test's uncertainty budget built on ``accuracy_pct`` is honest.
+    driver: str
+    options: Mapping[str, Any] = field(default_factory=dict)
+    sim: Mapping[str, Any] = field(default_factory=dict)
+
+    def kind(self) -> InstrumentKind:
+        kind = registry.load_object(registry.INSTRUMENTS, self.driver, what="instrument driver")
+        if not isinstance(kind, InstrumentKind) or kind.simulate is None:
+            raise LabSpecError("driver", f"{self.driver!r} has no simulator",
+                               "a registered instrument kind with a simulator")
+        return kind
+
+
+def reference_standard(error_pct: float = 0.0, accuracy_pct: float = 0.02, *,
+                       driver: str = "yokogawa_wt1800", serial: str = "SIM0002") -> SimInstrument:
+    """A simulated reference standard with a true error inside the accuracy it declares.
+
+    ``accuracy_pct`` is what a calibration certificate would state; a true error outside it is
+    refused, so a test's uncertainty budget built on ``accuracy_pct`` is honest.
     """
+    if accuracy_pct < 0 or abs(error_pct) > accuracy_pct:
+        raise LabSpecError("reference.error_pct", f"{error_pct} exceeds the declared accuracy "
+                           f"{accuracy_pct} %", "|error_pct| <= accuracy_pct")
+    return SimInstrument(driver, {"accuracy_pct": accuracy_pct},
+                         {"error_pct": error_pct, "serial": serial})
 
-    error_pct: float = 0.0
-    accuracy_pct: float = 0.02
-    serial: str = "SIM0002"
 
-    def __post_init__(self) -> None:
-        if self.accuracy_pct < 0 or abs(self.error_pct) > self.accuracy_pct:
-            raise LabSpecError("reference.error_pct", f"{self.error_pct} exceeds the declared "
-                               f"accuracy {self.accuracy_pct} %", "|error_pct| <= accuracy_pct")
+def power_source(driver: str = "fluke6105a", *, serial: str = "SIM0001") -> SimInstrument:
+    return SimInstrument(driver, {}, {"serial": serial})
+
+
+def default_instruments() -> dict[str, SimInstrument]:
+    return {"source": power_source(), "reference": reference_standard()}
 
 
 @dataclass(frozen=True)
 class LabSpec:
     meters: tuple[MeterSpec, ...] = ()
-    reference: ReferenceSpec = field(default_factory=ReferenceSpec)
-    source_serial: str = "SIM0001"
+    instruments: Mapping[str, SimInstrument] = field(default_factory=default_instruments)
     host: str = "127.0.0.1"
+
+    def with_reference(self, reference: SimInstrument) -> LabSpec:
+        return LabSpec(self.meters, {**self.instruments, "reference": reference}, self.host)
 
 
 @dataclass
@@ -80,16 +104,34 @@ class SimLab:
 
     circuit: SourceCircuit
     meters: dict[str, SimMeter]
-    source: SimPowerStandard
-    reference: SimPowerAnalyzer
-    source_resource: str
-    reference_resource: str
-    reference_accuracy_pct: float
+    devices: dict[str, ScpiDevice]
+    _resources: dict[str, str]
+    options: dict[str, Mapping[str, Any]]
     _loop: ScpiServerLoop
 
     def resources(self) -> dict[str, str]:
         """VISA resource strings of the lab instruments, by role."""
-        return {"source": self.source_resource, "reference": self.reference_resource}
+        return dict(self._resources)
+
+    @property
+    def source(self) -> ScpiDevice:
+        return self.devices["source"]
+
+    @property
+    def reference(self) -> ScpiDevice:
+        return self.devices["reference"]
+
+    @property
+    def source_resource(self) -> str:
+        return self._resources["source"]
+
+    @property
+    def reference_resource(self) -> str:
+        return self._resources["reference"]
+
+    @property
+    def reference_accuracy_pct(self) -> float:
+        return float(self.options["reference"]["accuracy_pct"])
 
     def close(self) -> None:
         self._loop.close()
@@ -112,20 +154,21 @@ def start_lab(spec: LabSpec, time_fn: Callable[[], int]) -> SimLab:
         meters[m.name] = SimMeter(circuit=circuit, start_ms=start_ms, error=m.error,
                                   summation=m.summation, starting_current_a=m.starting_current_a,
                                   import_kwh=m.import_kwh)
-    source = SimPowerStandard(circuit, serial=spec.source_serial)
-    reference = SimPowerAnalyzer(circuit, time_fn, error_pct=spec.reference.error_pct,
-                                 serial=spec.reference.serial)
+    devices: dict[str, ScpiDevice] = {}
+    for n, (role, inst) in enumerate(spec.instruments.items(), start=1):
+        context = SimContext(circuit=circuit, time_ms=time_fn, serial=f"SIM{n:04d}")
+        devices[role] = inst.kind().simulate(context, inst.sim, inst.options)
     loop = ScpiServerLoop()
+    resources: dict[str, str] = {}
     try:
-        source_port = loop.serve(source, host=spec.host)
-        reference_port = loop.serve(reference, host=spec.host)
+        for role, device in devices.items():
+            resources[role] = socket_resource(spec.host, loop.serve(device, host=spec.host))
     except BaseException:
         loop.close()
         raise
-    return SimLab(circuit=circuit, meters=meters, source=source, reference=reference,
-                  source_resource=socket_resource(spec.host, source_port),
-                  reference_resource=socket_resource(spec.host, reference_port),
-                  reference_accuracy_pct=spec.reference.accuracy_pct, _loop=loop)
+    return SimLab(circuit=circuit, meters=meters, devices=devices, _resources=resources,
+                  options={role: inst.options for role, inst in spec.instruments.items()},
+                  _loop=loop)
 
 
 def _number(d: Mapping[str, Any], key: str, where: str, default: float) -> float:
@@ -146,7 +189,7 @@ def _numbers(d: Mapping[str, Any], key: str, where: str, default: Sequence[float
 
 
 def lab_spec_from_dict(data: Mapping[str, Any]) -> LabSpec:
-    """A :class:`LabSpec` from plain data (a bench file's ``[lab]`` table, JSON, ...).
+    """A :class:`LabSpec` from plain data (JSON, a test's table, ...).
 
     ``{"reference": {"error_pct": 0.005, "accuracy_pct": 0.02},
     "meters": [{"name": "mut1", "error_pct": 0.3}
@@ -156,9 +199,9 @@ def lab_spec_from_dict(data: Mapping[str, Any]) -> LabSpec:
     ref = data.get("reference", {})
     if not isinstance(ref, Mapping):
         raise LabSpecError("reference", f"{ref!r} is not a table", "a table")
-    reference = ReferenceSpec(error_pct=_number(ref, "error_pct", "reference", 0.0),
-                              accuracy_pct=_number(ref, "accuracy_pct", "reference", 0.02),
-                              serial=str(ref.get("serial", "SIM0002")))
+    reference = reference_standard(error_pct=_number(ref, "error_pct", "reference", 0.0),
+                                   accuracy_pct=_number(ref, "accuracy_pct", "reference", 0.02),
+                                   serial=str(ref.get("serial", "SIM0002")))
     meters = []
     raw_meters = data.get("meters", [])
     if not isinstance(raw_meters, list | tuple):
@@ -181,5 +224,5 @@ def lab_spec_from_dict(data: Mapping[str, Any]) -> LabSpec:
                                 starting_current_a=_number(m, "starting_current_a", where, 0.0),
                                 summation=bool(m.get("summation", True)),
                                 import_kwh=_number(m, "import_kwh", where, 0.0)))
-    return LabSpec(meters=tuple(meters), reference=reference,
-                   source_serial=str(data.get("source_serial", "SIM0001")))
+    source = power_source(serial=str(data.get("source_serial", "SIM0001")))
+    return LabSpec(meters=tuple(meters), instruments={"source": source, "reference": reference})

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 from meterbench.accuracy.rating import MeterRating
-from meterbench.accuracy.simlab import LabClock, SimMut, start_sim_lab
-from meterbench.instruments.sim.lab import ReferenceSpec
+from meterbench.clocks.lab_clock import LabClock
+from meterbench.instruments.sim.lab import SimInstrument, power_source, reference_standard
+from meterbench.run.lab_devices import SimMut, start_sim_lab
 from meterbench.instruments.sim.meter import ErrorCurve
 
 T0_MS = 1_780_000_000_000
 # A direct-connected class B three-phase meter: Iref = 10·Itr (metrology.md), Imin < Itr.
 RATING_B = MeterRating(accuracy_class="B", i_min=0.25, i_tr=0.5, i_ref=5.0, i_max=20.0)  # Imax within the 6105A's 21 A
-REFERENCE = ReferenceSpec(error_pct=0.012, accuracy_pct=0.02)
+REFERENCE = reference_standard(error_pct=0.012, accuracy_pct=0.02)
 
 
 def mut(id: str, curve: ErrorCurve, **kw) -> SimMut:
@@ -19,5 +20,6 @@ def mut(id: str, curve: ErrorCurve, **kw) -> SimMut:
                   **kw)
 
 
-def lab(*muts: SimMut, reference: ReferenceSpec = REFERENCE):
-    return start_sim_lab(list(muts), LabClock(T0_MS), reference=reference)
+def lab(*muts: SimMut, reference: SimInstrument = REFERENCE):
+    return start_sim_lab(list(muts), LabClock(T0_MS),
+                         instruments={"source": power_source(), "reference": reference})

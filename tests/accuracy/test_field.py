@@ -40,43 +40,43 @@ def _operator(ref: IntervalSeries, error_pct: float, *, shift_ms: int = 0, seed:
                           ref.quality.copy(), Q)
 
 
-def _rec(result, name):
-    return next(r for r in result.records if r.name == name)
+def _rec(result, check_id):
+    return next(r for r in result.records if r.check == check_id)
 
 
 def test_accurate_meter_passes_and_bias_ci_covers_the_true_error():
     ref = _reference()
     res = field_acceptance(_operator(ref, -0.6), ref, operator_id="ev", reference_id="ev_ref",
                            settings=SETTINGS)
-    bias = _rec(res, "operator vs reference bias")
+    bias = _rec(res, "field.bias")
     assert bias.verdict == "pass"
     assert res.summary["bias_ci95"][0] <= -0.6 <= res.summary["bias_ci95"][1]
     assert abs(bias.value - -0.6) <= bias.uncertainty
-    assert _rec(res, "interval labelling").verdict == "pass"
-    assert _rec(res, "intervals within quantization-aware limits").value == 0
-    assert _rec(res, "data completeness").value == 100.0
+    assert _rec(res, "field.labelling").verdict == "pass"
+    assert _rec(res, "field.interval_limits").value == 0
+    assert _rec(res, "field.completeness").value == 100.0
 
 
 def test_inaccurate_meter_fails_on_bias():
     ref = _reference()
     res = field_acceptance(_operator(ref, 3.5), ref, operator_id="ev", reference_id="ev_ref",
                            settings=SETTINGS)
-    assert _rec(res, "operator vs reference bias").verdict == "fail"
-    assert _rec(res, "interval labelling").verdict == "pass"
+    assert _rec(res, "field.bias").verdict == "fail"
+    assert _rec(res, "field.labelling").verdict == "pass"
 
 
 def test_one_hour_shift_is_diagnosed_not_failed_as_inaccurate():
     ref = _reference()
     shifted = _operator(ref, -0.6, shift_ms=MS_PER_HOUR)
     res = field_acceptance(shifted, ref, operator_id="ev", reference_id="ev_ref", settings=SETTINGS)
-    lab = _rec(res, "interval labelling")
+    lab = _rec(res, "field.labelling")
     assert lab.verdict == "fail" and "labelled one hour late" in lab.detail
     assert "not an inaccurate meter" in lab.detail
-    bias = _rec(res, "operator vs reference bias")
+    bias = _rec(res, "field.bias")
     assert bias.verdict == "pass", bias.detail
     assert abs(bias.value - -0.6) <= bias.uncertainty
     assert res.summary["time_offset_s"] == 3600.0
-    assert _rec(res, "intervals within quantization-aware limits").value == 0
+    assert _rec(res, "field.interval_limits").value == 0
     # without the diagnosis the same data would look wildly inaccurate interval by interval
     naive = (shifted.quantity[:-4] - ref.quantity[4:]) / ref.quantity[4:]
     assert np.nanmax(np.abs(naive)) > 1.0
@@ -94,9 +94,9 @@ def test_missing_intervals_reduce_completeness_and_late_days_are_reported():
                   date(2026, 6, 2): to_ms(datetime(2026, 6, 3, 9, 30, tzinfo=UTC))}
     res = field_acceptance(op, ref, operator_id="ev", reference_id="r", settings=settings,
                            deliveries=deliveries)
-    comp = _rec(res, "data completeness")
+    comp = _rec(res, "field.completeness")
     assert comp.value == pytest.approx(100 * (2 * 96 - 12) / (2 * 96)) and comp.verdict == "fail"
-    late = _rec(res, "delivered on time")
+    late = _rec(res, "field.timeliness")
     # 09:30 UTC on 3 June is 11:30 in Copenhagen: after the 10:00 deadline
     assert late.value == 1.0 and "2026-06-02" in late.detail
 
@@ -117,6 +117,6 @@ def test_clock_offset_from_readings_is_recovered():
     ref = _reference(days=3)
     res = field_acceptance(_operator(ref, 0.0), ref, operator_id="ev", reference_id="r",
                            settings=SETTINGS, readings=((t + 90_000, energy), (t, energy)))
-    rec = next(r for r in res.records if r.name == "time offset from readings")
+    rec = _rec(res, "field.time_offset")
     assert abs(rec.value - 90.0) <= max(rec.uncertainty, 1.0), rec.detail
     assert res.summary["clock_offset_s"] == rec.value

@@ -105,7 +105,7 @@ def test_starting_current_test_catches_a_meter_that_starts_too_late():
 def test_creep_test_catches_a_meter_that_runs_without_load():
     with lab(mut("still", GOOD), mut("creeps", GOOD, creep_w=0.5)) as running:
         recs = {r.subject: r for r in creep_records(running.bench, running.muts, PLAN)}
-        voltage = running.lab.circuit.state.voltage_v
+        voltage = running.sim.circuit.state.voltage_v
     assert voltage == pytest.approx((1.15 * 230.0,) * 3)  # metrology.md: 1.15 Un
     assert recs["still"].verdict == "pass" and recs["still"].value == 0.0
     assert recs["creeps"].verdict == "fail"

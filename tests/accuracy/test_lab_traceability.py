@@ -8,7 +8,7 @@ def test_lab_devices_carry_idn_and_calibration(tmp_path):
     run = BenchRun(load_bench("sim-lab"), tmp_path / "run")
     try:
         run.start()
-        devices = {d["role"]: d for d in run.instrument_devices}
+        devices = {d["role"]: d for d in run.results().as_dict()["devices"]}
     finally:
         run.close()
     source, reference = devices["power source"], devices["reference standard"]

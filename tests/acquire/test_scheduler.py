@@ -165,7 +165,9 @@ def test_shared_transport_shares_one_link(tmp_path):
             + meter("b", "operator", 503, 1))
     import tomllib
     cfg = parse_bench(tomllib.loads(text), source="x.toml", text=text)
-    drivers = build_drivers(cfg, [], lambda: 0)
+    from meterbench.run.field_devices import RealField
+
+    drivers = build_drivers(cfg, RealField(cfg).endpoints, lambda: 0)
     assert drivers["main"].link is drivers["a"].link
     assert drivers["b"].link is not drivers["a"].link
     assert cfg.meter("a").poll_ms == 5000 and cfg.meter("main").poll_ms is None

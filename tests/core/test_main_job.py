@@ -34,7 +34,7 @@ def results(run_dir):
 
 
 def test_run_folder_has_results_store_series_and_report(run_dir, results):
-    assert results["schema"] == "meterbench.results/1"
+    assert results["schema"] == "meterbench.results/2"
     assert results["verdict"] == "pass"
     for name in ("store.sqlite", "report.html", "series/intervals.csv", "series/netting.csv",
                  "series/comparison.csv"):

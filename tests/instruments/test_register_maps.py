@@ -75,7 +75,9 @@ def test_map_matches_domain_notes(model):
         assert ch.unit == unit[name.split(".")[0]]
     sentinel_expected = model.startswith("abb_")
     for ch in regmap.channels.values():
-        assert (ch.sentinel == (1 << ch.dtype.bits) - 1) if sentinel_expected else ch.sentinel is None
+        # ABB: all ones for unsigned registers, 0x7FFF…FF for signed ones (mbmd abb.go)
+        na = (1 << (ch.dtype.bits - ch.dtype.signed)) - 1
+        assert (ch.sentinel == na) if sentinel_expected else ch.sentinel is None
 
 
 GOOD = """

@@ -43,7 +43,7 @@ def test_options_are_listed_in_help(pytester):
 def test_unknown_bench_is_a_usage_error_naming_it(pytester):
     result = run(pytester, "--bench", "no-such-bench")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
-    result.stderr.fnmatch_lines(["*unknown built-in bench 'no-such-bench'*"])
+    result.stderr.fnmatch_lines(["*unknown bench 'no-such-bench'*"])
 
 
 def test_session_fixtures_are_made_once_and_the_run_folder_is_written(pytester, tmp_path):
@@ -54,7 +54,7 @@ def test_session_fixtures_are_made_once_and_the_run_folder_is_written(pytester, 
             SEEN.append(id(bench_run))
             assert bench_config.name == "tiny"
             from meterbench.core.records import simple_acceptance
-            record(simple_acceptance("vendor", "my check", "ev", 1.0, "x", high=2.0))
+            record(simple_acceptance("vendor.my_check", "ev", 1.0, "x", high=2.0, name="my check"))
 
         def test_two(bench_run, analysis, main_meter, operator_meters, reference_meters):
             SEEN.append(id(bench_run))

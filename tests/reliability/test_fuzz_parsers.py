@@ -31,7 +31,7 @@ from meterbench.datahub.errors import MalformedMessage
 from meterbench.datahub.files import parse_message
 from meterbench.datahub.model import MeteringPoint
 from meterbench.instruments.errors import CodecError, FaultSpecError, RegisterMapError
-from meterbench.instruments.registers import BUILTIN_DIR, parse_register_map
+from meterbench.instruments.registers import model_files, parse_register_map
 from meterbench.instruments.regmap import DATA_TYPES, FC_INPUT, WORD_ORDERS, Channel
 from meterbench.instruments.scpi.base import Identity, parse_error_entry
 from meterbench.instruments.scpi.errors import ResponseError
@@ -51,7 +51,7 @@ from .strategies import TOML_VALUES, mutated
 FUZZ = settings(max_examples=int(os.environ.get("METERBENCH_FUZZ_EXAMPLES", "80")), deadline=None,
                 suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 TINY = tomllib.loads(TINY_BENCH.read_text(encoding="utf-8"))
-SDM630 = tomllib.loads((BUILTIN_DIR / "eastron_sdm630.toml").read_text(encoding="utf-8"))
+SDM630 = tomllib.loads(model_files()["eastron_sdm630"].read_text(encoding="utf-8"))
 CSV_TOKENS = st.lists(st.sampled_from(list("m1,\"\n\r\t ;:.-+eE0123456789TZxé\x00")
                                       + ["energy.import", "2026-06-01T00:00:00Z", "nan", "inf"]),
                       max_size=30).map("".join)

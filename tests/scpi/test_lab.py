@@ -23,8 +23,9 @@ from meterbench.instruments.sim.lab import (
     LabSpec,
     LabSpecError,
     MeterSpec,
-    ReferenceSpec,
+    SimInstrument,
     lab_spec_from_dict,
+    reference_standard,
     start_lab,
 )
 from meterbench.instruments.sim.meter import ErrorCurve
@@ -40,12 +41,12 @@ POINTS = (
     LabPoint("Iref PF0.5 ind", current_a=IREF_A, phi_deg=60.0),
 )
 CURVE = ErrorCurve(currents_a=(0.5, 5.0, 60.0), errors_pct=(0.8, 0.2, 0.1), pf_slope_pct=0.4)
-REFERENCE = ReferenceSpec(error_pct=0.015, accuracy_pct=0.02)
+REFERENCE = reference_standard(error_pct=0.015, accuracy_pct=0.02)
 
 
-def _run(clock: VirtualClock, curve: ErrorCurve, reference: ReferenceSpec
+def _run(clock: VirtualClock, curve: ErrorCurve, reference: SimInstrument
          ) -> list[tuple[LabPoint, PointResult, float]]:
-    spec = LabSpec(meters=(MeterSpec("mut", error=curve),), reference=reference)
+    spec = LabSpec(meters=(MeterSpec("mut", error=curve),)).with_reference(reference)
     out = []
     with start_lab(spec, clock) as lab:
         meter = lab.meters["mut"]
@@ -72,14 +73,14 @@ def test_three_points_recover_the_meters_true_error_within_the_stated_uncertaint
         assert abs(result.error_pct - true_error) <= result.uncertainty_pct, point.name
         # the energy compared is the energy the point should deliver (3 phases, 60 s)
         expected_kwh = 3 * 230.0 * point.current_a * math.cos(math.radians(point.phi_deg)) / 60 / 1000
-        assert result.reference_kwh == pytest.approx(expected_kwh * (1 + REFERENCE.error_pct / 100))
+        assert result.reference_kwh == pytest.approx(expected_kwh * (1 + REFERENCE.sim["error_pct"] / 100))
     recovered = [r.error_pct for _, r, _ in results]
     # the three points differ as the curve says (0.8 %, 0.2 %, 0.2 + 0.4·0.5 = 0.4 %)
     assert recovered[1] > recovered[2] > recovered[0]
 
 
 def test_a_perfect_reference_recovers_the_error_to_float_precision(clock: VirtualClock) -> None:
-    for point, result, true_error in _run(clock, CURVE, ReferenceSpec(0.0, 0.0)):
+    for point, result, true_error in _run(clock, CURVE, reference_standard(0.0, 0.0)):
         assert result.error_pct == pytest.approx(true_error, abs=1e-9), point.name
 
 
@@ -135,7 +136,8 @@ def test_lab_spec_from_plain_data() -> None:
         "meters": [{"name": "a", "error_pct": 0.3},
                    {"name": "b", "currents_a": [0.5, 5], "errors_pct": [0.8, 0.2],
                     "pf_slope_pct": 0.4, "starting_current_a": 0.02}]})
-    assert spec.reference.error_pct == 0.005
+    assert spec.instruments["reference"].sim["error_pct"] == 0.005
+    assert spec.instruments["reference"].options["accuracy_pct"] == 0.02
     assert spec.meters[0].error.error_pct(1.0, 1.0) == 0.3
     assert spec.meters[1].error.error_pct(0.5, 0.5) == pytest.approx(1.0)
     assert spec.meters[1].starting_current_a == 0.02
@@ -186,8 +188,8 @@ def _float32_register(meter_kwh: float) -> float:
 def test_recovery_holds_for_any_meter_and_reference_error(meter_error: float,
                                                           reference_error: float) -> None:
     clock = VirtualClock()
-    spec = LabSpec(meters=(MeterSpec("mut", error=ErrorCurve.constant(meter_error)),),
-                   reference=ReferenceSpec(reference_error, 0.05))
+    spec = LabSpec(meters=(MeterSpec("mut", error=ErrorCurve.constant(meter_error)),)).with_reference(
+        reference_standard(reference_error, 0.05))
     with start_lab(spec, clock) as lab, Fluke6105A.open(lab.source_resource) as source, \
             YokogawaWT1800.open(lab.reference_resource, accuracy_pct=0.05) as ref:
         ref.configure()
@@ -201,7 +203,7 @@ def test_a_float32_register_needs_a_longer_point_at_low_current(clock: VirtualCl
     # should be <= 1/3 of the MPE (class B at Itr <= I: 2 %, +5..+30 °C).
     step_kwh = float(np.spacing(np.float32(1234.0)))
     limit_pct = 2.0 / 3
-    spec = LabSpec(meters=(MeterSpec("mut", error=CURVE, import_kwh=1234.0),), reference=REFERENCE)
+    spec = LabSpec(meters=(MeterSpec("mut", error=CURVE, import_kwh=1234.0),)).with_reference(REFERENCE)
     with start_lab(spec, clock) as lab, Fluke6105A.open(lab.source_resource) as source, \
             YokogawaWT1800.open(lab.reference_resource, accuracy_pct=0.02) as ref:
         ref.configure()

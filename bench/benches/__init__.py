@@ -1,0 +1,1 @@
+"""Built-in bench files (registered under the entry-point group ``meterbench.benches``)."""

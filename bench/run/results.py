@@ -1,0 +1,114 @@
+"""The one results model: what ``results.json`` holds, for every kind of run, built in one place.
+
+A field run and a lab run differ only in their kind-specific sections (a field run's intervals,
+netting and ground truth; a lab run's accuracy points): the frame around them (run, devices,
+records, tests, events, series, verdict) is the same type, written by :func:`build`. The verdict
+is derived here, from the records and the test outcomes, and nowhere else. The schema is documented
+in ``docs/results-schema.md``; fields are only ever added within a major version.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from meterbench.core.records import FAILING, Record
+
+RESULTS_SCHEMA = "meterbench.results/2"
+KINDS = ("field", "lab")
+#: Test outcomes that make a run fail (a check that could not run is not a pass).
+FAILED_OUTCOMES = ("failed", "error")
+
+
+@dataclass(frozen=True)
+class RunInfo:
+    """What was run, when, on what, under which conventions."""
+
+    id: str
+    kind: str
+    bench: str
+    bench_source: str
+    bench_sha256: str
+    started_utc: str
+    finished_utc: str
+    simulated: bool
+    clock: str
+    seed: int
+    timezone: str
+    labelling: str
+    local_date: str
+    days: int
+    period_start_utc: str
+    period_end_utc: str
+    software: dict[str, str]
+
+
+@dataclass(frozen=True)
+class Device:
+    """One device of the run: a meter or a lab instrument, with where it was and who it said it
+    was (``identity``: an instrument's ``*IDN?`` answer) and its calibration certificate."""
+
+    id: str
+    role: str
+    model: str
+    accuracy_class: str
+    transport: str
+    name: str = ""
+    identity: str | None = None
+    calibration: str | None = None
+    gsrn: str | None = None
+
+
+@dataclass(frozen=True)
+class TestOutcome:
+    """One test of the suites: its outcome and, for a skip, the reason."""
+
+    nodeid: str
+    outcome: str
+    duration: float
+    reason: str | None = None
+
+
+@dataclass
+class Results:
+    run: RunInfo
+    devices: list[Device]
+    records: list[Record]
+    tests: list[TestOutcome] = field(default_factory=list)
+    events: list[dict[str, Any]] = field(default_factory=list)
+    series: dict[str, str] = field(default_factory=dict)
+    #: Kind-specific sections (field: acquisition, intervals, netting, field, truth, accuracy,
+    #: datahub; lab: accuracy), each built by its run strategy.
+    sections: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.run.kind not in KINDS:
+            raise ValueError(f"unknown run kind {self.run.kind!r}")
+        clash = set(self.sections) & {"schema", "run", "verdict", "devices", "records", "tests",
+                                      "events", "series"}
+        if clash:
+            raise ValueError(f"sections may not replace the frame: {sorted(clash)}")
+        ids = [r.id for r in self.records]
+        dupes = sorted({i for i in ids if ids.count(i) > 1})
+        if dupes:
+            raise ValueError(f"record ids must be unique in a run: {dupes[:3]}")
+
+    @property
+    def verdict(self) -> str:
+        """``fail`` when any record failed or any test failed or errored, else ``pass``."""
+        failed = any(r.verdict in FAILING for r in self.records) or any(
+            t.outcome in FAILED_OUTCOMES for t in self.tests)
+        return "fail" if failed else "pass"
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "schema": RESULTS_SCHEMA,
+            "run": asdict(self.run),
+            "verdict": self.verdict,
+            "devices": [asdict(d) for d in self.devices],
+            **self.sections,
+            "records": [r.as_dict() for r in self.records],
+            "tests": [asdict(t) for t in self.tests],
+            "events": list(self.events),
+            "series": dict(self.series),
+        }

@@ -23,9 +23,9 @@ from meterbench.accuracy.job import LabPlan, run_plan  # noqa: E402
 from meterbench.accuracy.rating import MeterRating  # noqa: E402
 from meterbench.accuracy.register import RegisterRead, register_step_kwh  # noqa: E402
 from meterbench.clocks.lab_clock import LabClock  # noqa: E402
-from meterbench.run.lab_devices import SimMut, start_sim_lab  # noqa: E402
 from meterbench.instruments.regmap import DATA_TYPES, Channel  # noqa: E402
 from meterbench.instruments.sim.meter import ErrorCurve  # noqa: E402
+from meterbench.run.lab_devices import SimMut, start_sim_lab  # noqa: E402
 
 RATING = MeterRating("B", i_min=0.25, i_tr=0.5, i_ref=5.0, i_max=20.0)
 CURVE = ErrorCurve((0.25, 5.0, 20.0), (0.8, 0.2, -0.3), 0.4)

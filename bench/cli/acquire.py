@@ -11,11 +11,11 @@ import sys
 from pathlib import Path
 
 from meterbench.acquisition.longrun import run_acquisition
-from meterbench.run.field_devices import field_devices
 from meterbench.acquisition.status import StatusDisplay, summary_line
 from meterbench.config.bench_file import load_bench
 from meterbench.core.errors import UserError
 from meterbench.core.timeutil import parse_duration
+from meterbench.run.field_devices import field_devices
 from meterbench.run.folder import default_run_dir
 
 

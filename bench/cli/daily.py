@@ -73,7 +73,8 @@ def run(args: argparse.Namespace) -> int:
                         field="--run", expected="a folder written by meterbench acquire or run")
     schema_dir = Path(args.schemas) if args.schemas else find_schema_dir()
     if schema_dir is None:
-        print("note: schema validation skipped (no DataHub schemas found); business rules only",
+        print("note: schema validation skipped (no schema folder given: --schemas DIR or "
+              "$METERBENCH_DATAHUB_SCHEMAS); business rules only",
               file=sys.stderr)
     schemas = SchemaValidator(schema_dir) if schema_dir else None
     outbox = Path(args.outbox) if args.outbox else run_dir / "outbox" / day.isoformat()

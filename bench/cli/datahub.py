@@ -21,7 +21,7 @@ from meterbench.datahub.run_export import (
     load_run,
 )
 from meterbench.datahub.schema import (
-    RELATIVE_DEFAULT,
+    SCHEMAS_ENV,
     SchemaValidator,
     find_schema_dir,
     is_schema_dir,
@@ -53,8 +53,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "validate", help="check message files against the schemas and BRS-021 business rules")
     validate.add_argument("files", type=Path, nargs="+", metavar="FILE")
     validate.add_argument("--schemas", type=Path, metavar="DIR",
-                          help=f"folder with json/ and xml/ schemas (default: {RELATIVE_DEFAULT} "
-                               "relative to the current directory, then to the repository)")
+                          help=f"folder with json/ and xml/ schemas (default: the folder "
+                               f"${SCHEMAS_ENV} names; none: business rules only)")
     validate.add_argument("--run", type=Path, metavar="RUN",
                           help="run folder whose results.json gives metering point master data "
                                "(enables the unit, resolution and subtype checks)")
@@ -82,9 +82,8 @@ def _schemas(option: Path | None) -> SchemaValidator | None:
         return SchemaValidator(option)
     found = find_schema_dir()
     if found is None:
-        print(f"meterbench: schema validation skipped: no schemas in {RELATIVE_DEFAULT} relative "
-              "to the current directory or the repository (use --schemas DIR); business rules "
-              "only", file=sys.stderr)
+        print(f"meterbench: schema validation skipped: no schema folder given (--schemas DIR or "
+              f"${SCHEMAS_ENV}); business rules only", file=sys.stderr)
         return None
     return SchemaValidator(found)
 

@@ -1,7 +1,10 @@
 """Conformance against Energinet's official RSM-012 schemas (CIM JSON and CIM XML).
 
-The project does not ship the schemas (they are Energinet's, Apache-2.0); it looks for them in a
-folder laid out as ``DIR/json/*.schema.json`` and ``DIR/xml/*.xsd``. JSON: the three files are
+The project does not ship the schemas (they are Energinet's, Apache-2.0, published in
+Energinet-DataHub/opengeh-edi); the user names a folder laid out as ``DIR/json/*.schema.json`` and
+``DIR/xml/*.xsd``: ``--schemas DIR`` on a command, or the environment variable
+``METERBENCH_DATAHUB_SCHEMAS`` for every command and the shipped delivery suite. Without them the
+BRS-021 business rules are still checked in full. JSON: the three files are
 loaded into one :mod:`referencing` registry under their own ``$id`` (they reference each other by
 relative URI), read as ``utf-8-sig`` because they start with a byte-order mark. XML: the entry
 point ``urn-ediel-org-measure-notifyvalidatedmeasuredata-0-1.xsd`` imports the code lists by
@@ -12,6 +15,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import os
 from collections.abc import Iterable
 from functools import lru_cache
 from pathlib import Path
@@ -19,8 +23,8 @@ from typing import Any
 
 JSON_ENTRY = "Notify-Validated-measure-data-assembly-model.schema.json"
 XML_ENTRY = "urn-ediel-org-measure-notifyvalidatedmeasuredata-0-1.xsd"
-#: Where the schemas live relative to a checkout: ``<repo>/../shared/datahub/schemas``.
-RELATIVE_DEFAULT = Path("..") / "shared" / "datahub" / "schemas"
+#: The environment variable naming the schema folder when no ``--schemas`` is given.
+SCHEMAS_ENV = "METERBENCH_DATAHUB_SCHEMAS"
 
 
 #: The libraries schema validation needs (the ``datahub`` extra of the package).
@@ -36,16 +40,12 @@ def is_schema_dir(folder: Path) -> bool:
     return (folder / "json" / JSON_ENTRY).is_file() and (folder / "xml" / XML_ENTRY).is_file()
 
 
-def repository_root() -> Path:
-    """The checkout this package runs from (``bench/datahub/schema.py`` -> three levels up)."""
-    return Path(__file__).resolve().parents[2]
-
-
 def find_schema_dir(candidates: Iterable[Path] | None = None) -> Path | None:
-    """The first folder holding both schema sets; default: ``../shared/datahub/schemas`` relative
-    to the current directory, then relative to the repository root."""
+    """The first of ``candidates`` holding both schema sets; by default the folder
+    ``$METERBENCH_DATAHUB_SCHEMAS`` names, if any (None: validate business rules only)."""
     if candidates is None:
-        candidates = (Path.cwd() / RELATIVE_DEFAULT, repository_root() / RELATIVE_DEFAULT)
+        named = os.environ.get(SCHEMAS_ENV, "").strip()
+        candidates = (Path(named),) if named else ()
     for folder in candidates:
         if is_schema_dir(folder):
             return folder.resolve()

@@ -5,8 +5,8 @@ from __future__ import annotations
 from meterbench.accuracy.rating import MeterRating
 from meterbench.clocks.lab_clock import LabClock
 from meterbench.instruments.sim.lab import SimInstrument, power_source, reference_standard
-from meterbench.run.lab_devices import SimMut, start_sim_lab
 from meterbench.instruments.sim.meter import ErrorCurve
+from meterbench.run.lab_devices import SimMut, start_sim_lab
 
 T0_MS = 1_780_000_000_000
 # A direct-connected class B three-phase meter: Iref = 10·Itr (metrology.md), Imin < Itr.

@@ -27,8 +27,15 @@ def _both_errors(schemas: SchemaValidator, message: Message) -> tuple[list[str],
             schemas.xml_errors(parse_xml_safely(to_xml(message))))
 
 
-def test_the_default_lookup_finds_the_shared_schemas(schemas: SchemaValidator) -> None:
+def test_the_default_lookup_reads_the_environment(schemas: SchemaValidator, monkeypatch,
+                                                 tmp_path) -> None:
+    monkeypatch.setenv("METERBENCH_DATAHUB_SCHEMAS", str(SCHEMA_DIR))
     assert find_schema_dir() == SCHEMA_DIR.resolve()
+    monkeypatch.setenv("METERBENCH_DATAHUB_SCHEMAS", str(tmp_path))  # not a schema folder
+    assert find_schema_dir() is None
+    monkeypatch.delenv("METERBENCH_DATAHUB_SCHEMAS")
+    monkeypatch.chdir(SCHEMA_DIR.parent.parent.parent)  # no guessing from the current folder
+    assert find_schema_dir() is None
 
 
 @pytest.mark.parametrize("build", [

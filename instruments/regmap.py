@@ -100,11 +100,6 @@ def encode_raw(raw: int | float, dtype: DataType, word_order: str) -> list[int]:
     return bytes_to_registers(data, word_order)
 
 
-def raw_bits(registers: Sequence[int], word_order: str) -> int:
-    """The registers' content as one unsigned integer (what a sentinel is compared with)."""
-    return int.from_bytes(registers_to_bytes(registers, word_order), "big")
-
-
 def _exact_divisor(scale: float) -> int | None:
     """``10`` for ``scale=0.1``: dividing by an integer keeps 2301 -> 230.1 exact in repr."""
     if 0 < scale < 1:

@@ -25,8 +25,7 @@ from meterbench.accuracy.planner import MIN_GATE_MS, DurationPlan, plan_gate
 from meterbench.accuracy.plans import TestPoint, rising_then_falling
 from meterbench.accuracy.rating import MeterRating
 from meterbench.accuracy.register import RegisterRead, RegisterReader
-
-MS_PER_HOUR = 3_600_000
+from meterbench.units import MS_PER_HOUR
 
 
 class Source(Protocol):

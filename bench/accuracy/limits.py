@@ -8,8 +8,6 @@ notes); other factors are presets, not constants (``IN_SERVICE_FACTOR``).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 #: Temperature bands (°C) in the order of the MID table's columns.
 TEMPERATURE_BANDS: tuple[str, ...] = ("+5..+30", "-10..+5|+30..+40", "-25..-10|+40..+55",
                                       "-40..-25|+55..+70")
@@ -53,23 +51,6 @@ IREF_PER_ITR: dict[str, float] = {"direct": 10.0, "transformer": 20.0}
 #: The test's expanded uncertainty should be at most this fraction of the MPE (metrology.md,
 #: French 2013 decree).
 UNCERTAINTY_FRACTION_OF_MPE = 1.0 / 3.0
-
-
-@dataclass(frozen=True)
-class Rating:
-    """A meter's rated currents and class (direct-connected unless ``transformer``)."""
-
-    accuracy_class: str
-    i_ref: float
-    i_max: float
-    i_min: float | None = None
-    i_tr: float | None = None
-    transformer: bool = False
-
-    @property
-    def transition_current(self) -> float:
-        # metrology.md: direct-connected Iref = 10·Itr; transformer-operated Iref = 20·Itr.
-        return self.i_tr if self.i_tr is not None else self.i_ref / (20.0 if self.transformer else 10.0)
 
 
 def mpe_pct(accuracy_class: str, *, below_itr: bool = False, band: int = 0) -> float:

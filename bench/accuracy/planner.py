@@ -17,8 +17,8 @@ import math
 from dataclasses import dataclass
 
 from meterbench.accuracy.uncertainty import COVERAGE_K, SQRT3, u_reference
+from meterbench.units import MS_PER_HOUR
 
-MS_PER_HOUR = 3_600_000
 #: metrology.md, pulse-comparison practice: count over at least 30 s.
 MIN_GATE_MS = 30_000
 

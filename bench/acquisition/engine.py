@@ -103,13 +103,6 @@ def poll_plan(spec: MeterSpec, driver: ModbusMeter) -> PollPlan:
     return PollPlan(spec.id, driver, channels, spec.poll_ms)
 
 
-def poll_ticks(start_ms: int, end_ms: int, period_ms: int) -> np.ndarray:
-    """Poll times: multiples of the period covering ``[start_ms, end_ms]``."""
-    first = math.floor(start_ms / period_ms) * period_ms
-    last = math.ceil(end_ms / period_ms) * period_ms
-    return np.arange(first, last + 1, period_ms, dtype=np.int64)
-
-
 def first_tick(start_ms: int, period_ms: int) -> int:
     return math.floor(start_ms / period_ms) * period_ms
 

@@ -30,6 +30,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "meterbench.cli.acquire",
     "meterbench.cli.export",
     "meterbench.cli.accuracy",
+    "meterbench.cli.registry",
 )
 
 

@@ -12,10 +12,7 @@ import re
 from datetime import UTC, datetime, timedelta
 
 from meterbench.core.errors import UserError
-
-MS_PER_S = 1000
-MS_PER_MIN = 60_000
-MS_PER_HOUR = 3_600_000
+from meterbench.units import MS_PER_HOUR, MS_PER_MIN, MS_PER_S  # noqa: F401 - re-exported
 
 RESOLUTIONS_MS: dict[str, int] = {"PT1M": MS_PER_MIN, "PT5M": 5 * MS_PER_MIN,
                                   "PT15M": 15 * MS_PER_MIN, "PT1H": MS_PER_HOUR}

@@ -16,15 +16,13 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
+from meterbench.accuracy.limits import IN_SERVICE_FACTOR as IN_SERVICE_FACTORS
+from meterbench.accuracy.limits import mpe_pct
 from meterbench.core.errors import UserError
 
-#: MID MI-003 MPE (%), +5…+30 °C, by current range and class (metrology.md).
-MID_MPE_PCT: dict[str, dict[str, float]] = {
-    "low": {"A": 3.5, "B": 2.0, "C": 1.0},    # Imin <= I < Itr
-    "high": {"A": 3.5, "B": 2.0, "C": 0.7},   # Itr <= I <= Imax
-}
-#: Factor on the MPE for meters in use (BEK 582/2018 §11, MessEV §22; metrology.md).
-IN_SERVICE_FACTOR = 2.0
+#: The in-service factor on the MID MPE behind the "2xMPE" rule: Denmark and Germany both use 2
+#: (their country presets in :data:`meterbench.accuracy.limits.IN_SERVICE_FACTOR`).
+IN_SERVICE_FACTOR = IN_SERVICE_FACTORS["DK"]
 #: France, in-service MPE (%), 0.1·Iref…Imax (sampling.md).
 FR_IN_SERVICE_PCT: dict[str, float] = {"A": 8.0, "B": 4.5, "C": 2.5}
 #: Direct-connected meters: Iref = 10·Itr (metrology.md), so Itr = 0.1·Iref.
@@ -74,7 +72,7 @@ def in_service_limit(accuracy_class: str, test_point: str, rule: str = "2xMPE", 
                         expected="A, B or C")
     rng = current_range(test_point, source=source)
     if rule == "2xMPE":
-        return IN_SERVICE_FACTOR * MID_MPE_PCT[rng][cls]
+        return IN_SERVICE_FACTOR * mpe_pct(cls, below_itr=rng == "low")
     if rule == "fr-in-service":
         if rng == "low":
             raise UserError(f"test point {test_point!r} is below 0.1·Iref, outside the French "

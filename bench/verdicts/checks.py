@@ -16,11 +16,11 @@ from meterbench.config.bench_file import MeterSpec
 from meterbench.core.quality import Quality
 from meterbench.core.records import Record, fact, record, simple_acceptance
 from meterbench.run.analysis import Analysis, FieldPair, MeterAnalysis
+from meterbench.units import MS_PER_HOUR
 from meterbench.verdicts.truth import TruthCheck
 
 #: Relative steadiness below which two consecutive power samples count as one steady span.
 STEADY_POWER_REL = 0.005
-MS_PER_HOUR = 3_600_000
 
 
 # ---- conformance with the executive order on remote-read meters (market.md) ---------------------
@@ -95,14 +95,6 @@ def clock_record(ma: MeterAnalysis, tolerance_ms: int) -> Record:
         high=tolerance_ms / 1000.0, uncertainty=float(np.max(track.uncertainty_ms)) / 1000.0,
         detail=f"largest |meter − bench| offset over {len(track.offset_ms)} polls; median offset "
                f"{track.median_ms / 1000:+.3f} s; {jumps} jump(s)")
-
-
-def conformance_records(analysis: Analysis) -> list[Record]:
-    out = []
-    for ma in analysis.meters.values():
-        out += [separate_registers(ma), quarter_hour_values(ma), monotonic_registers(ma),
-                power_energy_consistency(ma)]
-    return out
 
 
 # ---- netting --------------------------------------------------------------------------------

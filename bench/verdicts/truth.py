@@ -26,8 +26,7 @@ from meterbench.instruments.registers import load_register_map
 from meterbench.run.analysis import Analysis
 from meterbench.run.simworld import SimWorld, power_range_w
 from meterbench.store.run_store import Series
-
-MS_PER_HOUR = 3_600_000
+from meterbench.units import MS_PER_HOUR
 
 
 @dataclass(frozen=True)

@@ -21,8 +21,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from meterbench.instruments.sim.circuit import Circuit, Segment
-
-MS_PER_HOUR = 3_600_000
+from meterbench.units import MS_PER_HOUR
 
 
 @dataclass(frozen=True)

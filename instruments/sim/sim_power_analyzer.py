@@ -34,8 +34,8 @@ from meterbench.instruments.sim.scpi_server import (
     parse_boolean,
     parse_number,
 )
+from meterbench.units import MS_PER_HOUR
 
-MS_PER_HOUR = 3_600_000
 NAN_TEXT = "9.91E+37"  # SCPI-99 Vol. 1 §7.2.1.5: not-a-number
 
 

@@ -15,8 +15,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from meterbench.instruments.sim.circuit import Segment
+from meterbench.units import MS_PER_MIN
 
-MS_PER_MIN = 60_000
 NOMINAL_V = 230.0
 
 

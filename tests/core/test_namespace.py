@@ -69,6 +69,7 @@ print(json.dumps({
                if importlib.util.find_spec(n) is not None],
     "fixture_class": fixtures.Fixture.__module__,
     "fixtures_file": fixtures.__file__,
+    "ours": meterbench.cli.__file__.rsplit("cli", 1)[0],
 }))
 """
     out = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True,
@@ -78,7 +79,7 @@ print(json.dumps({
     doc = json.loads(out)
     assert doc["theirs"] == []
     assert doc["fixture_class"].startswith("fixtures.")
-    assert "meterbench" not in doc["fixtures_file"]
+    assert not doc["fixtures_file"].startswith(doc["ours"])
 
 
 def test_nothing_in_this_process_imported_a_project_folder_by_its_bare_name():

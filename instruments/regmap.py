@@ -9,7 +9,7 @@ and cannot drift apart.
 Conventions (Modbus Application Protocol V1.1b3, section 4.2): every 16-bit register is sent
 big-endian; multi-register values are split into words whose order varies by vendor, so
 ``word_order="big"`` means high word first (Eastron, ABB) and ``"little"`` low word first
-(Carlo Gavazzi EM340, shared domain notes register-maps.md).
+(Carlo Gavazzi EM340: its communication protocol, as read by mbmd meters/rs485/carlogavazzi-ex3x0.go).
 """
 
 from __future__ import annotations

@@ -1,4 +1,5 @@
-"""Decision rules after ILAC-G8:09/2019 (metrology.md), applied to a value with limits and U.
+"""Decision rules after ILAC-G8:09/2019 (Guidelines on Decision Rules and Statements of
+Conformity), applied to a value with limits and U.
 
 * ``simple``: simple acceptance, guard band w = 0: pass inside the tolerance, fail outside (up to
   50 % false-accept risk at the limit).
@@ -7,7 +8,7 @@
 * ``non_binary``: pass inside tolerance − U; conditional pass between tolerance − U and the
   tolerance; conditional fail between the tolerance and tolerance + U; fail beyond.
 
-Every record states the rule it used (a report must, metrology.md).
+Every record states the rule it used (a conformity statement must, ILAC-G8:09/2019).
 """
 
 from __future__ import annotations

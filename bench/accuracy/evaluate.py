@@ -37,9 +37,9 @@ def limit_for(rating: MeterRating, current_a: float, *, basis: str = "mpe", coun
     if basis == "in_service":
         return Limit(rating.in_service_pct(current_a, country=country, band=band),
                      f"in-service limit {country} (2 × MPE class {rating.accuracy_class}, {rng}, "
-                     f"band {band}; metrology.md)")
+                     f"band {band}; BEK 582/2018 §11 / MessEV §22)")
     return Limit(rating.mpe_pct(current_a, band=band),
-                 f"MPE class {rating.accuracy_class} ({rng}, band {band}; MID MI-003, metrology.md)")
+                 f"MPE class {rating.accuracy_class} ({rng}, band {band}; 2014/32/EU Annex V Table 2)")
 
 
 def mean_budget(runs: Sequence[Measurement], reference_accuracy_pct: float,
@@ -98,7 +98,7 @@ def point_records(measurements: Sequence[Measurement], *, limit: Callable[[str, 
 
 
 def starting_record(d: RegisterDelta, current_a: float, *, expected_kwh: float) -> Record:
-    """The meter must start registering at Ist (metrology.md). It passes when its register
+    """The meter must start registering at Ist (MID Annex V). It passes when its register
     advanced by more than two register steps (the two reads' quantization) over a gate long
     enough for the expected energy to be many steps."""
     low = 2.0 * d.step_kwh
@@ -113,7 +113,8 @@ def starting_record(d: RegisterDelta, current_a: float, *, expected_kwh: float) 
 
 def creep_record(d: RegisterDelta, rating: MeterRating, voltage_v: float) -> Record:
     """No-load test: at 1.15·Un and no current at most one pulse equivalent may register
-    (metrology.md). Without a declared meter constant, the register step stands in for a pulse."""
+    (the no-load test of IEC 62053-21 / EN 50470-3; clause not confirmed here). Without a declared
+    meter constant, the register step stands in for a pulse."""
     if rating.meter_constant_imp_per_kwh:
         pulse = CREEP_MAX_PULSES / rating.meter_constant_imp_per_kwh
         what = f"1 pulse = {pulse:g} kWh at {rating.meter_constant_imp_per_kwh:g} imp/kWh"
@@ -122,7 +123,7 @@ def creep_record(d: RegisterDelta, rating: MeterRating, voltage_v: float) -> Rec
         what = f"no meter constant declared: one register step {pulse:.3g} kWh stands in for a pulse"
     ok = d.import_kwh <= pulse and d.export_kwh <= pulse
     return record("lab.creep", d.meter, d.import_kwh, "kWh", "pass" if ok else "fail",
-                  high=pulse, rule="at most 1 pulse equivalent (metrology.md)",
+                  high=pulse, rule="at most 1 pulse equivalent (no-load test, IEC 62053-21 / EN 50470-3)",
                   detail=f"{voltage_v:g} V (1.15·Un), no current, {d.gate_ms / 1000:g} s; {what}; "
                          f"import +{d.import_kwh:.6f} kWh, export +{d.export_kwh:.6f} kWh",
                   data=dict(kind="creep", gate_s=d.gate_ms / 1000, pulse_kwh=pulse,

@@ -2,7 +2,7 @@
 
 All meters under test hang on the same source (current circuits in series, voltage in parallel), so
 one gate measures them all: the gate time is the longest any of them needs (duration planner).
-Per point (metrology.md):
+Per point (pulse-comparison practice; the times are configurable lab defaults, not regulatory):
 
 1. set the source and switch it on; settle (~10 s after each change);
 2. read each meter's energy register and open the reference gate at the same moment;
@@ -74,9 +74,9 @@ class LabBench:
 class LabSettings:
     """How a plan is run (bench file ``[lab.plan]``)."""
 
-    settle_ms: int = 10_000      # metrology.md: settle ~10 s after each source change
-    warmup_ms: int = 30 * 60_000  # metrology.md: warm up ~30 min
-    uncertainty_fraction: float = 1.0 / 3.0  # metrology.md: U ≤ 1/3 MPE
+    settle_ms: int = 10_000      # lab-practice default (not regulatory): ~10 s after a change
+    warmup_ms: int = 30 * 60_000  # lab-practice default (not regulatory): ~30 min
+    uncertainty_fraction: float = 1.0 / 3.0  # U ≤ 1/3 MPE (French arrêté of 1 Aug 2013)
     min_gate_ms: int = MIN_GATE_MS
     max_gate_ms: int = 4 * MS_PER_HOUR
     #: Planner's assumption for the gap between gate edge and register read (a real bench
@@ -121,7 +121,7 @@ class RegisterDelta:
 
 
 def error_pct(meter_kwh: float, reference_kwh: float) -> float:
-    """(E_meter − E_ref) / E_ref × 100 (metrology.md)."""
+    """(E_meter − E_ref) / E_ref × 100 (Directive 2014/32/EU Annex V point 3)."""
     if not (reference_kwh > 0 and math.isfinite(reference_kwh)):
         return math.nan
     return (meter_kwh - reference_kwh) / reference_kwh * 100.0
@@ -157,7 +157,7 @@ def _gate(bench: LabBench, muts: Sequence[MeterUnderTest], gate_ms: int
 
 
 def warm_up(bench: LabBench, muts: Sequence[MeterUnderTest], settings: LabSettings) -> None:
-    """Un and Iref at PF 1 for the warm-up time (metrology.md: ~30 min)."""
+    """Un and Iref at PF 1 for the warm-up time (lab-practice default ~30 min, configurable)."""
     if settings.warmup_ms <= 0 or not muts:
         return
     r = muts[0].rating

@@ -45,8 +45,9 @@ from meterbench.pipeline.labelling import (
 from meterbench.pipeline.series import IntervalSeries
 
 STAGE = "field"
-#: Timeliness presets (market.md, "Timeliness and clocks elsewhere"): local time of day on the
-#: day after the delivered day.
+#: Timeliness presets: local time of day on the day after the delivered day. NO: Elhubstandard
+#: 2.1 (previous day's values by 07:00); NL: Informatiecode elektriciteit en gas 6.2.2.2 (telemetry
+#: values before 10:00 the next calendar day).
 DEADLINE_PRESETS: dict[str, time] = {"NO": time(7, 0), "NL": time(10, 0)}
 
 
@@ -57,7 +58,7 @@ class FieldSettings:
     rule: str = "simple"
     limit_basis: str = "mpe"          # "mpe" | "in_service"
     country: str = "DK"
-    operator_step_kwh: float = 0.001  # interval values with 3 decimals (market.md)
+    operator_step_kwh: float = 0.001  # interval values with 3 decimals (Energinet BRS-021)
     reference_step_kwh: float = 0.001
     completeness_min_pct: float = 100.0
     deadline: time | None = None      # local time on the next day
@@ -72,8 +73,9 @@ class FieldSettings:
     @property
     def limit_text(self) -> str:
         if self.limit_basis == "in_service":
-            return f"in-service limit {self.country}: 2 × MPE class {self.operator_class} (metrology.md)"
-        return f"MPE class {self.operator_class} (MID, Itr…Imax, +5…+30 °C; metrology.md)"
+            return (f"in-service limit {self.country}: 2 × MPE class {self.operator_class} "
+                    "(BEK 582/2018 §11 / MessEV §22)")
+        return f"MPE class {self.operator_class} (2014/32/EU Annex V Table 2, Itr…Imax, +5…+30 °C)"
 
 
 @dataclass
@@ -130,14 +132,14 @@ def _labelling_record(diag: LabellingDiagnosis | None, operator: str, why: str =
     data = diag.as_record()
     if diag.is_error:
         return record("field.labelling", operator, (shift_s or 0) / 1000.0, "s", "fail",
-                      low=0.0, high=0.0, rule="labels must be interval starts in UTC (market.md)",
+                      low=0.0, high=0.0, rule="labels must be interval starts in UTC (RSM-012)",
                       detail=f"operator values {shift_words(shift_s or 0)} ({diag.text}); "
                              f"correction: {diag.correction}; accuracy is judged on the corrected "
                              "labels, so this is a labelling error, not an inaccurate meter",
                       data=data)
     if diag.kind == "none":
         return record("field.labelling", operator, 0.0, "s", "pass", low=0.0, high=0.0,
-                      rule="labels must be interval starts in UTC (market.md)", detail=diag.text,
+                      rule="labels must be interval starts in UTC (RSM-012)", detail=diag.text,
                       data=data)
     return fact("field.labelling", operator, None, "", diag.text, data)
 

@@ -41,7 +41,7 @@ class LabPlan:
     settings: LabSettings = field(default_factory=LabSettings)
     starting: bool = True
     creep: bool = True
-    creep_ms: int = 20 * 60_000  # plan parameter (no duration is given in metrology.md)
+    creep_ms: int = 20 * 60_000  # plan parameter: a lab default, no regulatory duration
     dial_kwh: float = 0.0        # 0 = no register (dial) test
     summation: bool = True
 

@@ -1,6 +1,6 @@
 """One lab accuracy test point: source setting, gated reference energy, meter register, error.
 
-The procedure a vendor's bench runs per point (shared domain notes, metrology.md): set the source,
+The procedure a vendor's bench runs per point (pulse-comparison practice): set the source,
 let it settle, open a gate on the reference standard and read the meter's register at the same
 moment, wait, close the gate and read the register again; then
 
@@ -12,8 +12,7 @@ callable returning its import register in kWh (Modbus in a real run).
 
 Uncertainty (k = 2) combines, as rectangular distributions: the reference's declared accuracy
 (% of reading, from its calibration certificate) and the meter register's resolution ``q``, read
-twice (metrology.md: "two reads of a register with step q give a rectangular error of ±q per
-read").
+twice, each read within ±q, rectangular (u = q/√3, JCGM 100:2008 (GUM) 4.3.7).
 """
 
 from __future__ import annotations
@@ -23,7 +22,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-COVERAGE_K = 2.0  # expanded uncertainty, ~95 % (metrology.md: labs report U with k = 2)
+COVERAGE_K = 2.0  # expanded uncertainty, ~95 % for a normal distribution (JCGM 100:2008 6.3)
 
 
 class PowerSource(Protocol):
@@ -51,7 +50,7 @@ class LabPoint:
     voltage_v: float = 230.0
     frequency_hz: float = 50.0
     duration_ms: int = 60_000
-    settle_ms: int = 10_000  # metrology.md: settle ~10 s after each source change
+    settle_ms: int = 10_000  # lab-practice default (not regulatory): ~10 s after a change
 
 
 @dataclass(frozen=True)
@@ -64,7 +63,7 @@ class PointResult:
 
 
 def error_pct(meter_kwh: float, reference_kwh: float) -> float:
-    """(E_meter − E_ref) / E_ref × 100 (metrology.md)."""
+    """(E_meter − E_ref) / E_ref × 100 (Directive 2014/32/EU Annex V point 3)."""
     if not reference_kwh > 0 or not math.isfinite(reference_kwh):
         raise ValueError(f"reference energy must be positive and finite, got {reference_kwh!r}")
     return (meter_kwh - reference_kwh) / reference_kwh * 100.0

@@ -1,7 +1,7 @@
 """The duration planner: how long each point must run for its uncertainty to be small enough.
 
-The target is U ≤ fraction · MPE (metrology.md: the uncertainty of the test should be ≤ 1/3 of the
-MPE). With the budget of :mod:`meterbench.accuracy.uncertainty`, the resolution and timing terms both
+The target is U ≤ fraction · MPE (French arrêté of 1 August 2013: uncertainties at most a third of
+the MPE). With the budget of :mod:`meterbench.accuracy.uncertainty`, the resolution and timing terms both
 shrink as 1/T for a gate time T at power P:
 
     u_res = √2·q/√3 · 100 / E,  E = P·T      u_time = √2·w/√3 · 100 / T
@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from meterbench.accuracy.uncertainty import COVERAGE_K, SQRT3, u_reference
 from meterbench.units import MS_PER_HOUR
 
-#: metrology.md, pulse-comparison practice: count over at least 30 s.
+#: Pulse-comparison practice: count over at least 30 s (a configurable lab default, not regulatory).
 MIN_GATE_MS = 30_000
 
 

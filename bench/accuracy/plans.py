@@ -1,6 +1,7 @@
 """Lab test plans: which currents, power factors and phases to test, in which order.
 
-Built-in plans come from metrology.md:
+Built-in plans (verification practice; no regulatory document is confirmed for these exact lists,
+so they are editable defaults, and ``custom`` takes any points):
 
 * ``initial`` (MID initial verification): Imin at PF 1; 0.1·Iref, Iref and Imax each at PF 0.5 ind,
   1 and 0.8 cap; single-phase load at Iref at PF 0.5 ind and 1 (on L1).
@@ -9,7 +10,7 @@ Built-in plans come from metrology.md:
 * ``custom``: points from the bench file, currents as amperes or multiples of a rated current
   (``"0.1 Iref"``, ``"Imax"``, ``"2 Itr"``).
 
-"Currents run rising then falling" (metrology.md): :func:`rising_then_falling` orders the points so.
+"Currents run rising then falling" (lab practice): :func:`rising_then_falling` orders the points so.
 """
 
 from __future__ import annotations
@@ -76,7 +77,7 @@ def rated_current(text: str, rating: MeterRating) -> float:
 
 
 def initial_points(rating: MeterRating) -> list[TestPoint]:
-    """MID initial verification (metrology.md)."""
+    """Initial-verification points of MID meters (verification practice, see module doc)."""
     pts = [TestPoint("Imin PF 1", rating.i_min, "1")]
     for k, name in ((0.1, "Iref"), (1.0, "Iref"), (1.0, "Imax")):
         current = k * (rating.i_ref if name == "Iref" else rating.i_max)
@@ -88,7 +89,7 @@ def initial_points(rating: MeterRating) -> list[TestPoint]:
 
 
 def periodic_points(rating: MeterRating) -> list[TestPoint]:
-    """Periodic verification of a direct-connected meter (metrology.md)."""
+    """Periodic verification of a direct-connected meter (verification practice, see module doc)."""
     pts = [TestPoint(f"{_label(k, 'Iref')} PF 1", k * rating.i_ref, "1") for k in (0.1, 1.0, 2.0)]
     pts.append(TestPoint("Iref PF 0.5 ind", rating.i_ref, "0.5 ind"))
     return [p for p in pts if p.current_a <= rating.i_max]
@@ -120,6 +121,6 @@ def plan_points(kind: str, rating: MeterRating, custom: list[dict[str, Any]] | N
 
 
 def rising_then_falling(points: list[TestPoint]) -> list[tuple[TestPoint, str]]:
-    """Each point twice: by rising current, then by falling current (metrology.md)."""
+    """Each point twice: by rising current, then by falling current (lab practice)."""
     rising = sorted(points, key=lambda p: (p.current_a, len(p.phases)))
     return [(p, "rising") for p in rising] + [(p, "falling") for p in reversed(rising)]

@@ -52,13 +52,14 @@ class MeterRating:
 
     @property
     def starting_current(self) -> float:
-        """Declared Ist, else the largest Ist metrology.md allows for the class and connection."""
+        """Declared Ist, else the largest Ist the French arrêté of 1 August 2013 allows for the
+        class and connection."""
         if self.i_st is not None:
             return self.i_st
         return starting_current_a(self.accuracy_class, self.i_ref, transformer=self.transformer)
 
     def mpe_pct(self, current_a: float, *, band: int = 0) -> float:
-        """MID MPE at ``current_a`` (metrology.md table); undefined below Imin."""
+        """MID MPE at ``current_a`` (2014/32/EU Annex V Table 2); undefined below Imin."""
         if current_a < self.i_min * (1 - 1e-9):
             raise ValueError(f"{current_a} A is below Imin {self.i_min} A: no MPE is defined there")
         return mpe_pct(self.accuracy_class, below_itr=current_a < self.i_tr, band=band)
@@ -90,7 +91,8 @@ def rating_problems(r: MeterRating) -> list[tuple[str, str, str]]:
     k = IREF_PER_ITR[r.connection]
     if not math.isclose(r.i_ref, k * r.i_tr, rel_tol=_RATIO_REL_TOL):
         out.append(("i_ref", f"Iref {r.i_ref} A is not {k:g}·Itr = {k * r.i_tr:g} A",
-                    f"Iref = {k:g}·Itr for a {r.connection}-connected meter (MID, metrology.md)"))
+                    f"Iref = {k:g}·Itr for a {r.connection}-connected meter "
+                    "(EN 50470-1; MID Annex V Table 1)"))
     if not r.i_min < r.i_tr:
         out.append(("i_min", f"Imin {r.i_min} A is not below Itr {r.i_tr} A", "Imin < Itr"))
     if not r.i_tr < r.i_ref:
@@ -105,7 +107,7 @@ def rating_problems(r: MeterRating) -> list[tuple[str, str, str]]:
         elif r.i_st > limit * (1 + _RATIO_REL_TOL):
             out.append(("i_st", f"Ist {r.i_st} A is above {limit:g} A",
                         f"at most {STARTING_CURRENT_FACTOR[r.connection][r.accuracy_class]:g}·Iref "
-                        f"for class {r.accuracy_class} {r.connection} (metrology.md)"))
+                        f"for class {r.accuracy_class} {r.connection} (French arrêté of 1 Aug 2013)"))
     if r.meter_constant_imp_per_kwh is not None and not r.meter_constant_imp_per_kwh > 0:
         out.append(("meter_constant", "must be positive", "impulses per kWh > 0"))
     return out

@@ -4,7 +4,7 @@ The lab instruments (PyVISA) are synchronous and the Modbus driver is asyncio; a
 :class:`RegisterReader` owns one event loop in the calling thread and runs each read to
 completion on it, so a point's gate sequence stays a plain, ordered script. The register step
 (resolution) follows from the model's encoding: ``scale`` for integer registers, the float spacing
-at the current value for float registers (metrology.md: float32 registers have a step of
+at the current value for float registers (IEEE 754 binary32, 24-bit significand: a step of
 1.2e-4 kWh near 1,234 kWh).
 """
 

@@ -4,8 +4,8 @@ Components, each a standard uncertainty in percentage points of the error:
 
 * **reference standard**: its declared accuracy (% of reading, from its calibration certificate)
   taken as a rectangular distribution, u = a/√3;
-* **register resolution**: the meter register is read twice (gate open, gate close); metrology.md:
-  "two reads of a register with step q give a rectangular error of ±q per read", so
+* **register resolution**: the meter register is read twice (gate open, gate close); each read is
+  taken within ±q of the true value, rectangular (JCGM 100:2008 (GUM) 4.3.7: u = q/√3), so
   u = √2 · (q/√3) / E_ref · 100;
 * **timing**: the register read and the reference gate are not simultaneous; the energy that flows
   in the gap, ±window per gate edge at power P, is rectangular: u = √2 · (window/T) / √3 · 100 with
@@ -13,7 +13,7 @@ Components, each a standard uncertainty in percentage points of the error:
 * **repeatability**: the spread of repeated runs of the same point (rising and falling), the
   standard uncertainty of their mean, s/√n.
 
-U = k · √Σu², k = 2 (metrology.md: labs report U with k = 2, ~95 %).
+U = k · √Σu², k = 2 (~95 % for a normal distribution, JCGM 100:2008 (GUM) 6.3).
 """
 
 from __future__ import annotations

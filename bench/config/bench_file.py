@@ -32,7 +32,7 @@ CLASSES = ("A", "B", "C")
 LOAD_KINDS = ("base", "sessions", "cycling")
 CLOCKS = ("virtual", "scaled", "real")
 TRANSPORTS = ("tcp", "rtu", "rtu_over_tcp")
-#: Metering point types (market.md): E17 consumption, E18 production, E20 exchange, child types.
+#: Metering point types (RSM-012 code list): E17 consumption, E18 production, E20 exchange, child types.
 MP_TYPES = ("E17", "E18", "E20", "D01", "D06", "D07", "D14", "D15", "D99")
 
 
@@ -117,7 +117,8 @@ class RunSpec:
     jitter_ms: int
     local_date: date
     days: int
-    #: Meter clocks may differ from the bench's by at most this (preset: Flanders' 10 s, market.md).
+    #: Meter clocks may differ from the bench's by at most this (preset: Flanders' 10 s, Technisch
+    #: Reglement Distributie Elektriciteit Art. 3.2.4 §2).
     clock_tolerance_ms: int = 10_000
 
 

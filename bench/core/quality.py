@@ -1,7 +1,7 @@
 """Quality codes that travel with every interval value.
 
 Stored as small integers in numpy arrays (``uint8``). The mapping to CIM codes follows DataHub 3
-(shared domain notes, market.md): A04 as provided (measured), A03 estimated, A06 calculated,
+(RSM-012 quality code list; Energinet DataHub 3 source, opengeh-wholesale / opengeh-measurements): A04 as provided (measured), A03 estimated, A06 calculated,
 A02 not available (missing).
 """
 

@@ -1,9 +1,9 @@
 """Build RSM-012 messages from interval energies: the operator's daily delivery, as a pure function.
 
 One message per metering point and **local day** (Europe/Copenhagen by default): that is what an
-operator delivers every day (market.md: "every day, collect ... compute 15-min or 60-min energies
-per metering point ... and send them"), and DataHub's missing-data monitoring counts values per
-local day. A day's period runs from local midnight to local midnight, expressed in UTC
+operator delivers every day (15-min or 60-min energies per metering point, submitted under
+Energinet BRS-021), and DataHub's missing-data monitoring counts values per local day
+(Energinet's DataHub 3 source, opengeh-measurements). A day's period runs from local midnight to local midnight, expressed in UTC
 (23:00Z-23:00Z in winter, 22:00Z-22:00Z in summer), so it has 92, 96 or 100 quarter-hours.
 
 Intervals the run did not produce are sent as A02 (not available) without quantity, never
@@ -27,7 +27,7 @@ from meterbench.datahub.identifiers import require_gln, require_gsrn
 from meterbench.datahub.model import Message, MeteringPoint, Period, Point, Series
 from meterbench.datahub.quantity import kwh_to_quantity
 
-#: The local day of Danish settlement (market.md: "Days are local (Europe/Copenhagen)").
+#: The local day of Danish settlement (DataHub 3 days are Europe/Copenhagen days; opengeh-wholesale).
 DEFAULT_DAY_ZONE = "Europe/Copenhagen"
 #: Fixed namespace for the deterministic message and series mRIDs (uuid5).
 MRID_NAMESPACE = uuid.UUID("6f1c3f52-4a7e-5d36-9a77-3c9d2b1e8a40")

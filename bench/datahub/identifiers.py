@@ -1,7 +1,7 @@
 """GS1 identifiers: GLN (parties, 13 digits) and GSRN (metering points, 18 digits).
 
-Lengths from market.md (sender/receiver "codingScheme A10 = GLN", metering point "A10, 18-digit
-GSRN") and the GS1 General Specifications (GLN 13 digits, GSRN 18 digits). Both end with a GS1
+Lengths from RSM-012 (sender/receiver codingScheme A10 = GLN, metering point A10 = 18-digit
+GSRN) and the GS1 General Specifications (GLN 13 digits, GSRN 18 digits). Both end with a GS1
 mod-10 check digit (GS1 General Specifications, section 7.9 "Check digit calculation"): the bench
 reports a wrong one as a warning, because test benches routinely use made-up identifiers.
 """

@@ -18,7 +18,7 @@ from meterbench.datahub import codes
 
 @dataclass(frozen=True)
 class Point:
-    """Position n covers ``[start + (n-1)*resolution, start + n*resolution)`` (market.md)."""
+    """Position n covers ``[start + (n-1)*resolution, start + n*resolution)`` (RSM-012)."""
 
     position: int
     quantity: Decimal | None = None

@@ -1,6 +1,6 @@
 """Float kWh to the message's 3-decimal quantity.
 
-DataHub keeps quantities as decimals with 3 decimals (market.md, "Aggregation conventions"). The
+DataHub keeps quantities as decimals with 3 decimals (BRS-021 rejects more; opengeh-wholesale). The
 bench computes energies as float64, so each value is rounded once, here, at the edge:
 
 * the float is first read as its shortest decimal repr (``repr(0.0005)`` is ``'0.0005'``), so
@@ -17,7 +17,7 @@ from __future__ import annotations
 import math
 from decimal import ROUND_HALF_UP, Decimal
 
-#: 3 decimals (market.md: "quantities with 3 decimals (kWh)").
+#: 3 decimals of kWh (BRS-021: more than 3 decimals is rejected).
 QUANTUM = Decimal("0.001")
 
 

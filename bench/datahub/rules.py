@@ -1,9 +1,9 @@
 """BRS-021 business validation of incoming metered data, as DataHub applies it.
 
-Each check of market.md's table ("What DataHub rejects on incoming metered data") is one function
+Each BRS-021 business check on incoming metered data that the bench implements is one function
 here, and each rejection carries a rule id and a text. The rule ids (``unit``, ``quantity``, ...)
-are the bench's own, named after the table's rows: market.md does not give DataHub's official
-reason codes, so none are invented.
+are the bench's own, named after what is checked: DataHub's official reason codes are not
+encoded here, so none are invented.
 
 Checks that need master data (the metering point's unit, resolution and subtype) run only for
 metering points the caller knows; the others always run. Quantities are checked on their decimal
@@ -30,13 +30,13 @@ from meterbench.datahub import codes
 from meterbench.datahub.model import Message, MeteringPoint, Series
 from meterbench.datahub.quantity import decimal_places, integer_digits
 
-#: BRS-021 limits (market.md table).
+#: BRS-021 limits (Energinet, Fremsendelse af måledata).
 MAX_DECIMALS = 3
 MAX_INTEGER_DIGITS = 10
 MIN_PERIOD_MS = 4 * MS_PER_HOUR
 MAX_AGE_YEARS = 3
 QUARTER_HOUR_MS = 15 * MS_PER_MIN
-#: P1M positions count local months (market.md: days are local, Europe/Copenhagen).
+#: P1M positions count local months (DataHub 3 days are Europe/Copenhagen days).
 MONTH_ZONE = "Europe/Copenhagen"
 
 

@@ -1,7 +1,7 @@
 """The two time forms of the message.
 
 Period ``start``/``end`` are ``YYYY-MM-DDTHH:MMZ`` (UTC, no seconds: the schemas' ``YMDHM_DateTime``
-pattern and market.md). ``createdDateTime`` and ``registration_DateAndOrTime.dateTime`` are
+pattern and RSM-012). ``createdDateTime`` and ``registration_DateAndOrTime.dateTime`` are
 ``xs:dateTime`` written as UTC with seconds (``2026-03-29T05:00:00Z``), milliseconds when present.
 """
 

@@ -1,6 +1,6 @@
 """Changing resolution: PT15M → PT1H (DataHub's sum and quality rule) and PT1H → PT15M.
 
-Source for both rules: shared domain notes market.md, "Aggregation conventions used by DataHub 3".
+Source for both rules: Energinet DataHub 3 source, opengeh-wholesale / opengeh-measurements (quarter→hour sum and quality; hour→quarter split with a carry).
 A partial hour (some quarters missing) is the sum of the quarters that are present, with quality
 *estimated*, exactly as DataHub aggregates; callers that need a strict hour can compute it from the
 register at PT1H instead (:func:`meterbench.pipeline.intervals.intervals_from_register`).

@@ -1,7 +1,7 @@
 """The local collective ("lokal sammenslutning af netkunder"): a virtual point summing members.
 
-Rules from the guide as summarised in the shared domain notes (market.md, "The setup being
-verified"): at least 2 members, each with its own metering point; at least 25 kW of installed
+Rules from the Danish guide on local collectives (title and edition not confirmed here: check the
+preset against the guide your grid company applies): at least 2 members, each with its own metering point; at least 25 kW of installed
 production, batteries not counted; all members behind the same 10/0.4 kV substation (or the
 nearest transformer polygon in meshed city grids); joining or leaving takes effect within "the
 running month + one month". These are a Danish preset (:data:`DK_LOCAL_COLLECTIVE`), not
@@ -37,7 +37,7 @@ class CollectiveRules:
     zone: str = DEFAULT_ZONE
 
 
-#: Danish local collective (market.md: >= 2 members, >= 25 kW production excluding batteries,
+#: Danish local collective (the guide: >= 2 members, >= 25 kW production excluding batteries,
 #: same 10/0.4 kV substation, running month + one month).
 DK_LOCAL_COLLECTIVE = CollectiveRules(min_members=2, min_production_kw=25.0,
                                       batteries_count=False, same_substation=True,

@@ -1,6 +1,7 @@
 """Labelling errors found on interval series alone (operator vs reference meter).
 
-The pilot's hardest problem was an operator's values labelled one interval off (market.md): a
+A Danish serial-metering pilot's hardest problem was an operator's values labelled one interval off
+(reported experience, no public document cited): a
 shift of whole intervals, interval-end instead of interval-start labelling, Copenhagen local time
 written as UTC, or a shift only in summer time (daylight saving handled wrongly). Each leaves a
 signature: the operator series matches the reference best after moving it by some whole number of

@@ -1,7 +1,7 @@
 """Local-day views (Europe/Copenhagen by default) of UTC interval series.
 
 DataHub days are local: a day has 92, 96 or 100 quarter-hours (23, 24 or 25 hours) on the spring
-and autumn daylight-saving days (shared domain notes market.md). Times stay UTC inside; the zone
+and autumn daylight-saving days (opengeh-wholesale, Europe/Copenhagen). Times stay UTC inside; the zone
 is only used here, at the edge, to find where a local day starts and ends.
 """
 
@@ -16,7 +16,7 @@ from meterbench.core.quality import Quality
 from meterbench.core.timeutil import to_ms
 from meterbench.pipeline.series import IntervalSeries
 
-#: DataHub's market zone (market.md: "Days are local (Europe/Copenhagen)"). A preset, not a law:
+#: DataHub's market zone (DataHub 3 days are Europe/Copenhagen days). A preset, not a law:
 #: pass another zone for another market.
 DEFAULT_ZONE = "Europe/Copenhagen"
 

@@ -1,7 +1,7 @@
 """Why a virtual main point went negative, in plain words.
 
-A negative residual on ``main − Σ serial sub-meters`` has three known causes (shared domain
-notes market.md): production behind the main meter (which cannot be netted against a serial
+A negative residual on ``main − Σ serial sub-meters`` has three known causes (each follows from
+the formula's inputs): production behind the main meter (which cannot be netted against a serial
 consumption point), a sub-meter reading more than the main meter, and misaligned timestamps.
 :func:`diagnose_negative_residuals` tells them apart per interval and writes one event each.
 """

@@ -1,7 +1,7 @@
 """Netting serial sub-meters against the main meter: the virtual main metering point.
 
 DataHub settles a site with serial operator meters by a virtual point ``main − Σ serial
-sub-meters`` per direction (shared domain notes market.md, "The setup being verified"), and the
+sub-meters`` per direction (a DataHub virtual metering point; no public clause cited), and the
 sum of all points must equal what the physical main meter measured. A negative residual is a known
 problem the bench must detect and explain, not hide; :func:`virtual_main_point` applies the chosen
 policy and :func:`meterbench.pipeline.negative_residuals.diagnose_negative_residuals` says why in
@@ -10,7 +10,7 @@ plain words.
 Quality of a residual: missing if the main meter or any sub-meter is missing in that interval
 (the residual is then unknown), else the worst of the inputs (:func:`combine_strict`). A value
 clamped to zero is *estimated* (A03): it is a substitute, and A03 is a quality DataHub accepts on
-incoming data (market.md, BRS-021), whereas calculated (A06) is not.
+incoming data (Energinet BRS-021), whereas calculated (A06) is not.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from meterbench.core.quality import Quality
 from meterbench.pipeline.quality_rules import combine_strict
 
 #: Residuals above −0.0005 kWh are not called negative: that is half of DataHub's 0.001 kWh
-#: quantity resolution (market.md), i.e. within rounding of settlement values.
+#: quantity resolution (3 decimals, BRS-021), i.e. within rounding of settlement values.
 DEFAULT_TOLERANCE_KWH = 0.0005
 
 POLICY_REPORT = "report"

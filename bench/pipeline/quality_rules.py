@@ -1,7 +1,6 @@
 """How quality combines when values are combined.
 
-Two rules, both from the shared domain notes (market.md, "Aggregation conventions used by
-DataHub 3"):
+Two rules, both after the aggregation conventions of DataHub 3 (Energinet DataHub 3 source, opengeh-wholesale / opengeh-measurements):
 
 * :func:`aggregate_quality` is DataHub's quarter→hour rule for a *sum over time*: calculated if any
   input is calculated, else estimated if any is estimated, else measured mixed with missing →

@@ -7,7 +7,7 @@ an interval's energy is the difference of its two boundary values. Because the r
 cumulative, this conserves energy exactly: the intervals of a span sum to the register difference
 across it, however the readings are spaced.
 
-Rules (the pipeline specification in docs/pipeline.md; shared domain notes market.md):
+Rules (the pipeline specification in docs/pipeline.md; quality codes as in RSM-012):
 
 * a boundary is **measured** when it coincides with a reading or its bracketing readings are at
   most ``max_gap_ms`` apart; **estimated** when they are further apart but at most

@@ -1,6 +1,6 @@
 """Rounding to DataHub's 0.001 kWh with a carry.
 
-DataHub keeps quantities with 3 decimals (shared domain notes market.md; BRS-021 rejects more).
+DataHub keeps quantities with 3 decimals (opengeh-wholesale; BRS-021 rejects more).
 Rounding each interval on its own lets the error pile up (96 intervals x up to 0.0005 kWh). Here
 each rounded value is the difference of the *rounded running sum*, so after every interval the
 running sum of rounded values equals the true running sum rounded: it never drifts by more than
@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-#: DataHub's quantity precision: 3 decimals of kWh (market.md, BRS-021 "more than 3 decimals").
+#: DataHub's quantity precision: 3 decimals of kWh (BRS-021 rejects "more than 3 decimals").
 DECIMALS = 3
 UNITS_PER_KWH = 10 ** DECIMALS
 

@@ -1,6 +1,6 @@
 """Country decision rules that are not ISO 2859-1 plans: Germany, France, the Netherlands.
 
-Numbers come from the domain note sampling.md (its scheme table), each quoted where it is used.
+Each number names its primary source where it is used.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from scipy import stats
 from meterbench.core.errors import UserError
 
 # --- Germany: MessEV §35 -----------------------------------------------------------------------
-#: MessEV §35 (sampling.md): extend if it can be statistically assumed that >= 95 % comply.
+#: MessEV §35: extend if, by recognised statistical principles, >= 95 % of the lot comply.
 GERMAN_CONFORMING_SHARE = 0.95
 
 
@@ -67,14 +67,14 @@ def german_minimum_n(confidence: float = 0.95) -> int:
 
 
 # --- France: decree of 1 August 2013, Annex 7 --------------------------------------------------
-#: (lot size upper bound exclusive, normal (n, Ac), tightened (n, Ac)); Re = Ac + 1. sampling.md.
+#: (lot size upper bound exclusive, normal (n, Ac), tightened (n, Ac)); Re = Ac + 1. French arrêté of 1 August 2013 on active-energy meters, Annex 7.
 FRENCH_ANNEX7: tuple[tuple[int | None, tuple[int, int], tuple[int, int]], ...] = (
     (10_000, (56, 5), (206, 20)),
     (50_000, (106, 10), (306, 30)),
     (100_000, (206, 20), (406, 40)),
     (None, (306, 30), (506, 50)),
 )
-FRENCH_SOURCE = "France, decree of 1 August 2013, Annex 7 (domain note sampling.md)"
+FRENCH_SOURCE = "France, arrêté of 1 August 2013 on active-energy meters, Annex 7"
 
 
 def french_plan(lot_size: int, *, tightened: bool = False) -> dict[str, object]:
@@ -92,12 +92,14 @@ def french_plan(lot_size: int, *, tightened: bool = False) -> dict[str, object]:
 
 
 # --- Netherlands --------------------------------------------------------------------------------
-#: sampling.md: a type is rejected if more than 13 % of its population is faulty.
+#: Dutch meter pool (the sampling system Meetcode elektriciteit 1.2.1.1 requires): a type is
+#: rejected if more than 13 % of its population is faulty (figure as published by the Dutch metering
+#: companies; the pool's own scheme document is not confirmed here).
 DUTCH_MAX_FAULTY_SHARE = 0.13
 
 
 def dutch_decision(n: int, nonconforming: int) -> dict[str, object]:
     """The Dutch rule as stated (point estimate of the faulty share against 13 %)."""
     share = nonconforming / n
-    return {"rule": "NL: type rejected if > 13 % faulty (sampling.md); point estimate",
+    return {"rule": "NL: type rejected if > 13 % faulty (Dutch meter pool); point estimate",
             "share": share, "accepted": share <= DUTCH_MAX_FAULTY_SHARE}

@@ -7,12 +7,12 @@ column             required  meaning
 =================  ========  ==============================================================
 meter_id           yes       a meter of the selection (sample, second sample or spare)
 test_point         yes       current and power factor, e.g. ``Iref PF1``, ``0.1Iref PF0.5i``
-error_pct          yes       (E_meter − E_ref) / E_ref × 100 (metrology.md)
+error_pct          yes       (E_meter − E_ref) / E_ref × 100 (MID Annex V point 3)
 uncertainty_pct    no        expanded uncertainty U (k=2) of that error, in percent
 =================  ========  ==============================================================
 
 A meter is nonconforming when any of its test points is outside the in-service limit. Decision
-rule (ILAC-G8:09/2019, metrology.md): ``simple`` acceptance (guard band 0) by default; ``guarded``
+rule (ILAC-G8:09/2019): ``simple`` acceptance (guard band 0) by default; ``guarded``
 accepts a point only if |error| <= limit − U (needs ``uncertainty_pct``). The report states which.
 Meters of the sample without any result count as not reached and are replaced by spares in order.
 """

@@ -38,7 +38,7 @@ _FLEET = (
 )
 EXAMPLE_SEED = 20261127
 PERIODIC_TEST_POINTS = ("0.1Iref PF1", "Iref PF1", "2Iref PF1", "Iref PF0.5i")
-"""Periodic verification points for direct-connected meters (metrology.md)."""
+"""Periodic verification points for direct-connected meters (verification practice; an example)."""
 
 
 def generate_example_inventory(seed: int = EXAMPLE_SEED) -> list[Meter]:

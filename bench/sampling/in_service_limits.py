@@ -1,14 +1,14 @@
 """In-service error limits per accuracy class and test point.
 
 * ``2xMPE``: twice the MID maximum permissible error at first verification (Denmark BEK 582/2018
-  §11, Germany MessEV §22; domain note metrology.md). MPE from MID Annex V (MI-003), temperature
+  §11, Germany MessEV §22). MPE from Directive 2014/32/EU Annex V (MI-003) Table 2, temperature
   +5…+30 °C (lab conditions): Imin <= I < Itr: A 3.5, B 2, C 1 %; Itr <= I <= Imax: A 3.5, B 2,
-  C 0.7 % (metrology.md table).
-* ``fr-in-service``: France: A 8.0, B 4.5, C 2.5 % over 0.1·Iref … Imax (sampling.md).
+  C 0.7 %.
+* ``fr-in-service``: France: A 8.0, B 4.5, C 2.5 % over 0.1·Iref … Imax (French arrêté of 1 August 2013 on active-energy meters, Art. 18).
 
 Test points are named by current and power factor, e.g. ``Imin PF1``, ``0.1Iref PF1``,
 ``Iref PF0.5i``, ``2Iref PF1``, ``Imax PF0.8c``. Meters are taken as direct-connected
-(Iref = 10·Itr, metrology.md), so a current below 0.1·Iref lies in the Imin…Itr range.
+(Iref = 10·Itr, EN 50470-1), so a current below 0.1·Iref lies in the Imin…Itr range.
 """
 
 from __future__ import annotations
@@ -23,17 +23,17 @@ from meterbench.core.errors import UserError
 #: The in-service factor on the MID MPE behind the "2xMPE" rule: Denmark and Germany both use 2
 #: (their country presets in :data:`meterbench.accuracy.limits.IN_SERVICE_FACTOR`).
 IN_SERVICE_FACTOR = IN_SERVICE_FACTORS["DK"]
-#: France, in-service MPE (%), 0.1·Iref…Imax (sampling.md).
+#: France, in-service MPE (%), 0.1·Iref…Imax (French arrêté of 1 August 2013 on active-energy meters, Art. 18).
 FR_IN_SERVICE_PCT: dict[str, float] = {"A": 8.0, "B": 4.5, "C": 2.5}
-#: Direct-connected meters: Iref = 10·Itr (metrology.md), so Itr = 0.1·Iref.
+#: Direct-connected meters: Iref = 10·Itr (EN 50470-1), so Itr = 0.1·Iref.
 ITR_OVER_IREF = 0.1
 
 _POINT = re.compile(r"^\s*(?P<mult>\d+(?:\.\d+)?)?\s*\*?\s*(?P<base>Imin|Itr|Iref|Imax)\b(?P<rest>.*)$",
                     re.IGNORECASE)
 
 LIMIT_RULES = {
-    "2xMPE": "in-service limit 2 x MID MPE (BEK 582/2018 §11, MessEV §22; metrology.md)",
-    "fr-in-service": "France in-service MPE A 8.0 / B 4.5 / C 2.5 % (sampling.md)",
+    "2xMPE": "in-service limit 2 x MID MPE (2014/32/EU Annex V Table 2; BEK 582/2018 §11, MessEV §22)",
+    "fr-in-service": "France in-service MPE A 8.0 / B 4.5 / C 2.5 % (arrêté of 1 August 2013, Art. 18)",
 }
 
 

@@ -2,8 +2,9 @@
 
 Sources (named because every number here decides a lot's fate):
 
-* Table I (code letters) and Table II-A (normal single) come from the shared domain file
-  ``iso2859-1-normal.json``, shipped as package data (``bench/sampling/data``).
+* ISO 2859-1:1999 Table I (sample size code letters) and Table II-A (single sampling plans, normal
+  inspection), transcribed with the arrows resolved into ``iso2859-1-normal.json``, shipped as
+  package data (``bench/sampling/data``).
 * Tables II-B (tightened single), II-C (reduced single), III-A/B/C (double) are encoded from
   **MIL-STD-105E (10 May 1989)**, the public equivalent of ISO 2859-1 and ANSI/ASQ Z1.4, and
   checked cell for cell against a looked-up copy of all six tables (AQLSchemes 1.7-1, J. Lawson,
@@ -31,7 +32,7 @@ from meterbench.core.errors import UserError
 
 #: Code letters in table order. ``S`` (n = 3150) exists only in tightened Table II-B.
 LETTERS: str = "ABCDEFGHJKLMNPQRS"
-#: Sample size per code letter (sampling.md; MIL-STD-105E Table II-A/II-B).
+#: Sample size per code letter (ISO 2859-1 Table II-A; MIL-STD-105E Table II-A/II-B).
 SAMPLE_SIZES: dict[str, int] = dict(zip(
     LETTERS, (2, 3, 5, 8, 13, 20, 32, 50, 80, 125, 200, 315, 500, 800, 1250, 2000, 3150),
     strict=True))
@@ -109,7 +110,7 @@ _DOUBLE: dict[str, dict[tuple[int, int], tuple[tuple[int, int], tuple[int, int]]
                 (14, 17): ((7, 12), (18, 22)), (21, 24): ((11, 17), (26, 30))},
 }
 
-SOURCE_NORMAL = "ISO 2859-1 Table II-A (shared domain iso2859-1-normal.json)"
+SOURCE_NORMAL = "ISO 2859-1 Table II-A"
 # ISO 2859-1:1999 (foreword, "significant changes", quoted at pinzhi.org/thread-103021-1-1.html)
 # changed the reduced plans (no gap between Ac and Re) and some double plans; it lists no change
 # to the normal or tightened single plans. The reduced and double plans here are MIL-STD-105E's
@@ -136,7 +137,7 @@ class AttributePlan:
     the cumulative count) and keep ``n = n1 + n2`` as the largest number inspected. A gap between
     Ac and Re (reduced inspection) means: a count in the gap accepts the lot but inspection goes
     back to normal (MIL-STD-105E Table II-C note). ``hundred_percent`` is set when n >= lot size:
-    every unit is inspected (ISO 2859-1 arrow rule, sampling.md).
+    every unit is inspected (ISO 2859-1 arrow rule).
     """
 
     standard: str
@@ -240,7 +241,7 @@ def _rows(inspection: str) -> int:
 def resolve_cell(inspection: str, letter: str, aql: str) -> tuple[str, int, int]:
     """Follow the arrows of a master table to the plan used: (plan letter, Ac, Re).
 
-    Arrow rule (sampling.md): use the first plan in the arrow's direction, **with that plan's
+    Arrow rule (ISO 2859-1 Table II-A): use the first plan in the arrow's direction, **with that plan's
     sample size**. At the table's edge an arrow that finds no plan turns round (MIL-STD-105E
     Table II-A: code letter R at AQL 0.015 uses the 0/1 plan of P, n = 800).
     """

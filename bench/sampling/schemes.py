@@ -1,6 +1,7 @@
 """Country scheme presets: when a lot is due, how lots are formed, how a lot is decided.
 
-Every number is from the domain note sampling.md (scheme table) unless marked as a user choice.
+Every number names its source in the preset's ``source`` (where no regulatory source exists, it
+says so) unless marked as a user choice.
 Where a scheme leaves a number open (Denmark's interval "set from the result", the plan standard of
 VEJ 9464, the AQL of any ISO 2859-1 plan), the preset leaves it ``None`` and the user must give it:
 the bench does not invent regulatory numbers.
@@ -47,38 +48,45 @@ SCHEMES: dict[str, Scheme] = {s.name: s for s in (
     Scheme("dk-7y", "Denmark, mission and pilot report: about 7 years after installation",
            7, 7, "installation", None, None, None, "iso2859", "2xMPE",
            "replace the lot", f"uniform meters ({_NOT_STATED})", 0, "production",
-           "sampling.md (Denmark, mission and pilot report); limit BEK 582/2018 §11 via "
-           "metrology.md"),
+           "Danish pilot report's 7 years (no regulatory source; VEJ 9464 suggests 6 for MID "
+           "meters); limit BEK 582/2018 §11"),
     Scheme("dk-vej9464", "Denmark, Sikkerhedsstyrelsen guidance VEJ 9464 (2018)",
            6, 10, "installation", None, 4, None, "iso2859", "2xMPE",
            "replace the lot (or replace at 6/10 years instead of sampling)",
            f"parti af ensartede elmålere ({_NOT_STATED})", 0, "production",
-           "sampling.md (VEJ 9464: MID 6 years, non-MID 10, non-MID then about every 4)"),
+           "Sikkerhedsstyrelsen vejledning nr. 9464 of 20 June 2018, electricity meters (MID 6 years, "
+           "non-MID 10, non-MID then about every 4); limit BEK 582/2018 §11"),
     Scheme("de", "Germany, MessEV §35/§22: validity 8 years (electronic), 16 (electromechanical)",
            8, 8, "verification", 5, 5, None, "de-95", "2xMPE",
            "exchange the whole lot", f"lot of one type ({_NOT_STATED})", 0, "production",
-           "sampling.md (Germany); limit MessEV §22 via metrology.md",
+           "MessEV §35 (lot sampling); validity 8/16 years and 5-year extensions per MessEV's "
+           "calibration-validity annex; limit MessEV §22",
            first_years_electromechanical=16),
     Scheme("se", "Sweden: 3 years after commissioning, then every 6 years",
            3, 3, "installation", 6, 6, None, "iso2859", "2xMPE", "not stated (user decides)",
            "same make and type, manufactured within 3 years", 2, "production",
-           "sampling.md (Sweden); the in-service limit 2 x MPE is the DK/DE rule (metrology.md)"),
+           "Swedac STAFS 2009:9 as run by Energiföretagen Sverige's national sample (intervals and lot rule "
+           "as published there); the in-service limit 2 x MPE is the DK/DE rule"),
     Scheme("no", "Norway: within 3 years of the production year, second after 8, then every 10",
            3, 3, "production", 10, 10, 8, "iso2859", "2xMPE", "replace the lot",
            f"accredited labs ({_NOT_STATED})", 0, "production",
-           "sampling.md (Norway); the in-service limit 2 x MPE is the DK/DE rule (metrology.md)"),
+           "Forskrift om krav til elektrisitetsmålere (FOR-2007-12-28-1753), intervals as published "
+           "by Justervesenet; the in-service limit 2 x MPE is the DK/DE rule"),
     Scheme("at", "Austria: +5 years per pass", None, None, "verification", 5, 5, None,
            "iso2859", "2xMPE", "not stated (user decides)",
            "one type, same Un, In, Imax, last verification years at most 2 apart", 2,
-           "verification", "sampling.md (Austria)"),
+           "verification", "Austrian ordinance on extending the Nacheichfrist of electricity meters, "
+           "§ 1 (1) (+5 years); lot rule per its annex (not re-checked here)"),
     Scheme("fr", "France, decree of 1 August 2013, Annex 7: periodic every 10 years",
            10, 10, "installation", 10, 10, None, "fr-annex7", "fr-in-service", "withdraw the lot",
            f"lot of uniform meters ({_NOT_STATED})", 0, "production",
-           "sampling.md (France, Annex 7; in-service MPE A 8.0 %, B 4.5 %, C 2.5 %)"),
+           "arrêté of 1 August 2013 on active-energy meters, Annex 7; in-service MPE A 8.0 %, "
+           "B 4.5 %, C 2.5 % (Art. 18)"),
     Scheme("nl", "Netherlands: populations by kind, type and build year; > 13 % faulty rejects",
            None, None, "installation", None, None, None, "nl-13", "2xMPE",
            "replace within 1.5 years", "kind, type and build year", 0, "production",
-           "sampling.md (Netherlands)"),
+           "Dutch meter pool (Meetcode elektriciteit 1.2.1.1); 13 % and 1.5 years as published by "
+           "the Dutch metering companies, scheme document not confirmed"),
     Scheme("custom", "Custom: every number given by the user", None, None, "installation", None,
            None, None, "iso2859", "2xMPE", "as agreed with the authority", "user-defined", 0,
            "production", "user-defined"),

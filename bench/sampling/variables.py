@@ -1,10 +1,11 @@
 """Variables sampling by the s-method (unknown sigma), ISO 3951-1 style.
 
 A lot is accepted when ``(U − x̄)/s >= k`` and ``(x̄ − L)/s >= k`` for the in-service limits U and
-L (sampling.md). ``k`` follows from the maximum allowable percent nonconforming M of ANSI/ASQ Z1.9
-(from MIL-STD-414) as ``k = (1 − 2·BetaInv(M; (n−2)/2, (n−2)/2))·(n−1)/√n`` (sampling.md).
+L (ANSI/ASQ Z1.9, s-method). ``k`` follows from the maximum allowable percent nonconforming M of
+ANSI/ASQ Z1.9 (from MIL-STD-414) as ``k = (1 − 2·BetaInv(M; (n−2)/2, (n−2)/2))·(n−1)/√n``.
 
-Which table: ``K_EXAMPLES`` are the normal-inspection k values quoted in sampling.md (ANSI Z1.9).
+Which table: ``K_EXAMPLES`` are normal-inspection k values of ANSI/ASQ Z1.9 as transcribed (not
+re-checked here against a copy of the standard; the beta formula reproduces them).
 ISO 3951-1's own k tables are not verified to be identical, so every plan says which it used.
 """
 
@@ -19,16 +20,16 @@ from scipy import stats
 
 from meterbench.core.errors import UserError
 
-#: ANSI Z1.9 (MIL-STD-414) s-method sample sizes for code letters B..P (sampling.md).
+#: ANSI/ASQ Z1.9 (MIL-STD-414) s-method sample sizes for code letters B..P.
 Z19_SAMPLE_SIZES: tuple[int, ...] = (3, 4, 5, 7, 10, 15, 20, 25, 35, 50, 75, 100, 150, 200)
 
-#: Normal-inspection k from sampling.md (ANSI Z1.9), keyed by (AQL, n).
+#: Normal-inspection k of ANSI/ASQ Z1.9 (as transcribed), keyed by (AQL, n).
 K_EXAMPLES: dict[tuple[str, int], float] = {
     ("1.0", 10): 1.714, ("1.0", 20): 1.826, ("1.0", 35): 1.894, ("1.0", 50): 1.936,
     ("1.0", 100): 2.002,
     ("2.5", 10): 1.411, ("2.5", 35): 1.573, ("2.5", 50): 1.611, ("2.5", 100): 1.670,
 }
-K_SOURCE = "ANSI/ASQ Z1.9 normal inspection, s-method (values quoted in the domain note sampling.md)"
+K_SOURCE = "ANSI/ASQ Z1.9 normal inspection, s-method (k as transcribed from Z1.9)"
 
 
 def k_from_m(n: int, m_percent: float) -> float:
@@ -68,7 +69,7 @@ def variables_plan(n: int, *, aql: str | None = None, k: float | None = None,
         return VariablesPlan(n=n, k=float(k), source="k given by the user", aql=aql)
     if m_percent is not None:
         return VariablesPlan(n=n, k=k_from_m(n, m_percent), aql=aql, m_percent=m_percent,
-                             source="k computed from M by the Z1.9 beta formula (sampling.md)")
+                             source="k computed from M by the Z1.9 beta formula (ANSI/ASQ Z1.9)")
     if aql is not None and (aql, n) in K_EXAMPLES:
         return VariablesPlan(n=n, k=K_EXAMPLES[(aql, n)], aql=aql, source=K_SOURCE)
     known = ", ".join(f"AQL {a} n={m}" for a, m in K_EXAMPLES)

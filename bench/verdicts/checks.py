@@ -23,7 +23,7 @@ from meterbench.verdicts.truth import TruthCheck
 STEADY_POWER_REL = 0.005
 
 
-# ---- conformance with the executive order on remote-read meters (market.md) ---------------------
+# ---- conformance with the Danish executive order on remote-read meters (BEK 75/2019 §§ 4-7) -----
 def separate_registers(ma: MeterAnalysis) -> Record:
     n_imp = len(ma.readings["energy.import"].values)
     n_exp = len(ma.readings["energy.export"].values)
@@ -84,8 +84,8 @@ def power_energy_consistency(ma: MeterAnalysis) -> Record:
 
 
 def clock_record(ma: MeterAnalysis, tolerance_ms: int) -> Record:
-    """The meter's clock against the bench's, where the meter has one (market.md: remote-read
-    meters keep time; the tolerance is a preset, default Flanders' 10 s)."""
+    """The meter's clock against the bench's, where the meter has one (remote-read meters keep
+    time; the tolerance is a preset, default Flanders' 10 s, TRDE Art. 3.2.4 §2)."""
     track = ma.clock
     if track is None:
         return fact("conformance.clock", ma.spec.id, None, "s",
@@ -126,7 +126,7 @@ def _causes(codes: list[str | None]) -> str:
 def field_record(pair: FieldPair) -> Record:
     """Operator vs reference over the run: energy-weighted error with its uncertainty (k = 2).
 
-    Limit: the operator meter's MPE for its class (metrology.md, Itr ≤ I ≤ Imax, +5…+30 °C).
+    Limit: the operator meter's MPE for its class (MID Annex V Table 2, Itr ≤ I ≤ Imax, +5…+30 °C).
     Uncertainty: the reference meter's own MPE taken as a rectangular distribution (u = MPE/√3)
     and the register quantization of both meters over the compared energy, expanded with k = 2.
     """

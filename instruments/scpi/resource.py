@@ -4,7 +4,7 @@ PyVISA parses every kind (``pyvisa.rname``); what differs is what the *session* 
 
 * ``TCPIP::host::port::SOCKET`` (raw socket, e.g. port 5025) and ``ASRL`` (serial) have no
   end-of-message signal, so a read only ends at the read termination character. Without one set,
-  every query waits for the timeout (shared domain notes, protocols.md).
+  every query waits for the timeout (PyVISA documentation on termination characters).
 * ``TCPIP::host::inst0::INSTR`` (VXI-11), ``TCPIP::host::hislip0::INSTR`` (HiSLIP),
   ``GPIB0::addr::INSTR`` and ``USB0::vid::pid::serial::INSTR`` (USBTMC) carry END with the
   message; a termination character is harmless there and keeps one code path.

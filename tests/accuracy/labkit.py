@@ -9,7 +9,7 @@ from meterbench.instruments.sim.meter import ErrorCurve
 from meterbench.run.lab_devices import SimMut, start_sim_lab
 
 T0_MS = 1_780_000_000_000
-# A direct-connected class B three-phase meter: Iref = 10·Itr (metrology.md), Imin < Itr.
+# A direct-connected class B three-phase meter: Iref = 10·Itr (EN 50470-1), Imin < Itr.
 RATING_B = MeterRating(accuracy_class="B", i_min=0.25, i_tr=0.5, i_ref=5.0, i_max=20.0)  # Imax within the 6105A's 21 A
 REFERENCE = reference_standard(error_pct=0.012, accuracy_pct=0.02)
 

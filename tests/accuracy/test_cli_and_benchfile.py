@@ -70,7 +70,7 @@ def test_cli_plan_warns_when_the_register_is_too_coarse(capsys):
     capsys.readouterr()
     assert main(["accuracy", "plan", "sim-lab", "--register-kwh", "900000", "--json"]) == 1
     rows = json.loads(capsys.readouterr().out)
-    # float32 near 9e5 kWh has a 0.0625 kWh step (metrology.md): low-current points cannot make it
+    # float32 near 9e5 kWh has a 0.0625 kWh step (IEEE 754 binary32): low-current points cannot make it
     assert any(not r["reachable"] and "capped" in r["warning"] for r in rows)
     assert rows[0]["step_kwh"] == 0.0625
 

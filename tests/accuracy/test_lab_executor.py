@@ -43,7 +43,7 @@ def initial_records():
 
 def test_every_initial_verification_point_is_measured_rising_and_falling(initial_records):
     good = [r for r in initial_records if r.subject == "good"]
-    # metrology.md: Imin PF1; 0.1 Iref, Iref, Imax x 3 PFs; Iref single-phase x 2 PFs = 12
+    # the built-in plan: Imin PF1; 0.1 Iref, Iref, Imax x 3 PFs; Iref single-phase x 2 PFs = 12
     assert len(good) == 12
     for r in good:
         assert set(r.data["runs"]) == {"rising", "falling"}, r.name
@@ -54,7 +54,7 @@ def test_known_error_curve_is_recovered_within_the_stated_uncertainty(initial_re
     for r in (r for r in initial_records if r.subject == "good"):
         true = _true_error(GOOD, r)
         assert abs(r.value - true) <= r.uncertainty, (r.name, r.value, true, r.uncertainty)
-        # the uncertainty is honest but not vacuous: at most the 1/3-MPE target (metrology.md)
+        # the uncertainty is honest but not vacuous: at most the 1/3-MPE target (French arrêté 2013)
         assert r.uncertainty <= r.data["target_pct"] + 1e-12, r.name
         assert r.verdict == "pass", r.name
 
@@ -80,7 +80,7 @@ def test_meter_outside_its_class_fails_at_the_right_points(initial_records):
 
 def test_planner_warns_when_a_point_cannot_reach_a_third_of_the_mpe():
     # capped at 30 s, a 0.1 Iref point on a float32 register near 1e5 kWh (step 0.0078 kWh,
-    # metrology.md) cannot reach U <= MPE/3: the record must say so
+    # IEEE 754 binary32) cannot reach U <= MPE/3: the record must say so
     settings = LabSettings(warmup_ms=0, max_gate_ms=30_000)
     plan = LabPlan(kind="custom", custom_points=({"current": "0.1 Iref"},), settings=settings,
                    starting=False, creep=False, summation=False)
@@ -99,14 +99,14 @@ def test_starting_current_test_catches_a_meter_that_starts_too_late():
     assert recs["fine"].verdict == "pass"
     assert recs["late"].verdict == "fail"
     assert recs["late"].value == 0.0
-    assert recs["fine"].data["current_a"] == pytest.approx(0.004 * RATING_B.i_ref)  # metrology.md
+    assert recs["fine"].data["current_a"] == pytest.approx(0.004 * RATING_B.i_ref)  # French arrêté 2013
 
 
 def test_creep_test_catches_a_meter_that_runs_without_load():
     with lab(mut("still", GOOD), mut("creeps", GOOD, creep_w=0.5)) as running:
         recs = {r.subject: r for r in creep_records(running.bench, running.muts, PLAN)}
         voltage = running.sim.circuit.state.voltage_v
-    assert voltage == pytest.approx((1.15 * 230.0,) * 3)  # metrology.md: 1.15 Un
+    assert voltage == pytest.approx((1.15 * 230.0,) * 3)  # no-load test: 1.15 Un
     assert recs["still"].verdict == "pass" and recs["still"].value == 0.0
     assert recs["creeps"].verdict == "fail"
     # 0.5 W on each of 3 phases for the 20-minute plan default

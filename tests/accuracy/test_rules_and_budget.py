@@ -29,8 +29,8 @@ from meterbench.core.errors import UserError
 from .labkit import RATING_B
 
 
-def test_mpe_table_matches_metrology_notes():
-    # metrology.md table, +5…+30 °C and −25…−10 °C columns
+def test_mpe_table_matches_mid_annex_v_table_2():
+    # Directive 2014/32/EU Annex V Table 2, +5…+30 °C and −25…−10 °C columns
     assert mpe_pct("C", below_itr=True) == 1.0 and mpe_pct("C") == 0.7
     assert mpe_pct("B", below_itr=True, band=2) == 3.5
     assert mpe_pct("A", band=3) == 9.0

@@ -50,7 +50,7 @@ def test_meter_registers_true_energy_times_its_error():
 
 
 def test_summation_meter_nets_phases_and_phase_by_phase_does_not():
-    # +P on L1 and −P on L2 (market.md: a summation meter nets them to zero)
+    # +P on L1 and −P on L2 (BEK 75/2019 § 1, stk. 3, nr. 2: a summation meter nets them to zero)
     c = ConstantCircuit(current_a=(10.0, 10.0, 0.0), phi_deg=(0.0, 180.0, 0.0))
     summing = SimMeter(c, 0, summation=True)
     separate = SimMeter(c, 0, summation=False)

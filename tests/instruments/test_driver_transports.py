@@ -107,7 +107,8 @@ def test_reading_a_register_outside_the_map_is_illegal_address(clock):
 
 def test_rtu_line_is_never_faster_than_the_wire():
     """Line time is behaviour, not performance: 9600 baud 8E1 must not exceed the theoretical
-    transaction rate (shared domain notes protocols.md: 36.4/s for a 2-register read)."""
+    transaction rate (36.4/s for a 2-register read: 11-bit RTU characters and 3.5-character
+    silences, MODBUS over Serial Line Specification and Implementation Guide V1.02)."""
     async def main():
         clock = VirtualClock()
         units = {1: ServedMeter(distinct_meter(), load_register_map("eastron_sdm630"))}

@@ -1,4 +1,4 @@
-"""The shipped register maps say exactly what the shared domain notes (register-maps.md) say, and
+"""The shipped register maps say exactly what the manufacturers' tables say (as read by mbmd), and
 a broken user file fails with its file, field and what was expected."""
 
 from __future__ import annotations
@@ -8,7 +8,8 @@ import pytest
 from meterbench.instruments.errors import RegisterMapError
 from meterbench.instruments.registers import available_models, load_register_map
 
-# Transcribed by hand from register-maps.md (FC, type, word order; then channel -> address, scale).
+# Transcribed by hand from the manufacturers' Modbus tables, checked against mbmd
+# meters/rs485/*.go (FC, type, word order; then channel -> address, scale).
 F32 = ("float32", "big")
 EASTRON = {"voltage.l1": 0x00, "voltage.l2": 0x02, "voltage.l3": 0x04, "current.l1": 0x06,
            "current.l2": 0x08, "current.l3": 0x0A, "power.l1": 0x0C, "power.l2": 0x0E,

@@ -1,4 +1,4 @@
-"""s-method: k from M (the Z1.9 beta formula in sampling.md) and the acceptance statistic."""
+"""s-method: k from M (the ANSI/ASQ Z1.9 beta formula) and the acceptance statistic."""
 
 from __future__ import annotations
 
@@ -10,13 +10,13 @@ from hypothesis import strategies as st
 from meterbench.core.errors import UserError
 from meterbench.sampling import variables
 
-# Z1.9 prints M with two decimals; these are the M that give sampling.md's k examples.
+# Z1.9 prints M with two decimals; these are the M that give the transcribed Z1.9 k values.
 M_TWO_DECIMALS = {("1.0", 10): 3.27, ("1.0", 20): 2.93, ("1.0", 35): 2.66, ("1.0", 50): 2.47,
                   ("1.0", 100): 2.18, ("2.5", 10): 7.25, ("2.5", 35): 5.58, ("2.5", 50): 5.21,
                   ("2.5", 100): 4.67}
 
 
-def test_sampling_md_examples_are_tabulated():
+def test_z19_k_values_are_tabulated():
     assert variables.K_EXAMPLES == {
         ("1.0", 10): 1.714, ("1.0", 20): 1.826, ("1.0", 35): 1.894, ("1.0", 50): 1.936,
         ("1.0", 100): 2.002, ("2.5", 10): 1.411, ("2.5", 35): 1.573, ("2.5", 50): 1.611,

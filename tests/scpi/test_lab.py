@@ -34,7 +34,7 @@ from .mut import read_mut_energy
 from .vclock import VirtualClock
 
 IREF_A = 5.0
-# metrology.md: initial-verification points include Iref and 0.1 Iref at PF 1 and Iref at PF 0.5 ind.
+# The built-in initial-verification plan includes Iref and 0.1 Iref at PF 1 and Iref at PF 0.5 ind.
 POINTS = (
     LabPoint("Iref PF1", current_a=IREF_A, phi_deg=0.0),
     LabPoint("0.1 Iref PF1", current_a=0.1 * IREF_A, phi_deg=0.0),
@@ -179,7 +179,7 @@ def test_closing_the_lab_with_a_client_connected_does_not_hang(clock: VirtualClo
 
 
 def _float32_register(meter_kwh: float) -> float:
-    """What a float32 energy register (e.g. Eastron, metrology.md) shows for ``meter_kwh``."""
+    """What a float32 energy register (e.g. Eastron, IEEE 754 binary32) shows for ``meter_kwh``."""
     return float(np.float32(meter_kwh))
 
 
@@ -199,8 +199,8 @@ def test_recovery_holds_for_any_meter_and_reference_error(meter_error: float,
 
 
 def test_a_float32_register_needs_a_longer_point_at_low_current(clock: VirtualClock) -> None:
-    # metrology.md: a float32 register near 1,234 kWh steps by 1.2e-4 kWh; the test uncertainty
-    # should be <= 1/3 of the MPE (class B at Itr <= I: 2 %, +5..+30 °C).
+    # IEEE 754 binary32: a float32 register near 1,234 kWh steps by 1.2e-4 kWh; the test uncertainty
+    # should be <= 1/3 of the MPE (French arrêté of 1 August 2013) (class B at Itr <= I: 2 %, +5..+30 °C).
     step_kwh = float(np.spacing(np.float32(1234.0)))
     limit_pct = 2.0 / 3
     spec = LabSpec(meters=(MeterSpec("mut", error=CURVE, import_kwh=1234.0),)).with_reference(REFERENCE)

@@ -1,6 +1,6 @@
 """Fixed-value cases on pyvisa-sim devices (sim_devices.yaml), over every resource kind.
 
-pyvisa-sim answers fixed values only (protocols.md), which is enough for identity, parsing, the
+pyvisa-sim answers fixed values only (its YAML device format), which is enough for identity, parsing, the
 transport's terminations per resource kind, and an instrument-side rejection: the YAML 6105A only
 accepts 45..65 Hz, so a frequency the driver allows (16..850 Hz) is refused by the instrument and
 must come back as :class:`InstrumentError` with the YAML error queue's text.

@@ -7,7 +7,6 @@ files and must render as text, never as markup.
 from __future__ import annotations
 
 import math
-from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -91,23 +90,23 @@ def build_figures(run_dir: Path, results: dict[str, Any]) -> dict[str, Any]:
             if sel.any():
                 out["field:" + f["operator"]] = figures.comparison_figure(
                     _start_ms(tab["start"][sel]), tab["operator_kwh"][sel], tab["reference_kwh"][sel],
-                    tab["error_pct"][sel], f.get("interval_limit_pct"),
+                    tab["error_pct"][sel], f.get("limit_pct"),
                     f"{f['operator']} vs {f['reference']} per interval")
-    out.update(_accuracy_figures(results.get("accuracy") or {}))
+    out.update(_accuracy_figures(results))
     return out
 
 
-def _accuracy_figures(acc: dict[str, Any]) -> dict[str, Any]:
+def _accuracy_figures(results: dict[str, Any]) -> dict[str, Any]:
     """Error curves per lab meter, scatter and histogram per field pair (data from results.json)."""
     out: dict[str, str] = {}
-    for m in (acc.get("lab") or {}).get("meters", []):
+    for m in ((results.get("accuracy") or {}).get("lab") or {}).get("meters", []):
         pts = [dict(current_a=r["data"]["current_a"], pf=r["data"]["pf"], load=r["data"]["load"],
                     value=r["value"], uncertainty=r["uncertainty"], high=r["high"])
                for r in m["records"] if r.get("data", {}).get("kind") == "point"]
         if pts:
             out["lab:" + m["meter"]] = figures.error_curve_figure(
                 pts, f"{m['meter']} ({m['model']}, class {m['accuracy_class']}): error curve")
-    for f in acc.get("field", []):
+    for f in results.get("field") or []:
         pts = f.get("points") or []
         if pts:
             out["accfield:" + f["operator"]] = figures.field_scatter_histogram(
@@ -125,20 +124,19 @@ def render_html(run_dir: Path) -> Path:
     run_dir = Path(run_dir)
     results = load_results(run_dir)
     records = results.get("records", [])
-    counts = Counter(r["verdict"] for r in records)
-    order = ["pass", "conditional_pass", "conditional_fail", "fail", "info"]
+    summary = results.get("summary") or {}
     tests = results.get("tests", [])
     context = dict(
         schema=results["schema"], run=results["run"], verdict=results.get("verdict", "info"),
-        summary={"total": len(records),
-                 "counts": {k: counts[k] for k in order if counts.get(k)}},
+        summary={"total": summary.get("records", {}).get("total", len(records)),
+                 "counts": summary.get("records", {}).get("by_verdict", {})},
         failing=[r for r in records if r["verdict"] in ("fail", "conditional_fail")],
         records=records, devices=results.get("devices", []),
         acquisition=results.get("acquisition"), intervals=results.get("intervals"),
         netting=results.get("netting"), field=results.get("field", []), truth=results.get("truth", []),
         accuracy=results.get("accuracy") or {},
         events=results.get("events", []), tests=tests,
-        test_counts=dict(Counter(t["outcome"] for t in tests)),
+        test_counts=summary.get("tests", {}).get("by_outcome", {}),
         figures=_figures(run_dir, results), fmt=fmt, fmt_limit=fmt_limit, num=num,
     )
     html = environment().get_template("run.html.j2").render(**context)

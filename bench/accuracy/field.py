@@ -240,11 +240,12 @@ def field_acceptance(operator: IntervalSeries, reference: IntervalSeries, *, ope
         offset_s = (diag.winter_shift_ms if diag.winter_shift_ms is not None
                     else diag.summer_shift_ms or 0) / 1000.0
     summary = dict(
-        operator=operator_id, reference=reference_id, intervals_expected=expected,
-        intervals_compared=int(mask.sum()), completeness_pct=completeness,
+        operator=operator_id, reference=reference_id, expected=expected,
+        measured_both=measured_both, compared=int(mask.sum()), completeness_pct=completeness,
+        operator_kwh=float(op.sum()), reference_kwh=ref_total,
         bias_pct=bias, bias_ci95=[bias - half, bias + half], bias_u_pct=u_exp, limit_pct=limit,
         limit_basis=s.limit_text, rule=RULE_TEXT[s.rule], verdict=verdict,
-        intervals_outside=int(outside.sum()),
+        outside=int(outside.sum()),
         labelling=diag.as_record() if diag is not None else {"kind": "unchecked", "text": why},
         time_offset_s=offset_s or 0.0, clock_offset_s=clock_offset_s,
         period=[format_iso_utc(int(reference.start_ms[0])), format_iso_utc(reference.end_ms)]

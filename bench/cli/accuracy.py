@@ -175,8 +175,8 @@ def run_field(args: argparse.Namespace) -> int:
         print(json.dumps(json_safe(doc), indent=2, allow_nan=False))
     else:
         s = res.summary
-        print(f"{op_name} vs {ref_name}: {s['intervals_compared']} of {s['intervals_expected']} "
-              f"intervals compared")
+        print(f"{op_name} vs {ref_name}: {s['compared']} of {s['expected']} intervals compared "
+              f"({s['measured_both']} measured on both sides)")
         for r in res.records:
             value = "" if r.value is None or not math.isfinite(r.value) else f"{r.value:.4g} {r.unit}"
             u = f" ± {r.uncertainty:.3g}" if r.uncertainty is not None else ""

@@ -71,11 +71,14 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _verdict_line(results_path: Path) -> str:
-    """One line for the person at the bench: the verdict and the records behind it."""
+    """One line for the person at the bench: the verdict and the counts behind it, read from the
+    results' summary (the same counts the report shows)."""
     import json
-    from collections import Counter
 
     doc = json.loads(results_path.read_text(encoding="utf-8"))
-    counts = Counter(r["verdict"] for r in doc.get("records", []))
-    detail = ", ".join(f"{n} {v.replace('_', ' ')}" for v, n in sorted(counts.items()))
-    return f"verdict: {doc.get('verdict', 'info').upper()} ({detail or 'no records'})"
+    summary = doc.get("summary") or {}
+    records = summary.get("records", {}).get("by_verdict", {})
+    tests = summary.get("tests", {}).get("by_outcome", {})
+    rec = ", ".join(f"{n} {v.replace('_', ' ')}" for v, n in records.items()) or "no records"
+    tst = ", ".join(f"{n} {o}" for o, n in tests.items()) or "no tests"
+    return f"verdict: {doc.get('verdict', 'info').upper()} (records: {rec}; tests: {tst})"

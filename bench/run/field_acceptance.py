@@ -6,8 +6,6 @@ step twice (two interpolated reads); that is the quantization the per-interval l
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 
 from meterbench.accuracy.field import FieldResult, FieldSettings, field_acceptance
@@ -41,12 +39,3 @@ def field_result_for_pair(analysis: Analysis, pair: FieldPair) -> FieldResult:
     return field_acceptance(op.quarter["energy.import"].series, ref.quarter["energy.import"].series,
                             operator_id=pair.operator.id, reference_id=pair.reference.id,
                             settings=settings, readings=readings)  # type: ignore[arg-type]
-
-
-def field_accuracy_section(analysis: Analysis) -> dict[str, Any]:
-    """The ``accuracy.field`` part of results.json (one entry per pair, with records)."""
-    out = []
-    for pair in analysis.field_pairs:
-        res = field_result_for_pair(analysis, pair)
-        out.append({**res.summary, "records": [r.as_dict() for r in res.records]})
-    return {"field": out}

@@ -27,7 +27,7 @@ from meterbench.core.timeutil import format_iso_utc, format_minute_utc
 from meterbench.datahub.daily import metering_points
 from meterbench.run import folder as runfolder
 from meterbench.run.analysis import Analysis, analyse
-from meterbench.run.field_acceptance import field_accuracy_section
+from meterbench.run.field_acceptance import field_result_for_pair
 from meterbench.run.field_devices import FieldDevices, field_devices
 from meterbench.run.results import Device
 from meterbench.store.run_store import Store
@@ -151,38 +151,33 @@ class FieldRun:
         return out
 
     def sections(self, store: Store, records: list[Any]) -> dict[str, Any]:
-        """The field sections of results.json: acquisition, intervals, netting, field pairs,
-        ground truth, field acceptance, DataHub metering points."""
+        """The field sections of results.json: acquisition, intervals, netting, field acceptance
+        per pair, ground truth, DataHub metering points. Counts come from one place each (the
+        field acceptance summary, the truth checks, the records), never recomputed here."""
         cfg, a = self.config, self.analyse(store)
         acq_polls = sum(s.scheduled for s in self.stats.values())
         acq_ok = sum(s.ok for s in self.stats.values())
-        by_operator = {r.subject: r for r in records if r.check == "field.operator_vs_reference"}
+        by_check = {(r.check, r.subject): r for r in records}
         field = []
         for p in a.field_pairs:
-            rec = by_operator.get(p.operator.id)
-            c = p.comparison
-            mask = c.both_measured & np.isfinite(c.error_pct)
-            field.append(dict(
-                operator=p.operator.id, reference=p.reference.id,
-                compared=int(c.both_measured.sum()), with_energy=int(mask.sum()),
-                expected=len(c.start_ms),
-                completeness_pct=100.0 * c.both_measured.sum() / max(len(c.start_ms), 1),
-                operator_kwh=float(c.operator_kwh[mask].sum()),
-                reference_kwh=float(c.reference_kwh[mask].sum()),
-                total_error_pct=c.energy_weighted_error_pct(mask),
-                total_error_u_pct=rec.uncertainty if rec else None,
-                limit_pct=rec.high if rec else None,
-                limit_basis=f"MPE class {p.operator.accuracy_class} (MID, Itr…Imax, +5…+30 °C)",
-                verdict=rec.verdict if rec else "info",
-                rule=rec.rule if rec else "not evaluated", interval_limit_pct=None))
+            res = field_result_for_pair(a, p)
+            field.append({**res.summary, "records": [r.as_dict() for r in res.records]})
         n = a.netting
+        conservation = next((r for r in records if r.check == "netting.main_register"), None)
         netting = dict(serial=list(n.serial), policy=n.virtual.policy,
                        main_kwh=float(np.nansum(n.main.import_kwh)),
                        serial_kwh=float(np.nansum(n.subs.import_kwh)),
                        virtual_kwh=float(np.nansum(n.virtual.import_kwh)),
-                       sum_check_kwh=float(np.nanmax(np.abs(n.sum_check_import))),
+                       conservation_gap_kwh=conservation.value if conservation else None,
+                       conservation_verdict=conservation.verdict if conservation else None,
                        negative_count=int(np.count_nonzero(n.virtual.negative_import)),
                        diagnoses=_diagnosis_lines(n.diagnosis.events))
+        virtual_truth = next((r for r in records if r.check == "netting.virtual_vs_truth"), None)
+        if virtual_truth is not None:
+            netting["truth"] = dict(true_kwh=virtual_truth.data["true_kwh"],
+                                    virtual_kwh=virtual_truth.data["virtual_kwh"],
+                                    deviation_kwh=virtual_truth.value,
+                                    bound_kwh=virtual_truth.high, verdict=virtual_truth.verdict)
         intervals = dict(resolution="PT15M", max_gap=f"{2.5 * cfg.run.poll_ms / 1000:.0f} s",
                          meters=[dict(meter=mid, channel=ch, count=len(mi.series),
                                       measured=mi.series.count(Quality.MEASURED),
@@ -190,12 +185,7 @@ class FieldRun:
                                       missing=mi.series.count(Quality.MISSING),
                                       total_kwh=mi.series.total_kwh())
                                  for mid, ma in a.meters.items() for ch, mi in ma.quarter.items()])
-        truth = [dict(meter=t.meter, true_kwh=float(np.sum(t.true_kwh[t.checked])),
-                      recovered_kwh=float(np.sum(t.recovered_kwh[t.checked])),
-                      recovered_error_pct=t.recovered_error_pct, true_error_pct=t.true_error_pct,
-                      worst_deviation_kwh=float(np.max(np.abs(t.deviation_kwh[t.checked]),
-                                                       initial=0.0)),
-                      allowed_kwh=float(np.min(t.allowed_kwh[t.checked], initial=0.0)))
+        truth = [_truth_row(t, by_check.get(("truth.intervals", t.meter)))
                  for t in self._truth.values()]
         return {
             "acquisition": dict(polls_scheduled=acq_polls, polls_done=acq_ok,
@@ -208,7 +198,6 @@ class FieldRun:
             "netting": netting,
             "field": field,
             "truth": truth,
-            "accuracy": field_accuracy_section(a),
             "datahub": dict(sender_gln=cfg.datahub.sender_gln,
                             receiver_gln=cfg.datahub.receiver_gln,
                             metering_points=[dict(meter=p.meter, gsrn=p.gsrn, type=p.type,
@@ -216,6 +205,22 @@ class FieldRun:
                                                   channel=p.channel)
                                              for p in metering_points(cfg)]),
         }
+
+
+def _truth_row(t: TruthCheck, rec: Any) -> dict[str, Any]:
+    """One meter's ground truth: what was expected and recovered, and its closest interval to
+    the bound (the deviation there and the bound there, not a global minimum)."""
+    c = t.checked
+    w = t.worst_index
+    return dict(meter=t.meter, expected=t.expected_count, recovered=t.recovered_count,
+                missing=t.expected_count - t.recovered_count,
+                true_kwh=float(np.sum(t.true_kwh[c])), recovered_kwh=float(np.sum(t.recovered_kwh[c])),
+                recovered_error_pct=t.recovered_error_pct if c.any() else None,
+                true_error_pct=t.true_error_pct,
+                worst_interval_utc=format_minute_utc(int(t.start_ms[w])) if w is not None else None,
+                worst_deviation_kwh=float(abs(t.deviation_kwh[w])) if w is not None else None,
+                bound_at_worst_kwh=float(t.allowed_kwh[w]) if w is not None else None,
+                verdict=rec.verdict if rec is not None else ("pass" if t.within else "fail"))
 
 
 def _interval_rows(a: Analysis, which: str, resolution: str) -> list[tuple[str, ...]]:

@@ -9,15 +9,18 @@ in ``docs/results-schema.md``; fields are only ever added within a major version
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from meterbench.core.records import FAILING, Record
+from meterbench.core.records import FAILING, VERDICTS, Record
 
 RESULTS_SCHEMA = "meterbench.results/2"
 KINDS = ("field", "lab")
-#: Test outcomes that make a run fail (a check that could not run is not a pass).
-FAILED_OUTCOMES = ("failed", "error")
+#: Test outcomes, in the order summaries list them; the first two make a run fail (a check that
+#: could not run is not a pass).
+OUTCOMES = ("failed", "error", "passed", "skipped")
+FAILED_OUTCOMES = OUTCOMES[:2]
 
 
 @dataclass(frozen=True)
@@ -84,8 +87,8 @@ class Results:
     def __post_init__(self) -> None:
         if self.run.kind not in KINDS:
             raise ValueError(f"unknown run kind {self.run.kind!r}")
-        clash = set(self.sections) & {"schema", "run", "verdict", "devices", "records", "tests",
-                                      "events", "series"}
+        clash = set(self.sections) & {"schema", "run", "verdict", "summary", "devices", "records",
+                                      "tests", "events", "series"}
         if clash:
             raise ValueError(f"sections may not replace the frame: {sorted(clash)}")
         ids = [r.id for r in self.records]
@@ -100,11 +103,29 @@ class Results:
             t.outcome in FAILED_OUTCOMES for t in self.tests)
         return "fail" if failed else "pass"
 
+    def summary(self) -> dict[str, Any]:
+        """The counts every page shows, computed once: records by verdict (failing ones first,
+        by id), tests by outcome, and every skipped test with its reason. The terminal line, the
+        HTML report and the PDF all read this, so they cannot disagree."""
+        records = Counter(r.verdict for r in self.records)
+        tests = Counter(t.outcome for t in self.tests)
+        return dict(
+            verdict=self.verdict,
+            records=dict(total=len(self.records),
+                         by_verdict={v: records[v] for v in VERDICTS if records.get(v)},
+                         failing=[r.id for r in self.records if r.verdict in FAILING]),
+            tests=dict(total=len(self.tests),
+                       by_outcome={o: tests[o] for o in OUTCOMES if tests.get(o)},
+                       failing=[t.nodeid for t in self.tests if t.outcome in FAILED_OUTCOMES],
+                       skipped=[dict(nodeid=t.nodeid, reason=t.reason or "no reason given")
+                                for t in self.tests if t.outcome == "skipped"]))
+
     def as_dict(self) -> dict[str, Any]:
         return {
             "schema": RESULTS_SCHEMA,
             "run": asdict(self.run),
             "verdict": self.verdict,
+            "summary": self.summary(),
             "devices": [asdict(d) for d in self.devices],
             **self.sections,
             "records": [r.as_dict() for r in self.records],

@@ -15,9 +15,11 @@ from meterbench.accuracy.limits import mpe_pct
 from meterbench.config.bench_file import MeterSpec
 from meterbench.core.quality import Quality
 from meterbench.core.records import Record, fact, record, simple_acceptance
-from meterbench.run.analysis import Analysis, FieldPair, MeterAnalysis
+from meterbench.core.timeutil import format_minute_utc
+from meterbench.instruments.registers import load_register_map
+from meterbench.run.analysis import Analysis, MeterAnalysis
 from meterbench.units import MS_PER_HOUR
-from meterbench.verdicts.truth import TruthCheck
+from meterbench.verdicts.truth import TruthCheck, VirtualPointTruth
 
 #: Relative steadiness below which two consecutive power samples count as one steady span.
 STEADY_POWER_REL = 0.005
@@ -98,18 +100,77 @@ def clock_record(ma: MeterAnalysis, tolerance_ms: int) -> Record:
 
 
 # ---- netting --------------------------------------------------------------------------------
-def netting_records(analysis: Analysis) -> list[Record]:
+def conservation_record(analysis: Analysis) -> Record:
+    """Every metering point DataHub settles, summed over the period, against what the main
+    meter's own register advanced over it.
+
+    The virtual main point and the serial points are computed from intervals; the register
+    difference is read straight from the main meter's readings at the period's ends, so the two
+    are independent: a missing interval, an interval the netting clamped, or an estimate that does
+    not add up to the register (Elhub's rule for estimated values, Elhubstandard 2.1) shows as a
+    gap. The bound is the main register's quantization: half a step at each end.
+    """
+    cfg, n = analysis.config, analysis.netting
+    main = analysis.meters[cfg.main.id]
+    events = {e.kind for e in main.events}
+    if events & {"rollover", "reset"}:
+        return fact("netting.main_register", "site", None, "kWh",
+                    "not checkable: the main meter's register rolled over or was reset during "
+                    "the period, so its difference is not the energy that flowed")
+    gaps, worst_missing, detail = [], 0, []
+    step = load_register_map(cfg.main.model)
+    for channel, virtual, subs in (("energy.import", n.virtual.import_kwh, n.subs.import_kwh),
+                                   ("energy.export", n.virtual.export_kwh, n.subs.export_kwh)):
+        r = main.readings[channel]
+        if len(r.values) < 2 or r.times_ms[0] > analysis.start_ms or r.times_ms[-1] < analysis.end_ms:
+            return fact("netting.main_register", "site", None, "kWh",
+                        f"not checkable: the main meter's {channel} readings do not cover the "
+                        "period's ends")
+        register = float(np.interp(analysis.end_ms, r.times_ms, r.values)
+                         - np.interp(analysis.start_ms, r.times_ms, r.values))
+        parts = np.vstack([np.atleast_2d(virtual), np.atleast_2d(subs)]) if len(subs) else \
+            np.atleast_2d(virtual)
+        missing = int(np.count_nonzero(~np.isfinite(parts).all(axis=0)))
+        settled = float(np.nansum(parts))
+        gaps.append(settled - register)
+        worst_missing = max(worst_missing, missing)
+        detail.append(f"{channel}: points {settled:.6f} kWh, register {register:.6f} kWh"
+                      + (f", {missing} interval(s) without a value" if missing else ""))
+        bound = step.channel(channel).step_at(float(np.max(np.abs(r.values))))
+    worst = max(gaps, key=abs)
+    rec = simple_acceptance(
+        "netting.main_register", "site", worst, "kWh", low=-bound, high=bound,
+        detail="Σ (virtual main point + serial points) − main register difference; "
+               + "; ".join(detail), data=dict(missing_intervals=worst_missing, gaps_kwh=gaps))
+    if worst_missing:
+        rec.verdict = "fail"
+    return rec
+
+
+def negative_residuals_record(analysis: Analysis) -> Record:
     n = analysis.netting
-    worst = float(np.nanmax(np.abs(np.concatenate([n.sum_check_import, n.sum_check_export]))))
     negatives = int(np.count_nonzero(n.virtual.negative_import))
-    return [
-        simple_acceptance("netting.sum_check", "virtual main point",
-                          worst, "kWh", high=1e-9,
-                          detail="max |virtual + Σ serial − main| over all intervals"),
-        simple_acceptance("netting.negative_residuals", "virtual main point",
-                          float(negatives), "intervals", high=0.0,
-                          detail=f"policy {n.virtual.policy}" + _causes(n.diagnosis.codes)),
-    ]
+    return simple_acceptance("netting.negative_residuals", "virtual main point",
+                             float(negatives), "intervals", high=0.0,
+                             detail=f"policy {n.virtual.policy}" + _causes(n.diagnosis.codes))
+
+
+def virtual_truth_record(check: VirtualPointTruth) -> Record:
+    """The virtual main point against the simulated world's true house consumption."""
+    complete = check.recovered == check.expected
+    rec = simple_acceptance(
+        "netting.virtual_vs_truth", check.point, check.deviation_kwh, "kWh",
+        low=-check.bound_kwh, high=check.bound_kwh, uncertainty=check.bound_kwh,
+        detail=f"virtual {check.virtual_kwh:.4f} kWh vs true {check.true_kwh:.4f} kWh over "
+               f"{check.recovered} of {check.expected} intervals; bound U (k = 2) from each "
+               "meter's MPE (Directive 2014/32/EU Annex V Table 2) and register steps",
+        data=dict(virtual_kwh=check.virtual_kwh, true_kwh=check.true_kwh,
+                  expected=check.expected, recovered=check.recovered,
+                  u_by_meter_kwh=check.contributions))
+    if not complete:
+        rec.verdict = "fail"
+        rec.detail += f"; {check.expected - check.recovered} interval(s) not recovered"
+    return rec
 
 
 def _causes(codes: list[str | None]) -> str:
@@ -122,32 +183,7 @@ def _causes(codes: list[str | None]) -> str:
     return "; causes: " + ", ".join(f"{k.replace('_', ' ')} ({v})" for k, v in counts.items())
 
 
-# ---- field acceptance -----------------------------------------------------------------------
-def field_record(pair: FieldPair) -> Record:
-    """Operator vs reference over the run: energy-weighted error with its uncertainty (k = 2).
-
-    Limit: the operator meter's MPE for its class (MID Annex V Table 2, Itr ≤ I ≤ Imax, +5…+30 °C).
-    Uncertainty: the reference meter's own MPE taken as a rectangular distribution (u = MPE/√3)
-    and the register quantization of both meters over the compared energy, expanded with k = 2.
-    """
-    c = pair.comparison
-    mask = c.both_measured & np.isfinite(c.error_pct)
-    err = c.energy_weighted_error_pct(mask)
-    ref_kwh = float(c.reference_kwh[mask].sum())
-    q = float(np.spacing(np.float32(np.nanmax(np.abs(c.reference_kwh))))) if len(c.reference_kwh) else 0.0
-    u_ref = mpe_pct(pair.reference.accuracy_class) / math.sqrt(3)
-    u_q = 100.0 * 2 * q / ref_kwh / math.sqrt(3) if ref_kwh > 0 else float("inf")
-    u = 2.0 * math.hypot(u_ref, u_q)
-    limit = mpe_pct(pair.operator.accuracy_class)
-    rec = simple_acceptance("field.operator_vs_reference", pair.operator.id,
-                            err, "%", low=-limit, high=limit, uncertainty=u,
-                            detail=f"{int(mask.sum())} of {len(c.start_ms)} intervals measured on "
-                            f"both; reference {pair.reference.id}; {ref_kwh:.3f} kWh compared",
-                            data={"reference": pair.reference.id, "compared": int(mask.sum()),
-                                  "expected": len(c.start_ms)})
-    return rec
-
-
+# ---- delivery ---------------------------------------------------------------------------------
 def completeness_record(ma: MeterAnalysis) -> Record:
     s = ma.quarter["energy.import"].series
     present = int(np.count_nonzero(s.quality != Quality.MISSING))
@@ -158,13 +194,25 @@ def completeness_record(ma: MeterAnalysis) -> Record:
 
 # ---- ground truth (simulated benches) --------------------------------------------------------
 def truth_record(check: TruthCheck, accuracy_class: str) -> Record:
+    """Every expected interval recovered, each within its per-interval bound."""
     c = check.checked
-    worst = float(np.max(np.abs(check.deviation_kwh[c]) - check.allowed_kwh[c])) if c.any() else math.nan
+    w = check.worst_index
+    worst = float(check.excess_kwh[w]) if w is not None else math.nan
+    missing = check.expected_count - check.recovered_count
+    where = (f"; closest to its bound: {format_minute_utc(int(check.start_ms[w]))} "
+             f"(|deviation| {abs(check.deviation_kwh[w]):.6f} kWh, bound "
+             f"{check.allowed_kwh[w]:.6f} kWh)") if w is not None else ""
     return record("truth.intervals", check.meter,
                   worst, "kWh over bound", "pass" if check.within else "fail", high=0.0,
-                  rule="|recovered − true·(1+ε)| ≤ quantization + interpolation bound, per interval",
-                  detail=f"{int(c.sum())} intervals; recovered error {check.recovered_error_pct:+.3f} % "
-                         f"vs true {check.true_error_pct:+.3f} % (class {accuracy_class})")
+                  rule="every expected interval recovered and |recovered − true·(1+ε)| ≤ "
+                       "quantization + interpolation bound, per interval",
+                  detail=f"{check.recovered_count} of {check.expected_count} intervals recovered"
+                         + (f" ({missing} missing)" if missing else "")
+                         + (f"; recovered error {check.recovered_error_pct:+.3f} % vs true "
+                            f"{check.true_error_pct:+.3f} % (class {accuracy_class})" if c.any()
+                            else "") + where,
+                  data=dict(expected=check.expected_count, recovered=check.recovered_count,
+                            missing=missing))
 
 
 def calibration_record(reference: MeterSpec, last_day: date) -> Record:

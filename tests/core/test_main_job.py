@@ -89,16 +89,37 @@ def test_field_acceptance_recovers_the_relative_error(results):
     ev = next(f for f in results["field"] if f["operator"] == "ev")
     cfg = load_bench("sim")
     expected = ((1 + cfg.meter("ev").sim.error_pct / 100) / (1 + cfg.meter("ev_ref").sim.error_pct / 100) - 1) * 100
-    assert abs(ev["total_error_pct"] - expected) < ev["total_error_u_pct"]
-    assert abs(ev["total_error_pct"] - expected) < 0.01
+    assert abs(ev["bias_pct"] - expected) < ev["bias_u_pct"]
+    assert abs(ev["bias_pct"] - expected) < 0.01
     assert ev["verdict"] == "pass"
+    # one set of counts: what the section says is what the completeness record says
+    assert ev["expected"] == 96 and ev["measured_both"] == 96 and ev["completeness_pct"] == 100.0
+    completeness = next(r for r in ev["records"] if r["check"] == "field.completeness")
+    assert completeness["value"] == ev["completeness_pct"]
+    assert f"{ev['measured_both']} of {ev['expected']}" in completeness["detail"]
 
 
 def test_netting_virtual_point_is_main_minus_serial(results):
     n = results["netting"]
     assert abs(n["main_kwh"] - n["serial_kwh"] - n["virtual_kwh"]) < 1e-6
-    assert n["sum_check_kwh"] < 1e-9
+    assert n["conservation_verdict"] == "pass" and abs(n["conservation_gap_kwh"]) < 1e-3
     assert n["negative_count"] == 0
+    # the virtual point against the world's true house consumption, within the classes' bound
+    truth = n["truth"]
+    assert truth["verdict"] == "pass"
+    assert abs(truth["deviation_kwh"]) <= truth["bound_kwh"]
+    assert abs(truth["virtual_kwh"] - truth["true_kwh"] - truth["deviation_kwh"]) < 1e-9
+
+
+def test_one_summary_counts_every_test_and_record(results):
+    s = results["summary"]
+    assert s["records"]["total"] == len(results["records"])
+    assert sum(s["records"]["by_verdict"].values()) == len(results["records"])
+    assert s["tests"]["total"] == len(results["tests"])
+    assert sum(s["tests"]["by_outcome"].values()) == len(results["tests"])
+    skipped = [t for t in results["tests"] if t["outcome"] == "skipped"]
+    assert len(s["tests"]["skipped"]) == len(skipped)
+    assert all(t["reason"] and t["reason"] != "no reason given" for t in s["tests"]["skipped"])
 
 
 def test_bad_bench_file_is_one_line_and_exit_2(tmp_path):

@@ -23,7 +23,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-COVERAGE_K = 2.0  # expanded uncertainty, ~95 % (metrology.md: labs report U with k = 2)
+from meterbench.accuracy.uncertainty import COVERAGE_K  # every term Type B: ν_eff = ∞, k = 2
 
 
 class PowerSource(Protocol):

@@ -7,9 +7,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from meterbench.datahub import codes
 from meterbench.datahub.cim_xml import parse_xml_safely
 from meterbench.datahub.files import MessageFile
-from meterbench.datahub import codes
 from meterbench.datahub.identifiers import check_digit_problem
 from meterbench.datahub.model import Message, MeteringPoint
 from meterbench.datahub.rules import validate_message

@@ -138,14 +138,17 @@ def field_record(pair: FieldPair) -> Record:
     Limit: the operator meter's MPE for its class (metrology.md, Itr ≤ I ≤ Imax, +5…+30 °C).
     Uncertainty: the reference meter's own MPE taken as a rectangular distribution (u = MPE/√3)
     and the register quantization of both meters over the compared energy, expanded with k = 2.
+    The quantization is each meter's *register* step at its largest reading (the pair's
+    ``*_step_kwh``, from the register map's data type and scale), not the spacing of an interval
+    value: the compared energies are differences of register readings.
     """
     c = pair.comparison
     mask = c.both_measured & np.isfinite(c.error_pct)
     err = c.energy_weighted_error_pct(mask)
     ref_kwh = float(c.reference_kwh[mask].sum())
-    q = float(np.spacing(np.float32(np.nanmax(np.abs(c.reference_kwh))))) if len(c.reference_kwh) else 0.0
+    q_sum = pair.operator_step_kwh + pair.reference_step_kwh
     u_ref = mpe_pct(pair.reference.accuracy_class) / math.sqrt(3)
-    u_q = 100.0 * 2 * q / ref_kwh / math.sqrt(3) if ref_kwh > 0 else float("inf")
+    u_q = 100.0 * q_sum / ref_kwh / math.sqrt(3) if ref_kwh > 0 else float("inf")
     u = 2.0 * math.hypot(u_ref, u_q)
     limit = mpe_pct(pair.operator.accuracy_class)
     rec = simple_acceptance("field", "operator vs reference energy error", pair.operator.id,

@@ -5,7 +5,7 @@ rounding (an independent path), on both netting paths and with mixed input quali
 from __future__ import annotations
 
 import numpy as np
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from meterbench.core.quality import Quality
@@ -39,6 +39,8 @@ residual_pairs = st.tuples(st.integers(0, 20_000), st.integers(-40, 40),
 
 
 @given(st.lists(residual_pairs, min_size=1, max_size=30), st.booleans())
+@example([(0, -5, 0.0), (0, -3, 0.0), (10_000, 5, 0.0)], False)  # exactly −0.0005, −0.0003
+@example([(0, -5, 0.0), (0, -6, 0.0)], True)
 def test_estimated_exactly_when_the_clamp_changes_what_datahub_receives(pairs, mixed):
     """Residuals near zero at 0.1 Wh steps plus float noise; with ``mixed`` one unrelated interval
     is estimated on input, which takes the general (not all-measured) path."""
@@ -58,6 +60,7 @@ def test_estimated_exactly_when_the_clamp_changes_what_datahub_receives(pairs, m
 
 
 @given(st.lists(residual_pairs, min_size=2, max_size=20))
+@example([(0, -5, 0.0), (0, -4, 0.0), (0, -6, 0.0)])
 def test_the_many_site_path_applies_the_same_policy(pairs):
     main = np.array([[m / 1e4] for m, _, _ in pairs])
     subs = np.array([[(m - d) / 1e4 + e] for m, d, e in pairs])

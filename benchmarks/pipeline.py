@@ -170,6 +170,11 @@ def make_sites(n_sites: int, rng: np.random.Generator):
     return (main, subs), measured, sub_site
 
 
+def _shares(quality: np.ndarray) -> str:
+    return ", ".join(f"{Quality(k).label} {np.mean(quality == k):.2%}"
+                     for k in (Quality.ESTIMATED, Quality.MISSING))
+
+
 def _best(wall: list[float], cpu: list[float]) -> str:
     return f"best {min(wall):.3f} s (runs {', '.join(f'{t:.3f}' for t in wall)}), best CPU {min(cpu):.3f} s"
 
@@ -212,11 +217,8 @@ def main() -> int:
     (main_q, subs_q), (main_m, subs_m), sub_site = make_sites(args.sites, rng)
     print(f"netting: {args.sites:,} sites x 96 quarters, {len(sub_site):,} serial sub-meters, "
           "clamp policy")
-    shares = ", ".join(f"{Quality(k).label} {np.mean(q == k):.2%}" for q, k in (
-        (subs_q.import_quality, Quality.ESTIMATED), (subs_q.import_quality, Quality.MISSING)))
-    print(f"  quality path: sub-meter values {shares}; main values estimated "
-          f"{np.mean(main_q.import_quality == Quality.ESTIMATED):.2%}, missing "
-          f"{np.mean(main_q.import_quality == Quality.MISSING):.2%}")
+    print(f"  quality path: sub-meter values {_shares(subs_q.import_quality)}; main values "
+          f"{_shares(main_q.import_quality)}")
     v, t_net, c_net = timed(lambda: virtual_main_point(main_q, subs_q, sub_site=sub_site,
                                                        policy="clamp"), repeat=args.repeat)
     print(f"  virtual_main_point, quality path : {_best(t_net, c_net)}  (target <= 0.5 s)")

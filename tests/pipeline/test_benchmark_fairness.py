@@ -66,10 +66,12 @@ def test_modbus_benchmark_baseline_has_as_many_connections_as_the_driver(monkeyp
             super().__init__(host, port=port, **kw)
 
     monkeypatch.setattr(bench, "AsyncModbusTcpClient", CountingClient)
-    assert bench.main(["--seconds", "0.2", "--meters", "3", "--skip-rtu"]) == 0
+    assert bench.main(["--seconds", "0.2", "--rounds", "2", "--meters", "3", "--skip-rtu"]) == 0
     out = capsys.readouterr().out
-    assert len(made) == 3 and len(set(made)) == 3  # three bare connections for three meters
+    # each of the two rounds opens three bare connections for the three meters
+    assert len(made) == 6 and len(set(made[:3])) == 3 and sorted(made[:3]) == sorted(made[3:])
     row = next(line.split() for line in out.splitlines() if line.split()[:1] == ["3"])
     bare, rate, ratio = float(row[1]), float(row[2]), float(row[3])
     assert ratio == pytest.approx(rate / bare, abs=0.006)
     assert "both with the same number of concurrent connections" in out
+    assert "best of 2 alternating rounds" in out

@@ -41,6 +41,13 @@ def num(value: Any, spec: str) -> str:
     return spec % value
 
 
+def dof(value: Any) -> str:
+    """Degrees of freedom as results.json carries them: a number, ``"inf"`` (∞), or absent."""
+    if value == "inf":
+        return "∞"
+    return num(value, "%.1f")
+
+
 def fmt_limit(record: dict[str, Any]) -> str:
     lo, hi = record.get("low"), record.get("high")
     if lo is not None and hi is not None and lo == -hi:
@@ -137,7 +144,7 @@ def render_html(run_dir: Path) -> Path:
         accuracy=results.get("accuracy") or {},
         events=results.get("events", []), tests=tests,
         test_counts=summary.get("tests", {}).get("by_outcome", {}),
-        figures=_figures(run_dir, results), fmt=fmt, fmt_limit=fmt_limit, num=num,
+        figures=_figures(run_dir, results), fmt=fmt, fmt_limit=fmt_limit, num=num, dof=dof,
     )
     html = environment().get_template("run.html.j2").render(**context)
     out = run_dir / REPORT_FILE

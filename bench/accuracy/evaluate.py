@@ -16,7 +16,13 @@ from meterbench.accuracy.executor import Measurement, RegisterDelta
 from meterbench.accuracy.limits import CREEP_MAX_PULSES
 from meterbench.accuracy.plans import TestPoint
 from meterbench.accuracy.rating import MeterRating
-from meterbench.accuracy.uncertainty import Budget, budget, u_repeatability
+from meterbench.accuracy.uncertainty import (
+    Budget,
+    budget,
+    dof_json,
+    repeatability_dof,
+    u_repeatability,
+)
 from meterbench.core.records import Record, record
 
 STAGE = "lab"
@@ -46,7 +52,8 @@ def mean_budget(runs: Sequence[Measurement], reference_accuracy_pct: float,
                 errors: Sequence[float]) -> Budget:
     """Budget of the mean of the runs: the reference standard is common to all runs (fully
     correlated, it does not average out); each run's register reads and gate timing are
-    independent, so their terms combine as √Σu²/n; repeatability is s/√n."""
+    independent, so their terms combine as √Σu²/n; repeatability is s/√n with n − 1 degrees of
+    freedom, which sets the coverage factor (:class:`Budget`)."""
     per_run = [budget(reference_accuracy_pct=reference_accuracy_pct, step_kwh=r.step_kwh,
                       reference_kwh=r.reference_kwh, window_ms=r.window_ms + 1.0,  # +1 ms clock
                       gate_ms=r.gate_ms) for r in runs]
@@ -54,7 +61,8 @@ def mean_budget(runs: Sequence[Measurement], reference_accuracy_pct: float,
     return Budget(reference=per_run[0].reference,
                   resolution=math.sqrt(sum(b.resolution**2 for b in per_run)) / n,
                   timing=math.sqrt(sum(b.timing**2 for b in per_run)) / n,
-                  repeatability=u_repeatability(errors))
+                  repeatability=u_repeatability(errors),
+                  repeatability_dof=repeatability_dof(len(errors)))
 
 
 def point_records(measurements: Sequence[Measurement], *, limit: Callable[[str, TestPoint], Limit],
@@ -90,6 +98,7 @@ def point_records(measurements: Sequence[Measurement], *, limit: Callable[[str, 
                               load=p.load, runs={r.direction: r.error_pct for r in runs},
                               reference_kwh=ref_kwh, meter_kwh=[r.meter_kwh for r in runs],
                               gate_s=max(r.gate_ms for r in runs) / 1000, budget=b.as_dict(),
+                              k=b.k, dof_eff=dof_json(b.dof_eff),
                               plan=min((r.plan for r in runs), key=lambda x: x.reachable).as_dict(),
                               plans={r.direction: r.plan.as_dict() for r in runs},
                               target_pct=target,

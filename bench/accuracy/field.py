@@ -10,9 +10,11 @@ must never be judged as inaccuracy:
 2. **per-interval errors** with quantization-aware limits: |op − ref| / ref ≤ MPE_op + MPE_ref +
    (q_op + q_ref) / ref, both meters may err within their class and each value is quantized;
 3. **bias**: Σ(op − ref) / Σref with a 95 % confidence interval from the interval scatter (ratio
-   estimator, Student t), and an expanded uncertainty (k = 2) that adds the reference meter's own
-   class (rectangular, MPE/√3) and the quantization; judged with the chosen decision rule against
-   the operator's MPE (or the in-service limit);
+   estimator, Student t), and an expanded uncertainty that adds the reference meter's own class
+   (rectangular, MPE/√3) and the quantization; its coverage factor is Student's t at 95.45 % for
+   the Welch–Satterthwaite degrees of freedom (the scatter term has n − 1, the rectangular ones
+   ∞; GUM JCGM 100:2008 G.4, :mod:`meterbench.accuracy.uncertainty`); judged with the chosen
+   decision rule against the operator's MPE (or the in-service limit);
 4. **completeness**: intervals measured on both sides out of those expected;
 5. **timeliness**: each local day's delivery time against a configurable deadline (optional);
 6. **clock offset** from register readings when they are available (a run's store), by
@@ -33,6 +35,7 @@ from scipy import stats
 
 from meterbench.accuracy.decision import RULE_TEXT, decide
 from meterbench.accuracy.limits import in_service_limit_pct, mpe_pct
+from meterbench.accuracy.uncertainty import coverage_factor, dof_json, effective_dof
 from meterbench.core.records import Record, fact, record, simple_acceptance
 from meterbench.core.timeutil import format_iso_utc, from_ms, to_ms
 from meterbench.pipeline.alignment import AlignmentError, estimate_clock
@@ -202,7 +205,10 @@ def field_acceptance(operator: IntervalSeries, reference: IntervalSeries, *, ope
     u_refmeter = mpe_pct(s.reference_class) / math.sqrt(3.0)
     u_q = (100.0 * math.sqrt(len(ref)) * math.hypot(s.operator_step_kwh, s.reference_step_kwh)
            / math.sqrt(3.0) / ref_total) if ref_total > 0 else math.inf
-    u_exp = 2.0 * math.sqrt(u_stat**2 + u_refmeter**2 + u_q**2) if math.isfinite(u_stat) else math.inf
+    dof = (effective_dof([(u_stat, len(ref) - 1), (u_refmeter, math.inf), (u_q, math.inf)])
+           if math.isfinite(u_stat) else math.inf)
+    k = coverage_factor(dof)
+    u_exp = k * math.sqrt(u_stat**2 + u_refmeter**2 + u_q**2) if math.isfinite(u_stat) else math.inf
     limit = s.limit_pct
     verdict = decide(bias, -limit, limit, u_exp, s.rule)
     expected = len(reference)
@@ -216,10 +222,11 @@ def field_acceptance(operator: IntervalSeries, reference: IntervalSeries, *, ope
                uncertainty=u_exp, rule=RULE_TEXT[s.rule],
                detail=f"{int(mask.sum())} intervals, {ref_total:.3f} kWh on the reference {reference_id}; "
                f"95 % CI {bias - half:+.3f} … {bias + half:+.3f} % (scatter); U includes the "
-               f"reference's class {s.reference_class} and quantization; {s.limit_text}",
+               f"reference's class {s.reference_class} and quantization, k = {k:.3g} "
+               f"(ν_eff {dof:.0f}); {s.limit_text}",
                data=dict(ci95_low=bias - half, ci95_high=bias + half, u_scatter_pct=u_stat,
                          u_reference_meter_pct=u_refmeter, u_quantization_pct=u_q,
-                         reference=reference_id)),
+                         dof_eff=dof_json(dof), k=k, reference=reference_id)),
         simple_acceptance("field.interval_limits", operator_id,
                           float(outside.sum()), "intervals", high=0.0,
                           detail=f"per interval |error| ≤ MPE {s.operator_class} + MPE "
@@ -243,7 +250,8 @@ def field_acceptance(operator: IntervalSeries, reference: IntervalSeries, *, ope
         operator=operator_id, reference=reference_id, expected=expected,
         measured_both=measured_both, compared=int(mask.sum()), completeness_pct=completeness,
         operator_kwh=float(op.sum()), reference_kwh=ref_total,
-        bias_pct=bias, bias_ci95=[bias - half, bias + half], bias_u_pct=u_exp, limit_pct=limit,
+        bias_pct=bias, bias_ci95=[bias - half, bias + half], bias_u_pct=u_exp, bias_k=k,
+        bias_dof_eff=dof_json(dof), limit_pct=limit,
         limit_basis=s.limit_text, rule=RULE_TEXT[s.rule], verdict=verdict,
         outside=int(outside.sum()),
         labelling=diag.as_record() if diag is not None else {"kind": "unchecked", "text": why},

@@ -22,7 +22,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-COVERAGE_K = 2.0  # expanded uncertainty, ~95 % for a normal distribution (JCGM 100:2008 6.3)
+from meterbench.accuracy.uncertainty import COVERAGE_K  # every term Type B: ν_eff = ∞, k = 2
 
 
 class PowerSource(Protocol):

@@ -4,8 +4,8 @@ The lab instruments (PyVISA) are synchronous and the Modbus driver is asyncio; a
 :class:`RegisterReader` owns one event loop in the calling thread and runs each read to
 completion on it, so a point's gate sequence stays a plain, ordered script. The register step
 (resolution) follows from the model's encoding: ``scale`` for integer registers, the float spacing
-at the current value for float registers (IEEE 754 binary32, 24-bit significand: a step of
-1.2e-4 kWh near 1,234 kWh).
+at the current value for float registers (a float32 register has a step of 1.2e-4 kWh near
+1,234 kWh; :meth:`meterbench.instruments.regmap.Channel.step_at`).
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from meterbench.instruments.modbus import ModbusMeter
+from meterbench.instruments.registers import load_register_map
 from meterbench.instruments.regmap import Channel
 
 ENERGY = ("energy.import", "energy.export")
@@ -24,11 +25,18 @@ ENERGY = ("energy.import", "energy.export")
 
 def register_step_kwh(channel: Channel, value_kwh: float) -> float:
     """The smallest change the register can show near ``value_kwh``."""
-    if channel.dtype.is_float:
-        raw = abs(value_kwh) / channel.scale
-        spacing = np.spacing(np.float32(raw)) if channel.dtype.name == "float32" else np.spacing(raw)
-        return float(spacing) * channel.scale
-    return channel.scale
+    return channel.step_at(value_kwh)
+
+
+def reading_step_kwh(model: str, values_kwh: np.ndarray, channel: str = "energy.import") -> float:
+    """The register's step at the largest of a meter's readings: the register value at the end of
+    the intervals a run compares, where a float register is coarsest. From the model's register
+    map (data type and scale): the scale for integer registers (0.01 kWh on an ABB B23), the
+    float32 spacing for float registers (Eastron). 0 readings: the step at 0."""
+    finite = np.abs(np.asarray(values_kwh, dtype=np.float64))
+    finite = finite[np.isfinite(finite)]
+    top = float(finite.max()) if finite.size else 0.0
+    return register_step_kwh(load_register_map(model).channel(channel), top)
 
 
 @dataclass(frozen=True)

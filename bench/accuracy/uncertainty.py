@@ -1,19 +1,26 @@
-"""The uncertainty budget of one error measurement, expanded with k = 2.
+"""The uncertainty budget of one error measurement, expanded with a coverage factor from its
+effective degrees of freedom.
 
 Components, each a standard uncertainty in percentage points of the error:
 
 * **reference standard**: its declared accuracy (% of reading, from its calibration certificate)
   taken as a rectangular distribution, u = a/√3;
-* **register resolution**: the meter register is read twice (gate open, gate close); each read is
-  taken within ±q of the true value, rectangular (JCGM 100:2008 (GUM) 4.3.7: u = q/√3), so
+* **register resolution**: the meter register is read twice (gate open, gate close); two reads of
+  a register with step q give a rectangular error of ±q per read, so
   u = √2 · (q/√3) / E_ref · 100;
 * **timing**: the register read and the reference gate are not simultaneous; the energy that flows
   in the gap, ±window per gate edge at power P, is rectangular: u = √2 · (window/T) / √3 · 100 with
   T the gate time (P cancels);
 * **repeatability**: the spread of repeated runs of the same point (rising and falling), the
-  standard uncertainty of their mean, s/√n.
+  standard uncertainty of their mean, s/√n, a Type A evaluation with n − 1 degrees of freedom.
 
-U = k · √Σu², k = 2 (~95 % for a normal distribution, JCGM 100:2008 (GUM) 6.3).
+U = k · u_c with u_c = √Σu². The three rectangular components are Type B with exactly known
+limits, so their degrees of freedom are infinite (GUM, JCGM 100:2008, G.4.2). The effective
+degrees of freedom of u_c follow from the Welch–Satterthwaite formula (GUM G.4.1, eq. G.2b),
+ν_eff = u_c⁴ / Σ u_i⁴/ν_i, and k is Student's t for ν_eff at the coverage probability 95.45 %
+(GUM G.3.4 and Table G.2: the probability of k = 2 for a normal distribution), ν_eff truncated
+to the next lower integer as G.4.1 allows. With no Type A term ν_eff is infinite and k = 2; with
+two runs (ν = 1) dominating, k approaches 13.97 (Table G.2, ν = 1).
 """
 
 from __future__ import annotations
@@ -22,19 +29,44 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from scipy import stats
+
+#: Coverage probability of k = 2 for a normal distribution: 95.45 % (GUM G.3.4, Table G.2).
+COVERAGE_P = math.erf(2.0 / math.sqrt(2.0))
+#: k for infinite degrees of freedom (every component Type B): t_95.45(∞) = 2 (GUM Table G.2).
 COVERAGE_K = 2.0
 SQRT3 = math.sqrt(3.0)
 
 
+def effective_dof(components: Sequence[tuple[float, float]]) -> float:
+    """Welch–Satterthwaite ν_eff of ``(u_i, ν_i)`` pairs (GUM G.4.1, eq. G.2b); ``math.inf`` when
+    every term with a non-zero u has ν = ∞ (or every u is zero)."""
+    if any(nu <= 0 for u, nu in components if u):
+        raise ValueError(f"degrees of freedom must be positive: {components}")
+    u_c2 = sum(u * u for u, _ in components)
+    denominator = sum(u**4 / nu for u, nu in components if u and math.isfinite(nu))
+    if denominator == 0.0:
+        return math.inf
+    return u_c2 * u_c2 / denominator
+
+
+def coverage_factor(dof: float, p: float = COVERAGE_P) -> float:
+    """Student's t_p(ν) (GUM G.3.4, Table G.2); ν truncated to the next lower integer (G.4.1),
+    at least 1; ``math.inf`` gives the normal quantile (k = 2 at 95.45 %)."""
+    if math.isinf(dof):
+        return float(stats.norm.ppf(0.5 + p / 2))
+    return float(stats.t.ppf(0.5 + p / 2, max(1.0, float(math.floor(dof)))))
+
+
 @dataclass(frozen=True)
 class Budget:
-    """Standard uncertainties (percentage points) by component, and the expanded U."""
+    """Standard uncertainties (percentage points) by component, ν of the Type A term, and U."""
 
     reference: float
     resolution: float
     timing: float
     repeatability: float
-    k: float = COVERAGE_K
+    repeatability_dof: float = math.inf
 
     @property
     def combined(self) -> float:
@@ -42,13 +74,33 @@ class Budget:
                          + self.repeatability**2)
 
     @property
+    def dof_eff(self) -> float:
+        """Welch–Satterthwaite: the three rectangular terms have ν = ∞ (GUM G.4.2)."""
+        return effective_dof([(self.reference, math.inf), (self.resolution, math.inf),
+                              (self.timing, math.inf),
+                              (self.repeatability, self.repeatability_dof)])
+
+    @property
+    def k(self) -> float:
+        return coverage_factor(self.dof_eff)
+
+    @property
     def expanded(self) -> float:
         return self.k * self.combined
 
-    def as_dict(self) -> dict[str, float]:
+    def as_dict(self) -> dict[str, float | str]:
+        """For results.json: ``dof_eff`` is the string ``"inf"`` when infinite (JSON has no ∞ and
+        null means unknown there)."""
+        dof = self.dof_eff
         return dict(u_reference_pct=self.reference, u_resolution_pct=self.resolution,
-                    u_timing_pct=self.timing, u_repeatability_pct=self.repeatability, k=self.k,
-                    expanded_pct=self.expanded)
+                    u_timing_pct=self.timing, u_repeatability_pct=self.repeatability,
+                    repeatability_dof=dof_json(self.repeatability_dof), dof_eff=dof_json(dof),
+                    k=self.k, coverage_pct=100.0 * COVERAGE_P, expanded_pct=self.expanded)
+
+
+def dof_json(dof: float) -> float | str:
+    """Degrees of freedom for JSON: a number, or ``"inf"``."""
+    return "inf" if math.isinf(dof) else dof
 
 
 def u_reference(accuracy_pct: float) -> float:
@@ -77,9 +129,15 @@ def u_repeatability(errors_pct: Sequence[float]) -> float:
     return s / math.sqrt(n)
 
 
+def repeatability_dof(n_runs: int) -> float:
+    """ν = n − 1 of the Type A term s/√n; ∞ when there is none (a single run)."""
+    return float(n_runs - 1) if n_runs >= 2 else math.inf
+
+
 def budget(*, reference_accuracy_pct: float, step_kwh: float, reference_kwh: float,
            window_ms: float, gate_ms: float, repeated_errors_pct: Sequence[float] = ()) -> Budget:
     return Budget(reference=u_reference(reference_accuracy_pct),
                   resolution=u_resolution(step_kwh, reference_kwh),
                   timing=u_timing(window_ms, gate_ms),
-                  repeatability=u_repeatability(repeated_errors_pct))
+                  repeatability=u_repeatability(repeated_errors_pct),
+                  repeatability_dof=repeatability_dof(len(repeated_errors_pct)))

@@ -79,10 +79,10 @@ def _is_message_input(path: Path) -> bool:
     return path.is_dir() or path.suffix.lower() in (".json", ".xml")
 
 
-def _message_series(path: Path, meter: str | None, option: str) -> tuple[str, Any]:
-    from meterbench.datahub.to_series import message_files, series_by_metering_point
+def _message_series(path: Path, meter: str | None, option: str) -> tuple[str, Any, Any]:
+    from meterbench.datahub.to_series import message_files, read_metering_points
 
-    by_point = series_by_metering_point(message_files(path))
+    by_point = read_metering_points(message_files(path))
     names = sorted(by_point)
     if meter is None:
         if len(names) > 1:
@@ -92,10 +92,11 @@ def _message_series(path: Path, meter: str | None, option: str) -> tuple[str, An
     if meter not in by_point:
         raise UserError(f"no metering point {meter!r}", source=str(path), field=option,
                         expected="one of " + ", ".join(names))
-    return meter, by_point[meter]
+    return meter, by_point[meter].series, by_point[meter]
 
 
-def _series(path: Path, meter: str | None, channel: str, option: str) -> tuple[str, Any]:
+def _series(path: Path, meter: str | None, channel: str, option: str) -> tuple[str, Any, Any]:
+    """(meter or GSRN, its interval series, what the messages held or None for a CSV)."""
     if _is_message_input(path):
         return _message_series(path, meter, option)
     rows = [r for r in read_intervals(path) if r.channel == channel]
@@ -112,7 +113,16 @@ def _series(path: Path, meter: str | None, channel: str, option: str) -> tuple[s
     if not pick:
         raise UserError(f"no meter {meter!r}", source=str(path), field=option,
                         expected="one of " + ", ".join(names))
-    return meter, pick[0].series
+    return meter, pick[0].series, None
+
+
+def _message_summary(reading: Any) -> dict[str, Any]:
+    """What one side's messages held, for ``--json`` (see meterbench.datahub.counts)."""
+    c = reading.counts
+    return dict(gsrn=reading.gsrn, files=reading.files, declared=c.declared, measured=c.measured,
+                estimated=c.estimated, incomplete_read_as_estimated=c.incomplete,
+                calculated=c.calculated, not_available=c.not_available, absent=c.absent,
+                undelivered=reading.undelivered, missing=reading.missing)
 
 
 def _deadline(text: str | None) -> time | None:
@@ -151,8 +161,11 @@ def read_deliveries(path: Path) -> dict[date, int]:
 
 
 def run_field(args: argparse.Namespace) -> int:
-    op_name, op = _series(args.operator, args.operator_meter, args.channel, "--operator-meter")
-    ref_name, ref = _series(args.reference, args.reference_meter, args.channel, "--reference-meter")
+    op_name, op, op_msgs = _series(args.operator, args.operator_meter, args.channel,
+                                   "--operator-meter")
+    ref_name, ref, ref_msgs = _series(args.reference, args.reference_meter, args.channel,
+                                      "--reference-meter")
+    messages = {side: r for side, r in (("operator", op_msgs), ("reference", ref_msgs)) if r}
     if op.resolution_ms != ref.resolution_ms:
         raise UserError("the two files have different resolutions", source=str(args.reference),
                         field="resolution", expected="the operator file's resolution")
@@ -172,11 +185,15 @@ def run_field(args: argparse.Namespace) -> int:
     if args.json:
         doc = {k: v for k, v in res.summary.items() if k != "points"}
         doc["records"] = [r.as_dict() for r in res.records]
+        if messages:
+            doc["messages"] = {side: _message_summary(r) for side, r in messages.items()}
         print(json.dumps(json_safe(doc), indent=2, allow_nan=False))
     else:
         s = res.summary
         print(f"{op_name} vs {ref_name}: {s['compared']} of {s['expected']} intervals compared "
               f"({s['measured_both']} measured on both sides)")
+        for side, reading in messages.items():
+            print(f"  {side} messages: {reading.describe()}")
         for r in res.records:
             value = "" if r.value is None or not math.isfinite(r.value) else f"{r.value:.4g} {r.unit}"
             u = f" ± {r.uncertainty:.3g}" if r.uncertainty is not None else ""

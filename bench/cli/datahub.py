@@ -10,6 +10,7 @@ from pathlib import Path
 from meterbench.core.errors import UserError
 from meterbench.core.timeutil import parse_iso
 from meterbench.datahub.check import check_message_file
+from meterbench.datahub.counts import count_positions
 from meterbench.datahub.delivery import deliver
 from meterbench.datahub.errors import MalformedMessage
 from meterbench.datahub.files import FORMATS, read_message_file
@@ -114,6 +115,8 @@ def run_validate(args: argparse.Namespace) -> int:
             worst = max(worst, 1)
         else:
             print(f"{path}: accepted ({message_file.format}, {checked})")
+        for series in message_file.message.series:
+            print(f"  {series.metering_point_id}: {count_positions(series).describe()}")
     return worst
 
 

@@ -1,14 +1,16 @@
 """Judge a message file as DataHub would: schema conformance (when the schemas are at hand) and
-BRS-021 business rules, plus warnings that do not reject (GS1 check digits)."""
+BRS-021 business rules (identifiers of the wrong shape included), plus warnings that do not reject
+(a GS1 check digit that does not fit an identifier of the right shape)."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from meterbench.datahub import codes
 from meterbench.datahub.cim_xml import parse_xml_safely
 from meterbench.datahub.files import MessageFile
-from meterbench.datahub.identifiers import gs1_check_digit_ok
+from meterbench.datahub.identifiers import check_digit_problem
 from meterbench.datahub.model import Message, MeteringPoint
 from meterbench.datahub.rules import validate_message
 from meterbench.datahub.schema import SchemaValidator
@@ -48,8 +50,15 @@ def check_message_file(message_file: MessageFile, schemas: SchemaValidator | Non
 
 
 def identifier_warnings(message: Message) -> list[str]:
-    """GS1 check-digit mismatches: real GLNs/GSRNs have a valid one, test data often does not."""
-    ids = [("sender GLN", message.sender_id), ("receiver GLN", message.receiver_id)]
-    ids += [("GSRN", s.metering_point_id) for s in message.series]
-    return [f"{what} {value} has a wrong GS1 check digit" for what, value in ids
-            if value.isdigit() and not gs1_check_digit_ok(value)]
+    """GS1 check-digit mismatches on GS1 identifiers of the right shape: real GLNs/GSRNs have a
+    valid one, test data often does not. Wrong shapes are rejections (rule ``identifier``)."""
+    ids = [("sender", "GLN", message.sender_id, message.sender_scheme),
+           ("receiver", "GLN", message.receiver_id, message.receiver_scheme)]
+    ids += [("metering point", "GSRN", s.metering_point_id, s.metering_point_scheme)
+            for s in message.series]
+    out = []
+    for role, kind, value, scheme in ids:
+        problem = check_digit_problem(value, kind) if scheme == codes.CODING_SCHEME_GS1 else None
+        if problem:
+            out.append(f"{role} {problem}")
+    return out

@@ -13,9 +13,9 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
-from meterbench.datahub import codes
 from meterbench.datahub.build import DEFAULT_DAY_ZONE, local_day_of
 from meterbench.datahub.check import CheckResult, check_message_file
+from meterbench.datahub.counts import PositionCounts, count_positions
 from meterbench.datahub.files import read_message_file
 from meterbench.datahub.model import Message, MeteringPoint
 from meterbench.datahub.run_export import write_messages
@@ -34,6 +34,7 @@ class DeliveryItem:
     estimated: int
     missing: int
     check: CheckResult
+    absent: int = 0  # declared positions the message carries no point for (part of ``missing``)
 
     @property
     def rejected(self) -> bool:
@@ -42,15 +43,21 @@ class DeliveryItem:
     def summary(self) -> str:
         status = "REJECTED" if self.rejected else "ok"
         return (f"{self.path}: {status} - {self.gsrn} {self.day}: {self.positions} values, "
-                f"{self.measured} measured, {self.estimated} estimated, {self.missing} missing")
+                f"{self.measured} measured, {self.estimated} estimated, {self.missing} missing"
+                + (f" ({self.absent} positions absent)" if self.absent else ""))
+
+
+def message_counts(message: Message) -> PositionCounts:
+    """Declared positions of all series of a message, by what they hold."""
+    return sum((count_positions(s) for s in message.series), PositionCounts())
 
 
 def count_qualities(message: Message) -> tuple[int, int, int, int]:
-    """(positions, measured A04, estimated A03, missing A02) over all series of a message."""
-    qualities = [codes.DEFAULT_QUALITY if p.quality is None else p.quality
-                 for s in message.series for p in s.period.points]
-    return (len(qualities), qualities.count(codes.QUALITY_AS_PROVIDED),
-            qualities.count(codes.QUALITY_ESTIMATED), qualities.count(codes.QUALITY_NOT_AVAILABLE))
+    """(declared positions, measured A04, estimated A03/A05, missing A02 or absent) over all
+    series of a message. Declared: (end - start) / resolution, so a position the message does
+    not carry is counted as missing rather than not at all."""
+    c = message_counts(message)
+    return c.declared, c.measured, c.estimated + c.incomplete, c.missing
 
 
 def deliver(messages: Sequence[Message], fmt: str, out_dir: Path,
@@ -60,11 +67,13 @@ def deliver(messages: Sequence[Message], fmt: str, out_dir: Path,
     """Write ``messages`` as ``fmt`` files into ``out_dir`` and judge each written file."""
     items = []
     for path, message in zip(write_messages(list(messages), fmt, out_dir), messages, strict=True):
-        check = check_message_file(read_message_file(path), schemas, metering_points)
-        positions, measured, estimated, missing = count_qualities(message)
+        written = read_message_file(path)  # count and judge what was delivered, as read back
+        check = check_message_file(written, schemas, metering_points)
+        c = message_counts(written.message)
         series = message.series[0]
         items.append(DeliveryItem(path=path, gsrn=series.metering_point_id,
                                   day=local_day_of(series.period.start_ms, day_zone),
-                                  positions=positions, measured=measured, estimated=estimated,
-                                  missing=missing, check=check))
+                                  positions=c.declared, measured=c.measured,
+                                  estimated=c.estimated + c.incomplete, missing=c.missing,
+                                  check=check, absent=c.absent))
     return items

@@ -5,6 +5,11 @@ here, and each rejection carries a rule id and a text. The rule ids (``unit``, `
 are the bench's own, named after what is checked: DataHub's official reason codes are not
 encoded here, so none are invented.
 
+One more check is not in that table: ``identifier`` rejects a sender/receiver that is not a
+13-digit GLN and a metering point that is not an 18-digit GSRN (empty, a placeholder, not digits,
+wrong length; :mod:`meterbench.datahub.identifiers` says where DataHub refuses them). A wrong GS1
+check digit is only a warning (:func:`meterbench.datahub.check.identifier_warnings`).
+
 Checks that need master data (the metering point's unit, resolution and subtype) run only for
 metering points the caller knows; the others always run. Quantities are checked on their decimal
 value (``1.5000`` has one decimal).
@@ -27,6 +32,7 @@ from meterbench.core.timeutil import (
     to_ms,
 )
 from meterbench.datahub import codes
+from meterbench.datahub.identifiers import identifier_problem
 from meterbench.datahub.model import Message, MeteringPoint, Series
 from meterbench.datahub.quantity import decimal_places, integer_digits
 
@@ -72,7 +78,7 @@ def validate_message(msg: Message, metering_points: Mapping[str, MeteringPoint] 
     """
     now = msg.created_ms if now_ms is None else now_ms
     known = metering_points or {}
-    rejections: list[Rejection] = []
+    rejections = check_parties(msg)
     for series in msg.series:
         mp = known.get(series.metering_point_id)
         for check in SERIES_CHECKS:
@@ -83,6 +89,26 @@ def validate_message(msg: Message, metering_points: Mapping[str, MeteringPoint] 
 def _reject(series: Series, rule: str, text: str, position: int | None = None) -> Rejection:
     return Rejection(rule=rule, text=text, series_mrid=series.mrid,
                      metering_point_id=series.metering_point_id, position=position)
+
+
+def check_parties(msg: Message) -> list[Rejection]:
+    """Sender and receiver must be GLNs when their coding scheme says GS1 (A10)."""
+    out = []
+    for role, value, scheme in (("sender", msg.sender_id, msg.sender_scheme),
+                                ("receiver", msg.receiver_id, msg.receiver_scheme)):
+        problem = identifier_problem(value, "GLN") if scheme == codes.CODING_SCHEME_GS1 else None
+        if problem:
+            out.append(Rejection(rule="identifier", text=f"{role} {problem}"))
+    return out
+
+
+def check_metering_point_id(series: Series, mp: MeteringPoint | None,
+                            now_ms: int) -> list[Rejection]:
+    """The metering point must be a GSRN (18 digits) when its coding scheme says GS1 (A10)."""
+    if series.metering_point_scheme != codes.CODING_SCHEME_GS1:
+        return []
+    problem = identifier_problem(series.metering_point_id, "GSRN")
+    return [_reject(series, "identifier", problem)] if problem else []
 
 
 def check_unit(series: Series, mp: MeteringPoint | None, now_ms: int) -> list[Rejection]:
@@ -187,7 +213,7 @@ def check_subtype(series: Series, mp: MeteringPoint | None, now_ms: int) -> list
 
 
 SERIES_CHECKS: tuple[Callable[[Series, MeteringPoint | None, int], list[Rejection]], ...] = (
-    check_unit, check_quantities, check_qualities, check_resolution, check_period,
+    check_metering_point_id, check_unit, check_quantities, check_qualities, check_resolution, check_period,
     check_positions, check_subtype,
 )
 

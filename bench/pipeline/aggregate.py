@@ -35,9 +35,17 @@ def quarters_to_hours_arrays(start_ms: np.ndarray, quantity: np.ndarray, quality
     q4 = q.reshape(shape)
     qual4 = np.asarray(quality, dtype=np.uint8).reshape(shape)
     hour_quality = aggregate_quality(qual4, axis=-1)
-    present = ~np.isnan(q4)
-    hour_q = np.where(present, q4, 0.0).sum(axis=-1)
-    hour_q[~present.any(axis=-1)] = np.nan
+    absent = np.isnan(q4)
+    known = np.where(absent, 0.0, q4)
+    # the four quarters added in order by slices: the same sum as .sum(axis=-1), without a
+    # reduction over a short axis (several times slower)
+    hour_q = known[..., 0] + known[..., 1]
+    hour_q += known[..., 2]
+    hour_q += known[..., 3]
+    none_known = absent[..., 0] & absent[..., 1]
+    none_known &= absent[..., 2]
+    none_known &= absent[..., 3]
+    hour_q[none_known] = np.nan
     hour_q[hour_quality == Quality.MISSING] = np.nan
     return start_ms[::QUARTERS_PER_HOUR].copy(), hour_q, hour_quality
 

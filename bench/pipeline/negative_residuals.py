@@ -17,6 +17,7 @@ from meterbench.core.timeutil import format_minute_utc
 from meterbench.pipeline.events import PipelineEvent
 from meterbench.pipeline.netting import (
     DEFAULT_TOLERANCE_KWH,
+    DELIVERED_HALF_STEP_KWH,
     POLICY_CLAMP,
     PointFlows,
     VirtualPoint,
@@ -114,8 +115,12 @@ def diagnose_negative_residuals(main: PointFlows, subs: PointFlows, virtual: Vir
                     f"{subs_imp[worst, k]:.3f} kWh): a sub-meter reading more than the main meter, "
                     f"or production behind the main meter that it nets away inside the interval "
                     f"(a summation meter adds the phases before it registers)")
-        action = ("clamped to 0, quality estimated" if virtual.policy == POLICY_CLAMP
-                  else "reported, value kept")
+        if virtual.policy != POLICY_CLAMP:
+            action = "reported, value kept"
+        elif raw[k] <= -DELIVERED_HALF_STEP_KWH:
+            action = "clamped to 0, quality estimated"
+        else:
+            action = "clamped to 0, quality kept: it is delivered as 0.000 either way"
         events.append(PipelineEvent("negative_residual", int(start_ms[k]),
                                     int(start_ms[k]) + resolution_ms, f"{text} ({action})",
                                     meter=site, channel="energy.import"))

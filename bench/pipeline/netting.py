@@ -8,9 +8,21 @@ policy and :func:`meterbench.pipeline.negative_residuals.diagnose_negative_resid
 plain words.
 
 Quality of a residual: missing if the main meter or any sub-meter is missing in that interval
-(the residual is then unknown), else the worst of the inputs (:func:`combine_strict`). A value
-clamped to zero is *estimated* (A03): it is a substitute, and A03 is a quality DataHub accepts on
-incoming data (Energinet BRS-021), whereas calculated (A06) is not.
+(the residual is then unknown), else the worst of the inputs (:func:`combine_strict`).
+
+Negative residuals and the clamp policy, decided from what DataHub receives. DataHub keeps
+quantities with 3 decimals and rejects a negative one (Energinet BRS-021 business validation;
+opengeh-measurements stores ``DecimalType(18, 3)``); the bench rounds each value once, half away
+from zero, when it builds the message (:mod:`meterbench.datahub.quantity`). So:
+
+* a residual is **negative** when it would be delivered as a negative quantity: at most
+  −0.0005 kWh (it rounds to −0.001 or below); ``tolerance_kwh`` moves that threshold;
+* the clamp policy sets **every** residual below zero to 0 (a settlement value cannot be
+  negative), and marks it **estimated** (A03, a substitute DataHub accepts on incoming data,
+  whereas A06 calculated is not) exactly when the clamp changes the value DataHub receives, i.e.
+  the residual is at most −0.0005 kWh. A residual between −0.0005 and 0 rounds to 0.000 anyway:
+  the delivered value is the measured one, so it keeps its quality (and is recorded in
+  ``clamped_*`` all the same, so :func:`sum_check` shows the energy the clamp added).
 """
 
 from __future__ import annotations
@@ -23,9 +35,12 @@ from scipy import sparse
 from meterbench.core.quality import Quality
 from meterbench.pipeline.quality_rules import combine_strict
 
-#: Residuals above −0.0005 kWh are not called negative: that is half of DataHub's 0.001 kWh
-#: quantity resolution (3 decimals, BRS-021), i.e. within rounding of settlement values.
-DEFAULT_TOLERANCE_KWH = 0.0005
+#: Half of DataHub's 0.001 kWh quantity resolution (BRS-021: at most 3 decimals): a value at
+#: most −0.0005 kWh is delivered as −0.001 or below (rounded half away from zero), a value above it
+#: as 0.000.
+DELIVERED_HALF_STEP_KWH = 0.0005
+#: Residuals above −0.0005 kWh are not called negative: they are delivered as 0.000.
+DEFAULT_TOLERANCE_KWH = DELIVERED_HALF_STEP_KWH
 
 POLICY_REPORT = "report"
 POLICY_CLAMP = "clamp"
@@ -56,8 +71,9 @@ class PointFlows:
 class VirtualPoint:
     """The virtual main point per direction and net, after the negative-residual policy.
 
-    ``negative_*`` mark intervals whose residual is below −tolerance; ``clamped_*`` those the
-    clamp policy set to zero (every residual below zero). The residual before the policy is
+    ``negative_*`` mark intervals whose residual is at most −tolerance; ``clamped_*`` those the
+    clamp policy set to zero (every residual below zero; estimated only when at most −0.0005 kWh,
+    see the module docstring). The residual before the policy is
     :attr:`raw_import_kwh` / :attr:`raw_export_kwh`; only its clamped values are stored
     (``clamped_raw_*``, in row-major order of the clamped mask), so netting 100,000 sites does
     not carry two more full copies.
@@ -180,19 +196,24 @@ def _residual_into(out_v: np.ndarray, out_q: np.ndarray, main_v: np.ndarray, mai
 def _policy_into(value: np.ndarray, quality: np.ndarray, negative: np.ndarray,
                  clamped: np.ndarray, policy: str, tolerance_kwh: float,
                  all_measured: bool = False) -> np.ndarray:
-    """Flag negatives and, under the clamp policy, clamp in place; returns the raw clamped."""
-    np.less(value, -tolerance_kwh, out=negative)
+    """Flag negatives and, under the clamp policy, clamp in place; returns the raw clamped.
+
+    A clamped value is estimated when the clamp changes what DataHub receives (the residual is
+    at most −0.0005 kWh); with the default tolerance that is exactly the negative mask."""
+    np.less_equal(value, -tolerance_kwh, out=negative)
     if policy != POLICY_CLAMP:
         clamped[...] = False
         return np.zeros(0)
+    substituted = (negative if tolerance_kwh == DELIVERED_HALF_STEP_KWH
+                   else value <= -DELIVERED_HALF_STEP_KWH)
     np.less(value, 0.0, out=clamped)  # also tiny in-tolerance negatives: settlement is >= 0
     raw_at_clamped = value[clamped]
     np.maximum(value, 0.0, out=value)  # NaN (missing) stays NaN
     # a substitute is at best estimated; a calculated input stays calculated
     if all_measured:  # measured 1 + True = estimated 2
-        np.add(negative, np.uint8(Quality.MEASURED), out=quality, casting="unsafe")
+        np.add(substituted, np.uint8(Quality.MEASURED), out=quality, casting="unsafe")
     else:
-        quality[negative & (quality == Quality.MEASURED)] = Quality.ESTIMATED
+        quality[substituted & (quality == Quality.MEASURED)] = Quality.ESTIMATED
     return raw_at_clamped
 
 
@@ -248,8 +269,8 @@ def virtual_main_point(main: PointFlows, subs: PointFlows, *, sub_site: np.ndarr
     One site: ``main`` arrays have shape ``(n,)`` and ``subs`` ``(n_subs, n)``. Many sites:
     ``main`` is ``(n_sites, n)``, ``subs`` is ``(n_subs_total, n)`` and ``sub_site`` gives each
     sub-meter's site row (any order; sorted is fastest). ``policy`` is ``"report"`` (keep
-    negative residuals, flag them) or ``"clamp"`` (set them to zero, flag them, quality
-    estimated).
+    negative residuals, flag them) or ``"clamp"`` (set every residual below zero to zero, flag
+    it, quality estimated where that changes the delivered 3-decimal value).
     """
     if policy not in POLICIES:
         raise ValueError(f"unknown negative-residual policy {policy!r}; expected one of {POLICIES}")

@@ -49,7 +49,13 @@ def aggregate_quality(quality: np.ndarray, axis: int = -1) -> np.ndarray:
     """
     q = np.asarray(quality, dtype=np.uint8)
     bits = np.left_shift(np.uint8(1), q)
-    present = np.bitwise_or.reduce(bits, axis=axis)
+    if 0 < q.shape[axis] <= 8:  # OR-ing a few slices is several times faster than a reduction
+        b = np.moveaxis(bits, axis, 0)  # over a short axis (four quarters of an hour)
+        present = b[0].copy()
+        for k in range(1, len(b)):
+            present |= b[k]
+    else:
+        present = np.bitwise_or.reduce(bits, axis=axis)
     return _HOUR_RULE[present]
 
 

@@ -71,7 +71,7 @@ class ManyMeterIntervals:
 #: several arrays as long as the input (14.4 M readings in the benchmark).
 _CHUNK = 1 << 18
 #: Meters per block when locating boundaries (same reason).
-_BLOCK_METERS = 256
+_BLOCK_METERS = 128
 
 
 @dataclass(frozen=True)
@@ -234,49 +234,67 @@ def intervals_many(offsets: np.ndarray, times_ms: np.ndarray, values_kwh: np.nda
     span = t_max - t_min + 2
     base = t_min - 1
     meter_base = np.arange(n_meters, dtype=np.int64) * span - base
-    bmeter = np.repeat(np.arange(n_meters, dtype=np.int64), n_b)
-    lo = np.empty(n_meters * n_b, dtype=np.int64)
+    scalar_limits = bool(np.all(max_gap == max_gap[0]) and np.all(est_limit == est_limit[0]))
+    n_q = n_meters * n_b
+    lo_c = np.empty(n_q, dtype=np.int64)
+    exact = np.empty(n_q, dtype=bool)
+    interpolate = np.empty(n_q, dtype=bool)
+    value = np.empty(n_q, dtype=np.float64)
+    b_quality = np.empty(n_q, dtype=np.uint8)
     counts = np.diff(offsets)
     tiled = np.tile(bounds, min(n_meters, _BLOCK_METERS))
-    for m0 in range(0, n_meters, _BLOCK_METERS):  # blocks of meters keep the key in cache
+    # Everything per boundary is computed block by block: a block's readings, keys and
+    # boundary arrays stay in cache instead of streaming arrays of every boundary through
+    # memory a dozen times.
+    for m0 in range(0, n_meters, _BLOCK_METERS):
         m1 = min(m0 + _BLOCK_METERS, n_meters)
         a, b = int(offsets[m0]), int(offsets[m1])
+        q0, q1 = m0 * n_b, m1 * n_b
         key = np.repeat(meter_base[m0:m1], counts[m0:m1])
         key += t[a:b]
+        bq = tiled[:q1 - q0]
         query = np.repeat(meter_base[m0:m1], n_b)
-        query += tiled[:(m1 - m0) * n_b]
-        lo[m0 * n_b:m1 * n_b] = np.searchsorted(key, query, side="right") - 1 + a
-    first = np.repeat(offsets[:-1], n_b)
-    last = np.repeat(offsets[1:], n_b) - 1
-    has_lo = lo >= first
-    lo_c = np.minimum(np.where(has_lo, lo, first), n - 1)
-    hi_c = np.minimum(lo_c + 1, n - 1)
-    bq = np.tile(bounds, n_meters)
-    t_lo = t[lo_c]
-    t_hi = t[hi_c]
-    exact = has_lo & (t_lo == bq)
-    has_hi = has_lo & (lo_c < last)
-    bracketed = exact | has_hi
-    v_lo = v[lo_c]
-    v_hi = v[hi_c]
-    if len(rollover):
-        v_lo += unwrap_add(lo_c, bmeter)
-        v_hi += unwrap_add(hi_c, bmeter)
-    gap = t_hi - t_lo
-    gap[exact] = 0
-    interpolate = has_hi & ~exact
-    # exact: (b - t_lo) = 0, so frac = 0; unbracketed boundaries get garbage that the
-    # quality below turns into NaN
-    frac = (bq - t_lo) / np.maximum(gap, 1)
-    value = v_hi - v_lo
-    value *= frac
-    value += v_lo
-    scalar_limits = np.all(max_gap == max_gap[0]) and np.all(est_limit == est_limit[0])
-    bmg = max_gap[0] if scalar_limits else max_gap[bmeter]
-    bel = est_limit[0] if scalar_limits else est_limit[bmeter]
-    b_quality = np.full(len(bq), Quality.MISSING, dtype=np.uint8)
-    b_quality[bracketed & (gap <= bel)] = Quality.ESTIMATED
-    b_quality[bracketed & (gap <= bmg)] = Quality.MEASURED
+        query += bq
+        lo = np.searchsorted(key, query, side="right")
+        lo += a - 1
+        first = np.repeat(offsets[m0:m1], n_b)
+        has_lo = lo >= first
+        # a boundary before a meter's first reading takes that reading (its quality is
+        # missing below)
+        lc = lo_c[q0:q1]
+        np.maximum(lo, first, out=lc)
+        np.minimum(lc, n - 1, out=lc)
+        hc = np.minimum(lc + 1, n - 1)
+        t_lo, t_hi, v_lo, v_hi = t[lc], t[hc], v[lc], v[hc]
+        if len(rollover):
+            bmeter = np.repeat(np.arange(m0, m1, dtype=np.int64), n_b)
+            v_lo += unwrap_add(lc, bmeter)
+            v_hi += unwrap_add(hc, bmeter)
+        ex = exact[q0:q1]
+        np.equal(t_lo, bq, out=ex)
+        ex &= has_lo
+        last = np.repeat(offsets[m0 + 1:m1 + 1], n_b)
+        last -= 1
+        has_hi = has_lo & (lc < last)
+        bracketed = ex | has_hi
+        gap = t_hi - t_lo
+        gap[ex] = 0
+        np.greater(has_hi, ex, out=interpolate[q0:q1])  # has_hi and not exact
+        # exact: (b - t_lo) = 0, so frac = 0; unbracketed boundaries get garbage that the
+        # quality below turns into NaN
+        frac = (bq - t_lo) / np.maximum(gap, 1)
+        val = value[q0:q1]
+        np.subtract(v_hi, v_lo, out=val)
+        val *= frac
+        val += v_lo
+        if scalar_limits:
+            bmg, bel = max_gap[0], est_limit[0]
+        else:
+            bmg, bel = np.repeat(max_gap[m0:m1], n_b), np.repeat(est_limit[m0:m1], n_b)
+        bql = b_quality[q0:q1]
+        bql.fill(Quality.MISSING)
+        bql[bracketed & (gap <= bel)] = Quality.ESTIMATED
+        bql[bracketed & (gap <= bmg)] = Quality.MEASURED
     if len(breaks):
         in_break = interpolate & np.isin(lo_c, breaks)
         b_quality[in_break] = Quality.MISSING

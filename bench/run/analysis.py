@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from meterbench.accuracy.register import reading_step_kwh
 from meterbench.config.bench_file import BenchConfig, MeterSpec
 from meterbench.core.timeutil import RESOLUTIONS_MS
 from meterbench.instruments.errors import ConfigError
@@ -61,9 +62,15 @@ class Netting:
 
 @dataclass
 class FieldPair:
+    """An operator meter and its reference, their compared intervals, and each meter's register
+    step at its largest reading (:func:`meterbench.accuracy.register.reading_step_kwh`): the
+    quantization of the register values the interval energies are differences of."""
+
     operator: MeterSpec
     reference: MeterSpec
     comparison: IntervalComparison
+    operator_step_kwh: float
+    reference_step_kwh: float
 
 
 @dataclass
@@ -150,5 +157,7 @@ def analyse(config: BenchConfig, store: Store, *, policy: str = "report") -> Ana
         op = config.meter(ref.reference_for or "")
         pairs.append(FieldPair(op, ref, compare_intervals(
             meters[op.id].quarter["energy.import"].series,
-            meters[ref.id].quarter["energy.import"].series)))
+            meters[ref.id].quarter["energy.import"].series),
+            *(reading_step_kwh(m.model, meters[m.id].readings["energy.import"].values)
+              for m in (op, ref))))
     return Analysis(config, start, end, meters, netting, pairs)

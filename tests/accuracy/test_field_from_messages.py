@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -11,7 +12,7 @@ from meterbench.cli import main
 from meterbench.core.errors import UserError
 from meterbench.core.timeutil import MS_PER_HOUR
 from meterbench.datahub import Intervals, MeteringPoint, build_messages
-from meterbench.datahub.files import serialize
+from meterbench.datahub.files import read_message_file, serialize
 from meterbench.datahub.to_series import series_by_metering_point
 
 from .test_field import _operator, _reference
@@ -64,3 +65,38 @@ def test_conflicting_deliveries_are_refused(tmp_path):
         f.rename(folder / ("x" + f.name))
     with pytest.raises(UserError, match="disagree"):
         series_by_metering_point(sorted(folder.iterdir()))
+
+
+def test_positions_absent_from_a_declared_day_count_as_missing_in_field_acceptance(tmp_path,
+                                                                                   capsys):
+    """A reference day declared as 96 quarter-hours but cut off after 90 positions: 90 of 96
+    compared, completeness 93.75 % (fails the default 100 %), never "90 of 90"."""
+    ref = _reference(days=1)
+    op = _deliver(tmp_path / "op", OP_GSRN, _operator(ref, -0.6), "json")
+    rf = _deliver(tmp_path / "ref", REF_GSRN, ref, "xml")
+    (path,) = rf.iterdir()
+    message = read_message_file(path).message
+    s = message.series[0]
+    cut = replace(s, period=replace(s.period, points=s.period.points[:90]))
+    path.write_bytes(serialize(replace(message, series=(cut,)), "xml"))
+    code = main(["accuracy", "field", str(op), str(rf), "--operator-class", "B",
+                 "--reference-class", "C", "--json"])
+    doc = json.loads(capsys.readouterr().out)
+    assert code == 1
+    assert doc["expected"] == 96 and doc["measured_both"] == 90 and doc["compared"] == 90
+    recs = {r["check"]: r for r in doc["records"]}
+    assert recs["field.completeness"]["verdict"] == "fail"
+    assert recs["field.completeness"]["value"] == pytest.approx(100 * 90 / 96)
+    assert doc["messages"]["reference"]["absent"] == 6
+    assert doc["messages"]["operator"]["absent"] == 0
+
+
+def test_field_from_messages_says_what_the_messages_held(tmp_path, capsys):
+    ref = _reference(days=1)
+    op = _deliver(tmp_path / "op", OP_GSRN, _operator(ref, -0.6), "json")
+    rf = _deliver(tmp_path / "ref", REF_GSRN, ref, "json")
+    main(["accuracy", "field", str(op), str(rf), "--operator-class", "B",
+          "--reference-class", "C"])
+    out = capsys.readouterr().out
+    assert f"operator messages: {OP_GSRN}: 96 positions declared: 96 measured" in out
+    assert f"reference messages: {REF_GSRN}: 96 positions declared: 96 measured" in out

@@ -107,13 +107,17 @@ def test_non_binary_zones():
     assert decide(math.nan, -2, 2, 0.5, "simple") == "fail"
 
 
-def test_budget_combines_components_with_k2():
+def test_budget_combines_components_with_k_from_the_effective_dof():
     b = budget(reference_accuracy_pct=0.02, step_kwh=1e-4, reference_kwh=0.1, window_ms=0,
                gate_ms=60_000, repeated_errors_pct=[0.10, 0.14])
     u_ref = 0.02 / math.sqrt(3)
     u_res = math.sqrt(2) * 1e-4 / math.sqrt(3) / 0.1 * 100
     u_rep = 0.04 / math.sqrt(2) / math.sqrt(2)
-    assert b.expanded == pytest.approx(2 * math.sqrt(u_ref**2 + u_res**2 + u_rep**2))
+    u_c = math.sqrt(u_ref**2 + u_res**2 + u_rep**2)
+    assert b.combined == pytest.approx(u_c)
+    assert b.dof_eff == pytest.approx(u_c**4 / (u_rep**4 / 1))  # two runs: ν = 1
+    assert b.expanded == pytest.approx(b.k * u_c)
+    assert 2.0 < b.k < 2.01  # ν_eff ≈ 311: the repeatability term is small here
 
 
 @given(power=st.floats(5, 30_000), mpe=st.sampled_from([0.7, 1.0, 2.0, 3.5]),

@@ -92,3 +92,24 @@ def test_sim_bench_report_keeps_its_field_acceptance_section(sim_run):
     lab_tests = [t for t in results["tests"] if t["nodeid"].startswith("test_lab.py")]
     assert lab_tests and all(t["outcome"] == "skipped" for t in lab_tests)
     assert all("lab suite" in t["reason"] for t in lab_tests)  # every skip says why
+
+
+def test_sim_lab_points_carry_dof_and_k_and_the_report_shows_them(lab_run):
+    """Each point's k is Student's t at 95.45 % for its Welch–Satterthwaite ν_eff (GUM G.4): the
+    rising and falling runs give the Type A term one degree of freedom, so k is not simply 2."""
+    from meterbench.accuracy.uncertainty import coverage_factor
+
+    _, out, results = lab_run
+    html = (out / "report.html").read_text()
+    assert "<th>&nu;<sub>eff</sub></th><th>k</th>" in html
+    for meter in results["accuracy"]["lab"]["meters"]:
+        for r in (r for r in meter["records"] if r["data"]["kind"] == "point"):
+            d = r["data"]
+            dof = math.inf if d["dof_eff"] == "inf" else d["dof_eff"]
+            assert d["budget"]["repeatability_dof"] == 1.0  # rising + falling
+            assert d["k"] == pytest.approx(coverage_factor(dof))
+            assert d["k"] >= 2.0 - 1e-12
+            u_c = math.sqrt(sum(d["budget"][f"u_{c}_pct"] ** 2
+                                for c in ("reference", "resolution", "timing", "repeatability")))
+            assert r["uncertainty"] == pytest.approx(d["k"] * u_c)
+            assert f'<td class="num">{d["k"]:.2f}</td>' in html

@@ -12,11 +12,11 @@ from datetime import date
 import numpy as np
 
 from meterbench.accuracy.limits import mpe_pct
+from meterbench.accuracy.register import reading_step_kwh
 from meterbench.config.bench_file import MeterSpec
 from meterbench.core.quality import Quality
 from meterbench.core.records import Record, fact, record, simple_acceptance
 from meterbench.core.timeutil import format_minute_utc
-from meterbench.instruments.registers import load_register_map
 from meterbench.run.analysis import Analysis, MeterAnalysis
 from meterbench.units import MS_PER_HOUR
 from meterbench.verdicts.truth import TruthCheck, VirtualPointTruth
@@ -77,7 +77,7 @@ def power_energy_consistency(ma: MeterAnalysis) -> Record:
         return fact("conformance.power_energy", ma.spec.id, None, "%",
                     "no steady consumption span")
     value = (de.sum() / pdt.sum() - 1.0) * 100.0
-    q = float(np.spacing(np.float32(e.values.max())))
+    q = reading_step_kwh(ma.spec.model, e.values)  # the register's own step (data type, scale)
     limit = mpe_pct(ma.spec.accuracy_class) + 100.0 * q * steady.sum() / pdt.sum()
     return simple_acceptance("conformance.power_energy", ma.spec.id,
                              float(value), "%", low=-limit, high=limit,
@@ -118,7 +118,6 @@ def conservation_record(analysis: Analysis) -> Record:
                     "not checkable: the main meter's register rolled over or was reset during "
                     "the period, so its difference is not the energy that flowed")
     gaps, worst_missing, detail = [], 0, []
-    step = load_register_map(cfg.main.model)
     for channel, virtual, subs in (("energy.import", n.virtual.import_kwh, n.subs.import_kwh),
                                    ("energy.export", n.virtual.export_kwh, n.subs.export_kwh)):
         r = main.readings[channel]
@@ -136,7 +135,7 @@ def conservation_record(analysis: Analysis) -> Record:
         worst_missing = max(worst_missing, missing)
         detail.append(f"{channel}: points {settled:.6f} kWh, register {register:.6f} kWh"
                       + (f", {missing} interval(s) without a value" if missing else ""))
-        bound = step.channel(channel).step_at(float(np.max(np.abs(r.values))))
+        bound = reading_step_kwh(cfg.main.model, r.values, channel)
     worst = max(gaps, key=abs)
     rec = simple_acceptance(
         "netting.main_register", "site", worst, "kWh", low=-bound, high=bound,

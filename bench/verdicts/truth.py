@@ -150,6 +150,7 @@ def check_virtual_point(world: SimWorld, analysis: Analysis) -> VirtualPointTrut
     well outside its class shows here as a virtual point that no longer matches the house.
     """
     from meterbench.accuracy.limits import mpe_pct
+    from meterbench.accuracy.register import reading_step_kwh
 
     cfg = analysis.config
     n = analysis.netting
@@ -166,10 +167,8 @@ def check_virtual_point(world: SimWorld, analysis: Analysis) -> VirtualPointTrut
         spec = cfg.meter(m)
         energy = float(np.nansum(np.abs(values[m])))
         u_class = mpe_pct(spec.accuracy_class) / 100.0 * energy / np.sqrt(3.0)
-        step = load_register_map(spec.model).channel("energy.import").step_at
-        readings = analysis.meters[m].readings["energy.import"].values
-        top = float(np.nanmax(np.abs(readings))) if len(readings) else 0.0
-        u_q = step(top) / np.sqrt(3.0)  # half a step at each end, rectangular
+        step = reading_step_kwh(spec.model, analysis.meters[m].readings["energy.import"].values)
+        u_q = step / np.sqrt(3.0)  # half a step at each end, rectangular
         contributions[m] = float(np.hypot(u_class, u_q))
     bound = 2.0 * float(np.sqrt(sum(u * u for u in contributions.values())))
     return VirtualPointTruth(

@@ -17,6 +17,7 @@ from pathlib import Path
 from meterbench.config.bench_file import load_bench
 from meterbench.core.errors import UserError
 from meterbench.core.timeutil import parse_iso, to_ms
+from meterbench.run.folder import daily_run_dir
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -58,7 +59,7 @@ def run(args: argparse.Namespace) -> int:
         start = to_ms(datetime.combine(day, time(0), tzinfo=config.tz))
         end = to_ms(datetime.combine(day + timedelta(days=1), time(0), tzinfo=config.tz))
         config = replace(config, run=replace(config.run, local_date=day, days=1, start_ms=start, end_ms=end))
-        run_dir = Path("runs") / f"daily-{config.name}-{day.isoformat()}"
+        run_dir = daily_run_dir(config.name, day.isoformat())
         if (run_dir / "store.sqlite").exists():  # acquired before: deliver from it, never re-poll
             print(f"note: using the readings already in {run_dir}", file=sys.stderr)
         else:

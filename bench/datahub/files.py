@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from meterbench.core.names import safe_component
 from meterbench.datahub.build import DEFAULT_DAY_ZONE, local_day_of
 from meterbench.datahub.cim_json import from_json, to_json
 from meterbench.datahub.cim_xml import from_xml, to_xml
@@ -65,26 +65,17 @@ def serialize(message: Message, fmt: str) -> bytes:
     raise ValueError(f"unknown message format {fmt!r}")
 
 
-_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
-
-
-def safe_name_part(text: str) -> str:
-    """Letters, digits, ``.``, ``_``, ``-`` only; never empty, never ``.``/``..``."""
-    cleaned = _UNSAFE.sub("_", text).strip("._") or "x"
-    return cleaned[:80]
-
-
 def message_filename(message: Message, fmt: str, *, day_zone: str = DEFAULT_DAY_ZONE) -> str:
     """``<GSRN>_<local day>.<fmt>``, e.g. ``571313000000000012_2026-03-29.json``.
 
     The builder makes at most one message per metering point and local day, so the name is unique
-    within a delivery. Every part passes :func:`safe_name_part`, so a hostile identifier cannot
+    within a delivery. Every part passes :func:`~meterbench.core.names.safe_component`, so a hostile identifier cannot
     escape DIR.
     """
     series = message.series[0]
     start = series.period.start_ms
     day = local_day_of(start, day_zone).isoformat()
-    name = f"{safe_name_part(series.metering_point_id)}_{day}.{fmt}"
+    name = f"{safe_component(series.metering_point_id)}_{day}.{fmt}"
     if fmt not in FORMATS or "/" in name or "\\" in name:
         raise ValueError(f"unsafe message file name {name!r}")
     return name

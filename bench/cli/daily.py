@@ -9,6 +9,7 @@ what was missing. Exit 0 all accepted, 1 a message was rejected, 2 user error.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
 from dataclasses import replace
 from datetime import date, datetime, time, timedelta
@@ -43,7 +44,9 @@ def _day(text: str) -> date:
 
 def run(args: argparse.Namespace) -> int:
     from meterbench.datahub.daily import run_daily
+    from meterbench.datahub.run_export import prepare_outbox
     from meterbench.datahub.schema import SchemaValidator, find_schema_dir
+    from meterbench.run.lock import locked
     from meterbench.run.session import BenchRun, stderr_progress
     from meterbench.store.run_store import Store
 
@@ -51,6 +54,10 @@ def run(args: argparse.Namespace) -> int:
     config = load_bench(args.bench)
     created = parse_iso(args.created, field="--created") if args.created else \
         to_ms(datetime.now().astimezone())
+    if args.outbox and Path(args.outbox).exists() and not Path(args.outbox).is_dir():
+        raise UserError("is a file, not a folder", source=args.outbox, field="--outbox",
+                        expected="a folder for the day's messages")
+    schema_dir = Path(args.schemas) if args.schemas else find_schema_dir()
     if args.run:
         run_dir = Path(args.run)
         if not (run_dir / "store.sqlite").is_file():
@@ -72,18 +79,22 @@ def run(args: argparse.Namespace) -> int:
     else:
         raise UserError("a real bench needs --run: the run folder of its acquisition",
                         field="--run", expected="a folder written by meterbench acquire or run")
-    schema_dir = Path(args.schemas) if args.schemas else find_schema_dir()
     if schema_dir is None:
         print("note: schema validation skipped (no DataHub schemas found); business rules only",
               file=sys.stderr)
     schemas = SchemaValidator(schema_dir) if schema_dir else None
     outbox = Path(args.outbox) if args.outbox else run_dir / "outbox" / day.isoformat()
-    store = Store(run_dir / "store.sqlite")
-    try:
-        result = run_daily(config, store, day, outbox, fmt=args.format, created_ms=created,
-                           schemas=schemas)
-    finally:
-        store.close()
+    into_run = run_dir.resolve() in outbox.resolve().parents
+    # Writing into the run folder holds its lock, like every writer; an outbox elsewhere only
+    # reads the store (an acquisition may go on writing it meanwhile).
+    with locked(run_dir, "meterbench daily") if into_run else contextlib.nullcontext():
+        prepare_outbox(outbox, "--outbox")
+        store = Store(run_dir / "store.sqlite", read_only=True)
+        try:
+            result = run_daily(config, store, day, outbox, fmt=args.format, created_ms=created,
+                               schemas=schemas)
+        finally:
+            store.close()
     for item in result.items:
         print(item.summary())
         for reason in item.check.reasons():

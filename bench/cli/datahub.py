@@ -135,10 +135,13 @@ def _say_what_is_not_delivered(inputs: DeliveryInputs) -> None:
 def run_export(args: argparse.Namespace) -> int:
     created_ms = (parse_iso(args.created, field="--created") if args.created
                   else time.time_ns() // 1_000_000)
+    out_dir = args.out if args.out is not None else args.run / "datahub"
+    if out_dir.exists() and not out_dir.is_dir():
+        raise UserError("is a file, not a folder", source=str(out_dir), field="--out",
+                        expected="a folder for the message files")
     inputs = load_run(args.run)
     messages = build_run_messages(inputs, created_ms, whole_days=args.period == "day")
     _say_what_is_not_delivered(inputs)
-    out_dir = args.out if args.out is not None else args.run / "datahub"
     schemas = _schemas(args.schemas)
     metering_points = {mp.gsrn: mp for mp in inputs.metering_points}
     items = deliver(messages, args.format, out_dir, metering_points, schemas)

@@ -18,7 +18,7 @@ MS_PER_MIN = 60_000
 MS_PER_HOUR = 3_600_000
 
 #: The times meterbench accepts from its input (bench dates, readings, options): 1970-01-01 to
-#: 2100-01-01 UTC. A design limit (docs/bench-file.md "Limits"): every date a meter, DataHub or a
+#: 2100-01-01 UTC, both included. A design limit (docs/bench-file.md "Limits"): every date a meter, DataHub or a
 #: report will see lies inside it, and every interval computed from it (rounded to whole hours,
 #: shifted by a time zone or a day of margin) stays a time Python can format.
 SUPPORTED_START_MS = 0
@@ -66,7 +66,7 @@ def parse_iso(text: str, *, source: str | None = None, field: str | None = None)
 def check_supported(ms: int, shown: str, *, source: str | None = None,
                     field: str | None = None) -> int:
     """``ms`` if inside the supported range, else a user error showing ``shown``."""
-    if not SUPPORTED_START_MS <= ms < SUPPORTED_END_MS:
+    if not SUPPORTED_START_MS <= ms <= SUPPORTED_END_MS:
         raise UserError(f"time {shown} is outside the supported range", source=source,
                         field=field, expected=f"a time {SUPPORTED_RANGE_TEXT}")
     return ms

@@ -38,7 +38,7 @@ def read_bytes_bounded(path: Path, limit: int, *, what: str = "file",
                                 expected=f"a {what} of at most {_size_words(limit)} "
                                 "(the documented limit)")
     except FileNotFoundError:
-        raise error(f"{what} not found", source=source) from None
+        raise error(f"cannot read {what}: no such file", source=source) from None
     except IsADirectoryError:
         raise error(f"is a directory, not a {what}", source=source) from None
     except OSError as exc:

@@ -28,7 +28,8 @@ from typing import IO
 
 import numpy as np
 
-from meterbench.core.bounded import read_bytes_bounded
+from meterbench.core.bounded import MAX_CSV_BYTES, read_bytes_bounded
+from meterbench.core.csvheader import require_columns
 from meterbench.core.errors import UserError
 from meterbench.core.outfiles import spreadsheet_cell, unspreadsheet_cell
 from meterbench.core.quality import FROM_LABEL, Quality
@@ -37,10 +38,6 @@ from meterbench.pipeline.rounding import round_with_carry
 from meterbench.pipeline.series import IntervalSeries
 
 READING_COLUMNS = ("meter", "time", "channel", "value")
-#: The largest CSV a pipeline command reads (design limit, docs/pipeline.md "Limits"): about a
-#: month of one-minute readings of 30 meters and 3 channels, and what the command then holds in
-#: memory stays far below 1 GiB.
-MAX_CSV_BYTES = 128 * 1024 * 1024
 INTERVAL_COLUMNS = ("meter", "channel", "start", "resolution", "quantity", "quality")
 RESOLUTION_NAMES = {ms: name for name, ms in RESOLUTIONS_MS.items()}
 
@@ -66,15 +63,7 @@ def _header(reader: csv.DictReader, wanted: tuple[str, ...], source: str) -> Non
         names = [n.strip() for n in (reader.fieldnames or [])]
     except csv.Error as exc:
         raise UserError(f"not valid CSV: {exc}", source=source, field="header (row 1)") from None
-    missing = [c for c in wanted if c not in names]
-    if missing and len(names) == 1 and ";" in names[0]:
-        raise UserError("the header is one column holding ';': a semicolon-separated file",
-                        source=source, field="header (row 1)",
-                        expected="comma-separated values with a point as the decimal mark (save "
-                        "as CSV with ',' separators, e.g. " + ",".join(wanted) + ")")
-    if missing:
-        raise UserError(f"missing column(s) {', '.join(missing)}", source=source,
-                        field="header (row 1)", expected=",".join(wanted))
+    require_columns(names, wanted, source=source)
     reader.fieldnames = names
 
 

@@ -12,6 +12,12 @@ from pathlib import Path
 from meterbench.core.errors import UserError
 
 _CHUNK = 1 << 20
+#: The largest CSV file a command reads (readings, intervals, inventories, results; design limit,
+#: docs/pipeline.md "Limits"): about a month of one-minute readings of 30 meters and 3 channels;
+#: what a command then holds in memory stays far below 1 GiB.
+MAX_CSV_BYTES = 128 * 1024 * 1024
+#: The largest JSON document a command reads (results.json, sampling documents).
+MAX_JSON_BYTES = 256 * 1024 * 1024
 
 
 def _size_words(n: int) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from meterbench.core.bounded import read_bytes_bounded
 from meterbench.core.names import safe_component
 from meterbench.datahub.build import DEFAULT_DAY_ZONE, local_day_of
 from meterbench.datahub.cim_json import from_json, to_json
@@ -45,14 +46,8 @@ def parse_message(data: bytes, *, source: str | None = None) -> tuple[str, Messa
 def read_message_file(path: Path) -> MessageFile:
     """Read and parse; :class:`MalformedMessage` (one line, naming the file) when impossible."""
     source = str(path)
-    try:
-        size = path.stat().st_size
-        if size > MAX_MESSAGE_BYTES:
-            raise MalformedMessage(f"file of {size} bytes is too large", source=source,
-                                   expected=f"at most {MAX_MESSAGE_BYTES} bytes")
-        data = path.read_bytes()
-    except OSError as exc:
-        raise MalformedMessage(f"cannot read: {exc.strerror or exc}", source=source) from None
+    data = read_bytes_bounded(path, MAX_MESSAGE_BYTES, what="message file",
+                              error=MalformedMessage)  # a stream: /dev/zero stops at the limit
     fmt, message = parse_message(data, source=source)
     return MessageFile(path=path, format=fmt, data=data, message=message)
 

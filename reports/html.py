@@ -16,13 +16,15 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 
 from meterbench.reports import figures
 from meterbench.reports.run_reader import load_results, read_table, safe_member
+from meterbench.reports.visible import visible
 
 REPORT_FILE = "report.html"
 
 
 def environment() -> Environment:
     return Environment(loader=PackageLoader("reports", "templates"),
-                       autoescape=select_autoescape(default=True, default_for_string=True))
+                       autoescape=select_autoescape(default=True, default_for_string=True),
+                       finalize=visible)  # control and bidi characters shown, not obeyed
 
 
 def fmt(value: Any) -> str:

@@ -37,9 +37,13 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def _day(text: str) -> date:
     try:
-        return date.fromisoformat(text)
+        day = date.fromisoformat(text)
     except ValueError:
         raise UserError(f"not a date: {text!r}", field="--date", expected="YYYY-MM-DD") from None
+    if not date(1970, 1, 3) <= day <= date(2099, 12, 29):  # the supported dates, with margins
+        raise UserError(f"{text} is outside the supported range", field="--date",
+                        expected="a date from 1970-01-03 to 2099-12-29")
+    return day
 
 
 def run(args: argparse.Namespace) -> int:

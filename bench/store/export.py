@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from meterbench.core.errors import UserError
-from meterbench.core.outfiles import atomic_output, spreadsheet_cell
+from meterbench.core.outfiles import atomic_output, check_output_path, spreadsheet_cell
 from meterbench.core.timeutil import format_iso_utc
 from meterbench.run.lock import LOCK_FILE, locked
 from meterbench.store.run_store import Store, StoreError
@@ -197,6 +197,7 @@ def export_run(run_dir: Path, fmt: str, out: Path | None = None, *,
         _pyarrow()
     out = Path(out) if out else run_dir / f"readings.{fmt}"
     _refuse_run_files(run_dir, out)
+    check_output_path(out, what="export")  # before the store is opened: a refusal touches nothing
     root = run_dir.resolve()
     inside = root in out.resolve().parents
     try:

@@ -280,9 +280,14 @@ class Store:
                end_ms: int | None = None) -> Series:
         """Valid readings (value present, no flag) of one channel, in time order."""
         if not self._series_index:
-            # Built on first read, not kept up on every insert (see MIGRATIONS).
-            self._db.execute("CREATE INDEX IF NOT EXISTS readings_by_series "
-                             "ON readings(meter, channel, response_ms)")
+            # Built on first read, not kept up on every insert (see MIGRATIONS). A read-only
+            # store without it is scanned instead (slower, same answer).
+            try:
+                self._db.execute("CREATE INDEX IF NOT EXISTS readings_by_series "
+                                 "ON readings(meter, channel, response_ms)")
+            except sqlite3.OperationalError:
+                if not self.read_only:
+                    raise
             self._series_index = True
         sql = ("SELECT request_ms, response_ms, value FROM readings r "
                "JOIN meters m ON m.id = r.meter JOIN channels c ON c.id = r.channel "

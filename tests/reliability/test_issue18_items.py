@@ -235,10 +235,10 @@ def test_item08_deep_nesting_and_a_reading_in_year_9999(tmp_path: Path,
 # ---- 9. I/O errors: exit 3, one line, no temporary files, the session closed -------------------
 @needs_mount
 def test_item09_disk_full_during_acquire(tmp_path: Path) -> None:
-    bench = _acq_bench(tmp_path)
+    bench = _acq_bench(tmp_path, scale=6000)  # fills the disk in a few seconds
     (tmp_path / "m").mkdir()
     py = sys.executable
-    script = (f"mount -t tmpfs -o size=1m tmpfs m && {py} -m meterbench acquire {bench} --out "
+    script = (f"mount -t tmpfs -o size=768k tmpfs m && {py} -m meterbench acquire {bench} --out "
               "m/run --duration 60s --status-interval 100 2>err; echo EXIT=$?; "
               f"{py} -c \"import json, sqlite3; db = sqlite3.connect('file:m/run/store.sqlite?"
               "mode=ro', uri=True); print('EVENTS=' + json.dumps(db.execute('SELECT kind, detail "

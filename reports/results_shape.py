@@ -110,22 +110,13 @@ def shape_problem(value: Any, spec: Any = RESULTS, where: str = "") -> str | Non
                 if found:
                     return found
         return None
-    if isinstance(spec, ListOf):
-        if not isinstance(value, list):
-            return f"{here}: expected {_NAMES[ListOf]}, got {_json_type(value)}"
-        for i, item in enumerate(value):
-            found = shape_problem(item, spec.item, f"{where}[{i}]")
-            if found:
-                return found
-        return None
-    if isinstance(spec, MapOf):
-        if not isinstance(value, dict):
-            return f"{here}: expected {_NAMES[MapOf]}, got {_json_type(value)}"
-        for key, item in value.items():
-            found = shape_problem(item, spec.item, _join(where, str(key)))
-            if found:
-                return found
-        return None
+    if isinstance(spec, ListOf | MapOf):
+        container = list if isinstance(spec, ListOf) else dict
+        if not isinstance(value, container):
+            return f"{here}: expected {_NAMES[type(spec)]}, got {_json_type(value)}"
+        items = (((f"{where}[{i}]", v) for i, v in enumerate(value)) if container is list
+                 else ((_join(where, str(k)), v) for k, v in value.items()))
+        return next((p for at, v in items if (p := shape_problem(v, spec.item, at))), None)
     raise TypeError(f"unknown spec {spec!r}")
 
 

@@ -12,10 +12,8 @@ from pathlib import Path
 import pytest
 
 import meterbench.cli
-from meterbench.config.bench_file import load_bench
-from meterbench.run.session import BenchRun
 
-from .helpers import TINY_BENCH, assert_one_line_error, tiny_bench_text
+from .helpers import TINY_BENCH, assert_one_line_error, make_run, tiny_bench_text
 
 
 @pytest.mark.parametrize(("doc", "needle"), [
@@ -46,15 +44,7 @@ def test_run_k_that_selects_nothing(tmp_path: Path, capsys: pytest.CaptureFixtur
 
 @pytest.fixture(scope="module")
 def tiny_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    out = tmp_path_factory.mktemp("edge") / "run"
-    run = BenchRun(load_bench(str(TINY_BENCH)), out)
-    try:
-        run.start()
-        run.acquire()
-        run.write()
-    finally:
-        run.close()
-    return out
+    return make_run(TINY_BENCH, tmp_path_factory.mktemp("edge") / "run")
 
 
 def test_export_is_read_by_intervals_as_it_is_over_the_bench_period(

@@ -245,19 +245,14 @@ kind = "base"
 mean_w = 800
 peak_w = 3000
 
+"""
+PROCESS_METER = """
 [[meter]]
-id = "main"
-role = "main"
+id = "{id}"
+role = "{id}"
 model = "eastron_sdm630"
 class = "B"
-transport = {{ kind = "tcp", host = "127.0.0.1", port = {p0}, timeout = 0.1 }}
-
-[[meter]]
-id = "op"
-role = "operator"
-model = "eastron_sdm630"
-class = "B"
-transport = {{ kind = "tcp", host = "127.0.0.1", port = {p1}, timeout = 0.1 }}
+transport = {{ kind = "tcp", host = "127.0.0.1", port = {port}, timeout = 0.1 }}
 """
 SCALE = 240.0          # a quarter-hour in 3.75 wall seconds, a poll every 0.25 s
 MINUTE = 60_000
@@ -297,7 +292,8 @@ def process_fault_run(tmp_path_factory: pytest.TempPathFactory) -> ProcessFaultR
 
     tmp = tmp_path_factory.mktemp("sim-process")
     bench = tmp / "bench.toml"
-    bench.write_text(PROCESS_BENCH.format(p0=_free_port(), p1=_free_port()))
+    bench.write_text(PROCESS_BENCH + "".join(PROCESS_METER.format(id=role, port=_free_port())
+                                             for role in ("main", "operator")))
     config = load_bench(str(bench))
     ports = [str(m.transport.port) for m in config.meters]
     start = config.run.start_ms

@@ -25,7 +25,15 @@ from meterbench.core.errors import UserError
 from meterbench.core.quality import Quality
 from meterbench.store.run_store import Store
 
-from .helpers import REPO_ROOT, TINY_BENCH, assert_one_line_error, cli_env, run_cli, tiny_bench_text
+from .helpers import (
+    REPO_ROOT,
+    TINY_BENCH,
+    assert_one_line_error,
+    cli_env,
+    make_run,
+    run_cli,
+    tiny_bench_text,
+)
 
 ACQ_BENCH = (REPO_ROOT / "tests" / "acquire" / "benchfiles.py")
 EV_GSRN = "571313100000000201"
@@ -484,17 +492,10 @@ def test_item14d_control_and_bidi_characters_are_visible_in_reports() -> None:
 
 def test_item14d_a_run_report_shows_them(tmp_path: Path) -> None:
     from meterbench.reports.html import render_html
-    from meterbench.run.session import BenchRun
 
     text = tiny_bench_text(**{'name = "tiny"': 'name = "t\\u0000i\\u202eny"'})
     (tmp_path / "b.toml").write_text(text)
-    run = BenchRun(load_bench(str(tmp_path / "b.toml")), tmp_path / "run")
-    try:
-        run.start()
-        run.acquire()
-        run.write()
-    finally:
-        run.close()
+    make_run(tmp_path / "b.toml", tmp_path / "run")
     html = render_html(tmp_path / "run").read_text(encoding="utf-8")
     assert "\x00" not in html and "\u202e" not in html and "t⟨U+0000⟩i⟨U+202E⟩ny" in html
 

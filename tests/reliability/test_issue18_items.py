@@ -5,6 +5,7 @@ failed on the code before the fix. docs/reliability.md lists them next to the pr
 from __future__ import annotations
 
 import csv
+import importlib.util
 import io
 import json
 import os
@@ -42,10 +43,12 @@ MAIN = 'id = "main"\nrole = "main"\nmodel = "eastron_sdm630"\nclass = "B"\n'
 
 def _acq_bench(tmp: Path, scale: float = 600) -> Path:
     """The acquisition tests' bench (scaled clock, 1-minute polls), at ``scale``."""
-    ns: dict[str, str] = {}
-    exec(compile(ACQ_BENCH.read_text(), str(ACQ_BENCH), "exec"), ns)  # noqa: S102 - our own file
+    spec = importlib.util.spec_from_file_location("acq_benchfiles", ACQ_BENCH)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
     path = tmp / "acq.toml"
-    path.write_text(ns["BENCH"].replace("scale = 600", f"scale = {scale}"))
+    path.write_text(module.BENCH.replace("scale = 600", f"scale = {scale}"))
     return path
 
 

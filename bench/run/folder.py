@@ -116,19 +116,6 @@ def claim_run_dir(path: Path, kind: str) -> RunLock:
     return lock
 
 
-def prepare_run_dir(path: Path) -> Path:
-    """Create the run folder; refuse to overwrite another run's results."""
-    path = Path(path)
-    if (path / "results.json").exists():
-        raise UserError("run folder already holds a finished run", source=str(path),
-                        expected="a new or empty folder (nothing stored is ever overwritten)")
-    try:
-        (path / "series").mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise UserError(f"cannot create run folder: {exc.strerror}", source=str(path)) from None
-    return path
-
-
 def git_revision() -> str | None:
     here = Path(__file__).resolve().parent.parent
     if not (here / ".git").exists():

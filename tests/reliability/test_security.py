@@ -160,13 +160,15 @@ def test_results_json_cannot_point_the_report_outside_its_run_folder(member: str
                                                               "intervals.csv").resolve()
 
 
-def test_run_folder_is_refused_when_it_holds_a_finished_run(tmp_path: Path) -> None:
-    from meterbench.run.folder import prepare_run_dir
+@pytest.mark.parametrize("kind", ["run", "acquire"])
+def test_run_folder_is_refused_when_it_holds_a_finished_run(kind: str, tmp_path: Path) -> None:
+    from meterbench.run.folder import claim_run_dir
 
     (tmp_path / "results.json").write_text("{}")
     with pytest.raises(UserError, match="already holds a finished run"):
-        prepare_run_dir(tmp_path)
+        claim_run_dir(tmp_path, kind)
     assert (tmp_path / "results.json").read_text() == "{}"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["results.json"]  # no lock left either
 
 
 def test_every_dependency_has_an_upper_bound() -> None:

@@ -15,13 +15,15 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 
 from meterbench.reports import figures
 from meterbench.reports.run_reader import load_results, read_table, safe_member
+from meterbench.reports.visible import visible
 
 REPORT_FILE = "report.html"
 
 
 def environment() -> Environment:
     return Environment(loader=PackageLoader("meterbench.reports", "templates"),
-                       autoescape=select_autoescape(default=True, default_for_string=True))
+                       autoescape=select_autoescape(default=True, default_for_string=True),
+                       finalize=visible)  # control and bidi characters shown, not obeyed
 
 
 def fmt(value: Any) -> str:

@@ -13,6 +13,8 @@ from typing import Any
 
 import numpy as np
 
+from meterbench.reports.results_shape import shape_problem
+
 RESULTS_FILE = "results.json"
 RESULTS_SCHEMA_PREFIX = "meterbench.results/"
 
@@ -21,16 +23,32 @@ class RunFolderError(Exception):
     """The folder is not a readable meterbench run."""
 
 
+#: The largest results document a renderer reads (design limit): a year of a large bench is far
+#: below it, and a device or runaway file stops here instead of filling memory.
+MAX_RESULTS_BYTES = 256 * 1024 * 1024
+
+
 def load_results(run_dir: Path) -> dict[str, Any]:
+    """The run's results document, checked to have the shape the renderers read
+    (:mod:`meterbench.reports.results_shape`): a malformed file is one :class:`RunFolderError`."""
     path = Path(run_dir) / RESULTS_FILE
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        with open(path, "rb") as fh:
+            raw = fh.read(MAX_RESULTS_BYTES + 1)
+        if len(raw) > MAX_RESULTS_BYTES:
+            raise RunFolderError(f"{path}: larger than {MAX_RESULTS_BYTES >> 20} MiB")
+        data = json.loads(raw.decode("utf-8"))
     except FileNotFoundError:
         raise RunFolderError(f"{path}: not found (is {run_dir} a run folder?)") from None
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
         raise RunFolderError(f"{path}: unreadable ({exc})") from None
-    if not str(data.get("schema", "")).startswith(RESULTS_SCHEMA_PREFIX):
+    if not isinstance(data, dict) or not str(data.get("schema", "")).startswith(
+            RESULTS_SCHEMA_PREFIX):
         raise RunFolderError(f"{path}: field schema: not a meterbench results document")
+    problem = shape_problem(data)
+    if problem is not None:
+        raise RunFolderError(f"{path}: {problem} (expected a results document as "
+                             "docs/results-schema.md describes)")
     return data
 
 

@@ -13,6 +13,8 @@ from pathlib import Path
 
 import jinja2
 
+from meterbench.reports.visible import visible
+
 
 def oc_png_base64(oc: dict, *, marker_percent: float | None = None) -> str:
     """The OC curve (percent nonconforming vs probability of acceptance) as base64 PNG."""
@@ -44,7 +46,8 @@ def _env() -> jinja2.Environment:
     return jinja2.Environment(
         loader=jinja2.FileSystemLoader(str(Path(__file__).parent / "templates")),
         autoescape=jinja2.select_autoescape(["html", "j2"], default=True),
-        undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+        undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True,
+        finalize=visible)  # control and bidi characters shown, not obeyed
 
 
 def render_sampling_html(doc: dict) -> str:

@@ -111,6 +111,27 @@ def last_tick(end_ms: int, period_ms: int) -> int:
     return math.ceil(end_ms / period_ms) * period_ms
 
 
+def record_downtime(store: Store, meter_id: str, last_ms: int, period_ms: int, now_ms: int,
+                    end_ms: int | None = None) -> int:
+    """Record the polls a resumed meter missed while the acquisition was down as one ``gap``
+    event (none if it missed none), and return the tick it polls next.
+
+    Polls after the last tick of a bench period that ends (``end_ms``) were never due, but the
+    ones before it were: a run resumed after its period ended still records its downtime.
+    """
+    tick = last_ms + period_ms
+    due = math.ceil(now_ms / period_ms) * period_ms
+    if end_ms is not None:
+        due = min(due, last_tick(end_ms, period_ms) + period_ms)
+    if due > tick:
+        store.add_event(now_ms, meter_id, "gap",
+                        f"acquisition was down: {(due - tick) // period_ms} polls "
+                        f"{format_iso_utc(tick)}...{format_iso_utc(due - period_ms)} not taken",
+                        tick_ms=tick)
+        return due
+    return tick
+
+
 def backoff_ms(failures: int, period_ms: int) -> int:
     """Extra wait before the next attempt at a meter that failed ``failures`` polls in a row.
 
@@ -292,14 +313,7 @@ async def acquire(plans: Sequence[PollPlan], clock: Clock, store: Store, *, star
         tick = math.ceil(start_ms / period) * period if from_next_tick else first_tick(start_ms, period)
         last = resume_after.get(p.meter_id) if resume_after else None
         if last is not None:  # resume: the next poll is the one after the last stored
-            tick = last + period
-            due = math.ceil(now / period) * period
-            if due > tick:
-                store.add_event(now, p.meter_id, "gap",
-                                f"acquisition was down: {(due - tick) // period} polls "
-                                f"{format_iso_utc(tick)}...{format_iso_utc(due - period)} not taken",
-                                tick_ms=tick)
-                tick = due
+            tick = record_downtime(store, p.meter_id, last, period, now, end_ms)
         starts[p.meter_id] = tick
         ends[p.meter_id] = last_tick(end_ms, period) if end_ms is not None else None
         if end_ms is not None:

@@ -15,19 +15,29 @@ values the first one would have. Real benches use the wall clock and run until s
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
+import shutil
 import signal
+import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from meterbench.acquisition.engine import MeterStats, PollPlan, StatusHook, acquire, poll_plan
+from meterbench.acquisition.engine import (
+    MeterStats,
+    PollPlan,
+    StatusHook,
+    acquire,
+    poll_plan,
+    record_downtime,
+)
 from meterbench.acquisition.links import build_drivers, shared_links
 from meterbench.acquisition.status import totals
 from meterbench.clocks.anchored import AnchoredClock, wall_ms
-from meterbench.config.bench_file import BenchConfig
-from meterbench.core.errors import UserError
+from meterbench.config.bench_file import SCALE, BenchConfig
+from meterbench.core.errors import EnvironmentFailure, UserError, environment_failure
 from meterbench.core.timeutil import format_iso_utc
 from meterbench.run import folder as runfolder
 from meterbench.run.field_devices import FieldDevices, field_devices
@@ -35,6 +45,10 @@ from meterbench.store.run_store import Store, StoreError
 
 STORE_FILE = "store.sqlite"
 ACQUISITION_FILE = "acquisition.json"
+#: Space set aside while acquiring and given back when the disk fills up, so the store can still
+#: record why the session stopped (a ``session_stopped`` event needs a few pages of the WAL).
+RESERVE_FILE = ".reserve"
+RESERVE_BYTES = 256 * 1024
 
 
 @dataclass
@@ -98,6 +112,19 @@ def bench_text(config: BenchConfig) -> str | None:
         return None
 
 
+def check_scale(config: BenchConfig, scale: float | None) -> None:
+    """``--scale`` refused before anything is created: outside the supported range (NaN, inf,
+    negative, a clock that stands still), or on a bench with real devices."""
+    if scale is None:
+        return
+    if not SCALE.contains(scale):
+        raise UserError(f"scale {scale} is out of range", field="--scale",
+                        expected=SCALE.describe())
+    if not config.simulate and scale != 1.0:
+        raise UserError("a bench with real devices runs in real time", field="--scale",
+                        expected="no --scale without --sim")
+
+
 def run_clock(store: Store, config: BenchConfig, scale: float | None,
               devices: FieldDevices | None = None) -> AnchoredClock:
     """The run's clock: the stored anchor when resuming, else a new one (stored). Simulated
@@ -115,8 +142,6 @@ def run_clock(store: Store, config: BenchConfig, scale: float | None,
     if devices.simulated:
         if scale is None:
             scale = 1.0 if config.run.clock == "real" else config.run.scale
-        if scale <= 0:
-            raise UserError(f"scale {scale} is not positive", field="--scale", expected="> 0")
     elif scale not in (None, 1.0):
         raise UserError("a bench with real devices runs in real time", field="--scale",
                         expected="no --scale without --sim")
@@ -129,39 +154,109 @@ def run_acquisition(config: BenchConfig, run_dir: Path, *, duration_s: float | N
                     scale: float | None = None, status: StatusHook | None = None,
                     status_interval_s: float = 1.0, commit_interval_s: float = 1.0,
                     on_commit: Callable[[int, int], None] | None = None,
-                    install_signal_handlers: bool = True) -> SessionResult:
+                    install_signal_handlers: bool = True,
+                    on_start: Callable[[bool], None] | None = None) -> SessionResult:
     """One acquisition session, until ``duration_s`` wall seconds, SIGINT/SIGTERM or the end of a
-    simulated bench's period. Everything stored is committed before it returns."""
-    run_dir = runfolder.prepare_run_dir(run_dir)
-    store, resumed = open_store(run_dir, config, commit_interval_s=commit_interval_s,
-                                on_commit=on_commit)
-    devices = field_devices(config)
-    started = wall_ms()
+    simulated bench's period. Everything stored is committed before it returns.
+
+    The run folder is locked for the session (a second acquisition of it is refused, naming this
+    process). ``on_start(resumed)`` is called once the session has really started, so a command
+    says "acquiring" only when nothing can be refused any more. A full disk or a read-only medium
+    ends the session with a ``session_stopped`` event saying so (space for it is set aside at the
+    start) and raises :class:`EnvironmentFailure`; everything committed before is kept. A fresh
+    folder whose session never started is removed again.
+    """
+    check_scale(config, scale)
+    run_dir = Path(run_dir)
+    fresh = not run_dir.exists()
+    lock = runfolder.claim_run_dir(run_dir, "acquire")
+    started_session = False
     try:
-        clock = run_clock(store, config, scale, devices)
-        store.set_meta("software", runfolder.software_versions())
-        endpoints = devices.start(clock.now_ms)
-        drivers = build_drivers(config, endpoints, clock.now_ms)
-        plans = [poll_plan(spec, drivers[spec.id]) for spec in config.meters]
-        store.set_meta("links", shared_links(drivers))
-        end_ms = devices.acquisition_end_ms()
-        resume_after = store.last_ticks()
-        store.add_event(clock.now_ms(), None, "session_started",
-                        ("resumed" if resumed else "started") + f" at {format_iso_utc(started)} "
-                        f"(wall), clock {clock.kind} x{clock.scale:g}")
-        stats, reason = asyncio.run(_session(plans, clock, store, config, end_ms, resume_after,
-                                             duration_s, status, status_interval_s,
-                                             install_signal_handlers))
-        stopped = wall_ms()
-        store.add_event(clock.now_ms(), None, "session_stopped", reason)
-        store.commit()
-        result = SessionResult(run_dir, resumed, reason, started, stopped, stats,
-                               store.reading_count(), len(store.events("gap")))
-        _append_session(run_dir, config, result)
-        return result
+        store, resumed = open_store(run_dir, config, commit_interval_s=commit_interval_s,
+                                    on_commit=on_commit)
+        devices = field_devices(config)
+        started = wall_ms()
+        try:
+            clock = run_clock(store, config, scale, devices)
+            store.set_meta("software", runfolder.software_versions())
+            if devices.simulated:  # a simulated world has a period; real devices run on
+                store.set_meta("period", runfolder.period_meta(config))
+            endpoints = devices.start(clock.now_ms)
+            drivers = build_drivers(config, endpoints, clock.now_ms)
+            plans = [poll_plan(spec, drivers[spec.id]) for spec in config.meters]
+            store.set_meta("links", shared_links(drivers))
+            end_ms = devices.acquisition_end_ms()
+            resume_after = store.last_ticks()
+            _set_aside(run_dir)
+            store.add_event(clock.now_ms(), None, "session_started",
+                            ("resumed" if resumed else "started") + f" at {format_iso_utc(started)}"
+                            f" (wall), clock {clock.kind} x{clock.scale:g}")
+            store.commit()
+            started_session = True
+            if on_start is not None:
+                on_start(resumed)
+            try:
+                stats, reason = asyncio.run(_session(plans, clock, store, config, end_ms,
+                                                     resume_after, duration_s, status,
+                                                     status_interval_s, install_signal_handlers))
+            except (EnvironmentFailure, OSError, sqlite3.Error) as exc:
+                failure = environment_failure(exc, str(run_dir / STORE_FILE))
+                if failure is None:
+                    raise
+                raise _stopped_by_environment(run_dir, store, clock, failure) from None
+            stopped = wall_ms()
+            store.add_event(clock.now_ms(), None, "session_stopped", reason)
+            store.commit()
+            result = SessionResult(run_dir, resumed, reason, started, stopped, stats,
+                                   store.reading_count(), len(store.events("gap")))
+            _append_session(run_dir, config, result)
+            return result
+        finally:
+            devices.stop()
+            with contextlib.suppress(EnvironmentFailure):
+                store.close()
+            _give_back(run_dir)
+    except (UserError, EnvironmentFailure):
+        if fresh and not started_session:  # refused before anything was acquired: no folder
+            lock.release()
+            shutil.rmtree(run_dir, ignore_errors=True)
+        raise
     finally:
-        devices.stop()
-        store.close()
+        lock.release()
+
+
+def _set_aside(run_dir: Path) -> None:
+    """Claim :data:`RESERVE_BYTES` of disk now, to be given back if the disk fills up."""
+    path = run_dir / RESERVE_FILE
+    with open(path, "wb") as fh:
+        fh.write(b"\0" * RESERVE_BYTES)
+        fh.flush()
+
+
+def _give_back(run_dir: Path) -> None:
+    with contextlib.suppress(OSError):
+        (run_dir / RESERVE_FILE).unlink()
+
+
+def _stopped_by_environment(run_dir: Path, store: Store, clock: AnchoredClock,
+                            exc: EnvironmentFailure) -> EnvironmentFailure:
+    """Close the session after the machine refused a write: free the reserve, record why the
+    session stopped and how many readings could not be stored, and say so in one line."""
+    _give_back(run_dir)
+    lost = store.discard_pending()
+    detail = f"stopped: {exc.message}" + (f"; {lost} readings could not be stored" if lost else "")
+    recorded = True
+    try:
+        store.add_event(clock.now_ms(), None, "session_stopped", detail)
+        store.commit()
+    except EnvironmentFailure:
+        store.discard_pending()
+        recorded = False
+    kept = store.reading_count()
+    tail = "" if recorded else "; the stop could not be recorded either"
+    return EnvironmentFailure(f"acquisition stopped: {exc.message}; {kept} readings stored before "
+                              f"are kept, {lost} could not be stored{tail}",
+                              source=exc.source or str(run_dir))
 
 
 async def _session(plans: list[PollPlan], clock: AnchoredClock, store: Store, config: BenchConfig,
@@ -183,6 +278,11 @@ async def _session(plans: list[PollPlan], clock: AnchoredClock, store: Store, co
     if duration_s is not None:
         loop.call_later(duration_s, request_stop, "duration")
     if end_ms is not None and clock.now_ms() > end_ms:
+        # The period is over, but the polls missed before its end are still a gap to record.
+        for p in plans:
+            if p.meter_id in resume_after:
+                record_downtime(store, p.meter_id, resume_after[p.meter_id],
+                                p.period_ms or config.run.poll_ms, clock.now_ms(), end_ms)
         return {p.meter_id: MeterStats() for p in plans}, "bench period already acquired"
     try:
         stats = await acquire(plans, clock, store, start_ms=clock.now_ms(), end_ms=end_ms,

@@ -2,18 +2,27 @@
 
 Each subcommand lives in its own module in this package and exposes ``register(subparsers)``,
 which adds its parser and sets ``func`` (``args -> exit code``). Exit codes: 0 the job completed
-(whatever the verdicts), 1 a verdict failed or a message was rejected, 2 a user error (one line on
-stderr, no traceback).
+and every verdict passed, 1 a verdict failed or a message was rejected, 2 a user error (bad input
+or options: one line on stderr, no traceback, nothing created), 3 an environment failure (a full
+disk, a read-only medium, a permission: one line, no temporary files left, an acquisition's
+session closed with a ``session_stopped`` record), 130 interrupted.
 """
 
 from __future__ import annotations
 
 import argparse
 import importlib
+import sqlite3
 import sys
 from collections.abc import Sequence
 
 from meterbench import __version__
+from meterbench.core.errors import (
+    EXIT_ENVIRONMENT,
+    EXIT_USER_ERROR,
+    EnvironmentFailure,
+    environment_failure,
+)
 from meterbench.instruments.errors import ConfigError
 
 #: Subcommand modules, in the order ``--help`` lists them.
@@ -35,9 +44,8 @@ COMMAND_MODULES: tuple[str, ...] = (
 
 
 class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> None:  # argparse exits 2 too, keep its one-line style
-        self.print_usage(sys.stderr)
-        self.exit(2, f"meterbench: error: {message}\n")
+    def error(self, message: str) -> None:  # argparse exits 2 too: one line, like every user error
+        self.exit(EXIT_USER_ERROR, f"meterbench: error: {message} (see {self.prog} --help)\n")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -60,7 +68,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(args.func(args) or 0)
     except ConfigError as exc:  # UserError and the instruments layer's input errors
         print(f"meterbench: error: {exc.format()}", file=sys.stderr)
-        return 2
+        return EXIT_USER_ERROR
+    except (EnvironmentFailure, OSError, sqlite3.Error) as exc:
+        failure = environment_failure(exc)
+        if failure is None:
+            raise  # a bug: keep the traceback
+        print(f"meterbench: environment error: {failure.format()}", file=sys.stderr)
+        return EXIT_ENVIRONMENT
     except KeyboardInterrupt:
         print("meterbench: interrupted", file=sys.stderr)
         return 130

@@ -10,7 +10,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from meterbench.acquisition.longrun import run_acquisition
+from meterbench.acquisition.longrun import check_scale, run_acquisition
 from meterbench.acquisition.status import StatusDisplay, summary_line
 from meterbench.config.bench_file import load_bench
 from meterbench.core.errors import UserError
@@ -44,6 +44,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     config = load_bench(args.bench, force_simulate=args.sim)
+    check_scale(config, args.scale)  # NaN, inf, a stopped clock: refused before any folder exists
     duration_s = None
     if args.duration is not None:
         duration_s = parse_duration(args.duration, field="--duration") / 1000.0
@@ -61,11 +62,15 @@ def run(args: argparse.Namespace) -> int:
     def commit_line(rows: int, total: int) -> None:
         print(f"commit: +{rows} readings, {total} this session", file=sys.stderr, flush=True)
 
-    print(f"meterbench: acquiring bench {config.name!r} ({config.source}) into {out}",
-          file=sys.stderr, flush=True)
+    def started(resumed: bool) -> None:  # said once nothing can be refused any more
+        verb = "resuming" if resumed else "acquiring"
+        print(f"meterbench: {verb} bench {config.name!r} ({config.source}) into {out}",
+              file=sys.stderr, flush=True)
+
     result = run_acquisition(config, out, duration_s=duration_s, scale=args.scale,
                              status=display, status_interval_s=min(interval, 1.0),
-                             on_commit=commit_line if args.log_commits else None)
+                             on_commit=commit_line if args.log_commits else None,
+                             on_start=started)
     verb = "resumed and stopped" if result.resumed else "stopped"
     print(f"meterbench: {verb} ({result.reason}): {summary_line(result.stats)}; "
           f"{result.readings_total} readings stored, {result.gaps} gap events", file=sys.stderr)

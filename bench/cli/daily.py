@@ -9,6 +9,7 @@ what was missing. Exit 0 all accepted, 1 a message was rejected, 2 user error.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
 from dataclasses import replace
 from datetime import date, datetime, time, timedelta
@@ -17,6 +18,7 @@ from pathlib import Path
 from meterbench.config.bench_file import load_bench
 from meterbench.core.errors import UserError
 from meterbench.core.timeutil import parse_iso, to_ms
+from meterbench.run.folder import daily_run_dir
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -35,14 +37,20 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def _day(text: str) -> date:
     try:
-        return date.fromisoformat(text)
+        day = date.fromisoformat(text)
     except ValueError:
         raise UserError(f"not a date: {text!r}", field="--date", expected="YYYY-MM-DD") from None
+    if not date(1970, 1, 3) <= day <= date(2099, 12, 29):  # the supported dates, with margins
+        raise UserError(f"{text} is outside the supported range", field="--date",
+                        expected="a date from 1970-01-03 to 2099-12-29")
+    return day
 
 
 def run(args: argparse.Namespace) -> int:
     from meterbench.datahub.daily import run_daily
+    from meterbench.datahub.run_export import prepare_outbox
     from meterbench.datahub.schema import SchemaValidator, find_schema_dir
+    from meterbench.run.lock import locked
     from meterbench.run.session import BenchRun, stderr_progress
     from meterbench.store.run_store import Store
 
@@ -50,6 +58,10 @@ def run(args: argparse.Namespace) -> int:
     config = load_bench(args.bench)
     created = parse_iso(args.created, field="--created") if args.created else \
         to_ms(datetime.now().astimezone())
+    if args.outbox and Path(args.outbox).exists() and not Path(args.outbox).is_dir():
+        raise UserError("is a file, not a folder", source=args.outbox, field="--outbox",
+                        expected="a folder for the day's messages")
+    schema_dir = Path(args.schemas) if args.schemas else find_schema_dir()
     if args.run:
         run_dir = Path(args.run)
         if not (run_dir / "store.sqlite").is_file():
@@ -58,7 +70,7 @@ def run(args: argparse.Namespace) -> int:
         start = to_ms(datetime.combine(day, time(0), tzinfo=config.tz))
         end = to_ms(datetime.combine(day + timedelta(days=1), time(0), tzinfo=config.tz))
         config = replace(config, run=replace(config.run, local_date=day, days=1, start_ms=start, end_ms=end))
-        run_dir = Path("runs") / f"daily-{config.name}-{day.isoformat()}"
+        run_dir = daily_run_dir(config.name, day.isoformat())
         if (run_dir / "store.sqlite").exists():  # acquired before: deliver from it, never re-poll
             print(f"note: using the readings already in {run_dir}", file=sys.stderr)
         else:
@@ -71,19 +83,23 @@ def run(args: argparse.Namespace) -> int:
     else:
         raise UserError("a real bench needs --run: the run folder of its acquisition",
                         field="--run", expected="a folder written by meterbench acquire or run")
-    schema_dir = Path(args.schemas) if args.schemas else find_schema_dir()
     if schema_dir is None:
         print("note: schema validation skipped (no schema folder given: --schemas DIR or "
               "$METERBENCH_DATAHUB_SCHEMAS); business rules only",
               file=sys.stderr)
     schemas = SchemaValidator(schema_dir) if schema_dir else None
     outbox = Path(args.outbox) if args.outbox else run_dir / "outbox" / day.isoformat()
-    store = Store(run_dir / "store.sqlite")
-    try:
-        result = run_daily(config, store, day, outbox, fmt=args.format, created_ms=created,
-                           schemas=schemas)
-    finally:
-        store.close()
+    into_run = run_dir.resolve() in outbox.resolve().parents
+    # Writing into the run folder holds its lock, like every writer; an outbox elsewhere only
+    # reads the store (an acquisition may go on writing it meanwhile).
+    with locked(run_dir, "meterbench daily") if into_run else contextlib.nullcontext():
+        prepare_outbox(outbox, "--outbox")
+        store = Store(run_dir / "store.sqlite", read_only=True)
+        try:
+            result = run_daily(config, store, day, outbox, fmt=args.format, created_ms=created,
+                               schemas=schemas)
+        finally:
+            store.close()
     for item in result.items:
         print(item.summary())
         for reason in item.check.reasons():

@@ -90,16 +90,24 @@ def _schemas(option: Path | None) -> SchemaValidator | None:
 
 
 def run_validate(args: argparse.Namespace) -> int:
-    schemas = _schemas(args.schemas)
+    schemas = _schemas(args.schemas) if args.schemas is not None else None  # an option error first
     metering_points = None
     if args.run is not None:
         _, _, points = load_delivery_config(args.run / RESULTS_FILE)
         metering_points = {mp.gsrn: mp for mp in points}
     now_ms = parse_iso(args.now, field="--now") if args.now else None
     worst = 0
-    for path in args.files:
+    parsed = []
+    for path in args.files:  # every file read first: an unreadable one is its one error line
         try:
-            message_file = read_message_file(path)
+            parsed.append((path, read_message_file(path)))
+        except MalformedMessage as exc:
+            print(f"meterbench: error: {exc.format()}", file=sys.stderr)
+            worst = 2
+    if args.schemas is None and parsed:  # found automatically, once there is something to check
+        schemas = _schemas(None)
+    for path, message_file in parsed:
+        try:
             result = check_message_file(message_file, schemas, metering_points, now_ms=now_ms)
         except MalformedMessage as exc:
             print(f"meterbench: error: {exc.format()}", file=sys.stderr)
@@ -137,10 +145,13 @@ def _say_what_is_not_delivered(inputs: DeliveryInputs) -> None:
 def run_export(args: argparse.Namespace) -> int:
     created_ms = (parse_iso(args.created, field="--created") if args.created
                   else time.time_ns() // 1_000_000)
+    out_dir = args.out if args.out is not None else args.run / "datahub"
+    if out_dir.exists() and not out_dir.is_dir():
+        raise UserError("is a file, not a folder", source=str(out_dir), field="--out",
+                        expected="a folder for the message files")
     inputs = load_run(args.run)
     messages = build_run_messages(inputs, created_ms, whole_days=args.period == "day")
     _say_what_is_not_delivered(inputs)
-    out_dir = args.out if args.out is not None else args.run / "datahub"
     schemas = _schemas(args.schemas)
     metering_points = {mp.gsrn: mp for mp in inputs.metering_points}
     items = deliver(messages, args.format, out_dir, metering_points, schemas)

@@ -17,11 +17,19 @@ from meterbench.pipeline.aggregate import MS_PER_QUARTER, quarters_to_hours
 from meterbench.pipeline.intervals import (
     DEFAULT_CSV_MAX_GAP_MS,
     DEFAULT_ESTIMATE_LIMIT_MS,
+    MeterIntervals,
+    clean_readings,
     intervals_from_register,
 )
+from meterbench.pipeline.outages import mark_outages
 
 ENERGY_PREFIX = "energy."
 CLI_RESOLUTIONS = {"PT15M": MS_PER_QUARTER, "PT1H": MS_PER_HOUR}
+#: The most intervals one command computes, over all series (design limit, docs/pipeline.md
+#: "Limits"): 57 years of quarter-hours for one meter, or 20 meters' energy channels for 3 years.
+#: A 105-byte file whose two readings are a century apart is refused, not computed for a minute
+#: into hundreds of megabytes.
+MAX_INTERVALS = 2_000_000
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -48,9 +56,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--max-power-w", type=float, metavar="W",
                    help="meter maximum power: faster increases are flagged as implausible jumps")
     p.add_argument("--start", metavar="TIME",
-                   help="first interval start, ISO 8601 UTC (default: first reading, rounded down)")
+                   help="first interval start, ISO 8601 UTC (default: the first interval "
+                        "boundary at or after the first reading)")
     p.add_argument("--end", metavar="TIME",
-                   help="end of the last interval (default: last reading, rounded up)")
+                   help="end of the last interval (default: the last interval boundary at or "
+                        "before the last reading)")
     p.add_argument("--out", type=Path, metavar="FILE", help="output CSV (default stdout)")
     p.add_argument("--quiet", action="store_true", help="do not print events on stderr")
     p.set_defaults(func=run)
@@ -61,6 +71,11 @@ def _duration(text: str, option: str) -> int:
     if ms <= 0:
         raise UserError(f"must be positive: {text!r}", field=option, expected="a duration > 0")
     return ms
+
+
+def result_times(t: object, v: object) -> object:
+    """The times of the readings the interval stage used (cleaned: NaN, duplicates, glitches)."""
+    return clean_readings(t, v).times_ms  # type: ignore[arg-type]
 
 
 def run(args: argparse.Namespace) -> int:
@@ -83,14 +98,26 @@ def run(args: argparse.Namespace) -> int:
                         expected="cumulative registers such as energy.import, energy.export")
     step = MS_PER_HOUR if args.resolution == "PT1H" else MS_PER_QUARTER
     all_t = [t for k in keys for t in table.series[k][0]]
-    start = (parse_iso(args.start, field="--start") if args.start else min(all_t) // step * step)
-    end = (parse_iso(args.end, field="--end") if args.end else -(-max(all_t) // step) * step)
+    # by default the intervals whose both boundaries the readings span (an interval before the
+    # first reading could only be reported missing)
+    start = (parse_iso(args.start, field="--start") if args.start else -(-min(all_t) // step) * step)
+    end = (parse_iso(args.end, field="--end") if args.end else max(all_t) // step * step)
     for option, value in (("--start", start), ("--end", end)):
         if value % step:
             raise UserError("not on the interval grid", field=option,
                             expected=f"a whole {'hour' if step == MS_PER_HOUR else 'quarter-hour'} in UTC")
     if end <= start:
-        raise UserError("end is not after start", field="--end", expected="a later time")
+        raise UserError("end is not after start" if args.start or args.end else
+                        "the readings do not span a whole interval", source=table.source,
+                        field="--end" if args.start or args.end else "time",
+                        expected="a later time" if args.start or args.end else
+                        f"readings at least one {args.resolution} interval apart, or --start/--end")
+    count = len(keys) * ((end - start) // step)
+    if count > MAX_INTERVALS:
+        raise UserError(f"{len(keys)} series over {(end - start) / 86_400_000:,.0f} days make "
+                        f"{count:,} intervals, above the limit of {MAX_INTERVALS:,}",
+                        source=table.source, field="time",
+                        expected="a shorter span (narrow it with --start/--end) or fewer series")
 
     rows: list[IntervalRow] = []
     messages: list[str] = []
@@ -101,6 +128,10 @@ def run(args: argparse.Namespace) -> int:
                                          MS_PER_QUARTER if from_quarters else step, max_gap,
                                          est_limit, args.rollover_kwh, args.max_power_w,
                                          meter=meter, channel=channel)
+        series, outage_events = mark_outages(result.series, result_times(t, v),
+                                             table.outages((meter, channel)), meter=meter,
+                                             channel=channel)
+        result = MeterIntervals(series, [*result.events, *outage_events], result.max_gap_ms)
         series = quarters_to_hours(result.series) if from_quarters else result.series
         rows.append(IntervalRow(meter, channel, series))
         messages += [f"{meter} {channel}: {e.kind}: {e.text}" for e in result.events]

@@ -2,12 +2,18 @@
 
 Readings: header ``meter,time,channel,value`` (any column order, extra columns ignored), ISO 8601
 times with ``Z`` or an offset, cumulative kWh (``energy.*`` channels) or any other channel's value.
+This is the vocabulary every command shares: ``meterbench export`` writes it. An optional ``flag``
+column marks a row whose value is missing (a failed poll, a NaN, an acquisition gap): its value
+is not used, and the intervals it touches are estimated at best.
 Intervals: header ``meter,channel,start,resolution,quantity,quality`` with ``start`` as
 ``YYYY-MM-DDTHH:MMZ``, quantity in kWh with 3 decimals (empty when missing) and quality
 ``measured|estimated|calculated|missing``.
 
 A bad row raises :class:`meterbench.core.errors.UserError` naming the file, the row (1 = header) and the
-field, so the CLI exits 2 with one line.
+field, so the CLI exits 2 with one line. A row with more fields than the header is refused (a
+decimal comma such as ``1,5`` would otherwise be read as ``1``), and a header that looks
+semicolon-separated gets that said. Files are read with a size limit (:data:`MAX_CSV_BYTES`) as a
+stream, whatever ``stat`` says (a device such as ``/dev/zero`` is cut off at the limit).
 """
 
 from __future__ import annotations
@@ -22,7 +28,10 @@ from typing import IO
 
 import numpy as np
 
+from meterbench.core.bounded import MAX_CSV_BYTES, read_bytes_bounded
+from meterbench.core.csvheader import require_columns
 from meterbench.core.errors import UserError
+from meterbench.core.outfiles import spreadsheet_cell, unspreadsheet_cell
 from meterbench.core.quality import FROM_LABEL, Quality
 from meterbench.core.timeutil import RESOLUTIONS_MS, format_minute_utc, parse_iso
 from meterbench.pipeline.rounding import round_with_carry
@@ -35,14 +44,18 @@ RESOLUTION_NAMES = {ms: name for name, ms in RESOLUTIONS_MS.items()}
 
 @dataclass
 class ReadingTable:
-    """Readings grouped by (meter, channel), in file order."""
+    """Readings grouped by (meter, channel), in file order, and the flagged rows' times."""
 
     source: str
     series: dict[tuple[str, str], tuple[list[int], list[float]]] = field(default_factory=dict)
+    flagged: dict[tuple[str, str], list[int]] = field(default_factory=dict)
 
     def arrays(self, key: tuple[str, str]) -> tuple[np.ndarray, np.ndarray]:
-        t, v = self.series[key]
+        t, v = self.series.get(key, ([], []))
         return np.asarray(t, dtype=np.int64), np.asarray(v, dtype=np.float64)
+
+    def outages(self, key: tuple[str, str]) -> np.ndarray:
+        return np.asarray(self.flagged.get(key, []), dtype=np.int64)
 
 
 def _header(reader: csv.DictReader, wanted: tuple[str, ...], source: str) -> None:
@@ -50,10 +63,7 @@ def _header(reader: csv.DictReader, wanted: tuple[str, ...], source: str) -> Non
         names = [n.strip() for n in (reader.fieldnames or [])]
     except csv.Error as exc:
         raise UserError(f"not valid CSV: {exc}", source=source, field="header (row 1)") from None
-    missing = [c for c in wanted if c not in names]
-    if missing:
-        raise UserError(f"missing column(s) {', '.join(missing)}", source=source,
-                        field="header (row 1)", expected=",".join(wanted))
+    require_columns(names, wanted, source=source)
     reader.fieldnames = names
 
 
@@ -63,10 +73,9 @@ def read_csv_text(path: Path) -> io.StringIO:
     Reading it at once keeps a decoding error (a spreadsheet's UTF-16 export, a binary file
     passed by mistake) out of the row loop, where it would escape as a traceback.
     """
+    data = read_bytes_bounded(path, MAX_CSV_BYTES, what="CSV file")
     try:
-        text = path.read_text(encoding="utf-8-sig")
-    except OSError as exc:
-        raise UserError(f"cannot read: {exc.strerror}", source=str(path)) from None
+        text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise UserError(f"not UTF-8 text (byte {exc.start})", source=str(path),
                         expected="a UTF-8 CSV file") from None
@@ -78,7 +87,15 @@ def _rows(reader: csv.DictReader, source: str) -> Iterable[tuple[int, dict[str, 
     row_no = 1
     try:
         for row_no, row in enumerate(reader, start=2):
-            yield row_no, row
+            extra = row.get(None)  # type: ignore[call-overload]
+            if extra:
+                n = len(reader.fieldnames or []) + len(extra)
+                raise UserError(f"{n} fields where the header has {len(reader.fieldnames or [])}",
+                                source=f"{source}: row {row_no}",
+                                expected="one value per column, with a point as the decimal mark "
+                                "(1.5, not 1,5)")
+            yield row_no, {k: unspreadsheet_cell(v) if isinstance(v, str) else v
+                           for k, v in row.items()}
     except csv.Error as exc:
         raise UserError(f"not valid CSV: {exc}", source=f"{source}: row {row_no + 1}",
                         expected="comma-separated values") from None
@@ -111,6 +128,9 @@ def read_readings(path: Path) -> ReadingTable:
                                 expected="a channel such as energy.import")
             t = parse_iso(row.get("time") or "", source=where, field="time")
             text = (row.get("value") or "").strip()
+            if (row.get("flag") or "").strip():  # a poll without a usable value: an outage
+                table.flagged.setdefault((meter, channel), []).append(t)
+                continue
             try:
                 value = float(text)
             except ValueError:
@@ -151,8 +171,9 @@ def write_intervals(rows: Iterable[IntervalRow], out: IO[str]) -> None:
         rounded = round_with_carry(s.quantity)
         for start, qty, qual in zip(s.start_ms.tolist(), rounded.tolist(), s.quality.tolist(),
                                     strict=True):
-            writer.writerow([row.meter, row.channel, format_minute_utc(start), name,
-                             format_quantity(qty), Quality(qual).label])
+            writer.writerow([spreadsheet_cell(row.meter), spreadsheet_cell(row.channel),
+                             format_minute_utc(start), name, format_quantity(qty),
+                             Quality(qual).label])
 
 
 def read_intervals(path: Path) -> list[IntervalRow]:

@@ -12,7 +12,8 @@ from importlib.metadata import entry_points
 from pathlib import Path
 
 from meterbench.config.bench_file import load_bench
-from meterbench.run.folder import default_run_dir, prepare_run_dir
+from meterbench.core.errors import UserError
+from meterbench.run.folder import check_run_dir, default_run_dir
 
 #: pytest's exit codes → meterbench's (0 completed, 1 a verdict failed, 2 user error).
 _EXIT = {0: 0, 1: 1, 2: 130, 3: 3, 4: 2, 5: 2}
@@ -47,7 +48,7 @@ def run(args: argparse.Namespace) -> int:
 
     strategy_for(config).check_reachable()  # a real bench's absent device: before any folder
     out = Path(args.out) if args.out else default_run_dir(config.name)
-    prepare_run_dir(out)
+    check_run_dir(out, "run")  # refused before anything starts; the run creates it when it starts
     suites = plugin.SUITES_DIR
     argv = [str(suites), "-c", str(suites / "pytest.ini"), "--rootdir", str(suites),
             "-W", "ignore::pytest.PytestAssertRewriteWarning",
@@ -59,15 +60,39 @@ def run(args: argparse.Namespace) -> int:
     if args.m:
         argv += ["-m", args.m]
     argv.append("-q" if args.quiet else "-v")
-    extra = [] if _plugin_registered() else [plugin]
-    print(f"meterbench: running bench {config.name!r} ({config.source}) into {out}", file=sys.stderr)
+    selection = _Selection(f"meterbench: running bench {config.name!r} ({config.source}) into {out}")
+    extra = [selection] if _plugin_registered() else [plugin, selection]
     code = int(pytest.main(argv, plugins=extra))
+    if code == int(pytest.ExitCode.NO_TESTS_COLLECTED) and not selection.selected:
+        option = "-k" if args.k else "-m" if args.m else "bench"
+        raise UserError(f"selects none of the {selection.deselected} tests of the shipped suites",
+                        field=f"{option} {args.k or args.m or ''}".strip(),
+                        expected="an expression matching test names or markers "
+                        "(pytest --collect-only --bench BENCH lists them); no run folder was made")
     report = out / "report.html"
     if report.exists():
         print(_verdict_line(out / "results.json"))
         print(f"report: {report}")
         print(f"results: {out / 'results.json'}")
     return _EXIT.get(code, 3)
+
+
+class _Selection:
+    """Says what runs once pytest has selected the tests, and counts them: a ``-k`` that selects
+    nothing is then one error line, and no run folder is made (nothing asked for the bench run)."""
+
+    def __init__(self, line: str) -> None:
+        self.line = line
+        self.selected = 0
+        self.deselected = 0
+
+    def pytest_deselected(self, items: list) -> None:  # noqa: ANN001 - pytest hook
+        self.deselected += len(items)
+
+    def pytest_collection_finish(self, session) -> None:  # noqa: ANN001 - pytest hook
+        self.selected = len(session.items)
+        if self.selected:
+            print(self.line, file=sys.stderr, flush=True)
 
 
 def _verdict_line(results_path: Path) -> str:

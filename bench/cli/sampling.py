@@ -18,7 +18,9 @@ from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
 
+from meterbench.core.bounded import MAX_JSON_BYTES, read_bytes_bounded
 from meterbench.core.errors import UserError
+from meterbench.core.outfiles import spreadsheet_cell
 
 EXAMPLE = "example"
 
@@ -145,9 +147,9 @@ def _date(text: str, field: str) -> date:
 
 def _read_json(path: str) -> dict:
     try:
-        return json.loads(Path(path).read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise UserError(f"cannot read: {exc.strerror}", source=path) from None
+        return json.loads(read_bytes_bounded(Path(path), MAX_JSON_BYTES, what="JSON file"))
+    except (UnicodeDecodeError, RecursionError) as exc:
+        raise UserError(f"not JSON: {exc}", source=path) from None
     except json.JSONDecodeError as exc:
         raise UserError(f"not JSON: {exc.msg} at line {exc.lineno}", source=path) from None
 
@@ -383,7 +385,7 @@ def cmd_simulate(args: argparse.Namespace) -> int:
         w = csv.DictWriter(fh, fieldnames=["meter_id", "test_point", "error_pct",
                                            "uncertainty_pct"])
         w.writeheader()
-        w.writerows(rows)
+        w.writerows({k: spreadsheet_cell(v) for k, v in r.items()} for r in rows)
     print(f"wrote {len(rows)} results for {len({r['meter_id'] for r in rows})} meters to "
           f"{args.out}", file=sys.stdout)
     return 0

@@ -201,6 +201,7 @@ def parse_instrument(tab: Table, simulate: bool) -> InstrumentSpec:
     if role not in kind.roles:
         raise tab.error("role", f"driver {name!r} ({kind.title}) cannot be the {role}",
                         expected="one of its roles: " + ", ".join(kind.roles))
+    tab.declare("role", "driver", "resource", "calibration", "sim", *kind.options)
     resource = tab.get("resource", str, None)
     if not simulate and resource is None:
         raise tab.error("resource", f"a real lab bench needs the {role}'s VISA resource",
@@ -214,6 +215,7 @@ def parse_instrument(tab: Table, simulate: bool) -> InstrumentSpec:
             raise tab.error(key, f"{value} is not positive", expected=kind.options[key].help)
     sim_tab = tab.table("sim", {})
     assert sim_tab is not None
+    sim_tab.declare(*kind.sim_options)
     sim = {key: _option(sim_tab, key, spec) for key, spec in kind.sim_options.items()}
     declared = options.get("accuracy_pct")
     if declared is not None and abs(sim.get("error_pct", 0.0)) > declared:

@@ -1,32 +1,83 @@
-"""Strict reading of TOML tables: unknown keys and wrong types are user errors, not surprises.
+"""Strict reading of TOML tables: unknown keys, wrong types and values outside their physical
+range are user errors, not surprises.
 
 A bench file is a contract between a lab and its verdicts; a misspelt key silently ignored is a
-test that did not run. Every accessor names the file and the dotted field path in its error.
+test that did not run, and a NaN power or a negative baud rate accepted here surfaces hours later as
+a traceback or a false verdict. Every accessor names the file and the dotted field path in its
+error, and a table that declares its keys reports a typo as the unknown key it is, with the near
+key suggested, before anything complains that the intended key is missing.
 """
 
 from __future__ import annotations
 
+import difflib
+import math
 import tomllib
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from meterbench.core.bounded import read_text_bounded
 from meterbench.core.errors import UserError
 
 _TYPE_NAMES = {str: "a string", int: "an integer", float: "a number", bool: "true or false",
                list: "an array", dict: "a table"}
+#: A bench file or register map larger than this is not a description someone wrote: refused
+#: before parsing (design limit, docs/bench-file.md "Limits").
+MAX_TOML_BYTES = 1024 * 1024
+
+
+@dataclass(frozen=True)
+class Range:
+    """The values a number may take: ``lo``/``hi`` inclusive unless ``*_open``; always finite."""
+
+    lo: float | None = None
+    hi: float | None = None
+    lo_open: bool = False
+    hi_open: bool = False
+
+    def contains(self, value: float) -> bool:
+        if not math.isfinite(value):
+            return False
+        if self.lo is not None and (value <= self.lo if self.lo_open else value < self.lo):
+            return False
+        return not (self.hi is not None and (value >= self.hi if self.hi_open else value > self.hi))
+
+    def describe(self) -> str:
+        """``"a number > 0"``, ``"between 1 and 247"``: the ``expected`` part of the error."""
+        lo = None if self.lo is None else f"{'>' if self.lo_open else '≥'} {_num(self.lo)}"
+        hi = None if self.hi is None else f"{'<' if self.hi_open else '≤'} {_num(self.hi)}"
+        if lo and hi:
+            return f"a finite number {lo} and {hi}"
+        return f"a finite number {lo or hi}" if (lo or hi) else "a finite number"
+
+
+def _num(x: float) -> str:
+    return f"{int(x):,}" if float(x).is_integer() and abs(x) >= 1000 else f"{x:g}"
+
+
+#: Ranges shared by many fields.
+POSITIVE = Range(0.0, lo_open=True)
+NON_NEGATIVE = Range(0.0)
+FINITE = Range()
 
 
 def load_toml(path: Path, text: str | None = None) -> dict[str, Any]:
+    if text is None:
+        text = read_text_bounded(path, MAX_TOML_BYTES, what="file")
     try:
-        raw = text if text is not None else path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise UserError("file not found", source=str(path)) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise UserError(f"cannot read file: {exc}", source=str(path)) from None
-    try:
-        return tomllib.loads(raw)
+        return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise UserError(f"TOML syntax error: {exc}", source=str(path)) from None
+    except RecursionError:  # arrays nested thousands deep: tomllib recurses once per level
+        raise UserError("TOML nested too deeply", source=str(path),
+                        expected="tables and arrays nested a few levels deep") from None
+
+
+def near(key: str, candidates: set[str] | list[str]) -> str | None:
+    """The candidate a typo most likely meant (``clas`` → ``class``), or None."""
+    found = difflib.get_close_matches(key, sorted(candidates), n=1, cutoff=0.6)
+    return found[0] if found else None
 
 
 class Table:
@@ -40,6 +91,7 @@ class Table:
         self.source = source
         self.path = path
         self._used: set[str] = set()
+        self._known: frozenset[str] | None = None
 
     def field(self, key: str) -> str:
         return f"{self.path}.{key}" if self.path else key
@@ -47,8 +99,32 @@ class Table:
     def error(self, key: str, message: str, expected: str | None = None) -> UserError:
         return UserError(message, source=self.source, field=self.field(key), expected=expected)
 
+    def declare(self, *keys: str) -> Table:
+        """The keys this table may hold; any other key is refused now, naming the near one.
+
+        Called before the first ``get``, so ``clas = "B"`` is reported as an unknown ``clas``
+        (did you mean ``class``?) rather than as a missing ``class``.
+        """
+        self._known = frozenset(keys)
+        for key in sorted(set(self.data) - self._known, key=str):
+            raise self._unknown(str(key), self._known)
+        return self
+
+    def _unknown(self, key: str, allowed: set[str] | frozenset[str]) -> UserError:
+        guess = near(key, set(allowed))
+        if guess is not None:
+            return self.error(key, f"unknown field (did you mean {guess!r}?)",
+                              expected="one of " + ", ".join(sorted(allowed)))
+        return self.error(key, "unknown field",
+                          expected="one of " + ", ".join(sorted(allowed)) if allowed else None)
+
     def get(self, key: str, kind: type | tuple[type, ...], default: Any = ..., *,
-            choices: tuple[Any, ...] | None = None) -> Any:
+            choices: tuple[Any, ...] | None = None, within: Range | None = None) -> Any:
+        """The value of ``key``, checked for type, choice and range.
+
+        Every number must be finite (TOML spells ``nan`` and ``inf``; no bench quantity is either);
+        ``within`` narrows it to the field's physical or supported range.
+        """
         self._used.add(key)
         if key not in self.data:
             if default is ...:
@@ -64,6 +140,11 @@ class Table:
         if choices is not None and value not in choices:
             raise self.error(key, f"unknown value {value!r}",
                              expected="one of " + ", ".join(map(str, choices)))
+        if isinstance(value, float) and not math.isfinite(value):
+            raise self.error(key, f"{value} is not a finite number",
+                             expected=(within or FINITE).describe())
+        if within is not None and isinstance(value, int | float) and not within.contains(value):
+            raise self.error(key, f"{value!r} is out of range", expected=within.describe())
         return value
 
     def table(self, key: str, default: Any = ...) -> Table | None:
@@ -78,7 +159,6 @@ class Table:
 
     def finish(self) -> None:
         """Refuse keys nobody asked for (typos, fields from a newer version)."""
-        unknown = sorted(set(self.data) - self._used)
+        unknown = sorted(set(self.data) - self._used, key=str)
         if unknown:
-            raise self.error(unknown[0], "unknown field",
-                             expected="one of " + ", ".join(sorted(self._used)) if self._used else None)
+            raise self._unknown(str(unknown[0]), self._known or self._used)

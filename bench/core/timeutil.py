@@ -14,6 +14,14 @@ from datetime import UTC, datetime, timedelta
 from meterbench.core.errors import UserError
 from meterbench.units import MS_PER_HOUR, MS_PER_MIN, MS_PER_S  # noqa: F401 - re-exported
 
+#: The times meterbench accepts from its input (bench dates, readings, options): 1970-01-01 to
+#: 2100-01-01 UTC, both included. A design limit (docs/bench-file.md "Limits"): every date a meter, DataHub or a
+#: report will see lies inside it, and every interval computed from it (rounded to whole hours,
+#: shifted by a time zone or a day of margin) stays a time Python can format.
+SUPPORTED_START_MS = 0
+SUPPORTED_END_MS = 4_102_444_800_000
+SUPPORTED_RANGE_TEXT = "between 1970-01-01 and 2100-01-01 UTC"
+
 RESOLUTIONS_MS: dict[str, int] = {"PT1M": MS_PER_MIN, "PT5M": 5 * MS_PER_MIN,
                                   "PT15M": 15 * MS_PER_MIN, "PT1H": MS_PER_HOUR}
 
@@ -45,7 +53,20 @@ def parse_iso(text: str, *, source: str | None = None, field: str | None = None)
     if dt.tzinfo is None:
         raise UserError(f"time {text!r} has no UTC offset", source=source, field=field,
                         expected="a trailing Z or +HH:MM")
-    return to_ms(dt)
+    try:
+        ms = to_ms(dt)
+    except OverflowError:  # 0001-01-01T00:00+01:00 is before year 1 in UTC
+        ms = SUPPORTED_START_MS - 1
+    return check_supported(ms, text.strip(), source=source, field=field)
+
+
+def check_supported(ms: int, shown: str, *, source: str | None = None,
+                    field: str | None = None) -> int:
+    """``ms`` if inside the supported range, else a user error showing ``shown``."""
+    if not SUPPORTED_START_MS <= ms <= SUPPORTED_END_MS:
+        raise UserError(f"time {shown} is outside the supported range", source=source,
+                        field=field, expected=f"a time {SUPPORTED_RANGE_TEXT}")
+    return ms
 
 
 def format_minute_utc(ms: int) -> str:

@@ -45,7 +45,8 @@ def day_intervals(config: BenchConfig, store: Store, day: date) -> list[Interval
     out = []
     for spec in config.by_role("operator"):
         readings = {ch: store.series(spec.id, ch) for ch in CHANNELS}
-        ma = analyse_meter(spec, readings, start, end, config.run.poll_ms)
+        outages = {ch: store.outage_times(spec.id, ch) for ch in CHANNELS}
+        ma = analyse_meter(spec, readings, start, end, config.run.poll_ms, outages=outages)
         for ch, mi in ma.quarter.items():
             s = mi.series
             out.append(Intervals(spec.id, ch, "PT15M", s.start_ms.tolist(), s.quantity.tolist(),
@@ -74,7 +75,6 @@ def run_daily(config: BenchConfig, store: Store, day: date, outbox: Path, *, fmt
     messages = build_messages(day_intervals(config, store, day), points, config.datahub.sender_gln,
                               config.datahub.receiver_gln, created_ms, days=[day],
                               day_zone=config.timezone)
-    outbox.mkdir(parents=True, exist_ok=True)
     items = deliver(messages, fmt, outbox, {p.gsrn: p for p in points}, schemas,
                     day_zone=config.timezone)
     return DailyDelivery(day, items)

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from meterbench.core.bounded import read_bytes_bounded
+from meterbench.core.names import safe_component
 from meterbench.datahub.build import DEFAULT_DAY_ZONE, local_day_of
 from meterbench.datahub.cim_json import from_json, to_json
 from meterbench.datahub.cim_xml import from_xml, to_xml
@@ -45,14 +46,8 @@ def parse_message(data: bytes, *, source: str | None = None) -> tuple[str, Messa
 def read_message_file(path: Path) -> MessageFile:
     """Read and parse; :class:`MalformedMessage` (one line, naming the file) when impossible."""
     source = str(path)
-    try:
-        size = path.stat().st_size
-        if size > MAX_MESSAGE_BYTES:
-            raise MalformedMessage(f"file of {size} bytes is too large", source=source,
-                                   expected=f"at most {MAX_MESSAGE_BYTES} bytes")
-        data = path.read_bytes()
-    except OSError as exc:
-        raise MalformedMessage(f"cannot read: {exc.strerror or exc}", source=source) from None
+    data = read_bytes_bounded(path, MAX_MESSAGE_BYTES, what="message file",
+                              error=MalformedMessage)  # a stream: /dev/zero stops at the limit
     fmt, message = parse_message(data, source=source)
     return MessageFile(path=path, format=fmt, data=data, message=message)
 
@@ -65,26 +60,17 @@ def serialize(message: Message, fmt: str) -> bytes:
     raise ValueError(f"unknown message format {fmt!r}")
 
 
-_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
-
-
-def safe_name_part(text: str) -> str:
-    """Letters, digits, ``.``, ``_``, ``-`` only; never empty, never ``.``/``..``."""
-    cleaned = _UNSAFE.sub("_", text).strip("._") or "x"
-    return cleaned[:80]
-
-
 def message_filename(message: Message, fmt: str, *, day_zone: str = DEFAULT_DAY_ZONE) -> str:
     """``<GSRN>_<local day>.<fmt>``, e.g. ``571313000000000012_2026-03-29.json``.
 
     The builder makes at most one message per metering point and local day, so the name is unique
-    within a delivery. Every part passes :func:`safe_name_part`, so a hostile identifier cannot
+    within a delivery. Every part passes :func:`~meterbench.core.names.safe_component`, so a hostile identifier cannot
     escape DIR.
     """
     series = message.series[0]
     start = series.period.start_ms
     day = local_day_of(start, day_zone).isoformat()
-    name = f"{safe_name_part(series.metering_point_id)}_{day}.{fmt}"
+    name = f"{safe_component(series.metering_point_id)}_{day}.{fmt}"
     if fmt not in FORMATS or "/" in name or "\\" in name:
         raise ValueError(f"unsafe message file name {name!r}")
     return name

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from meterbench.core.errors import UserError
+from meterbench.core.outfiles import atomic_output
 from meterbench.core.quality import FROM_LABEL
 from meterbench.datahub import codes
 from meterbench.datahub.build import DEFAULT_DAY_ZONE, Intervals, build_messages
@@ -190,15 +191,42 @@ def build_run_messages(inputs: DeliveryInputs, created_ms: int, *, whole_days: b
         raise
 
 
+def prepare_outbox(out_dir: Path, option: str = "--out") -> Path:
+    """The folder messages go to, created if needed; a user error when it is a file."""
+    if out_dir.exists() and not out_dir.is_dir():
+        raise UserError("is a file, not a folder", source=str(out_dir), field=option,
+                        expected="a folder for the message files")
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    except FileExistsError:  # a parent is a file
+        raise UserError("a parent of the folder is a file", source=str(out_dir),
+                        field=option, expected="a folder for the message files") from None
+    return out_dir
+
+
 def write_messages(messages: list[Message], fmt: str, out_dir: Path) -> list[Path]:
-    """Write each message as ``out_dir/<GSRN>_<local day>.<fmt>``; returns the paths."""
-    out_dir.mkdir(parents=True, exist_ok=True)
+    """Write each message as ``out_dir/<GSRN>_<local day>.<fmt>`` (atomically); returns the paths.
+
+    Two messages that would share a file name (one metering point twice on one day, e.g. two
+    meters given one GSRN) are refused before anything is written: the second would silently
+    replace the first, and its energy would be lost without a word.
+    """
+    prepare_outbox(out_dir)
     root = out_dir.resolve()
-    paths = []
+    named: dict[str, Message] = {}
     for message in messages:
-        path = out_dir / message_filename(message, fmt)
+        name = message_filename(message, fmt)
+        if name in named:
+            raise UserError(f"two messages for metering point "
+                            f"{message.series[0].metering_point_id} on one day ({name})",
+                            field="metering point", expected="one GSRN per metering point")
+        named[name] = message
+    paths = []
+    for name, message in named.items():
+        path = out_dir / name
         if path.resolve().parent != root:  # defence in depth; names are already sanitized
             raise UserError(f"message file {path} would leave {out_dir}", field="file name")
-        path.write_bytes(serialize(message, fmt))
+        with atomic_output(path, what="message file") as tmp:
+            tmp.write_bytes(serialize(message, fmt))
         paths.append(path)
     return paths

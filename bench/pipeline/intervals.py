@@ -72,7 +72,35 @@ def clean_readings(times_ms: np.ndarray, values_kwh: np.ndarray, *, meter: str |
         keep = np.ones(len(t), dtype=bool)
         keep[dup] = False
         t, v = t[keep], v[keep]
-    return CleanReadings(t, v, events)
+    t, v, glitches = _drop_glitches(t, v, meter, channel)
+    return CleanReadings(t, v, events + glitches)
+
+
+def _drop_glitches(t: np.ndarray, v: np.ndarray, meter: str | None, channel: str | None
+                   ) -> tuple[np.ndarray, np.ndarray, list[ev.PipelineEvent]]:
+    """Single readings that break a register's monotony while their neighbours agree.
+
+    A cumulative register only counts up (or wraps, or resets to near zero and stays there). A
+    reading below its predecessor whose successor is back at or above the predecessor, or above
+    its successor while the successor is at or above the predecessor, is a misread value, not a
+    reset or a burst of consumption: kept, it would make a "reset" (a missing interval) followed
+    by a jump of the same size counted as measured energy. No rated power is needed to see it.
+    """
+    if len(v) < 3:
+        return t, v, []
+    prev, mid, nxt = v[:-2], v[1:-1], v[2:]
+    glitch = (nxt >= prev) & ((mid < prev) | (mid > nxt))
+    idx = np.flatnonzero(glitch) + 1
+    if not len(idx):
+        return t, v, []
+    events = [ev.PipelineEvent(
+        ev.GLITCH, int(t[i - 1]), int(t[i + 1]),
+        f"reading {v[i]:.6g} kWh at {format_iso_utc(int(t[i]))} is out of line with its "
+        f"neighbours ({v[i - 1]:.6g} and {v[i + 1]:.6g} kWh): a misread value, not used",
+        meter, channel) for i in idx[:100].tolist()]
+    keep = np.ones(len(t), dtype=bool)
+    keep[idx] = False
+    return t[keep], v[keep], events
 
 
 def polling_period_ms(times_ms: np.ndarray) -> int:

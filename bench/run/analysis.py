@@ -27,6 +27,7 @@ from meterbench.pipeline.negative_residuals import (
     diagnose_negative_residuals,
 )
 from meterbench.pipeline.netting import PointFlows, VirtualPoint, sum_check, virtual_main_point
+from meterbench.pipeline.outages import mark_outages
 from meterbench.store.run_store import Series, Store
 
 #: A boundary is measured when its bracketing readings are at most this many poll periods apart
@@ -93,7 +94,10 @@ def _flows(ma: MeterAnalysis) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.nd
 
 
 def analyse_meter(spec: MeterSpec, readings: dict[str, Series], start_ms: int, end_ms: int,
-                  poll_ms: int, policy_max_gap_ms: int | None = None) -> MeterAnalysis:
+                  poll_ms: int, policy_max_gap_ms: int | None = None, *,
+                  outages: dict[str, np.ndarray] | None = None) -> MeterAnalysis:
+    """One meter's intervals. ``outages`` (channel -> times of failed polls, acquisition gaps and
+    flagged values, :meth:`Store.outage_times`) make the intervals they touch estimated."""
     max_gap = policy_max_gap_ms or int(MAX_GAP_POLL_FACTOR * poll_ms)
     quarter: dict[str, MeterIntervals] = {}
     hour: dict[str, MeterIntervals] = {}
@@ -102,8 +106,14 @@ def analyse_meter(spec: MeterSpec, readings: dict[str, Series], start_ms: int, e
         mi = intervals_from_register(s.times_ms, s.values, start_ms, end_ms,
                                      RESOLUTIONS_MS["PT15M"], max_gap,
                                      rollover_kwh=spec.rollover_kwh,
-                                     max_power_w=spec.max_power_w, meter=spec.id, channel=ch)
+                                     max_power_w=spec.plausible_power_w, meter=spec.id,
+                                     channel=ch)
         mi = _check_frozen(spec, ch, mi, s, readings.get("power.total"))
+        if outages is not None and len(outages.get(ch, ())):
+            series, found = mark_outages(mi.series, s.times_ms, outages[ch], meter=spec.id,
+                                         channel=ch)
+            mi = MeterIntervals(series, sorted([*mi.events, *found],
+                                               key=lambda e: (e.start_ms, e.kind)), mi.max_gap_ms)
         quarter[ch] = mi
         hour[ch] = MeterIntervals(quarters_to_hours(mi.series), [], mi.max_gap_ms)
     c = readings.get("clock.unix_ms")
@@ -135,7 +145,9 @@ def analyse(config: BenchConfig, store: Store, *, policy: str = "report") -> Ana
     meters = {}
     for spec in config.meters:
         readings = {ch: store.series(spec.id, ch) for ch in (*CHANNELS, "power.total", "clock.unix_ms")}
-        meters[spec.id] = analyse_meter(spec, readings, start, end, config.run.poll_ms)
+        outages = {ch: store.outage_times(spec.id, ch) for ch in CHANNELS}
+        meters[spec.id] = analyse_meter(spec, readings, start, end, config.run.poll_ms,
+                                        outages=outages)
     serial = tuple(m.id for m in config.by_role("operator"))
     mi, me, mqi, mqe = _flows(meters[config.main.id])
     main = PointFlows(mi, me, mqi, mqe)

@@ -8,10 +8,9 @@ The folder is the whole truth of a run: ``reports`` renders it without the bench
 from __future__ import annotations
 
 import csv
+import errno
 import json
-import os
 import platform
-import re
 import subprocess
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
@@ -19,33 +18,100 @@ from pathlib import Path
 from typing import Any
 
 from meterbench import __version__
-from meterbench.core.errors import UserError
-
-_SAFE = re.compile(r"[^A-Za-z0-9_.-]+")
-
-
-def safe_name(text: str) -> str:
-    """A file-name-safe form of a user-given name (no separators, no leading dots)."""
-    cleaned = _SAFE.sub("_", text).strip("._") or "run"
-    return cleaned[:80]
+from meterbench.core.errors import EnvironmentFailure, UserError, environment_failure
+from meterbench.core.names import safe_component
+from meterbench.core.outfiles import atomic_output, spreadsheet_cell
+from meterbench.run.lock import RunLock, lock_run_dir
 
 
 def default_run_dir(bench_name: str, base: Path = Path("runs")) -> Path:
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-    return base / f"{stamp}-{safe_name(bench_name)}"
+    return base / f"{stamp}-{safe_component(bench_name, 'run')}"
 
 
-def prepare_run_dir(path: Path) -> Path:
-    """Create the run folder; refuse to overwrite another run's results."""
+def daily_run_dir(bench_name: str, day: str, base: Path = Path("runs")) -> Path:
+    """Where ``meterbench daily`` acquires a simulated bench's day."""
+    return base / f"daily-{safe_component(bench_name, 'run')}-{safe_component(day)}"
+
+
+#: What made a run folder: ``run`` (``meterbench run``, the pytest plugin, ``daily`` on a
+#: simulated bench: one virtual-clock run, written once) or ``acquire`` (``meterbench acquire``:
+#: a wall-clock acquisition, resumable).
+KINDS = ("run", "acquire")
+_KIND_WORDS = {"run": "a run made by 'meterbench run'",
+               "acquire": "an acquisition made by 'meterbench acquire'"}
+
+
+def folder_kind(path: Path) -> str | None:
+    """Which kind of run the folder holds, from its files (None: empty or not a run folder)."""
     path = Path(path)
+    if (path / "results.json").exists():
+        return "run"
+    if (path / "acquisition.json").exists():
+        return "acquire"
+    store = path / "store.sqlite"
+    if not store.is_file():
+        return None
+    from meterbench.store.run_store import Store, StoreError
+
+    try:
+        s = Store(store, read_only=True)
+    except StoreError:
+        return None
+    try:
+        meta = s.meta()
+    finally:
+        s.close()
+    if "acquire_clock" in meta:
+        return "acquire"
+    return "run" if "bench" in meta else None
+
+
+def period_meta(config: Any) -> dict[str, int]:
+    """The bench period a run folder's store records (``meterbench export`` covers it)."""
+    return {"start_ms": int(config.run.start_ms), "end_ms": int(config.run.end_ms)}
+
+
+def check_run_dir(path: Path, kind: str) -> Path:
+    """Refuse a folder this command must not write: one holding a finished run, or another kind
+    of run, or (for ``run``, which writes a folder once) an earlier run's readings."""
+    path = Path(path)
+    if path.exists() and not path.is_dir():
+        raise UserError("is a file, not a run folder", source=str(path),
+                        expected="a new or empty folder")
     if (path / "results.json").exists():
         raise UserError("run folder already holds a finished run", source=str(path),
                         expected="a new or empty folder (nothing stored is ever overwritten)")
-    try:
-        (path / "series").mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise UserError(f"cannot create run folder: {exc.strerror}", source=str(path)) from None
+    found = folder_kind(path)
+    if found is not None and found != kind:
+        raise UserError(f"run folder holds {_KIND_WORDS[found]}", source=str(path),
+                        expected=f"a new or empty folder for {_KIND_WORDS[kind].split(' made')[0]}"
+                        + (", or the same command to resume it" if found == "acquire" else ""))
+    if found == "run" and kind == "run":
+        raise UserError("run folder holds the readings of an earlier run that did not finish",
+                        source=str(path), expected="a new or empty folder (a run is written once)")
     return path
+
+
+def claim_run_dir(path: Path, kind: str) -> RunLock:
+    """Create the run folder and lock it for this command, refusing what :func:`check_run_dir`
+    refuses (checked again under the lock, so two commands cannot both pass the check)."""
+    path = check_run_dir(Path(path), kind)
+    try:
+        (path / "series" if kind == "run" else path).mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        failure = environment_failure(exc, str(path))
+        if failure is not None and exc.errno != errno.EEXIST:
+            raise EnvironmentFailure(f"cannot create run folder: {failure.message}",
+                                     source=str(path)) from None
+        raise UserError(f"cannot create run folder: {exc.strerror}", source=str(path)) from None
+    lock = lock_run_dir(path)
+    try:
+        check_run_dir(path, kind)
+    except BaseException:
+        lock.release()
+        raise
+    return lock
 
 
 def git_revision() -> str | None:
@@ -80,12 +146,12 @@ def software_versions() -> dict[str, str]:
 
 
 def write_csv(path: Path, header: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    with open(tmp, "w", newline="", encoding="utf-8") as fh:
+    """Atomically, every text cell safe to open in a spreadsheet."""
+    with atomic_output(path, what="series file") as tmp, \
+            open(tmp, "w", newline="", encoding="utf-8") as fh:
         w = csv.writer(fh)
         w.writerow(header)
-        w.writerows(rows)
-    os.replace(tmp, path)
+        w.writerows([spreadsheet_cell(c) for c in row] for row in rows)
 
 
 def json_safe(obj: Any) -> Any:
@@ -107,6 +173,6 @@ def json_safe(obj: Any) -> Any:
 
 def write_json(path: Path, data: dict[str, Any]) -> None:
     """Atomically (a reader never sees half a results document), with unknown numbers as null."""
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text(json.dumps(json_safe(data), indent=1, allow_nan=False), encoding="utf-8")
-    os.replace(tmp, path)
+    text = json.dumps(json_safe(data), indent=1, allow_nan=False)
+    with atomic_output(path, what="results file") as tmp:
+        tmp.write_text(text, encoding="utf-8")

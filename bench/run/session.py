@@ -84,7 +84,8 @@ class BenchRun:
     def __init__(self, config: BenchConfig, run_dir: Path, *,
                  progress: Callable[[int, int], None] | None = None) -> None:
         self.config = config
-        self.run_dir = runfolder.prepare_run_dir(run_dir)
+        self.lock = runfolder.claim_run_dir(run_dir, "run")  # refuses another kind of run; locked
+        self.run_dir = self.lock.path
         self.progress = progress
         self.started = datetime.now(UTC)
         self.strategy = strategy_for(config)
@@ -99,6 +100,7 @@ class BenchRun:
         self.store.set_meta("bench", {"name": self.config.name, "source": self.config.source,
                                       "sha256": self.config.sha256})
         self.store.set_meta("software", runfolder.software_versions())
+        self.store.set_meta("period", runfolder.period_meta(self.config))
         self.strategy.start(self.clock.now_ms)
 
     def close(self) -> None:
@@ -107,6 +109,7 @@ class BenchRun:
             self.store.close()
         except Exception:  # noqa: BLE001 - already closed
             pass
+        self.lock.release()
 
     def describe_transport(self, meter_id: str) -> str:
         return self.strategy.describe(meter_id)

@@ -8,12 +8,12 @@ bench *recovers* what really happened.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, time, timedelta
+from datetime import timedelta
 
 import numpy as np
 
-from meterbench.config.bench_file import BenchConfig, LoadSpec, MeterSpec
-from meterbench.core.timeutil import MS_PER_HOUR, to_ms
+from meterbench.config.bench_file import BenchConfig, LoadSpec, MeterSpec, session_bounds_ms
+from meterbench.core.timeutil import MS_PER_HOUR
 from meterbench.instruments.sim.meter import ErrorCurve, SimMeter, true_energy
 from meterbench.instruments.sim.world import (
     Schedule,
@@ -56,14 +56,7 @@ class SimWorld:
 
 def _session_ms(cfg: BenchConfig, load: LoadSpec, day_offset: int) -> list[tuple[int, int]]:
     day = cfg.run.local_date + timedelta(days=day_offset)
-    out = []
-    for a, b in load.sessions:
-        ta = datetime.combine(day, time.fromisoformat(a), tzinfo=cfg.tz)
-        tb = datetime.combine(day, time.fromisoformat(b), tzinfo=cfg.tz)
-        if tb <= ta:  # a session over midnight
-            tb += timedelta(days=1)
-        out.append((to_ms(ta), to_ms(tb)))
-    return out
+    return [session_bounds_ms(day, a, b, cfg.tz) for a, b in load.sessions]
 
 
 def _schedule(cfg: BenchConfig, load: LoadSpec, start: int, end: int,

@@ -27,6 +27,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from meterbench.core.bounded import MAX_CSV_BYTES, read_bytes_bounded
+from meterbench.core.csvheader import require_columns
 from meterbench.core.errors import UserError
 from meterbench.sampling.in_service_limits import in_service_limit
 
@@ -43,10 +45,8 @@ class PointResult:
 def read_results_text(text: str, *, source: str = "<results>") -> list[PointResult]:
     reader = csv.DictReader(io.StringIO(text))
     header = [h.strip() for h in (reader.fieldnames or [])]
-    missing = [c for c in ("meter_id", "test_point", "error_pct") if c not in header]
-    if missing:
-        raise UserError(f"missing column(s) {', '.join(missing)}", source=source, field="header",
-                        expected="meter_id, test_point, error_pct[, uncertainty_pct]")
+    require_columns(header, ("meter_id", "test_point", "error_pct"), source=source,
+                    field="header", expected="meter_id, test_point, error_pct[, uncertainty_pct]")
     reader.fieldnames = header
     out: list[PointResult] = []
     seen: dict[tuple[str, str], int] = {}
@@ -92,9 +92,10 @@ def _number(text: str | None, *, source: str, field: str, row: int) -> float:
 def read_results(path: str | Path) -> list[PointResult]:
     p = Path(path)
     try:
-        text = p.read_text(encoding="utf-8-sig")
-    except OSError as exc:
-        raise UserError(f"cannot read: {exc.strerror}", source=str(p)) from None
+        text = read_bytes_bounded(p, MAX_CSV_BYTES, what="results file").decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise UserError(f"not UTF-8 text (byte {exc.start})", source=str(p),
+                        expected="a UTF-8 CSV file") from None
     return read_results_text(text, source=str(p))
 
 

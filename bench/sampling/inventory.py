@@ -31,7 +31,10 @@ from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
+from meterbench.core.bounded import MAX_CSV_BYTES, read_bytes_bounded
+from meterbench.core.csvheader import require_columns
 from meterbench.core.errors import UserError
+from meterbench.core.outfiles import spreadsheet_cell
 
 REQUIRED = ("meter_id", "model", "class", "rating", "production_year", "installation_date",
             "location")
@@ -122,10 +125,8 @@ def read_inventory_text(text: str, *, source: str = "<inventory>") -> list[Meter
 def _read_inventory_rows(text: str, *, source: str) -> list[Meter]:
     reader = csv.DictReader(io.StringIO(text))
     header = [h.strip() for h in (reader.fieldnames or [])]
-    missing = [c for c in REQUIRED if c not in header]
-    if missing:
-        raise UserError(f"missing column(s) {', '.join(missing)}", source=source, field="header",
-                        expected="columns " + ", ".join(REQUIRED))
+    require_columns(header, REQUIRED, source=source, field="header",
+                    expected="columns " + ", ".join(REQUIRED))
     reader.fieldnames = header
     meters: list[Meter] = []
     seen: dict[str, int] = {}
@@ -150,9 +151,7 @@ def _read_inventory_rows(text: str, *, source: str) -> list[Meter]:
 def read_inventory(path: str | Path) -> list[Meter]:
     p = Path(path)
     try:
-        text = p.read_text(encoding="utf-8-sig")
-    except OSError as exc:
-        raise UserError(f"cannot read: {exc.strerror}", source=str(p)) from None
+        text = read_bytes_bounded(p, MAX_CSV_BYTES, what="inventory").decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise UserError(f"not UTF-8 text (byte {exc.start})", source=str(p),
                         expected="a UTF-8 CSV file") from None
@@ -165,7 +164,8 @@ def write_inventory(meters: Iterable[Meter], path: str | Path) -> None:
         w = csv.writer(fh)
         w.writerow(cols)
         for m in meters:
-            w.writerow([m.meter_id, m.model, m.accuracy_class, m.rating, m.production_year,
-                        m.installation_date.isoformat(),
-                        m.last_verification.isoformat() if m.last_verification else "",
-                        m.location, m.lot_id or "", "yes" if m.mid else "no", m.technology])
+            w.writerow([spreadsheet_cell(c) for c in (
+                m.meter_id, m.model, m.accuracy_class, m.rating, m.production_year,
+                m.installation_date.isoformat(),
+                m.last_verification.isoformat() if m.last_verification else "",
+                m.location, m.lot_id or "", "yes" if m.mid else "no", m.technology)])

@@ -21,12 +21,15 @@ from __future__ import annotations
 import json
 import sqlite3
 import time
+import urllib.parse
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from meterbench.core.errors import environment_failure
 
 SCHEMA_VERSION = 2
 
@@ -92,17 +95,29 @@ class Store:
     commit that wrote readings (a side channel for operators and the crash test)."""
 
     def __init__(self, path: Path, *, commit_interval_s: float = 1.0,
-                 on_commit: CommitHook | None = None) -> None:
+                 on_commit: CommitHook | None = None, read_only: bool = False) -> None:
         self.path = Path(path)
         self.commit_interval_s = commit_interval_s
         self.on_commit = on_commit
-        self._db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
-        try:
-            self._db.execute("PRAGMA journal_mode=WAL")
-        except sqlite3.DatabaseError as exc:
-            raise StoreError(f"{self.path}: not a SQLite store ({exc})") from None
-        self._db.execute("PRAGMA synchronous=NORMAL")
-        self.migrated_from = self._migrate()
+        self.read_only = read_only
+        if read_only:
+            self._db = _open_read_only(self.path)
+            self.migrated_from = None
+            if self.schema_version != SCHEMA_VERSION:
+                self._db.close()
+                raise StoreError(f"{self.path}: store schema {self.schema_version} needs migrating "
+                                 "to be read (open it once with write access)")
+        else:
+            self._db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+            try:
+                self._db.execute("PRAGMA journal_mode=WAL")
+            except sqlite3.DatabaseError as exc:
+                failure = environment_failure(exc, str(self.path))
+                if failure is not None:
+                    raise failure from None
+                raise StoreError(f"{self.path}: not a SQLite store ({exc})") from None
+            self._db.execute("PRAGMA synchronous=NORMAL")
+            self.migrated_from = self._migrate()
         self._meter_ids: dict[str, int] = dict(
             (n, i) for i, n in self._db.execute("SELECT id, name FROM meters"))
         self._channel_ids: dict[str, int] = dict(
@@ -141,16 +156,26 @@ class Store:
         return self._db.execute("PRAGMA user_version").fetchone()[0]
 
     # ---- metadata -------------------------------------------------------------------------
+    def _execute(self, sql: str, args: tuple[Any, ...] = ()) -> sqlite3.Cursor:
+        """A write outside :meth:`commit`, with a full disk reported as an environment failure."""
+        try:
+            return self._db.execute(sql, args)
+        except sqlite3.Error as exc:
+            failure = environment_failure(exc, str(self.path))
+            if failure is None:
+                raise
+            raise failure from exc
+
     def set_meta(self, key: str, value: Any) -> None:
-        self._db.execute("INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)",
-                         (key, json.dumps(value)))
+        self._execute("INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)",
+                      (key, json.dumps(value)))
 
     def meta(self) -> dict[str, Any]:
         return {k: json.loads(v) for k, v in self._db.execute("SELECT key, value FROM meta")}
 
     def _id(self, table: str, cache: dict[str, int], name: str) -> int:
         if name not in cache:
-            self._db.execute(f"INSERT OR IGNORE INTO {table}(name) VALUES (?)", (name,))
+            self._execute(f"INSERT OR IGNORE INTO {table}(name) VALUES (?)", (name,))
             cache[name] = self._db.execute(f"SELECT id FROM {table} WHERE name=?",
                                            (name,)).fetchone()[0]
         return cache[name]
@@ -189,23 +214,20 @@ class Store:
 
     def commit(self) -> None:
         """Write everything buffered in one transaction. A reading whose (meter, channel, tick)
-        is already stored is ignored: a resumed or retried poll can never duplicate one."""
+        is already stored is ignored: a resumed or retried poll can never duplicate one.
+
+        A full disk or a read-only medium raises :class:`EnvironmentFailure`; the buffer is kept
+        (the transaction was rolled back), so the caller can record why it stops and say how much
+        could not be stored (:meth:`discard_pending`)."""
         n = len(self._pending)
         if self._pending or self._pending_events:
-            latest: dict[int, int] = {}
-            for row in self._pending:
-                tick = row[6]
-                if tick is not None and tick > latest.get(row[0], -1):
-                    latest[row[0]] = tick
-            with self._db:  # one transaction
-                self._db.execute("BEGIN")
-                self._db.executemany("INSERT OR IGNORE INTO readings VALUES (?, ?, ?, ?, ?, ?, ?)",
-                                     self._pending)
-                self._db.executemany("INSERT INTO events VALUES (?, ?, ?, ?, ?)",
-                                     self._pending_events)
-                self._db.executemany(
-                    "INSERT INTO progress VALUES (?, ?) ON CONFLICT(meter) "
-                    "DO UPDATE SET tick_ms = max(tick_ms, excluded.tick_ms)", latest.items())
+            try:
+                self._write_pending()
+            except sqlite3.Error as exc:
+                failure = environment_failure(exc, str(self.path))
+                if failure is None:
+                    raise
+                raise failure from exc
             self._pending.clear()
             self._pending_events.clear()
             self.committed_readings += n
@@ -213,9 +235,36 @@ class Store:
                 self.on_commit(n, self.committed_readings)
         self._last_commit = time.monotonic()
 
+    def discard_pending(self) -> int:
+        """Drop what is buffered and could not be written; returns how many readings that was."""
+        n = len(self._pending)
+        self._pending.clear()
+        self._pending_events.clear()
+        return n
+
+    def _write_pending(self) -> None:
+        """One transaction: the buffered readings, events and each meter's latest tick."""
+        latest: dict[int, int] = {}
+        for row in self._pending:
+            tick = row[6]
+            if tick is not None and tick > latest.get(row[0], -1):
+                latest[row[0]] = tick
+        with self._db:  # one transaction
+            self._db.execute("BEGIN")
+            self._db.executemany("INSERT OR IGNORE INTO readings VALUES (?, ?, ?, ?, ?, ?, ?)",
+                                 self._pending)
+            self._db.executemany("INSERT INTO events VALUES (?, ?, ?, ?, ?)",
+                                 self._pending_events)
+            self._db.executemany(
+                "INSERT INTO progress VALUES (?, ?) ON CONFLICT(meter) "
+                "DO UPDATE SET tick_ms = max(tick_ms, excluded.tick_ms)", latest.items())
+
     def close(self) -> None:
-        self.commit()
-        self._db.close()
+        try:
+            if not self.read_only:
+                self.commit()
+        finally:
+            self._db.close()
 
     def __enter__(self) -> Store:
         return self
@@ -231,9 +280,14 @@ class Store:
                end_ms: int | None = None) -> Series:
         """Valid readings (value present, no flag) of one channel, in time order."""
         if not self._series_index:
-            # Built on first read, not kept up on every insert (see MIGRATIONS).
-            self._db.execute("CREATE INDEX IF NOT EXISTS readings_by_series "
-                             "ON readings(meter, channel, response_ms)")
+            # Built on first read, not kept up on every insert (see MIGRATIONS). A read-only
+            # store without it is scanned instead (slower, same answer).
+            try:
+                self._db.execute("CREATE INDEX IF NOT EXISTS readings_by_series "
+                                 "ON readings(meter, channel, response_ms)")
+            except sqlite3.OperationalError:
+                if not self.read_only:
+                    raise
             self._series_index = True
         sql = ("SELECT request_ms, response_ms, value FROM readings r "
                "JOIN meters m ON m.id = r.meter JOIN channels c ON c.id = r.channel "
@@ -285,8 +339,42 @@ class Store:
         while rows := cur.fetchmany(batch):
             yield rows
 
+    def outage_times(self, meter: str, channel: str) -> np.ndarray:
+        """When the meter's ``channel`` was due but no valid value came: failed polls, the first
+        poll of every recorded acquisition gap, and flagged readings (NaN, "not available"),
+        sorted, epoch ms. The pipeline lowers the quality of the intervals these touch."""
+        rows = self._db.execute(
+            "SELECT coalesce(tick_ms, t_ms) FROM events WHERE meter = ? AND kind IN "
+            "('poll_failed', 'gap') UNION ALL "
+            "SELECT (request_ms + response_ms) / 2 FROM readings r JOIN meters m ON m.id = r.meter "
+            "JOIN channels c ON c.id = r.channel WHERE m.name = ? AND c.name = ? "
+            "AND (r.value IS NULL OR r.flag IS NOT NULL)", (meter, meter, channel)).fetchall()
+        return np.sort(np.array([r[0] for r in rows], dtype=np.int64))
+
     def integrity_ok(self) -> bool:
         return self._db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+
+
+def _open_read_only(path: Path) -> sqlite3.Connection:
+    """A connection that never writes: ``mode=ro``, and ``immutable=1`` when even that fails (a
+    run folder on read-only media, where SQLite cannot create the WAL's shared-memory file)."""
+    if not path.is_file():
+        raise StoreError(f"{path}: no such store")
+    uri = "file:" + urllib.parse.quote(str(path.resolve()))
+    last: sqlite3.DatabaseError | None = None
+    for mode in ("mode=ro", "mode=ro&immutable=1"):
+        try:
+            db = sqlite3.connect(f"{uri}?{mode}", uri=True, isolation_level=None,
+                                 check_same_thread=False)
+            db.execute("SELECT count(*) FROM sqlite_master").fetchone()
+            return db
+        except sqlite3.DatabaseError as exc:
+            last = exc
+    assert last is not None
+    failure = environment_failure(last, str(path))
+    if failure is not None and "not a database" not in str(last):
+        raise failure
+    raise StoreError(f"{path}: not a SQLite store ({last})")
 
 
 def iter_rows(store: Store) -> Iterable[tuple[str, str, int | None, int, int, float | None, str | None]]:

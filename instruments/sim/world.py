@@ -119,27 +119,35 @@ def on_off_load(start_ms: int, end_ms: int, sessions_ms: Sequence[tuple[int, int
                 power_w: float, phases: str = "3", power_factor: float = 1.0,
                 producing: bool = False) -> Schedule:
     """A load at ``power_w`` during each session and off otherwise (EV charger, heat-pump cycle)."""
-    points = {start_ms, end_ms}
-    for a, b in sessions_ms:
-        if b <= a:
-            raise ValueError(f"session ends before it starts: {a}..{b}")
-        points.update((min(max(a, start_ms), end_ms), min(max(b, start_ms), end_ms)))
-    edges = np.array(sorted(points), dtype=np.int64)
+    a = np.array([s[0] for s in sessions_ms], dtype=np.int64)
+    b = np.array([s[1] for s in sessions_ms], dtype=np.int64)
+    if np.any(b <= a):
+        k = int(np.flatnonzero(b <= a)[0])
+        raise ValueError(f"session ends before it starts: {a[k]}..{b[k]}")
+    edges = np.unique(np.concatenate([[start_ms, end_ms], np.clip(a, start_ms, end_ms),
+                                      np.clip(b, start_ms, end_ms)]))
     mids = (edges[:-1] + edges[1:]) // 2
-    on = np.zeros(len(mids), dtype=bool)
-    for a, b in sessions_ms:
-        on |= (mids >= a) & (mids < b)
-    return _from_levels(edges, np.where(on, power_w, 0.0), phases, power_factor, producing)
+    # sessions on at each midpoint: started at or before it, minus ended at or before it
+    # (sorted searches: O(n log n) however many sessions a long run has)
+    active = (np.searchsorted(np.sort(a), mids, side="right")
+              - np.searchsorted(np.sort(b), mids, side="right"))
+    return _from_levels(edges, np.where(active > 0, power_w, 0.0), phases, power_factor, producing)
 
 
 def cycling_sessions(start_ms: int, end_ms: int, rng: np.random.Generator, *, on_ms: int,
                      off_ms: int, jitter: float = 0.2) -> list[tuple[int, int]]:
-    """A heat pump's on/off cycles, each phase length jittered by ±``jitter``, whole seconds."""
+    """A heat pump's on/off cycles, each phase length jittered by ±``jitter``, whole seconds.
+
+    Each phase lasts at least a second after jitter and rounding, so time always advances: an
+    ``on``/``off`` of zero cannot loop forever (the bench file refuses phases under a second).
+    """
+    if on_ms < 1000 or off_ms < 1000:
+        raise ValueError(f"on and off must each last at least 1 s, got {on_ms} and {off_ms} ms")
     sessions: list[tuple[int, int]] = []
     t = start_ms + int(rng.integers(0, max(off_ms, 1000)) // 1000 * 1000)
     while t < end_ms:
-        on = int(on_ms * rng.uniform(1 - jitter, 1 + jitter)) // 1000 * 1000
-        off = int(off_ms * rng.uniform(1 - jitter, 1 + jitter)) // 1000 * 1000
+        on = max(1000, int(on_ms * rng.uniform(1 - jitter, 1 + jitter)) // 1000 * 1000)
+        off = max(1000, int(off_ms * rng.uniform(1 - jitter, 1 + jitter)) // 1000 * 1000)
         sessions.append((t, min(t + on, end_ms)))
         t += on + off
     return sessions

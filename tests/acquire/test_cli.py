@@ -73,18 +73,19 @@ def test_sigterm_stops_cleanly_with_a_summary(acquired):
 
 def test_export_csv_and_parquet_hold_every_reading(acquired, tmp_path):
     out = acquired["out"]
-    assert main(["export", str(out), "--format", "csv", "--out", str(tmp_path / "r.csv")]) == 0
+    assert main(["export", str(out), "--format", "csv", "--all",
+                 "--out", str(tmp_path / "r.csv")]) == 0
     with Store(out / "store.sqlite") as s:
         n = s.reading_count()
         first = next(s.iter_readings())[0]
     rows = list(csv.DictReader(open(tmp_path / "r.csv", encoding="utf-8")))
     assert len(rows) == n
-    assert list(rows[0]) == ["meter", "channel", "tick_utc", "request_utc", "response_utc",
-                             "value", "flag"]
+    assert list(rows[0]) == ["meter", "time", "channel", "value", "flag", "tick_utc",
+                             "request_utc", "response_utc"]
     assert rows[0]["meter"] == first[0] and float(rows[0]["value"]) == first[5]
     assert rows[0]["tick_utc"].endswith("Z")
     pq = pytest.importorskip("pyarrow.parquet", reason="pyarrow (the 'export' extra) not installed")
-    assert main(["export", str(out), "--format", "parquet"]) == 0
+    assert main(["export", str(out), "--format", "parquet", "--all"]) == 0
     table = pq.read_table(out / "readings.parquet")
     assert table.num_rows == n
     assert str(table.schema.field("tick_utc").type) == "timestamp[ms, tz=UTC]"

@@ -11,7 +11,8 @@ import pytest
 import meterbench.cli
 import meterbench.cli.datahub as datahub_cli
 from meterbench.core.errors import UserError
-from meterbench.datahub.files import message_filename, read_message_file, safe_name_part
+from meterbench.core.names import safe_component
+from meterbench.datahub.files import message_filename, read_message_file
 from meterbench.datahub.run_export import load_delivery_config, load_intervals
 
 from .conftest import GSRN, RECEIVER, SCHEMA_DIR, SENDER, day_message
@@ -236,7 +237,7 @@ def test_message_file_names_cannot_escape_the_folder(hostile: str) -> None:
     name = message_filename(message, "json")
     assert "/" not in name and "\\" not in name and "\x00" not in name
     assert not name.startswith(".") and name.endswith("_2026-06-15.json")
-    assert safe_name_part(hostile) not in ("", ".", "..")
+    assert safe_component(hostile) not in ("", ".", "..")
 
 
 def test_validate_uses_master_data_and_now_when_given(run: Path, tmp_path: Path, capsys) -> None:

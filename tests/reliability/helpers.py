@@ -47,3 +47,18 @@ def edit(text: str, old: str, new: str, count: int = 1) -> str:
     return text.replace(old, new, count)
 
 
+
+
+def make_run(bench: Path, out: Path) -> Path:
+    """A finished run folder of ``bench`` (simulated): started, acquired, written, closed."""
+    from meterbench.config.bench_file import load_bench
+    from meterbench.run.session import BenchRun
+
+    run = BenchRun(load_bench(str(bench)), out)
+    try:
+        run.start()
+        run.acquire()
+        run.write()
+    finally:
+        run.close()
+    return out

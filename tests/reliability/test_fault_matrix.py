@@ -222,3 +222,154 @@ def test_frozen_counter_keeps_its_energy(fault_run: FaultRun) -> None:
 
 def test_frozen_counter_with_max_power_keeps_its_energy(fault_run: FaultRun) -> None:
     assert abs(np.nansum(fault_run.quantity["f_frozen_maxp"]) - fault_run.true_kwh["ok"].sum()) < 2e-3
+
+
+# ---- the simulator process stopped (SIGSTOP) and killed-then-restarted mid-quarter ------------
+# The meters are served by a process of their own (sim_process.py) on fixed ports, on a scaled
+# clock shared with the acquisition; the bench's drivers poll them over TCP as they would a real
+# gateway. While the process is stopped the polls time out; while it is dead (and starting again)
+# they are refused. The quarters those outages touch must be estimated or missing, never measured.
+PROCESS_BENCH = """
+[bench]
+name = "sim-process"
+seed = 5
+simulate = false
+
+[run]
+date = "2026-06-01"
+poll_period = "1min"
+
+[[load]]
+id = "house"
+kind = "base"
+mean_w = 800
+peak_w = 3000
+
+"""
+PROCESS_METER = """
+[[meter]]
+id = "{id}"
+role = "{id}"
+model = "eastron_sdm630"
+class = "B"
+transport = {{ kind = "tcp", host = "127.0.0.1", port = {port}, timeout = 0.1 }}
+"""
+SCALE = 240.0          # a quarter-hour in 3.75 wall seconds, a poll every 0.25 s
+MINUTE = 60_000
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@dataclass
+class ProcessFaultRun:
+    quality: dict[str, np.ndarray]
+    starts: np.ndarray
+    windows: list[tuple[int, int]]     # simulated [from, to] of each outage
+    failed: dict[str, int]
+    failed_ticks: list[int]
+
+
+@pytest.fixture(scope="module")
+def process_fault_run(tmp_path_factory: pytest.TempPathFactory) -> ProcessFaultRun:
+    import asyncio
+    import signal
+    import subprocess
+    import sys
+    import threading
+    import time
+
+    from meterbench.acquisition.engine import acquire, poll_plan
+    from meterbench.acquisition.links import build_drivers
+    from meterbench.clocks.anchored import AnchoredClock, wall_ms
+    from meterbench.run.analysis import CHANNELS, analyse_meter
+    from meterbench.store.run_store import Store
+
+    tmp = tmp_path_factory.mktemp("sim-process")
+    bench = tmp / "bench.toml"
+    bench.write_text(PROCESS_BENCH + "".join(PROCESS_METER.format(id=role, port=_free_port())
+                                             for role in ("main", "operator")))
+    config = load_bench(str(bench))
+    ports = [str(m.transport.port) for m in config.meters]
+    start = config.run.start_ms
+    clock = AnchoredClock(start, wall_ms() + 3000, SCALE)  # simulated 00:00 local in 3 s
+    helper = Path(__file__).with_name("sim_process.py")
+    argv = [sys.executable, str(helper), str(bench), str(clock.origin_ms),
+            str(clock.anchor_wall_ms), str(SCALE), *ports]
+
+    def launch() -> subprocess.Popen[str]:
+        proc = subprocess.Popen(argv, stdout=subprocess.PIPE, text=True)
+        assert proc.stdout is not None and proc.stdout.readline().strip() == "ready"
+        return proc
+
+    procs = [launch()]
+    windows: list[tuple[int, int]] = []
+
+    def at_sim(minute: float) -> None:
+        time.sleep(max(0.0, (clock.anchor_wall_ms + minute * MINUTE / SCALE - wall_ms()) / 1000))
+
+    def faults() -> None:
+        at_sim(22.3)                                   # mid-quarter 00:15-00:30
+        t0 = clock.now_ms()
+        procs[-1].send_signal(signal.SIGSTOP)
+        time.sleep(1.0)                                # 4 min simulated, beyond every retry
+        procs[-1].send_signal(signal.SIGCONT)
+        windows.append((t0, clock.now_ms()))
+        at_sim(37.3)                                   # mid-quarter 00:30-00:45
+        t0 = clock.now_ms()
+        procs[-1].send_signal(signal.SIGKILL)
+        procs[-1].wait()
+        procs.append(launch())                         # same ports, same world
+        windows.append((t0, clock.now_ms()))
+
+    store = Store(tmp / "store.sqlite")
+    injector = threading.Thread(target=faults, daemon=True)
+    try:
+        drivers = build_drivers(config, [], clock.now_ms)
+        plans = [poll_plan(spec, drivers[spec.id]) for spec in config.meters]
+        injector.start()
+        stats = asyncio.run(acquire(plans, clock, store, start_ms=start - 2 * MINUTE,
+                                    end_ms=start + 47 * MINUTE, period_ms=MINUTE))
+        injector.join(timeout=30)
+        store.commit()
+        failed_ticks = [int(e["tick_ms"]) for e in store.events("poll_failed")]
+        quality, starts = {}, None
+        for spec in config.meters:
+            readings = {ch: store.series(spec.id, ch) for ch in CHANNELS}
+            outages = {ch: store.outage_times(spec.id, ch) for ch in CHANNELS}
+            ma = analyse_meter(spec, readings, start, start + 60 * MINUTE, MINUTE,
+                               outages=outages)
+            quality[spec.id] = ma.quarter["energy.import"].series.quality
+            starts = ma.quarter["energy.import"].series.start_ms
+    finally:
+        store.close()
+        for p in procs:
+            if p.poll() is None:
+                p.send_signal(signal.SIGCONT)
+                p.kill()
+                p.wait()
+    return ProcessFaultRun(quality, starts, windows,  # type: ignore[arg-type]
+                           {m: s.errors for m, s in stats.items()}, failed_ticks)
+
+
+@pytest.mark.slow
+def test_stopped_and_restarted_simulator_quarters_are_never_measured(
+        process_fault_run: ProcessFaultRun) -> None:
+    run = process_fault_run
+    assert len(run.windows) == 2 and all(n > 0 for n in run.failed.values()), run.failed
+    for a, b in run.windows:  # each fault made polls fail (stopped: timeouts; dead: refused)
+        assert any(a - MINUTE <= t <= b + MINUTE for t in run.failed_ticks), run.failed_ticks
+    q = QUARTER_MS
+    for meter, quality in run.quality.items():
+        touched = np.zeros(len(run.starts), dtype=bool)
+        for a, b in run.windows:  # a poll either side may be the one that failed
+            touched |= (run.starts < b + MINUTE) & (run.starts + q > a - MINUTE)
+        assert touched.sum() >= 2
+        assert not (quality[touched] == Quality.MEASURED).any(), (meter, quality)
+        assert set(quality[touched].tolist()) <= {Quality.ESTIMATED, Quality.MISSING}
+        assert quality[0] == Quality.MEASURED  # the quarter before any fault: still measured

@@ -21,10 +21,10 @@ import pytest
 
 from meterbench.config.bench_file import load_bench
 from meterbench.core.errors import UserError
-from meterbench.datahub.files import safe_name_part
+from meterbench.core.names import safe_component
 from meterbench.instruments.sim.lab import LabSpec, start_lab
 from meterbench.reports.run_reader import RunFolderError, safe_member
-from meterbench.run.folder import default_run_dir, safe_name
+from meterbench.run.folder import default_run_dir
 from meterbench.run.simhost import SimHost, start_meters
 from meterbench.run.simworld import build_world
 
@@ -135,7 +135,7 @@ def test_hostile_text_is_escaped_in_both_reports() -> None:
 @pytest.mark.parametrize("name", ["../../etc/passwd", "/etc/cron.d/x", "..", ".", "a/../../b",
                                   "C:\\Windows\\x", "\x00", "", "run\nname"])
 def test_names_from_input_stay_inside_their_folder(name: str, tmp_path: Path) -> None:
-    for cleaned in (safe_name(name), safe_name_part(name)):
+    for cleaned in (safe_component(name, 'run'), safe_component(name)):
         assert cleaned and cleaned not in (".", "..")
         assert "/" not in cleaned and "\\" not in cleaned and "\x00" not in cleaned
         assert (tmp_path / cleaned).resolve().parent == tmp_path.resolve()
@@ -160,13 +160,15 @@ def test_results_json_cannot_point_the_report_outside_its_run_folder(member: str
                                                               "intervals.csv").resolve()
 
 
-def test_run_folder_is_refused_when_it_holds_a_finished_run(tmp_path: Path) -> None:
-    from meterbench.run.folder import prepare_run_dir
+@pytest.mark.parametrize("kind", ["run", "acquire"])
+def test_run_folder_is_refused_when_it_holds_a_finished_run(kind: str, tmp_path: Path) -> None:
+    from meterbench.run.folder import claim_run_dir
 
     (tmp_path / "results.json").write_text("{}")
     with pytest.raises(UserError, match="already holds a finished run"):
-        prepare_run_dir(tmp_path)
+        claim_run_dir(tmp_path, kind)
     assert (tmp_path / "results.json").read_text() == "{}"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["results.json"]  # no lock left either
 
 
 def test_every_dependency_has_an_upper_bound() -> None:

@@ -1,0 +1,108 @@
+"""Issue 15's CLI edges, one test each (every one failed before the fix): a malformed
+results.json, ``run -k`` selecting nothing, ``export`` feeding ``intervals``, a decimal comma, a
+bench-file typo, a semicolon-separated CSV."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from pathlib import Path
+
+import pytest
+
+import meterbench.cli
+
+from .helpers import TINY_BENCH, assert_one_line_error, make_run, tiny_bench_text
+
+
+@pytest.mark.parametrize(("doc", "needle"), [
+    ({"schema": "meterbench.results/1"}, "run: missing"),                       # KeyError 'run'
+    ([{"schema": "meterbench.results/1"}], "not a meterbench results document"),  # AttributeError
+    ({"schema": "meterbench.results/1", "run": {"id": "r", "bench": "b"},
+      "records": [{"name": "check", "value": 1}]}, "records[0].verdict: missing"),  # 'verdict'
+    ({"schema": "meterbench.results/1", "run": {"id": "r", "bench": "b", "software": ["x"]}},
+     "run.software: expected a table"),
+], ids=["no-run", "a-list", "record-without-verdict", "software-a-list"])
+def test_report_on_a_malformed_results_file(doc: object, needle: str, tmp_path: Path,
+                                            capsys: pytest.CaptureFixture) -> None:
+    (tmp_path / "results.json").write_text(json.dumps(doc))
+    assert meterbench.cli.main(["report", str(tmp_path)]) == 2
+    assert_one_line_error(capsys.readouterr().err, "results.json", needle)
+    assert not (tmp_path / "report.html").exists()
+
+
+def test_run_k_that_selects_nothing(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    out = tmp_path / "run"
+    assert meterbench.cli.main(["run", str(TINY_BENCH), "-k", "nothing_matches", "--out",
+                                str(out), "-q"]) == 2
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1, err
+    assert_one_line_error(err, "-k nothing_matches", "selects none of the")
+    assert not out.exists()
+
+
+@pytest.fixture(scope="module")
+def tiny_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return make_run(TINY_BENCH, tmp_path_factory.mktemp("edge") / "run")
+
+
+def test_export_is_read_by_intervals_as_it_is_over_the_bench_period(
+        tiny_run: Path, tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    exported = tmp_path / "readings.csv"
+    assert meterbench.cli.main(["export", str(tiny_run), "--out", str(exported)]) == 0
+    capsys.readouterr()
+    assert meterbench.cli.main(["intervals", str(exported), "--quiet"]) == 0
+    got = list(csv.DictReader(io.StringIO(capsys.readouterr().out)))
+    doc = json.loads((tiny_run / "results.json").read_text())
+    start = doc["run"]["period_start_utc"][:16] + "Z"
+    by_series: dict[tuple[str, str], list[dict[str, str]]] = {}
+    for r in got:
+        by_series.setdefault((r["meter"], r["channel"]), []).append(r)
+    assert set(by_series) == {(m, c) for m in ("main", "ev", "ev_ref")
+                              for c in ("energy.import", "energy.export")}
+    for rows in by_series.values():
+        assert len(rows) == 96 and rows[0]["start"] == start  # the bench day, nothing before
+        assert {r["quality"] for r in rows} == {"measured"}
+    # ... and the same energies the run itself computed
+    run_rows = {(r["meter"], r["channel"], r["start"]): float(r["quantity"])
+                for r in csv.DictReader((tiny_run / "series" / "intervals.csv").open())}
+    for r in got:
+        assert abs(float(r["quantity"]) - run_rows[(r["meter"], r["channel"], r["start"])]) < 2e-3
+
+
+def test_a_decimal_comma_is_not_read_as_an_integer(tmp_path: Path,
+                                                   capsys: pytest.CaptureFixture) -> None:
+    (tmp_path / "r.csv").write_text("meter,time,channel,value\n"
+                                    "m1,2026-06-01T00:00:00Z,energy.import,1\n"
+                                    "m1,2026-06-01T00:15:00Z,energy.import,1,5\n")
+    assert meterbench.cli.main(["intervals", str(tmp_path / "r.csv")]) == 2
+    assert_one_line_error(capsys.readouterr().err, "r.csv: row 3", "5 fields", "1.5, not 1,5")
+
+
+@pytest.mark.parametrize(("old", "new", "field", "guess"), [
+    ('class = "C"', 'clas = "C"', "meter[2].clas", "did you mean 'class'?"),
+    ("[run]", "[runn]", "runn", "did you mean 'run'?"),
+    ("mean_w = 300", "mean = 300", "load[1].mean", "did you mean 'mean_w'?"),
+])
+def test_a_typo_names_the_unknown_key_and_the_near_one(old: str, new: str, field: str, guess: str,
+                                                       tmp_path: Path,
+                                                       capsys: pytest.CaptureFixture) -> None:
+    (tmp_path / "b.toml").write_text(tiny_bench_text(**{old: new}))
+    assert meterbench.cli.main(["run", str(tmp_path / "b.toml"), "--out", "o"]) == 2
+    line = assert_one_line_error(capsys.readouterr().err, field, "unknown field", guess)
+    assert "missing required field" not in line
+
+
+@pytest.mark.parametrize("command", ["intervals", "sampling"])
+def test_a_semicolon_separated_csv_gets_a_hint(command: str, tmp_path: Path,
+                                               capsys: pytest.CaptureFixture) -> None:
+    path = tmp_path / "x.csv"
+    if command == "intervals":
+        path.write_text("meter;time;channel;value\nm1;2026-06-01T00:15:00Z;energy.import;1,5\n")
+        argv = ["intervals", str(path)]
+    else:
+        path.write_text("meter_id;model;class\nm1;x;B\n")
+        argv = ["sampling", "due", str(path), "--on", "2026-06-01"]
+    assert meterbench.cli.main(argv) == 2
+    assert_one_line_error(capsys.readouterr().err, str(path), "semicolon-separated")

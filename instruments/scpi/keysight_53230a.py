@@ -117,6 +117,7 @@ class Keysight53230A(ScpiInstrument):
         """Count the reference pulses over the next ``meter_pulses`` meter pulses."""
         if self._configured_for != meter_constant:
             self.configure(meter_constant)
+        self.abort()  # a measurement left running (one that never completed) would refuse INIT
         self.holdoff_events = int(meter_pulses)
         self._pulses = int(meter_pulses)
         self.initiate()

@@ -141,9 +141,13 @@ def plan_pulses(power_w: float, mpe_pct: float, *, meter_constant: float,
     room = (margin * target / COVERAGE_K) ** 2 - u_reference(reference_accuracy_pct) ** 2
     per_ms = meter_constant * power_w / _MS_PULSE  # meter pulses per ms
     fill_min_gate = math.ceil(min_gate_ms * per_ms - 1e-9)
-    cap = max(1, math.floor(max_gate_ms * per_ms + 1e-9))
+    cap = math.floor(max_gate_ms * per_ms + 1e-9)
     warning, reachable = "", True
-    if room <= 0:
+    if cap < 1:
+        n, reachable = 1, False
+        warning = (f"one pulse takes {pulse_gate_ms(1, meter_constant, power_w) / 60000:.0f} min, "
+                   f"longer than the maximum gate ({max_gate_ms / 60000:.0f} min)")
+    elif room <= 0:
         n, reachable = cap, False
         warning = (f"the reference standard alone (±{reference_accuracy_pct} %) exceeds the "
                    f"target U ≤ {target:.3g} %")

@@ -163,6 +163,15 @@ def test_user_folder_adds_a_model_and_file_path_loads(tmp_path):
     (GOOD.format(stem="my_meter") + '"energy.export" = { address = 0x49 }\n',
      "channels.energy.export.address", "do not share"),
     ('model = "my_meter"\n', "channels", "[channels]"),
+    (GOOD.format(stem="my_meter").replace("[defaults]", '[test_output]\nkind = "S0"\nconstant = 0\n'
+                                                        'source = "manual"\n[defaults]'),
+     "test_output.constant", "impulses per kWh"),
+    (GOOD.format(stem="my_meter").replace("[defaults]", '[test_output]\nkind = "S0"\nconstant = 400\n'
+                                                        '[defaults]'),
+     "test_output.source", "manual"),
+    (GOOD.format(stem="my_meter").replace("[defaults]", '[test_output]\nkind = "IR"\nconstant = 400\n'
+                                                        'source = "m"\n[defaults]'),
+     "test_output.kind", "LED or S0"),
 ])
 def test_broken_file_names_file_field_and_expectation(tmp_path, text, field, expected_part):
     if "sentinel = 2" in text:  # 2 is a valid bit pattern; make it too wide for float32

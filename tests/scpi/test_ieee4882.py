@@ -15,6 +15,7 @@ import pytest
 
 from meterbench import registry
 from meterbench.instruments.kinds import InstrumentKind
+from meterbench.instruments.registers import load_register_map
 from meterbench.instruments.sim.lab import (
     LabSpec,
     MeterSpec,
@@ -25,7 +26,6 @@ from meterbench.instruments.sim.lab import (
     start_lab,
 )
 from meterbench.instruments.sim.meter import ErrorCurve
-from meterbench.instruments.registers import load_register_map
 
 from .vclock import VirtualClock
 

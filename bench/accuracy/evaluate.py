@@ -168,7 +168,8 @@ def starting_record(d: RegisterDelta, current_a: float, *, expected_kwh: float) 
                   low=low, rule="registers: advance > 2 register steps (two reads, ±q each)",
                   detail=f"Ist {current_a:g} A PF 1 for {d.gate_ms / 1000:g} s; expected about "
                          f"{expected_kwh:.5f} kWh, register advanced {d.import_kwh:.5f} kWh",
-                  data=dict(kind="starting", current_a=current_a, expected_kwh=expected_kwh,
+                  data=dict(kind="starting", method="register", current_a=current_a,
+                            expected_kwh=expected_kwh,
                             step_kwh=d.step_kwh, gate_s=d.gate_ms / 1000))
 
 
@@ -190,7 +191,8 @@ def creep_record(d: RegisterDelta, rating: MeterRating, voltage_v: float, *,
                   high=pulse, rule="at most 1 pulse equivalent (no-load test, IEC 62053-21 / EN 50470-3)",
                   detail=f"{voltage_v:g} V (1.15·Un), no current, {d.gate_ms / 1000:g} s; {what}; "
                          f"import +{d.import_kwh:.6f} kWh, export +{d.export_kwh:.6f} kWh",
-                  data=dict(kind="creep", gate_s=d.gate_ms / 1000, pulse_kwh=pulse,
+                  data=dict(kind="creep", method="register", gate_s=d.gate_ms / 1000,
+                            pulse_kwh=pulse,
                             export_kwh=d.export_kwh))
 
 
@@ -204,7 +206,8 @@ def dial_record(d: RegisterDelta, lim: Limit, *, reference_accuracy_pct: float, 
                   decide(value, -lim.pct, lim.pct, b.expanded, rule), low=-lim.pct, high=lim.pct,
                   uncertainty=b.expanded, rule=RULE_TEXT[rule],
                   detail=f"register +{d.import_kwh:.5f} kWh vs reference {ref:.5f} kWh; {lim.basis}",
-                  data=dict(kind="dial", reference_kwh=ref, budget=b.as_dict()))
+                  data=dict(kind="dial", method="register", reference_kwh=ref,
+                            gate_s=d.gate_ms / 1000, budget=b.as_dict()))
 
 
 def classify_registration(d: RegisterDelta, phase_kwh: float, tolerance_pct: float) -> str:
@@ -225,7 +228,8 @@ def summation_record(d: RegisterDelta, behaviour: str, declared: str | None, pha
                      ) -> Record:
     detail = (f"+P on L1, −P on L2 for {d.gate_ms / 1000:g} s ({phase_kwh:.5f} kWh per phase): "
               f"import +{d.import_kwh:.5f} kWh, export +{d.export_kwh:.5f} kWh → {behaviour}")
-    data = dict(kind="summation", behaviour=behaviour, declared=declared, phase_kwh=phase_kwh,
+    data = dict(kind="summation", method="register", behaviour=behaviour, declared=declared,
+                phase_kwh=phase_kwh,
                 export_kwh=d.export_kwh)
     if declared is None:
         verdict = "fail" if behaviour == "inconsistent" else "info"

@@ -78,8 +78,8 @@ def test_sim_lab_measures_points_by_pulses_and_the_register_test_by_registers(la
                 assert all(n > 0 for n in d["reference_pulses"].values())
                 assert d["plan"]["gate_s"] >= 30.0  # the plan's minimum gate ...
                 assert d["gate_s"] == pytest.approx(d["plan"]["gate_s"], rel=0.05)  # ... as run
-            elif d["kind"] == "dial":
-                assert "register" in r["detail"]
+            else:  # starting, no-load, register (dial) and summation tests: the registers
+                assert d["method"] == "register", r["name"]
     html = (out / "report.html").read_text()
     assert "<th>method</th>" in html and html.count("<td>pulse</td>") == 24
     counters = [d for d in results["devices"] if d["role"].startswith("error calculator")]

@@ -2,12 +2,12 @@
 
 A driver package registers one :class:`InstrumentKind` per instrument under the entry-point group
 ``meterbench.instruments`` (see :mod:`meterbench.registry`). The kind says which lab roles the
-instrument can fill (``source``, ``reference``), how to open it on a VISA resource, what options a
+instrument can fill (``source``, ``reference``, ``error_calculator``), how to open it on a VISA resource, what options a
 bench file may give it, the limits a test plan must respect (from the instrument's manual, not
 from meterbench), and how to build its simulator for a simulated lab.
 
 The lab bench talks to a role through a small protocol (:mod:`meterbench.accuracy.executor`:
-``Source``, ``Reference``), never to a named class, so a lab with another power source or reference
+``Source``, ``Reference``, ``ErrorCalculator``), never to a named class, so a lab with another power source or reference
 standard registers its own kind and names it in its bench file.
 """
 
@@ -22,6 +22,10 @@ ROLES: dict[str, str] = {
     "source": "a power source: apply(voltage_v, current_a, phi_deg), output_on(), output_off()",
     "reference": "a reference standard: start_integration(), stop_integration() -> Wh, "
                  "energy_wh(), accuracy_pct",
+    "error_calculator": "an error calculator for one meter position, comparing the meter's test "
+                        "output with the reference standard's pulses: "
+                        "reference_constant_imp_per_kwh, start(meter_pulses, meter_constant), "
+                        "done() -> bool, result() -> meter_pulses, reference_pulses",
 }
 
 
@@ -44,12 +48,17 @@ class SimContext:
 
     ``circuit`` is the lab source's circuit (a :class:`~meterbench.instruments.sim.source_circuit.
     SourceCircuit`): a source simulator drives it, a reference simulator integrates its true
-    energy. ``time_ms`` is the lab's time function.
+    energy. ``time_ms`` is the lab's time function. ``pulses`` are the lab's pulse lines
+    (:mod:`meterbench.instruments.sim.pulses`): each meter under test's test output by its name and
+    ``"reference"``, the reference standard's energy; ``meter`` is the meter under test an
+    instrument is wired to (an error calculator's position), if any.
     """
 
     circuit: Any
     time_ms: Callable[[], int]
     serial: str = "SIM0001"
+    pulses: Mapping[str, Any] = field(default_factory=dict)
+    meter: str | None = None
 
 
 @dataclass(frozen=True)

@@ -215,15 +215,45 @@ class Channel:
         return 0.0 if self.dtype.is_float else (1.0 / self._divisor if self._divisor else self.scale)
 
 
+#: Kinds of test output: a flashing LED (read by an optical scanning head) or an S0 pulse output
+#: (a switched contact wired to the error calculator).
+TEST_OUTPUT_KINDS = ("LED", "S0")
+#: Which energy the pulses count.
+TEST_OUTPUT_ENERGIES = ("import", "export", "total")
+
+
+@dataclass(frozen=True)
+class TestOutput:
+    """A meter's test output: one pulse per ``1/constant`` kWh of registered energy.
+
+    ``source`` cites where the numbers come from (the manufacturer's manual); ``pulse_width_ms``
+    is ``None`` where the manual does not give it.
+    """
+
+    __test__ = False  # not a pytest test class
+
+    constant_imp_per_kwh: float
+    kind: str
+    source: str
+    energy: str = "import"
+    pulse_width_ms: float | None = None
+
+    @property
+    def kwh_per_pulse(self) -> float:
+        return 1.0 / self.constant_imp_per_kwh
+
+
 @dataclass(frozen=True)
 class RegisterMap:
-    """All channels of one meter model, read from ``source`` (a TOML file)."""
+    """All channels of one meter model, read from ``source`` (a TOML file), and its test output
+    (``None``: the model has none, or its constant could not be confirmed)."""
 
     model: str
     name: str
     channels: dict[str, Channel]
     source: str = ""
     max_registers: int = MAX_REGISTERS_PER_READ
+    test_output: TestOutput | None = None
 
     def channel(self, name: str) -> Channel:
         try:

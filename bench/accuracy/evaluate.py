@@ -1,8 +1,11 @@
 """From lab measurements to records: error, limit, uncertainty budget, decision rule, verdict.
 
-Pure: takes :class:`~meterbench.accuracy.executor.Measurement` s (or register deltas) and returns
-:class:`meterbench.core.records.Record` s. The rising and falling runs of a point give one record whose value
-is their mean and whose budget includes their spread (repeatability).
+Pure: takes :class:`~meterbench.accuracy.executor.Measurement` s (register method),
+:class:`~meterbench.accuracy.executor.PulseMeasurement` s (pulse method) or register deltas and
+returns :class:`meterbench.core.records.Record` s. The rising and falling runs of a point give one
+record whose value is their mean and whose budget includes their spread (repeatability); the
+record says which method measured it, and for the pulse method the pulse counts, the constants and
+the gate of each run.
 """
 
 from __future__ import annotations
@@ -12,14 +15,16 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from meterbench.accuracy.decision import RULE_TEXT, decide
-from meterbench.accuracy.executor import Measurement, RegisterDelta
-from meterbench.accuracy.limits import CREEP_MAX_PULSES
+from meterbench.accuracy.executor import Measurement, PulseMeasurement, RegisterDelta
+from meterbench.accuracy.limit_table import LimitTable, NoLimit
+from meterbench.accuracy.limits import CREEP_MAX_PULSES, mid_table
 from meterbench.accuracy.plans import TestPoint
 from meterbench.accuracy.rating import MeterRating
 from meterbench.accuracy.uncertainty import (
     Budget,
     budget,
     dof_json,
+    pulse_budget,
     repeatability_dof,
     u_repeatability,
 )
@@ -37,26 +42,54 @@ class Limit:
 
 
 def limit_for(rating: MeterRating, current_a: float, *, basis: str = "mpe", country: str = "DK",
-              band: int = 0) -> Limit:
-    """MID MPE (``basis="mpe"``) or the country's in-service limit (``"in_service"``)."""
-    rng = "Imin…Itr" if current_a < rating.i_tr else "Itr…Imax"
+              band: int = 0, pf: str = "1", load: str = "balanced",
+              table: LimitTable | None = None) -> Limit:
+    """The MPE (``basis="mpe"``) or the country's in-service limit (``"in_service"``) at a test
+    current, power factor and load, from ``table`` (default: Directive 2014/32/EU Annex V
+    Table 2). Raises :class:`~meterbench.accuracy.limit_table.NoLimit` where the table has none."""
+    table = table or mid_table()
+    if current_a < rating.i_min * (1 - 1e-9):
+        raise NoLimit(f"{current_a:g} A is below Imin {rating.i_min:g} A: no MPE is defined there")
+    found = table.mpe(rating.accuracy_class, current_a, rating.rated, pf=pf, load=load, band=band)
+    what = f"class {rating.accuracy_class}, {found.row.current_range}, {load.replace('_', '-')} load"
     if basis == "in_service":
-        return Limit(rating.in_service_pct(current_a, country=country, band=band),
-                     f"in-service limit {country} (2 × MPE class {rating.accuracy_class}, {rng}, "
-                     f"band {band}; BEK 582/2018 §11 / MessEV §22)")
-    return Limit(rating.mpe_pct(current_a, band=band),
-                 f"MPE class {rating.accuracy_class} ({rng}, band {band}; 2014/32/EU Annex V Table 2)")
+        service = table.in_service.get(country)
+        if service is None:
+            raise NoLimit(f"{table.name} has no in-service factor for {country!r}")
+        return Limit(service.factor * found.pct,
+                     f"in-service limit {country} ({service.factor:g} × MPE {what}; "
+                     f"{found.citation}; {service.source})")
+    return Limit(found.pct, f"MPE {what} ({found.citation})")
 
 
-def mean_budget(runs: Sequence[Measurement], reference_accuracy_pct: float,
+def run_budget(run: Measurement | PulseMeasurement, reference_accuracy_pct: float) -> Budget:
+    """One run's budget: the pulse method's count and gate terms, or the register method's
+    resolution and read-timing terms."""
+    if isinstance(run, PulseMeasurement):
+        return pulse_budget(reference_accuracy_pct=reference_accuracy_pct,
+                            reference_pulses=run.reference_pulses, gate_ms=run.gate_ms,
+                            edge_u_ms=run.edge_u_ms)
+    return budget(reference_accuracy_pct=reference_accuracy_pct, step_kwh=run.step_kwh,
+                  reference_kwh=run.reference_kwh, window_ms=run.window_ms + 1.0,  # +1 ms clock
+                  gate_ms=run.gate_ms)
+
+
+#: What the budget's resolution and timing terms are, per method (shown with the budget).
+BUDGET_TERMS = {
+    "pulse": {"u_resolution_pct": "pulse count: ±1 reference pulse over the gate (triangular)",
+              "u_timing_pct": "gate timing: the two meter pulse edges"},
+    "register": {"u_resolution_pct": "register resolution: two reads, ±q each (rectangular)",
+                 "u_timing_pct": "register read vs reference gate edge"},
+}
+
+
+def mean_budget(runs: Sequence[Measurement | PulseMeasurement], reference_accuracy_pct: float,
                 errors: Sequence[float]) -> Budget:
     """Budget of the mean of the runs: the reference standard is common to all runs (fully
-    correlated, it does not average out); each run's register reads and gate timing are
-    independent, so their terms combine as √Σu²/n; repeatability is s/√n with n − 1 degrees of
-    freedom, which sets the coverage factor (:class:`Budget`)."""
-    per_run = [budget(reference_accuracy_pct=reference_accuracy_pct, step_kwh=r.step_kwh,
-                      reference_kwh=r.reference_kwh, window_ms=r.window_ms + 1.0,  # +1 ms clock
-                      gate_ms=r.gate_ms) for r in runs]
+    correlated, it does not average out); each run's resolution and timing terms are
+    independent, so they combine as √Σu²/n; repeatability is s/√n with n − 1 degrees of freedom,
+    which sets the coverage factor (:class:`Budget`)."""
+    per_run = [run_budget(r, reference_accuracy_pct) for r in runs]
     n = len(per_run)
     return Budget(reference=per_run[0].reference,
                   resolution=math.sqrt(sum(b.resolution**2 for b in per_run)) / n,
@@ -65,10 +98,40 @@ def mean_budget(runs: Sequence[Measurement], reference_accuracy_pct: float,
                   repeatability_dof=repeatability_dof(len(errors)))
 
 
-def point_records(measurements: Sequence[Measurement], *, limit: Callable[[str, TestPoint], Limit],
-                  reference_accuracy_pct: float, rule: str) -> list[Record]:
+def _method_data(runs: Sequence[Measurement | PulseMeasurement]) -> dict[str, object]:
+    """What a report needs to say how a point was measured."""
+    first = runs[0]
+    if isinstance(first, PulseMeasurement):
+        pulses = [r for r in runs if isinstance(r, PulseMeasurement)]
+        return dict(method="pulse", meter_constant=first.meter_constant,
+                    reference_constant=first.reference_constant,
+                    meter_pulses={r.direction: r.meter_pulses for r in pulses},
+                    reference_pulses={r.direction: r.reference_pulses for r in pulses},
+                    gates_s={r.direction: r.gate_ms / 1000 for r in pulses},
+                    edge_u_ms=first.edge_u_ms, budget_terms=BUDGET_TERMS["pulse"])
+    regs = [r for r in runs if isinstance(r, Measurement)]
+    return dict(method="register", step_kwh=max(r.step_kwh for r in regs),
+                gates_s={r.direction: r.gate_ms / 1000 for r in regs},
+                budget_terms=BUDGET_TERMS["register"])
+
+
+def _method_detail(runs: Sequence[Measurement | PulseMeasurement]) -> str:
+    first = runs[0]
+    if isinstance(first, PulseMeasurement):
+        return ("pulse method: " + " / ".join(
+            f"{r.meter_pulses} pulses at {r.meter_constant:g} imp/kWh vs {r.reference_pulses} "
+            f"reference pulses at {r.reference_constant:g} imp/kWh"
+            + ("" if r.completed else " (not completed)")
+            for r in runs if isinstance(r, PulseMeasurement))
+            + "; gate " + " / ".join(f"{r.gate_ms / 1000:.4g}" for r in runs) + " s")
+    return "register method: gate " + " / ".join(f"{r.gate_ms / 1000:g}" for r in runs) + " s"
+
+
+def point_records(measurements: Sequence[Measurement | PulseMeasurement], *,
+                  limit: Callable[[str, TestPoint], Limit], reference_accuracy_pct: float,
+                  rule: str) -> list[Record]:
     """One record per (meter, point), rising and falling runs combined."""
-    groups: dict[tuple[str, str], list[Measurement]] = {}
+    groups: dict[tuple[str, str], list[Measurement | PulseMeasurement]] = {}
     for m in measurements:
         groups.setdefault((m.meter, m.point.name), []).append(m)
     out = []
@@ -85,8 +148,7 @@ def point_records(measurements: Sequence[Measurement], *, limit: Callable[[str, 
         warn = [r.plan.warning for r in runs if r.plan.warning]
         detail = (f"{p.current_a:g} A PF {p.pf} {p.load}; "
                   + ", ".join(f"{r.direction} {r.error_pct:+.4f} %" for r in runs)
-                  + "; gate " + " / ".join(f"{r.gate_ms / 1000:g}" for r in runs)
-                  + f" s, {ref_kwh:.5f} kWh; {lim.basis}")
+                  + f"; {_method_detail(runs)}, {ref_kwh:.5f} kWh; {lim.basis}")
         if u > target:
             detail += f"; WARNING U = {u:.3g} % exceeds the target {target:.3g} % (1/3 MPE)"
         if warn:
@@ -101,7 +163,7 @@ def point_records(measurements: Sequence[Measurement], *, limit: Callable[[str, 
                               k=b.k, dof_eff=dof_json(b.dof_eff),
                               plan=min((r.plan for r in runs), key=lambda x: x.reachable).as_dict(),
                               plans={r.direction: r.plan.as_dict() for r in runs},
-                              target_pct=target,
+                              target_pct=target, **_method_data(runs),
                               uncertainty_ok=u <= target, limit_basis=lim.basis)))
     return out
 
@@ -116,17 +178,21 @@ def starting_record(d: RegisterDelta, current_a: float, *, expected_kwh: float) 
                   low=low, rule="registers: advance > 2 register steps (two reads, ±q each)",
                   detail=f"Ist {current_a:g} A PF 1 for {d.gate_ms / 1000:g} s; expected about "
                          f"{expected_kwh:.5f} kWh, register advanced {d.import_kwh:.5f} kWh",
-                  data=dict(kind="starting", current_a=current_a, expected_kwh=expected_kwh,
+                  data=dict(kind="starting", method="register", current_a=current_a,
+                            expected_kwh=expected_kwh,
                             step_kwh=d.step_kwh, gate_s=d.gate_ms / 1000))
 
 
-def creep_record(d: RegisterDelta, rating: MeterRating, voltage_v: float) -> Record:
+def creep_record(d: RegisterDelta, rating: MeterRating, voltage_v: float, *,
+                 meter_constant: float | None = None) -> Record:
     """No-load test: at 1.15·Un and no current at most one pulse equivalent may register
-    (the no-load test of IEC 62053-21 / EN 50470-3; clause not confirmed here). Without a declared
-    meter constant, the register step stands in for a pulse."""
-    if rating.meter_constant_imp_per_kwh:
-        pulse = CREEP_MAX_PULSES / rating.meter_constant_imp_per_kwh
-        what = f"1 pulse = {pulse:g} kWh at {rating.meter_constant_imp_per_kwh:g} imp/kWh"
+    (the no-load test of IEC 62053-21 / EN 50470-3; clause not confirmed here). The meter's test
+    output constant (its model's, or the rating's ``meter_constant``) sets the pulse; without one
+    the register step stands in for a pulse."""
+    constant = meter_constant or rating.meter_constant_imp_per_kwh
+    if constant:
+        pulse = CREEP_MAX_PULSES / constant
+        what = f"1 pulse = {pulse:g} kWh at {constant:g} imp/kWh"
     else:
         pulse = d.step_kwh
         what = f"no meter constant declared: one register step {pulse:.3g} kWh stands in for a pulse"
@@ -135,7 +201,8 @@ def creep_record(d: RegisterDelta, rating: MeterRating, voltage_v: float) -> Rec
                   high=pulse, rule="at most 1 pulse equivalent (no-load test, IEC 62053-21 / EN 50470-3)",
                   detail=f"{voltage_v:g} V (1.15·Un), no current, {d.gate_ms / 1000:g} s; {what}; "
                          f"import +{d.import_kwh:.6f} kWh, export +{d.export_kwh:.6f} kWh",
-                  data=dict(kind="creep", gate_s=d.gate_ms / 1000, pulse_kwh=pulse,
+                  data=dict(kind="creep", method="register", gate_s=d.gate_ms / 1000,
+                            pulse_kwh=pulse,
                             export_kwh=d.export_kwh))
 
 
@@ -149,7 +216,8 @@ def dial_record(d: RegisterDelta, lim: Limit, *, reference_accuracy_pct: float, 
                   decide(value, -lim.pct, lim.pct, b.expanded, rule), low=-lim.pct, high=lim.pct,
                   uncertainty=b.expanded, rule=RULE_TEXT[rule],
                   detail=f"register +{d.import_kwh:.5f} kWh vs reference {ref:.5f} kWh; {lim.basis}",
-                  data=dict(kind="dial", reference_kwh=ref, budget=b.as_dict()))
+                  data=dict(kind="dial", method="register", reference_kwh=ref,
+                            gate_s=d.gate_ms / 1000, budget=b.as_dict()))
 
 
 def classify_registration(d: RegisterDelta, phase_kwh: float, tolerance_pct: float) -> str:
@@ -170,7 +238,8 @@ def summation_record(d: RegisterDelta, behaviour: str, declared: str | None, pha
                      ) -> Record:
     detail = (f"+P on L1, −P on L2 for {d.gate_ms / 1000:g} s ({phase_kwh:.5f} kWh per phase): "
               f"import +{d.import_kwh:.5f} kWh, export +{d.export_kwh:.5f} kWh → {behaviour}")
-    data = dict(kind="summation", behaviour=behaviour, declared=declared, phase_kwh=phase_kwh,
+    data = dict(kind="summation", method="register", behaviour=behaviour, declared=declared,
+                phase_kwh=phase_kwh,
                 export_kwh=d.export_kwh)
     if declared is None:
         verdict = "fail" if behaviour == "inconsistent" else "info"

@@ -1,13 +1,18 @@
-"""The lab executor: drives the source, gates the reference standard, reads every meter under test.
+"""The lab executor: drives the source, counts pulses or gates the reference, reads every meter.
 
 All meters under test hang on the same source (current circuits in series, voltage in parallel), so
-one gate measures them all: the gate time is the longest any of them needs (duration planner).
-Per point (pulse-comparison practice; the times are configurable lab defaults, not regulatory):
+one setting measures them all. Per point (pulse-comparison practice; the times are configurable
+lab defaults, not regulatory), after setting the source and letting it settle (~10 s):
 
-1. set the source and switch it on; settle (~10 s after each change);
-2. read each meter's energy register and open the reference gate at the same moment;
-3. wait the planned gate time; close the gate, read the registers again;
-4. error % = (E_meter − E_ref) / E_ref × 100.
+* **pulse method** (a meter with a test output and an error calculator at its position): each
+  error calculator counts the reference standard's pulses over the planned N meter pulses (pulse
+  planner); the bench waits the time they should take and polls until every calculator is done;
+  error % = (N / C_meter) / (n_ref / C_ref) × 100 − 100;
+* **register method** (the register test, and meters without a test output): read each meter's
+  energy register and open the reference gate at the same moment, wait the planned gate time,
+  close the gate, read the registers again; error % = (E_meter − E_ref) / E_ref × 100.
+
+Both run in the same setting when a bench mixes meters of both kinds.
 
 Time is a ``now()``/``wait(ms)`` pair: a real bench sleeps, the simulated lab advances a virtual
 clock. Everything here returns raw measurements; :mod:`meterbench.accuracy.evaluate` turns them into
@@ -19,13 +24,23 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
 
-from meterbench.accuracy.planner import MIN_GATE_MS, DurationPlan, plan_gate
+from meterbench.accuracy.planner import (
+    MIN_GATE_MS,
+    DurationPlan,
+    PulsePlan,
+    plan_gate,
+    plan_pulses,
+    pulse_gate_ms,
+)
 from meterbench.accuracy.plans import TestPoint, rising_then_falling
 from meterbench.accuracy.rating import MeterRating
 from meterbench.accuracy.register import RegisterRead, RegisterReader
+from meterbench.instruments.regmap import TestOutput
 from meterbench.units import MS_PER_HOUR
+
+METHODS = ("pulse", "register")
 
 
 class Source(Protocol):
@@ -47,12 +62,37 @@ class Reference(Protocol):
     def energy_wh(self, element: int | str = "SIGMA") -> float: ...
 
 
+class ErrorCalculator(Protocol):
+    reference_constant_imp_per_kwh: float
+
+    def start(self, meter_pulses: int, meter_constant: float) -> None: ...
+
+    def done(self) -> bool: ...
+
+    def result(self) -> Any: ...  # .meter_pulses, .reference_pulses
+
+
 @dataclass
 class MeterUnderTest:
     id: str
     rating: MeterRating
     reader: RegisterReader
     declared_registration: str | None = None  # "summation" | "phase_by_phase"
+    #: The meter's test output (its model's, at the constant it is set to), if it has one.
+    test_output: TestOutput | None = None
+    #: The error calculator at this meter's position, if the bench has one.
+    error_calculator: ErrorCalculator | None = None
+
+    @property
+    def meter_constant(self) -> float | None:
+        return self.test_output.constant_imp_per_kwh if self.test_output else None
+
+    def method(self, settings: LabSettings) -> str:
+        """``pulse`` when the plan prefers it and the meter has a test output and an error
+        calculator, else ``register``."""
+        if settings.method == "pulse" and self.test_output and self.error_calculator:
+            return "pulse"
+        return "register"
 
 
 @dataclass
@@ -86,6 +126,16 @@ class LabSettings:
     #: The planner aims at this fraction of the target, leaving room for the repeatability term
     #: it cannot know before the rising and falling runs are done.
     planning_margin: float = 0.8
+    #: ``pulse`` (wherever a meter has a test output and an error calculator) or ``register``.
+    method: str = "pulse"
+    #: Pulse-comparison practice: at least this many meter pulses per point (a configurable lab
+    #: default, not regulatory).
+    min_pulses: int = 25
+    #: Standard uncertainty (ms) of one pulse edge's time: the meter output's jitter and the
+    #: counter's trigger (a configurable lab default to replace by the lab's own estimate).
+    pulse_timing_ms: float = 1.0
+    #: How often a running error calculator is asked whether it is done.
+    poll_ms: int = 1000
 
 
 @dataclass(frozen=True)
@@ -102,8 +152,43 @@ class Measurement:
     step_kwh: float
     plan: DurationPlan
 
+    method = "register"
+
     @property
     def error_pct(self) -> float:
+        return error_pct(self.meter_kwh, self.reference_kwh)
+
+
+@dataclass(frozen=True)
+class PulseMeasurement:
+    """One meter, one run of one point, by the pulse method."""
+
+    meter: str
+    point: TestPoint
+    direction: str
+    meter_pulses: int
+    reference_pulses: int
+    meter_constant: float
+    reference_constant: float
+    gate_ms: float         # the span of the N meter pulses (from the reference energy and P)
+    edge_u_ms: float       # standard uncertainty of each gate edge (LabSettings.pulse_timing_ms)
+    plan: PulsePlan
+    completed: bool = True
+
+    method = "pulse"
+
+    @property
+    def meter_kwh(self) -> float:
+        return self.meter_pulses / self.meter_constant
+
+    @property
+    def reference_kwh(self) -> float:
+        return self.reference_pulses / self.reference_constant
+
+    @property
+    def error_pct(self) -> float:
+        if not self.completed:
+            return math.nan
         return error_pct(self.meter_kwh, self.reference_kwh)
 
 
@@ -191,29 +276,98 @@ def plan_point(point: TestPoint, mut: MeterUnderTest, bench: LabBench, settings:
     return plan
 
 
+def plan_point_pulses(point: TestPoint, mut: MeterUnderTest, bench: LabBench,
+                      settings: LabSettings, limit_pct: float) -> PulsePlan:
+    """The meter pulses one meter needs at ``point`` by the pulse method."""
+    assert mut.meter_constant is not None and mut.error_calculator is not None
+    return plan_pulses(point.power_w(mut.rating.u_n), limit_pct, meter_constant=mut.meter_constant,
+                       reference_constant=mut.error_calculator.reference_constant_imp_per_kwh,
+                       reference_accuracy_pct=bench.reference_accuracy_pct,
+                       edge_u_ms=settings.pulse_timing_ms, fraction=settings.uncertainty_fraction,
+                       margin=settings.planning_margin, min_pulses=settings.min_pulses,
+                       min_gate_ms=settings.min_gate_ms, max_gate_ms=settings.max_gate_ms)
+
+
+def _register_runs(bench: LabBench, muts: Sequence[MeterUnderTest], point: TestPoint,
+                   direction: str, settings: LabSettings,
+                   limit_pct: Callable[[MeterUnderTest, TestPoint], float]) -> list[Measurement]:
+    """One gate of the reference standard against every meter's register."""
+    now_regs = {m.id: m.reader.read().values["energy.import"] for m in muts}
+    plans = {m.id: plan_point(point, m, bench, settings, limit_pct(m, point), now_regs[m.id])
+             for m in muts}
+    gate_ms = max(p.gate_ms for p in plans.values())
+    before, after, ref_kwh, window = _gate(bench, muts, gate_ms)
+    out = []
+    for m in muts:
+        e1 = after[m.id].values["energy.import"]
+        out.append(Measurement(
+            meter=m.id, point=point, direction=direction,
+            meter_kwh=e1 - before[m.id].values["energy.import"], reference_kwh=ref_kwh,
+            gate_ms=gate_ms, window_ms=window, step_kwh=m.reader.step_kwh("energy.import", e1),
+            plan=plans[m.id]))
+    return out
+
+
+def _collect_pulses(bench: LabBench, plans: dict[str, tuple[MeterUnderTest, PulsePlan]],
+                    point: TestPoint, direction: str, settings: LabSettings, started_ms: int
+                    ) -> list[PulseMeasurement]:
+    """Wait until every started error calculator is done (it starts on the first meter edge, so
+    allow one pulse period more than the plan), then read them; a calculator still counting at
+    twice its planned time (a meter that does not pulse as it should) gives an incomplete run."""
+    power = {mid: point.power_w(m.rating.u_n) for mid, (m, _) in plans.items()}
+    expected = max(p.gate_ms + pulse_gate_ms(1, p.meter_constant, power[mid])
+                   for mid, (_, p) in plans.items())
+    deadline = started_ms + 2 * expected + 60_000
+    remaining = started_ms + expected - bench.now()
+    if remaining > 0:
+        bench.wait(int(math.ceil(remaining)))
+    results: dict[str, Any] = {}
+    while True:
+        for mid, (m, _) in plans.items():
+            assert m.error_calculator is not None
+            if mid not in results and m.error_calculator.done():
+                results[mid] = m.error_calculator.result()
+        if len(results) == len(plans) or bench.now() >= deadline:
+            break
+        bench.wait(settings.poll_ms)
+    out = []
+    for mid, (_, plan) in plans.items():
+        r = results.get(mid)
+        n_ref = r.reference_pulses if r is not None else 0
+        ref_kwh = n_ref / plan.reference_constant
+        gate = ref_kwh * 1000.0 * MS_PER_HOUR / power[mid] if r is not None else math.nan
+        out.append(PulseMeasurement(
+            meter=mid, point=point, direction=direction, meter_pulses=plan.meter_pulses,
+            reference_pulses=n_ref, meter_constant=plan.meter_constant,
+            reference_constant=plan.reference_constant, gate_ms=gate,
+            edge_u_ms=settings.pulse_timing_ms, plan=plan, completed=r is not None))
+    return out
+
+
 def measure_points(bench: LabBench, muts: Sequence[MeterUnderTest], points: Sequence[TestPoint],
                    settings: LabSettings, limit_pct: Callable[[MeterUnderTest, TestPoint], float]
-                   ) -> list[Measurement]:
-    """Every point rising then falling, every meter under test at once."""
-    out: list[Measurement] = []
+                   ) -> list[Measurement | PulseMeasurement]:
+    """Every point rising then falling, every meter under test at once: the error calculators
+    count while the reference gate runs for the meters read by their registers."""
+    out: list[Measurement | PulseMeasurement] = []
     if not muts:
         return out
     voltage = muts[0].rating.u_n
     freq = muts[0].rating.f_n
+    pulsed = [m for m in muts if m.method(settings) == "pulse"]
+    registered = [m for m in muts if m.method(settings) == "register"]
     for point, direction in rising_then_falling(list(points)):
         _apply(bench, settings, frequency_hz=freq, **_setting(point, voltage))
-        now_regs = {m.id: m.reader.read().values["energy.import"] for m in muts}
-        plans = {m.id: plan_point(point, m, bench, settings, limit_pct(m, point), now_regs[m.id])
-                 for m in muts}
-        gate_ms = max(p.gate_ms for p in plans.values())
-        before, after, ref_kwh, window = _gate(bench, muts, gate_ms)
-        for m in muts:
-            e1 = after[m.id].values["energy.import"]
-            out.append(Measurement(
-                meter=m.id, point=point, direction=direction,
-                meter_kwh=e1 - before[m.id].values["energy.import"], reference_kwh=ref_kwh,
-                gate_ms=gate_ms, window_ms=window, step_kwh=m.reader.step_kwh("energy.import", e1),
-                plan=plans[m.id]))
+        plans = {m.id: (m, plan_point_pulses(point, m, bench, settings, limit_pct(m, point)))
+                 for m in pulsed}
+        started = bench.now()
+        for m, plan in plans.values():
+            assert m.error_calculator is not None
+            m.error_calculator.start(plan.meter_pulses, plan.meter_constant)
+        if registered:
+            out += _register_runs(bench, registered, point, direction, settings, limit_pct)
+        if plans:
+            out += _collect_pulses(bench, plans, point, direction, settings, started)
     bench.source.output_off()
     return out
 

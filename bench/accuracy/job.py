@@ -22,7 +22,8 @@ from meterbench.accuracy.executor import (
     register_deltas,
     warm_up,
 )
-from meterbench.accuracy.limits import CREEP_VOLTAGE_FACTOR
+from meterbench.accuracy.limit_table import LimitTable
+from meterbench.accuracy.limits import CREEP_VOLTAGE_FACTOR, mid_table
 from meterbench.accuracy.plans import TestPoint, plan_points
 from meterbench.core.records import Record
 
@@ -44,6 +45,8 @@ class LabPlan:
     creep_ms: int = 20 * 60_000  # plan parameter: a lab default, no regulatory duration
     dial_kwh: float = 0.0        # 0 = no register (dial) test
     summation: bool = True
+    #: The limits table (None: Directive 2014/32/EU Annex V Table 2, built in).
+    limits: LimitTable | None = None
 
     def __post_init__(self) -> None:
         if self.rule not in RULES:
@@ -54,15 +57,29 @@ class LabPlan:
     def points(self, mut: MeterUnderTest) -> list[TestPoint]:
         return plan_points(self.kind, mut.rating, list(self.custom_points))
 
-    def limit(self, mut: MeterUnderTest, current_a: float) -> evaluate.Limit:
-        return evaluate.limit_for(mut.rating, current_a, basis=self.limit_basis,
-                                  country=self.country, band=self.settings.band)
+    @property
+    def table(self) -> LimitTable:
+        return self.limits or mid_table()
+
+    def limit(self, mut: MeterUnderTest, point: TestPoint | float) -> evaluate.Limit:
+        """The limit at a test point (its current, power factor and load: a single-phase load on
+        a polyphase meter has its own row), or at a current with a balanced load at PF 1."""
+        if not isinstance(point, TestPoint):
+            point = TestPoint("", float(point))
+        load = "balanced" if len(point.phases) == 3 else "single_phase"
+        return evaluate.limit_for(mut.rating, point.current_a, basis=self.limit_basis,
+                                  country=self.country, band=self.settings.band, pf=point.pf,
+                                  load=load, table=self.table)
 
     def as_dict(self) -> dict[str, Any]:
         s = self.settings
+        t = self.table
         return dict(kind=self.kind, rule=self.rule, limit_basis=self.limit_basis,
                     country=self.country, settle_s=s.settle_ms / 1000, warmup_s=s.warmup_ms / 1000,
                     uncertainty_fraction=s.uncertainty_fraction, band=s.band,
+                    band_name=t.bands[s.band].name, limits=dict(
+                        name=t.name, source=t.source, file=t.origin),
+                    method=s.method, min_pulses=s.min_pulses, pulse_timing_ms=s.pulse_timing_ms,
                     starting=self.starting, creep=self.creep, creep_s=self.creep_ms / 1000,
                     dial_kwh=self.dial_kwh, summation=self.summation)
 
@@ -76,9 +93,8 @@ def accuracy_records(bench: LabBench, muts: Sequence[MeterUnderTest], plan: LabP
         return []
     by_id = {m.id: m for m in muts}
     points = plan.points(muts[0])
-    ms = measure_points(bench, muts, points, plan.settings,
-                        lambda m, p: plan.limit(m, p.current_a).pct)
-    return evaluate.point_records(ms, limit=lambda mid, p: plan.limit(by_id[mid], p.current_a),
+    ms = measure_points(bench, muts, points, plan.settings, lambda m, p: plan.limit(m, p).pct)
+    return evaluate.point_records(ms, limit=lambda mid, p: plan.limit(by_id[mid], p),
                                   reference_accuracy_pct=bench.reference_accuracy_pct,
                                   rule=plan.rule)
 
@@ -103,7 +119,8 @@ def creep_records(bench: LabBench, muts: Sequence[MeterUnderTest], plan: LabPlan
     u = CREEP_VOLTAGE_FACTOR * muts[0].rating.u_n
     ds = register_deltas(bench, muts, voltage_v=(u,) * 3, current_a=(0.0,) * 3,
                          phi_deg=(0.0,) * 3, gate_ms=plan.creep_ms, settings=plan.settings)
-    return [evaluate.creep_record(d, m.rating, u) for d, m in zip(ds, muts, strict=True)]
+    return [evaluate.creep_record(d, m.rating, u, meter_constant=m.meter_constant)
+            for d, m in zip(ds, muts, strict=True)]
 
 
 def dial_records(bench: LabBench, muts: Sequence[MeterUnderTest], plan: LabPlan) -> list[Record]:

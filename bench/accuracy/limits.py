@@ -1,37 +1,33 @@
-"""Maximum permissible errors of active-energy meters (MID classes A, B, C).
+"""Maximum permissible errors of active-energy meters (MID classes A, B, C) and test constants.
 
-Source: Directive 2014/32/EU (MID) Annex V (MI-003), point 3, Table 2 (MPEs for a single-phase or
-balanced polyphase load, by current range and temperature band). The in-service limit is 2 × the
-MPE at first verification (Denmark: BEK nr. 582 of 28 May 2018 §11; Germany: MessEV §22); other
-factors are presets, not constants (``IN_SERVICE_FACTOR``).
+The MPE table is data with its sources (:mod:`meterbench.accuracy.limit_table`, built in from
+``mid_limits.toml``): Directive 2014/32/EU (MID) Annex V (MI-003), point 3, Table 2, by load
+(single-phase or balanced polyphase load; polyphase meter with a single-phase load), current
+range and temperature band. The in-service limit is a multiple of the MPE at first verification
+per country (Denmark: BEK nr. 582 of 28 May 2018 §11; Germany: MessEV §22): presets in the same
+file, not constants (``IN_SERVICE_FACTOR``). This module keeps the balanced-load view the field
+checks and the sampling code use; the lab looks points up in the table itself.
 """
 
 from __future__ import annotations
 
-#: Temperature bands (°C) in the order of the MID table's columns.
-TEMPERATURE_BANDS: tuple[str, ...] = ("+5..+30", "-10..+5|+30..+40", "-25..-10|+40..+55",
-                                      "-40..-25|+55..+70")
+from functools import lru_cache
 
-#: MPE % per (current range, band index) and class: Directive 2014/32/EU Annex V (MI-003) point 3 Table 2.
-_MPE_PCT: dict[str, tuple[dict[str, float], ...]] = {
-    "Imin..Itr": ({"A": 3.5, "B": 2.0, "C": 1.0}, {"A": 5.0, "B": 2.5, "C": 1.3},
-                  {"A": 7.0, "B": 3.5, "C": 1.7}, {"A": 9.0, "B": 4.0, "C": 2.0}),
-    "Itr..Imax": ({"A": 3.5, "B": 2.0, "C": 0.7}, {"A": 4.5, "B": 2.5, "C": 1.0},
-                  {"A": 7.0, "B": 3.5, "C": 1.3}, {"A": 9.0, "B": 4.0, "C": 1.5}),
-}
+from meterbench.accuracy.limit_table import LimitTable, builtin_mid_table
+
+
+@lru_cache(maxsize=1)
+def mid_table() -> LimitTable:
+    """Directive 2014/32/EU Annex V Table 2 (the one MPE table)."""
+    return builtin_mid_table()
+
+
+#: Temperature bands (°C) in the order of the MID table's columns.
+TEMPERATURE_BANDS: tuple[str, ...] = tuple(b.name for b in mid_table().bands)
 
 #: In-service tolerance as a multiple of the first-verification MPE, per country preset
-#: (Denmark BEK 582/2018 §11, Germany MessEV §22).
-IN_SERVICE_FACTOR: dict[str, float] = {"DK": 2.0, "DE": 2.0}
-
-#: Upper edges (°C) of the bands after the reference band, and the band's outer limits, as in the
-#: column headers of MID Annex V Table 2. A temperature belongs to the first band containing it.
-_BAND_RANGES: tuple[tuple[tuple[float, float], ...], ...] = (
-    ((5.0, 30.0),),
-    ((-10.0, 5.0), (30.0, 40.0)),
-    ((-25.0, -10.0), (40.0, 55.0)),
-    ((-40.0, -25.0), (55.0, 70.0)),
-)
+#: (Denmark BEK 582/2018 §11, Germany MessEV §22; sources in the table file).
+IN_SERVICE_FACTOR: dict[str, float] = {c: s.factor for c, s in mid_table().in_service.items()}
 
 #: Starting current as a fraction of Iref (initial-verification practice, French arrêté of
 #: 1 August 2013 on active-energy meters; the declared Ist is bounded by MID Annex V Table 1),
@@ -55,13 +51,19 @@ IREF_PER_ITR: dict[str, float] = {"direct": 10.0, "transformer": 20.0}
 UNCERTAINTY_FRACTION_OF_MPE = 1.0 / 3.0
 
 
+#: Rated currents of a meter whose Itr is 1 A: the balanced rows' ranges depend only on I vs Itr.
+_UNIT_RATING = {"Ist": 0.0, "Imin": 0.0, "Itr": 1.0, "Iref": 10.0, "Imax": 1e12}
+
+
 def mpe_pct(accuracy_class: str, *, below_itr: bool = False, band: int = 0) -> float:
-    """MPE in percent for a class, current range and temperature band index (0 = +5…+30 °C)."""
+    """MPE in percent for a class, current range and temperature band index (0 = +5…+30 °C),
+    balanced load (Directive 2014/32/EU Annex V Table 2)."""
     if accuracy_class not in ("A", "B", "C"):
         raise ValueError(f"unknown MID class {accuracy_class!r}")
     if not 0 <= band < len(TEMPERATURE_BANDS):
         raise ValueError(f"temperature band index {band} out of range")
-    return _MPE_PCT["Imin..Itr" if below_itr else "Itr..Imax"][band][accuracy_class]
+    current = 0.5 if below_itr else 1.0
+    return mid_table().mpe(accuracy_class, current, _UNIT_RATING, band=band).pct
 
 
 def in_service_limit_pct(accuracy_class: str, *, country: str = "DK", below_itr: bool = False,
@@ -71,10 +73,10 @@ def in_service_limit_pct(accuracy_class: str, *, country: str = "DK", below_itr:
 
 def temperature_band(temperature_c: float) -> int:
     """Index of the MID temperature band (0 = +5…+30 °C) that contains ``temperature_c``."""
-    for index, ranges in enumerate(_BAND_RANGES):
-        if any(lo <= temperature_c <= hi for lo, hi in ranges):
-            return index
-    raise ValueError(f"{temperature_c} °C is outside the MID table (-40…+70 °C)")
+    try:
+        return mid_table().band_index(temperature_c)
+    except ValueError:
+        raise ValueError(f"{temperature_c} °C is outside the MID table (-40…+70 °C)") from None
 
 
 def starting_current_a(accuracy_class: str, i_ref: float, *, transformer: bool = False) -> float:

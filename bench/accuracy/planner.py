@@ -77,3 +77,92 @@ def plan_gate(power_w: float, mpe_pct: float, *, step_kwh: float, reference_accu
                    f"{max_gate_ms / 60000:.0f} min (register step {step_kwh:.3g} kWh)")
     u = expected_u_pct(gate, power_w, **kw)
     return DurationPlan(gate, power_w * gate / MS_PER_HOUR / 1000, target, u, reachable, warning)
+
+
+# -- the pulse method ----------------------------------------------------------------------------
+#
+# An error calculator counts reference pulses (constant C_ref) over N meter pulses (C_m) at power
+# P. The gate lasts T = N/(C_m·P) and holds n = N·C_ref/C_m reference pulses, so both the count
+# term 100/(√6·n) and the gate-timing term √2·u_e/T (uncertainty.pulse_budget) shrink as 1/N:
+#
+#     N ≥ √(a² + b²) / √((U_target/k)² − u_ref²),  a = 100·C_m/(√6·C_ref),  b = √2·u_e·100·C_m·P/3.6e9
+#
+# with u_e in ms and P in W; N is raised to the plan's minimum pulse count and to what fills the
+# minimum gate, and capped by the maximum gate (then the plan says it is not reachable).
+
+#: ms per (imp · W / (imp/kWh)): T_ms = N · MS_PULSE / (C_m · P_W).
+_MS_PULSE = 1000.0 * MS_PER_HOUR
+
+
+@dataclass(frozen=True)
+class PulsePlan(DurationPlan):
+    """A pulse-method plan: ``meter_pulses`` N and the gate it should take (``gate_ms``)."""
+
+    meter_pulses: int = 0
+    meter_constant: float = 0.0
+    reference_constant: float = 0.0
+
+    def as_dict(self) -> dict[str, object]:
+        return {**super().as_dict(), "meter_pulses": self.meter_pulses,
+                "meter_constant": self.meter_constant,
+                "reference_constant": self.reference_constant}
+
+
+def pulse_gate_ms(meter_pulses: float, meter_constant: float, power_w: float) -> float:
+    """How long ``meter_pulses`` take at ``power_w`` on a meter of ``meter_constant`` imp/kWh."""
+    return meter_pulses * _MS_PULSE / (meter_constant * power_w)
+
+
+def expected_pulse_u_pct(meter_pulses: int, power_w: float, *, meter_constant: float,
+                         reference_constant: float, reference_accuracy_pct: float,
+                         edge_u_ms: float) -> float:
+    """U (k = 2) of a pulse-method point of ``meter_pulses`` (repeatability not included)."""
+    n_ref = meter_pulses * reference_constant / meter_constant
+    gate = pulse_gate_ms(meter_pulses, meter_constant, power_w)
+    u_count = 100.0 / (math.sqrt(6.0) * n_ref)
+    u_gate = math.sqrt(2.0) * edge_u_ms / gate * 100.0
+    return COVERAGE_K * math.sqrt(u_reference(reference_accuracy_pct) ** 2 + u_count**2
+                                  + u_gate**2)
+
+
+def plan_pulses(power_w: float, mpe_pct: float, *, meter_constant: float,
+                reference_constant: float, reference_accuracy_pct: float, edge_u_ms: float,
+                fraction: float = 1.0 / 3.0, margin: float = 1.0, min_pulses: int = 1,
+                min_gate_ms: int = MIN_GATE_MS, max_gate_ms: int = 4 * MS_PER_HOUR) -> PulsePlan:
+    """The fewest meter pulses reaching U ≤ margin·fraction·MPE, at least ``min_pulses`` and
+    ``min_gate_ms``, at most ``max_gate_ms``."""
+    if power_w <= 0:
+        raise ValueError("a test point needs positive active power")
+    if not (meter_constant > 0 and reference_constant > 0):
+        raise ValueError("meter and reference constants must be positive")
+    target = fraction * mpe_pct
+    a = 100.0 * meter_constant / (math.sqrt(6.0) * reference_constant)
+    b = math.sqrt(2.0) * edge_u_ms * 100.0 * meter_constant * power_w / _MS_PULSE
+    room = (margin * target / COVERAGE_K) ** 2 - u_reference(reference_accuracy_pct) ** 2
+    per_ms = meter_constant * power_w / _MS_PULSE  # meter pulses per ms
+    fill_min_gate = math.ceil(min_gate_ms * per_ms - 1e-9)
+    cap = math.floor(max_gate_ms * per_ms + 1e-9)
+    warning, reachable = "", True
+    if cap < 1:
+        n, reachable = 1, False
+        warning = (f"one pulse takes {pulse_gate_ms(1, meter_constant, power_w) / 60000:.0f} min, "
+                   f"longer than the maximum gate ({max_gate_ms / 60000:.0f} min)")
+    elif room <= 0:
+        n, reachable = cap, False
+        warning = (f"the reference standard alone (±{reference_accuracy_pct} %) exceeds the "
+                   f"target U ≤ {target:.3g} %")
+    else:
+        need = math.ceil(math.hypot(a, b) / math.sqrt(room))
+        n = max(need, int(min_pulses), fill_min_gate, 1)
+        if n > cap:
+            warning = (f"needs {n} pulses ({pulse_gate_ms(n, meter_constant, power_w) / 60000:.0f}"
+                       f" min) to reach U ≤ {target:.3g} %; capped at {cap} pulses "
+                       f"({max_gate_ms / 60000:.0f} min)")
+            n, reachable = cap, False
+    kw = dict(meter_constant=meter_constant, reference_constant=reference_constant,
+              reference_accuracy_pct=reference_accuracy_pct, edge_u_ms=edge_u_ms)
+    gate = pulse_gate_ms(n, meter_constant, power_w)
+    return PulsePlan(gate_ms=int(math.ceil(gate)), energy_kwh=n / meter_constant,
+                     target_pct=target, expected_u_pct=expected_pulse_u_pct(n, power_w, **kw),
+                     reachable=reachable, warning=warning, meter_pulses=n,
+                     meter_constant=meter_constant, reference_constant=reference_constant)

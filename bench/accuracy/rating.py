@@ -53,10 +53,16 @@ class MeterRating:
     @property
     def starting_current(self) -> float:
         """Declared Ist, else the largest Ist the French arrêté of 1 August 2013 allows for the
-        class and connection."""
+        class and connection (MID classes only: :func:`rating_problems` asks others for Ist)."""
         if self.i_st is not None:
             return self.i_st
         return starting_current_a(self.accuracy_class, self.i_ref, transformer=self.transformer)
+
+    @property
+    def rated(self) -> dict[str, float]:
+        """The rated currents by name, as limits tables and plans write them (Imin, Itr, ...)."""
+        return {"Ist": self.starting_current, "Imin": self.i_min, "Itr": self.i_tr,
+                "Iref": self.i_ref, "Imax": self.i_max}
 
     def mpe_pct(self, current_a: float, *, band: int = 0) -> float:
         """MID MPE at ``current_a`` (2014/32/EU Annex V Table 2); undefined below Imin."""
@@ -99,15 +105,19 @@ def rating_problems(r: MeterRating) -> list[tuple[str, str, str]]:
         out.append(("i_tr", f"Itr {r.i_tr} A is not below Iref {r.i_ref} A", "Itr < Iref"))
     if not r.i_ref <= r.i_max:
         out.append(("i_max", f"Imax {r.i_max} A is below Iref {r.i_ref} A", "Iref ≤ Imax"))
-    limit = STARTING_CURRENT_FACTOR[r.connection][r.accuracy_class] * r.i_ref
-    if r.i_st is not None:
-        if not (math.isfinite(r.i_st) and 0 < r.i_st < r.i_min):
-            out.append(("i_st", f"Ist {r.i_st} A is not between 0 and Imin {r.i_min} A",
-                        "0 < Ist < Imin"))
-        elif r.i_st > limit * (1 + _RATIO_REL_TOL):
-            out.append(("i_st", f"Ist {r.i_st} A is above {limit:g} A",
-                        f"at most {STARTING_CURRENT_FACTOR[r.connection][r.accuracy_class]:g}·Iref "
-                        f"for class {r.accuracy_class} {r.connection} (French arrêté of 1 Aug 2013)"))
+    factor = STARTING_CURRENT_FACTOR[r.connection].get(r.accuracy_class)
+    if r.i_st is None:
+        if factor is None:
+            out.append(("i_st", f"class {r.accuracy_class!r} is not a MID class: its starting "
+                        "current is not known here", "i_st, the starting current from the "
+                        "meter's standard or datasheet"))
+    elif not (math.isfinite(r.i_st) and 0 < r.i_st < r.i_min):
+        out.append(("i_st", f"Ist {r.i_st} A is not between 0 and Imin {r.i_min} A",
+                    "0 < Ist < Imin"))
+    elif factor is not None and r.i_st > factor * r.i_ref * (1 + _RATIO_REL_TOL):
+        out.append(("i_st", f"Ist {r.i_st} A is above {factor * r.i_ref:g} A",
+                    f"at most {factor:g}·Iref for class {r.accuracy_class} {r.connection} "
+                    "(French arrêté of 1 Aug 2013)"))
     if r.meter_constant_imp_per_kwh is not None and not r.meter_constant_imp_per_kwh > 0:
         out.append(("meter_constant", "must be positive", "impulses per kWh > 0"))
     return out

@@ -44,6 +44,8 @@ def effective_dof(components: Sequence[tuple[float, float]]) -> float:
     if any(nu <= 0 for u, nu in components if u):
         raise ValueError(f"degrees of freedom must be positive: {components}")
     u_c2 = sum(u * u for u, _ in components)
+    if not math.isfinite(u_c2):  # an unbounded (or unknown) u_c: U is too, whatever k is
+        return math.inf
     denominator = sum(u**4 / nu for u, nu in components if u and math.isfinite(nu))
     if denominator == 0.0:
         return math.inf
@@ -139,5 +141,49 @@ def budget(*, reference_accuracy_pct: float, step_kwh: float, reference_kwh: flo
     return Budget(reference=u_reference(reference_accuracy_pct),
                   resolution=u_resolution(step_kwh, reference_kwh),
                   timing=u_timing(window_ms, gate_ms),
+                  repeatability=u_repeatability(repeated_errors_pct),
+                  repeatability_dof=repeatability_dof(len(repeated_errors_pct)))
+
+
+# -- the pulse method (an error calculator counting reference pulses over N meter pulses) --------
+#
+# The same four components, two of them with their pulse-method meaning:
+#
+# * **pulse-count resolution** (in ``Budget.resolution``): the reference pulses counted between
+#   two meter edges are whole; both edges fall at an arbitrary phase of the reference pulse train,
+#   so the count is off by the difference of two rectangular fractions, triangular on (−1, +1)
+#   count: u = 1/√6 count (JCGM 100:2008 (GUM) 4.3.9), relative to the n reference pulses counted;
+# * **gate timing** (in ``Budget.timing``): the gate opens and closes on meter pulse edges, each
+#   known to the edge timing uncertainty u_e (the meter output's jitter and the counter's trigger),
+#   so the energy in the gate is uncertain by √2·u_e at power P: relative √2·u_e/T for a gate of
+#   T ms (P cancels).
+#
+# The meter side has no resolution term: the gate spans exactly N meter pulses.
+
+SQRT6 = math.sqrt(6.0)
+
+
+def u_pulse_count(reference_pulses: float) -> float:
+    """Standard uncertainty (percentage points) of counting ``reference_pulses`` whole pulses."""
+    if reference_pulses <= 0:
+        return math.inf
+    return 100.0 / (SQRT6 * reference_pulses)
+
+
+def u_gate_timing(edge_u_ms: float, gate_ms: float) -> float:
+    """Standard uncertainty (percentage points) of a gate between two pulse edges, each with
+    standard uncertainty ``edge_u_ms``, over ``gate_ms``."""
+    if gate_ms <= 0:
+        return math.inf
+    return math.sqrt(2.0) * edge_u_ms / gate_ms * 100.0
+
+
+def pulse_budget(*, reference_accuracy_pct: float, reference_pulses: float, gate_ms: float,
+                 edge_u_ms: float, repeated_errors_pct: Sequence[float] = ()) -> Budget:
+    """The budget of one pulse-method error: ``resolution`` is the pulse-count term and
+    ``timing`` the gate-timing term (see above)."""
+    return Budget(reference=u_reference(reference_accuracy_pct),
+                  resolution=u_pulse_count(reference_pulses),
+                  timing=u_gate_timing(edge_u_ms, gate_ms),
                   repeatability=u_repeatability(repeated_errors_pct),
                   repeatability_dof=repeatability_dof(len(repeated_errors_pct)))

@@ -5,8 +5,10 @@ reference meter from interval files (the output of ``meterbench intervals``): la
 shifted series is diagnosed, not failed as inaccurate), then bias with its confidence interval,
 per-interval limits, completeness and, given delivery times, timeliness.
 
-``accuracy plan BENCH`` prints, for a lab bench, every test point with the gate time the duration
-planner needs for U ≤ 1/3 MPE, and warns where the plan cannot reach it.
+``accuracy plan BENCH`` prints, for a lab bench, every test point with the method that measures it
+(pulse: meter pulses counted by the error calculator at its position; register: the energy
+register against a reference gate), the pulses or gate time the planner needs for U ≤ 1/3 MPE,
+and warns where the plan cannot reach it.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from meterbench.accuracy.evaluate import limit_for
 from meterbench.accuracy.field import DEADLINE_PRESETS, FieldSettings, field_acceptance
 from meterbench.accuracy.job import LIMIT_BASES
 from meterbench.accuracy.limits import IN_SERVICE_FACTOR
-from meterbench.accuracy.planner import plan_gate
+from meterbench.accuracy.planner import plan_gate, plan_pulses
 from meterbench.accuracy.plans import plan_points, rising_then_falling
 from meterbench.accuracy.register import register_step_kwh
 from meterbench.cli.pipeline_csv import read_intervals
@@ -33,6 +35,7 @@ from meterbench.core.errors import UserError
 from meterbench.core.timeutil import parse_iso
 from meterbench.instruments.registers import load_register_map
 from meterbench.run.folder import json_safe
+from meterbench.run.lab_devices import meter_test_output
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -69,6 +72,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     pl.add_argument("--register-kwh", type=float, default=None, metavar="KWH",
                     help="register value to plan the resolution for (default: the simulated "
                          "meter's, else 10000)")
+    pl.add_argument("--method", choices=("pulse", "register"), default=None,
+                    help="plan every point by this method (default: the bench's [lab.plan] "
+                         "method, where a meter has a test output and an error calculator)")
     pl.add_argument("--json", action="store_true")
     pl.set_defaults(func=run_plan_cmd)
     p.set_defaults(func=lambda args: (p.print_help(), 2)[1])
@@ -209,30 +215,46 @@ def run_plan_cmd(args: argparse.Namespace) -> int:
     plan = cfg.lab.plan
     s = plan.settings
     rows = []
+    method = args.method or s.method
     for m in cfg.meters:
         sim = cfg.lab.sim_meters.get(m.id)
         reg = args.register_kwh if args.register_kwh is not None else (
             sim.import_kwh if sim is not None else 10_000.0)
-        step = register_step_kwh(load_register_map(m.model).channels["energy.import"], reg)
+        regmap = load_register_map(m.model)
+        step = register_step_kwh(regmap.channels["energy.import"], reg)
+        output = meter_test_output(regmap, m.rating)
+        counter = cfg.lab.error_calculator(m.id)
+        pulsed = method == "pulse" and output is not None and counter is not None
         points = plan_points(plan.kind, m.rating, list(plan.custom_points))
         for point, direction in rising_then_falling(points):
             if direction != "rising":
                 continue
             lim = limit_for(m.rating, point.current_a, basis=plan.limit_basis,
-                            country=plan.country, band=s.band).pct
-            g = plan_gate(point.power_w(m.rating.u_n), lim, step_kwh=step,
-                          reference_accuracy_pct=cfg.lab.reference_accuracy_pct,
-                          window_ms=s.timing_window_ms, fraction=s.uncertainty_fraction,
-                          min_gate_ms=s.min_gate_ms, max_gate_ms=s.max_gate_ms,
-                          margin=s.planning_margin)
+                            country=plan.country, band=s.band, pf=point.pf,
+                            load="balanced" if len(point.phases) == 3 else "single_phase",
+                            table=plan.table).pct
+            common = dict(fraction=s.uncertainty_fraction, min_gate_ms=s.min_gate_ms,
+                          max_gate_ms=s.max_gate_ms, margin=s.planning_margin,
+                          reference_accuracy_pct=cfg.lab.reference_accuracy_pct)
+            power = point.power_w(m.rating.u_n)
+            if pulsed:
+                assert output is not None and counter is not None
+                g = plan_pulses(power, lim, meter_constant=output.constant_imp_per_kwh,
+                                reference_constant=float(counter.options["reference_constant"]),
+                                edge_u_ms=s.pulse_timing_ms, min_pulses=s.min_pulses, **common)
+            else:
+                g = plan_gate(power, lim, step_kwh=step, window_ms=s.timing_window_ms, **common)
             rows.append(dict(meter=m.id, point=point.name, current_a=point.current_a, pf=point.pf,
-                             limit_pct=lim, register_kwh=reg, step_kwh=step, **g.as_dict()))
+                             limit_pct=lim, method="pulse" if pulsed else "register",
+                             register_kwh=reg, step_kwh=step, **g.as_dict()))
     if args.json:
         print(json.dumps(rows, indent=2))
     else:
         for r in rows:
             flag = "" if r["reachable"] else f"  WARNING {r['warning']}"
-            print(f"{r['meter']:12s} {r['point']:26s} gate {r['gate_s']:8.0f} s  "
+            how = (f"{r['meter_pulses']:6d} pulses" if r["method"] == "pulse"
+                   else "      register")
+            print(f"{r['meter']:12s} {r['point']:26s} {how} gate {r['gate_s']:8.0f} s  "
                   f"{r['energy_kwh']:.4f} kWh  U {r['expected_u_pct']:.3f} % "
                   f"(target {r['target_pct']:.3f} %){flag}")
     return 1 if any(not r["reachable"] for r in rows) else 0

@@ -69,19 +69,16 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _serve_lab(config, args: argparse.Namespace) -> int:  # noqa: ANN001 - BenchConfig
-    """The lab's source and reference standard over SCPI, its meters under test over Modbus TCP."""
-    from meterbench.instruments.sim.creep import CreepingSimMeter
-    from meterbench.instruments.sim.lab import LabSpec, start_lab
+    """The lab's instruments over SCPI (source, reference, error calculators counting the meters'
+    test outputs), its meters under test over Modbus TCP."""
+    from meterbench.instruments.sim.lab import start_lab
     from meterbench.instruments.sim.serve import SimServers
-    from meterbench.run.lab_devices import sim_instruments, sim_meter_kwargs
+    from meterbench.run.lab_devices import sim_instruments, sim_lab_spec, sim_muts
     from meterbench.run.simhost import SimHost
 
     wall = RealClock().now_ms
-    lab = start_lab(LabSpec(meters=(), instruments=sim_instruments(config)), wall)
-    meters = {}
-    for m in config.meters:
-        meters[m.id] = CreepingSimMeter(circuit=lab.circuit, start_ms=lab.circuit.now(),
-                                        **sim_meter_kwargs(config, m.id))
+    lab = start_lab(sim_lab_spec(sim_muts(config), sim_instruments(config)), wall)
+    meters = dict(lab.meters)
     specs = [dict(name=m.id, model=m.model, unit_id=m.transport.unit, port=0) for m in config.meters]
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):

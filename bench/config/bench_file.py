@@ -393,7 +393,7 @@ def _parse_meter(tab: Table, load_ids: set[str]) -> MeterSpec:
             raise tab.error("loads", f"unknown load {name!r}",
                             expected="one of " + ", ".join(sorted(load_ids)))
     gsrn = tab.get("gsrn", str, None)
-    accuracy_class = tab.get("class", str, choices=CLASSES)
+    accuracy_class = _accuracy_class(tab)
     rating_tab = tab.table("rating", None)
     if gsrn is not None and not is_valid_gs1(gsrn, 18):
         raise tab.error("gsrn", f"{gsrn!r} is not a valid GSRN", expected="18 digits with a GS1 check digit")
@@ -418,6 +418,18 @@ def _parse_meter(tab: Table, load_ids: set[str]) -> MeterSpec:
     )
     tab.finish()
     return spec
+
+
+def _accuracy_class(tab: Table) -> str:
+    """A MID class (A, B, C); a meter under test may have another class (IEC 62053-21 "1", "2";
+    -22 "0.5S", ...) whose limits a lab's limits file gives (checked with the [lab] plan)."""
+    if tab.data.get("role") != "mut":
+        return tab.get("class", str, choices=CLASSES)
+    accuracy_class = tab.get("class", str)
+    if not accuracy_class or not all(c.isalnum() or c in "._-" for c in accuracy_class):
+        raise tab.error("class", f"invalid class {accuracy_class!r}",
+                        expected="A, B, C, or a class of the lab's limits file (letters, digits, .)")
+    return accuracy_class
 
 
 def _checked_model(tab: Table) -> str:
@@ -625,6 +637,12 @@ def parse_bench(data: dict[str, Any], *, source: str, text: str = "",
                         "[[instrument]] tables (a field bench)")
     top.finish()
     if lab is None:
+        for i, m in enumerate(meters):
+            if m.accuracy_class not in CLASSES:
+                raise UserError(f"meter[{i}] {m.id!r} has class {m.accuracy_class!r}",
+                                source=source, field=f"meter[{i}].class",
+                                expected="A, B or C on a field bench (other classes need a lab "
+                                         "bench's limits file)")
         _check_topology(meters, top)
     return BenchConfig(name=name, source=source, sha256=hashlib.sha256(text.encode()).hexdigest(),
                        timezone=tz_name, seed=seed, simulate=simulate, run=run, meters=meters,

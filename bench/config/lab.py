@@ -3,23 +3,29 @@
 A bench with a ``[lab]`` section is a lab bench: its meters have role ``mut`` (meter under test)
 and a ``rating`` table, and ``meterbench run`` runs the lab suite on it instead of acquiring a day
 in the field. Each ``[[instrument]]`` names the driver that fills a lab role (``source``,
-``reference``) by its registry name (entry-point group ``meterbench.instruments``), so a lab with
-another power source or reference standard says so in its bench file. Limits that belong to an
-instrument (maximum current and voltage) come from its driver's registry entry. Documented in
-``docs/accuracy.md`` and ``docs/bench-file.md``.
+``reference``, ``error_calculator``) by its registry name (entry-point group
+``meterbench.instruments``), so a lab with another power source, reference standard or error
+calculator says so in its bench file; an error calculator serves one meter position
+(``meter = "<id>"``). Limits that belong to an instrument (maximum current and voltage) come from
+its driver's registry entry; the error limits come from a limits table (built in: MID Annex V
+Table 2; ``[lab.plan] limits`` names a lab's own). Documented in ``docs/accuracy.md`` and
+``docs/bench-file.md``.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
+from pathlib import Path
 from typing import Any
 
 from meterbench import registry
 from meterbench.accuracy.decision import RULES
-from meterbench.accuracy.executor import LabSettings
+from meterbench.accuracy.evaluate import limit_for
+from meterbench.accuracy.executor import METHODS, LabSettings
 from meterbench.accuracy.job import LIMIT_BASES, LabPlan
-from meterbench.accuracy.limits import CREEP_VOLTAGE_FACTOR, IN_SERVICE_FACTOR, temperature_band
+from meterbench.accuracy.limit_table import LimitTable, NoLimit, load_limit_table
+from meterbench.accuracy.limits import CREEP_VOLTAGE_FACTOR, mid_table
 from meterbench.accuracy.plans import (
     PF_ANGLE_DEG,
     PHASE_SETS,
@@ -31,7 +37,11 @@ from meterbench.config.strict_toml import Table
 from meterbench.core.errors import UserError
 from meterbench.core.timeutil import parse_duration
 from meterbench.instruments.kinds import ROLES, InstrumentKind, OptionSpec
+from meterbench.instruments.sim.lab import slot
 from meterbench.instruments.sim.meter import ErrorCurve
+
+#: Roles whose instrument serves one meter position (``meter = "<id>"`` in its table).
+PER_METER_ROLES = ("error_calculator",)
 
 
 @dataclass(frozen=True)
@@ -44,11 +54,13 @@ class LabSimMeter:
     creep_w: float = 0.0
     summation: bool = True
     import_kwh: float = 0.0
+    pulse_jitter_ms: float = 0.0
 
 
 @dataclass(frozen=True)
 class InstrumentSpec:
-    """One ``[[instrument]]``: which registered driver fills which lab role, and where it is."""
+    """One ``[[instrument]]``: which registered driver fills which lab role, and where it is;
+    a per-position instrument (an error calculator) also names its meter under test."""
 
     role: str
     driver: str
@@ -57,10 +69,15 @@ class InstrumentSpec:
     options: dict[str, Any] = field(default_factory=dict)
     sim: dict[str, Any] = field(default_factory=dict)
     calibration: str | None = None  # "certificate id, due YYYY-MM-DD"
+    meter: str | None = None
+
+    @property
+    def slot(self) -> str:
+        return slot(self.role, self.meter)
 
     def as_dict(self) -> dict[str, Any]:
         return dict(role=self.role, driver=self.driver, title=self.kind.title,
-                    resource=self.resource, options=dict(self.options),
+                    resource=self.resource, options=dict(self.options), meter=self.meter,
                     calibration=self.calibration, manual=self.kind.manual)
 
 
@@ -74,6 +91,9 @@ class LabBenchSpec:
     def reference_accuracy_pct(self) -> float:
         """The reference standard's declared accuracy (its ``accuracy_pct`` option)."""
         return float(self.instruments["reference"].options["accuracy_pct"])
+
+    def error_calculator(self, meter_id: str) -> InstrumentSpec | None:
+        return self.instruments.get(slot("error_calculator", meter_id))
 
     def as_dict(self) -> dict[str, Any]:
         return dict(plan=self.plan.as_dict(), reference_accuracy_pct=self.reference_accuracy_pct,
@@ -106,11 +126,14 @@ def _parse_plan(tab: Table, meters: tuple[Any, ...]) -> LabPlan:
         raise tab.error("points", "a custom plan needs points", expected='[{current = "Iref", pf = "1"}]')
     if kind != "custom" and points:
         raise tab.error("points", f"points are only read for kind = \"custom\", not {kind!r}")
+    limits_file = tab.get("limits", str, None)
+    table = _limits(tab, limits_file) if limits_file is not None else None
     temperature = tab.get("temperature_c", float, 23.0)
     try:
-        band = temperature_band(temperature)
+        band = (table or mid_table()).band_index(temperature)
     except ValueError as exc:
-        raise tab.error("temperature_c", str(exc), expected="-40 … +70 °C") from None
+        raise tab.error("temperature_c", str(exc),
+                        expected="a temperature within the limits table's bands") from None
     fraction = tab.get("uncertainty_fraction", float, 1.0 / 3.0)
     if not 0 < fraction <= 1:
         raise tab.error("uncertainty_fraction", f"{fraction} is out of range", expected="0 < f ≤ 1")
@@ -118,10 +141,20 @@ def _parse_plan(tab: Table, meters: tuple[Any, ...]) -> LabPlan:
         settle_ms=_ms(tab, "settle", "10s"), warmup_ms=_ms(tab, "warmup", "30min"),
         uncertainty_fraction=fraction, min_gate_ms=_ms(tab, "min_gate", "30s"),
         max_gate_ms=_ms(tab, "max_gate", "4h"),
-        timing_window_ms=float(_ms(tab, "timing_window", "1s")), band=band)
+        timing_window_ms=float(_ms(tab, "timing_window", "1s")), band=band,
+        method=tab.get("method", str, "pulse", choices=METHODS),
+        min_pulses=tab.get("min_pulses", int, 25),
+        pulse_timing_ms=tab.get("pulse_timing_ms", float, 1.0))
     if settings.max_gate_ms < settings.min_gate_ms:
         raise tab.error("max_gate", "shorter than min_gate")
-    country = tab.get("country", str, "DK", choices=tuple(IN_SERVICE_FACTOR))
+    if settings.min_pulses < 1:
+        raise tab.error("min_pulses", f"{settings.min_pulses} is not positive",
+                        expected="a whole number of meter pulses ≥ 1")
+    if not settings.pulse_timing_ms >= 0:
+        raise tab.error("pulse_timing_ms", f"{settings.pulse_timing_ms} is negative",
+                        expected="the standard uncertainty of a pulse edge's time, ms ≥ 0")
+    services = (table or mid_table()).in_service
+    country = tab.get("country", str, "DK", choices=tuple(services) or ("DK",))
     plan = LabPlan(kind=kind, custom_points=tuple(points),
                    rule=tab.get("rule", str, "non_binary", choices=RULES),
                    limit_basis=tab.get("limit", str, "mpe", choices=LIMIT_BASES), country=country,
@@ -129,9 +162,24 @@ def _parse_plan(tab: Table, meters: tuple[Any, ...]) -> LabPlan:
                    creep=tab.get("creep", bool, True),
                    creep_ms=_ms(tab, "creep_duration", "20min"),
                    dial_kwh=tab.get("dial_kwh", float, 0.0),
-                   summation=tab.get("summation", bool, True))
+                   summation=tab.get("summation", bool, True), limits=table)
+    if plan.limit_basis == "in_service" and country not in services:
+        raise tab.error("limit", f"{plan.table.name} gives no in-service factor for {country}",
+                        expected="limit = \"mpe\", or a limits file with [in_service."
+                                 f"{country}]")
     tab.finish()
     return plan
+
+
+def _limits(tab: Table, path_text: str) -> LimitTable:
+    """A lab's limits file, relative to the bench file."""
+    path = Path(path_text)
+    if not path.is_absolute() and tab.source:
+        path = Path(tab.source).parent / path
+    if not path.is_file():
+        raise tab.error("limits", f"limits file not found: {path}",
+                        expected="a TOML limits file (docs/accuracy.md, \"Limits files\")")
+    return load_limit_table(path)
 
 
 def _numbers(tab: Table, key: str, default: list[float]) -> tuple[float, ...]:
@@ -155,7 +203,11 @@ def _parse_sim(tab: Table, ids: set[str]) -> LabSimMeter:
                        starting_current_a=tab.get("starting_current_a", float, 0.0),
                        creep_w=tab.get("creep_w", float, 0.0),
                        summation=tab.get("summation", bool, True),
-                       import_kwh=tab.get("import_kwh", float, 0.0))
+                       import_kwh=tab.get("import_kwh", float, 0.0),
+                       pulse_jitter_ms=tab.get("pulse_jitter_ms", float, 0.0))
+    if spec.pulse_jitter_ms < 0:
+        raise tab.error("pulse_jitter_ms", "negative", expected="±ms of the simulated test "
+                        "output's jitter, ≥ 0")
     tab.finish()
     return spec
 
@@ -201,7 +253,9 @@ def parse_instrument(tab: Table, simulate: bool) -> InstrumentSpec:
     if role not in kind.roles:
         raise tab.error("role", f"driver {name!r} ({kind.title}) cannot be the {role}",
                         expected="one of its roles: " + ", ".join(kind.roles))
-    tab.declare("role", "driver", "resource", "calibration", "sim", *kind.options)
+    tab.declare("role", "driver", "resource", "calibration", "sim", *kind.options,
+                *(("meter",) if role in PER_METER_ROLES else ()))
+    meter = tab.get("meter", str, None) if role in PER_METER_ROLES else None
     resource = tab.get("resource", str, None)
     if not simulate and resource is None:
         raise tab.error("resource", f"a real lab bench needs the {role}'s VISA resource",
@@ -226,19 +280,69 @@ def parse_instrument(tab: Table, simulate: bool) -> InstrumentSpec:
     calibration = _calibration(tab.table("calibration", None))
     tab.finish()
     return InstrumentSpec(role=role, driver=name, kind=kind, resource=resource, options=options,
-                          sim=sim, calibration=calibration)
+                          sim=sim, calibration=calibration, meter=meter)
 
 
 def parse_instruments(tabs: list[Table], simulate: bool) -> dict[str, InstrumentSpec]:
-    """Every ``[[instrument]]``, one per role; a lab bench needs a source and a reference."""
+    """Every ``[[instrument]]``, one per role (per meter for an error calculator), by slot; a lab
+    bench needs a source and a reference."""
     found: dict[str, InstrumentSpec] = {}
     for tab in tabs:
         spec = parse_instrument(tab, simulate)
-        if spec.role in found:
-            raise tab.error("role", f"two instruments have role {spec.role!r}",
-                            expected="one instrument per role")
-        found[spec.role] = spec
+        if spec.slot in found:
+            where = f" for meter {spec.meter!r}" if spec.meter else ""
+            raise tab.error("role", f"two instruments have role {spec.role!r}{where}",
+                            expected="one instrument per role (one error calculator per meter)")
+        found[spec.slot] = spec
     return found
+
+
+def _place_error_calculators(instruments: dict[str, InstrumentSpec], meters: tuple[Any, ...],
+                             tab: Table) -> dict[str, InstrumentSpec]:
+    """Each error calculator at a meter under test: the one it names, or the only one."""
+    out: dict[str, InstrumentSpec] = {}
+    ids = [m.id for m in meters]
+    for spec in instruments.values():
+        if spec.role in PER_METER_ROLES:
+            meter = spec.meter
+            if meter is None:
+                if len(ids) != 1:
+                    raise UserError(f"the {spec.role} ({spec.driver}) names no meter",
+                                    source=tab.source, field="instrument.meter",
+                                    expected="meter = one of " + ", ".join(ids))
+                meter = ids[0]
+            if meter not in ids:
+                raise UserError(f"the {spec.role} ({spec.driver}) names meter {meter!r}",
+                                source=tab.source, field="instrument.meter",
+                                expected="the id of a [[meter]] with role mut: " + ", ".join(ids))
+            spec = replace(spec, meter=meter)
+            if spec.slot in out:
+                raise UserError(f"two {spec.role}s at meter {meter!r}", source=tab.source,
+                                field="instrument.meter", expected="one per meter under test")
+        out[spec.slot] = spec
+    return out
+
+
+def _check_limits(plan: LabPlan, meters: tuple[Any, ...], tab: Table) -> None:
+    """Every planned point (and Iref, for the register and summation tests) has a limit in the
+    plan's table for every meter's class, so no verdict is left without one mid-run."""
+    table = plan.table
+    for m in meters:
+        if m.rating.accuracy_class not in table.classes:
+            raise tab.error("limits", f"meter {m.id!r} is class {m.rating.accuracy_class!r}, "
+                            f"which {table.name} does not list",
+                            expected=f"a limits file with class {m.rating.accuracy_class} "
+                                     f"(this one has {', '.join(table.classes)})")
+        points = plan_points(plan.kind, m.rating, list(plan.custom_points))
+        for p in points:
+            load = "balanced" if len(p.phases) == 3 else "single_phase"
+            try:
+                limit_for(m.rating, p.current_a, basis=plan.limit_basis, country=plan.country,
+                          band=plan.settings.band, pf=p.pf, load=load, table=table)
+            except NoLimit as exc:
+                raise tab.error("limits", f"point {p.name!r} of meter {m.id!r}: {exc}",
+                                expected="a limits table with a row for it (docs/accuracy.md, "
+                                         "\"Limits files\"), or a plan without that point") from None
 
 
 def parse_lab(tab: Table, meters: tuple[Any, ...], instruments: dict[str, InstrumentSpec],
@@ -279,7 +383,9 @@ def parse_lab(tab: Table, meters: tuple[Any, ...], instruments: dict[str, Instru
     sims = {s.meter: s for s in (_parse_sim(t, ids) for t in tab.tables("sim"))}
     tab.finish()
     _check_source_range(plan, meters[0], instruments["source"], plan_tab)
-    return LabBenchSpec(plan=plan, instruments=instruments, sim_meters=sims)
+    _check_limits(plan, meters, plan_tab)
+    return LabBenchSpec(plan=plan, instruments=_place_error_calculators(instruments, meters, tab),
+                        sim_meters=sims)
 
 
 def _drivers_for(role: str) -> list[str]:

@@ -5,8 +5,9 @@ One object for both worlds, chosen once when the bench is loaded (:func:`open_la
 * **simulated**: every ``[[instrument]]``'s simulator (from its registry entry) is served over
   SCPI on 127.0.0.1 and every meter under test is a :class:`~meterbench.instruments.sim.creep.
   CreepingSimMeter` on the source's circuit, served by its own Modbus TCP gateway on a
-  :class:`~meterbench.run.simhost.SimHost`; time is a :class:`~meterbench.clocks.lab_clock.LabClock`
-  (virtual: a 20-minute creep test takes no wall time);
+  :class:`~meterbench.run.simhost.SimHost`, its test output pulsing into the error calculator at
+  its position; time is a :class:`~meterbench.clocks.lab_clock.LabClock` (virtual: a 20-minute
+  creep test takes no wall time);
 * **real**: each instrument's driver opens the VISA resource the bench file names, each meter
   under test its Modbus transport, and real time passes.
 
@@ -18,7 +19,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from meterbench.accuracy.executor import LabBench, MeterUnderTest
@@ -31,12 +32,15 @@ from meterbench.core.errors import UserError
 from meterbench.instruments.errors import ConfigError
 from meterbench.instruments.modbus import ModbusMeter, TcpTransport
 from meterbench.instruments.registers import load_register_map
+from meterbench.instruments.regmap import RegisterMap, TestOutput
 from meterbench.instruments.sim.creep import CreepingSimMeter
 from meterbench.instruments.sim.lab import (
     LabSpec,
+    MeterSpec,
     SimInstrument,
     SimLab,
     default_instruments,
+    slot,
     start_lab,
 )
 from meterbench.instruments.sim.meter import ErrorCurve
@@ -59,6 +63,7 @@ class SimMut:
     import_kwh: float = 0.0
     declared_registration: str | None = None
     unit: int = 1
+    pulse_jitter_ms: float = 0.0
 
 
 @dataclass
@@ -113,11 +118,42 @@ def _register_map(config: BenchConfig | None, meter_id: str, model: str) -> Any:
                         field=f"meter {meter_id}.model", expected=exc.expected) from None
 
 
+def meter_test_output(regmap: RegisterMap, rating: MeterRating) -> TestOutput | None:
+    """The test output a meter under test is read by: its model's (from the manual), at the
+    constant its rating sets when the bench file gives ``meter_constant`` (outputs with a
+    settable constant). A model without a documented test output has none: its points are
+    measured by the register method."""
+    out = regmap.test_output
+    if out is None or rating.meter_constant_imp_per_kwh is None:
+        return out
+    constant = rating.meter_constant_imp_per_kwh
+    if constant == out.constant_imp_per_kwh:
+        return out
+    return replace(out, constant_imp_per_kwh=constant,
+                   source=f"{out.source}; set to {constant:g} imp/kWh (bench file rating)")
+
+
+def sim_lab_spec(muts: Sequence[SimMut], instruments: Mapping[str, SimInstrument] | None = None
+                 ) -> LabSpec:
+    """The simulated lab of these meters under test (each with its model's test output) and
+    instruments (by slot; default: the Fluke source and the WT1800 reference)."""
+    meters = tuple(MeterSpec(m.id, error=m.error, starting_current_a=m.starting_current_a,
+                             summation=m.summation, import_kwh=m.import_kwh, creep_w=m.creep_w,
+                             test_output=meter_test_output(_register_map(None, m.id, m.model),
+                                                           m.rating),
+                             pulse_jitter_ms=m.pulse_jitter_ms)
+                   for m in muts)
+    return LabSpec(meters=meters, instruments=dict(instruments or default_instruments()))
+
+
 def start_sim_lab(muts: Sequence[SimMut], clock: LabClock, *,
                   instruments: Mapping[str, SimInstrument] | None = None) -> LabDevices:
     """Serve the instruments' simulators and one Modbus TCP server per meter under test on
-    127.0.0.1, and open the drivers on them."""
-    spec = LabSpec(meters=(), instruments=dict(instruments or default_instruments()))
+    127.0.0.1, and open the drivers on them. An instrument slot ``error_calculator:<id>`` is the
+    error calculator at meter ``<id>``'s position, counting its test output."""
+    regmaps = {m.id: _register_map(None, m.id, m.model) for m in muts}
+    spec = sim_lab_spec(muts, instruments)
+    outputs = {m.name: m.test_output for m in spec.meters}
     lab = start_lab(spec, clock)
     devices = LabDevices(instruments={}, resources=lab.resources(), muts=[], transports={},
                          now=clock, wait=clock.advance, simulated=True, sim=lab, clock=clock)
@@ -125,11 +161,13 @@ def start_sim_lab(muts: Sequence[SimMut], clock: LabClock, *,
     try:
         host = SimHost()
         devices._closers.append(host.stop)
+        for role, inst in spec.instruments.items():
+            driver = inst.kind().open(lab.resources()[role], inst.options)
+            devices._closers.append(driver.close)
+            devices.instruments[role] = driver
         for m in muts:
-            meter = CreepingSimMeter(circuit=lab.circuit, start_ms=lab.circuit.now(), error=m.error,
-                                     summation=m.summation, starting_current_a=m.starting_current_a,
-                                     import_kwh=m.import_kwh, creep_w=m.creep_w)
-            regmap = _register_map(None, m.id, m.model)
+            meter = lab.meters[m.id]
+            regmap = regmaps[m.id]
             gateway = ModbusTcpGateway({m.unit: ServedMeter(meter, regmap)}, time_ms=clock,
                                        host="127.0.0.1", port=0)
             host.call(gateway.start())
@@ -139,11 +177,9 @@ def start_sim_lab(muts: Sequence[SimMut], clock: LabClock, *,
             reader = RegisterReader(ModbusMeter(regmap, TcpTransport("127.0.0.1", gateway.port),
                                                 m.unit, time_ms=clock))
             devices._closers.append(reader.close)
-            devices.muts.append(MeterUnderTest(m.id, m.rating, reader, m.declared_registration))
-        for role, inst in spec.instruments.items():
-            driver = inst.kind().open(lab.resources()[role], inst.options)
-            devices._closers.append(driver.close)
-            devices.instruments[role] = driver
+            devices.muts.append(MeterUnderTest(
+                m.id, m.rating, reader, m.declared_registration, test_output=outputs[m.id],
+                error_calculator=devices.instruments.get(slot("error_calculator", m.id))))
     except BaseException:
         devices.close()
         raise
@@ -156,22 +192,28 @@ def sim_meter_kwargs(config: BenchConfig, meter_id: str) -> dict[str, Any]:
     if sim is None:
         return {}
     return dict(error=sim.error, starting_current_a=sim.starting_current_a, creep_w=sim.creep_w,
-                summation=sim.summation, import_kwh=sim.import_kwh)
+                summation=sim.summation, import_kwh=sim.import_kwh,
+                pulse_jitter_ms=sim.pulse_jitter_ms)
 
 
 def sim_instruments(config: BenchConfig) -> dict[str, SimInstrument]:
-    """The bench file's ``[[instrument]]`` tables as simulated instruments."""
-    return {role: SimInstrument(spec.driver, spec.options, spec.sim)
-            for role, spec in config.lab.instruments.items()}
+    """The bench file's ``[[instrument]]`` tables as simulated instruments, by slot."""
+    return {key: SimInstrument(spec.driver, spec.options, spec.sim, meter=spec.meter)
+            for key, spec in config.lab.instruments.items()}
+
+
+def sim_muts(config: BenchConfig) -> list[SimMut]:
+    """The bench file's meters under test as simulated ones (``[[lab.sim]]`` physics)."""
+    for m in config.meters:
+        _register_map(config, m.id, m.model)
+    return [SimMut(id=m.id, model=m.model, rating=m.rating, unit=m.transport.unit,
+                   declared_registration=m.rating.registration, **sim_meter_kwargs(config, m.id))
+            for m in config.meters]
 
 
 def _open_simulated(config: BenchConfig) -> LabDevices:
-    muts = [SimMut(id=m.id, model=m.model, rating=m.rating, unit=m.transport.unit,
-                   declared_registration=m.rating.registration, **sim_meter_kwargs(config, m.id))
-            for m in config.meters]
-    for m in config.meters:
-        _register_map(config, m.id, m.model)
-    return start_sim_lab(muts, LabClock(config.run.start_ms), instruments=sim_instruments(config))
+    return start_sim_lab(sim_muts(config), LabClock(config.run.start_ms),
+                         instruments=sim_instruments(config))
 
 
 def wall_ms() -> int:
@@ -182,21 +224,25 @@ def _open_real(config: BenchConfig) -> LabDevices:
     devices = LabDevices(instruments={}, resources={}, muts=[], transports={}, now=wall_ms,
                          wait=lambda ms: time.sleep(ms / 1000), simulated=False)
     try:
-        for role, spec in config.lab.instruments.items():
+        for key, spec in config.lab.instruments.items():
             driver = spec.kind.open(spec.resource, spec.options)
             devices._closers.append(driver.close)
-            devices.instruments[role] = driver
-            devices.resources[role] = spec.resource
+            devices.instruments[key] = driver
+            devices.resources[key] = spec.resource
         if "source" in devices.instruments:
             devices._closers.append(devices.source.output_off)
         for m in config.meters:
             t = m.transport
-            driver = ModbusMeter(_register_map(config, m.id, m.model), transport_of(t), t.unit,
-                                 timeout_s=t.timeout_s, time_ms=wall_ms)
+            regmap = _register_map(config, m.id, m.model)
+            driver = ModbusMeter(regmap, transport_of(t), t.unit, timeout_s=t.timeout_s,
+                                 time_ms=wall_ms)
             reader = RegisterReader(driver)
             devices._closers.append(reader.close)
             devices.transports[m.id] = describe_transport(t)
-            devices.muts.append(MeterUnderTest(m.id, m.rating, reader, m.rating.registration))
+            devices.muts.append(MeterUnderTest(
+                m.id, m.rating, reader, m.rating.registration,
+                test_output=meter_test_output(regmap, m.rating),
+                error_calculator=devices.instruments.get(slot("error_calculator", m.id))))
     except BaseException:
         devices.close()
         raise

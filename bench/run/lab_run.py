@@ -17,7 +17,8 @@ from meterbench.run.lab_devices import LabDevices, open_lab
 from meterbench.run.results import Device
 from meterbench.store.run_store import Store
 
-ROLE_TITLES = {"source": "power source", "reference": "reference standard"}
+ROLE_TITLES = {"source": "power source", "reference": "reference standard",
+               "error_calculator": "error calculator"}
 
 
 class LabRun:
@@ -61,14 +62,16 @@ class LabRun:
         assert self.lab is not None
         out = []
         prefix = "simulated, " if self.lab.simulated else ""
-        for role, spec in self.config.lab.instruments.items():
-            ident = self.lab.instruments[role].identify()
+        for key, spec in self.config.lab.instruments.items():
+            ident = self.lab.instruments[key].identify()
             accuracy = spec.options.get("accuracy_pct")
+            title = ROLE_TITLES.get(spec.role, spec.role)
             out.append(Device(
-                id=role, name=spec.kind.title, role=ROLE_TITLES.get(role, role),
+                id=key, name=spec.kind.title,
+                role=f"{title} ({spec.meter})" if spec.meter else title,
                 model=f"{ident.manufacturer} {ident.model}",
                 accuracy_class=f"±{accuracy} %" if accuracy is not None else "",
-                transport=prefix + self.lab.resources[role],
+                transport=prefix + self.lab.resources[key],
                 identity=f"{ident.manufacturer},{ident.model},{ident.serial},{ident.firmware}",
                 calibration=spec.calibration))
         return out

@@ -24,19 +24,28 @@ from meterbench.instruments.regmap import (
     FC_INPUT,
     FUNCTION_NAMES,
     MAX_REGISTERS_PER_READ,
+    TEST_OUTPUT_ENERGIES,
+    TEST_OUTPUT_KINDS,
     WORD_ORDERS,
     Channel,
     RegisterMap,
+    TestOutput,
 )
 
-#: The standard channel names (docs/architecture.md); ``clock.unix_ms`` is a meter's own clock.
+_PHASES = ("l1", "l2", "l3")
+#: The standard channel names (docs/architecture.md, docs/instruments.md); ``clock.unix_ms`` is a
+#: meter's own clock. Power factor, apparent power (VA), reactive power (var, + inductive) and
+#: phase angle (degrees, current lagging voltage positive) per phase and in total.
 STANDARD_CHANNELS: tuple[str, ...] = (
     "energy.import", "energy.export", "power.total", "power.l1", "power.l2", "power.l3",
     "voltage.l1", "voltage.l2", "voltage.l3", "current.l1", "current.l2", "current.l3",
     "frequency", "clock.unix_ms",
+    *(f"{q}.{p}" for q in ("power_factor", "apparent_power", "reactive_power", "phase_angle")
+      for p in (*_PHASES, "total")),
 )
 _CHANNEL_KEYS = {"address", "function", "type", "word_order", "scale", "unit", "sentinel"}
-_TOP_KEYS = {"model", "name", "max_registers", "defaults", "channels", "notes"}
+_TOP_KEYS = {"model", "name", "max_registers", "defaults", "channels", "notes", "test_output"}
+_TEST_OUTPUT_KEYS = {"constant", "kind", "energy", "pulse_width_ms", "source"}
 
 
 def model_files(search_paths: Iterable[str | Path] = ()) -> dict[str, Traversable]:
@@ -135,7 +144,42 @@ def parse_register_map(data: dict[str, Any], *, source: str, default_model: str)
         channels[ch_name] = _parse_channel(ch_name, merged, fail, where)
     _check_overlaps(channels, fail)
     return RegisterMap(model=model, name=name, channels=channels, source=source,
-                       max_registers=max_registers)
+                       max_registers=max_registers,
+                       test_output=_parse_test_output(data.get("test_output"), fail))
+
+
+def _parse_test_output(spec: Any, fail) -> TestOutput | None:
+    """``[test_output]``: the meter constant and kind of test output, citing the manual."""
+    if spec is None:
+        return None
+    if not isinstance(spec, dict):
+        raise fail("test_output", "not a table", "[test_output] with constant, kind and source")
+    bad = set(spec) - _TEST_OUTPUT_KEYS
+    if bad:
+        raise fail(f"test_output.{sorted(bad)[0]}", "unknown key",
+                   "one of " + ", ".join(sorted(_TEST_OUTPUT_KEYS)))
+    constant = spec.get("constant")
+    if (isinstance(constant, bool) or not isinstance(constant, int | float)
+            or not math.isfinite(constant) or not constant > 0):
+        raise fail("test_output.constant", f"bad meter constant {constant!r}",
+                   "impulses per kWh > 0, from the manufacturer's manual")
+    kind = spec.get("kind")
+    if kind not in TEST_OUTPUT_KINDS:
+        raise fail("test_output.kind", f"bad kind {kind!r}", " or ".join(TEST_OUTPUT_KINDS))
+    energy = spec.get("energy", "import")
+    if energy not in TEST_OUTPUT_ENERGIES:
+        raise fail("test_output.energy", f"bad energy {energy!r}", ", ".join(TEST_OUTPUT_ENERGIES))
+    width = spec.get("pulse_width_ms")
+    if width is not None and (isinstance(width, bool) or not isinstance(width, int | float)
+                              or not width > 0):
+        raise fail("test_output.pulse_width_ms", f"bad pulse width {width!r}",
+                   "milliseconds > 0, or leave it out when the manual does not give it")
+    source = spec.get("source")
+    if not isinstance(source, str) or not source.strip():
+        raise fail("test_output.source", "missing", "the manual (title, version, section) the "
+                   "constant comes from")
+    return TestOutput(constant_imp_per_kwh=float(constant), kind=kind, source=source,
+                      energy=energy, pulse_width_ms=None if width is None else float(width))
 
 
 def _parse_channel(name: str, spec: dict[str, Any], fail, where: str) -> Channel:

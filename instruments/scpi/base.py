@@ -9,6 +9,13 @@ gate) happens after the setting took effect.
 
 A query the instrument rejects gets no answer; on a timeout the queue is read too, so the caller
 sees the instrument's reason rather than a bare timeout.
+
+The IEEE 488.2 common commands are methods here (IEEE Std 488.2-1992 §10): identity, reset, clear
+status, the Standard Event Status Register and its enable mask, the Status Byte and the Service
+Request Enable mask, self-test, and operation complete. A short operation (a setting, a reset) is
+synchronised with ``*OPC?`` (:meth:`wait_complete`); a long one (a gate of minutes) with ``*OPC``
+and polling ``*ESR?`` between the caller's own waits (:meth:`arm_operation_complete`,
+:meth:`operation_complete`), so a virtual clock can advance while the instrument works.
 """
 
 from __future__ import annotations
@@ -32,6 +39,12 @@ from meterbench.instruments.scpi.transport import (
 )
 
 _ERROR_ENTRY = re.compile(r'^\s*([+-]?\d+)\s*,\s*"?(.*?)"?\s*$')
+
+
+#: IEEE 488.2 §11.5.1.1: Standard Event Status Register bits.
+ESR_OPC, ESR_QYE, ESR_DDE, ESR_EXE, ESR_CME, ESR_PON = 1, 4, 8, 16, 32, 128
+#: IEEE 488.2 §11.2 Status Byte bits (EAV: SCPI-99 Vol. 1 error/event queue summary).
+STB_EAV, STB_MAV, STB_ESB, STB_MSS = 4, 16, 32, 64
 
 
 def parse_error_entry(text: str) -> QueuedError:
@@ -152,6 +165,56 @@ class ScpiInstrument:
         reply = self.query("*OPC?")
         if reply.strip() != "1":
             raise ResponseError(command="*OPC?", response=reply, expected="1")
+
+    def _register(self, command: str) -> int:
+        reply = self.query(command)
+        try:
+            value = int(float(reply))
+        except ValueError:
+            raise ResponseError(command=command, response=reply,
+                                expected="an NR1 register value 0..255") from None
+        if not 0 <= value <= 255:
+            raise ResponseError(command=command, response=reply, expected="a value 0..255")
+        return value
+
+    def event_status(self) -> int:
+        """``*ESR?``: the Standard Event Status Register (reading clears it)."""
+        return self._register("*ESR?")
+
+    def status_byte(self) -> int:
+        """``*STB?``: the Status Byte with its summary bit (reading does not clear it)."""
+        return self._register("*STB?")
+
+    def set_event_status_enable(self, mask: int) -> None:
+        """``*ESE``: which ESR bits set the Status Byte's ESB bit."""
+        self.write(f"*ESE {int(mask)}")
+
+    def event_status_enable(self) -> int:
+        return self._register("*ESE?")
+
+    def set_service_request_enable(self, mask: int) -> None:
+        """``*SRE``: which Status Byte bits request service."""
+        self.write(f"*SRE {int(mask)}")
+
+    def service_request_enable(self) -> int:
+        return self._register("*SRE?")
+
+    def self_test(self) -> int:
+        """``*TST?``: 0 when the self-test passed, else the instrument's failure code."""
+        reply = self.query("*TST?")
+        try:
+            return int(float(reply))
+        except ValueError:
+            raise ResponseError(command="*TST?", response=reply, expected="an NR1 result") from None
+
+    def arm_operation_complete(self) -> None:
+        """``*OPC``: the instrument sets ESR bit 0 once its pending operations are complete."""
+        self.write("*OPC")
+
+    def operation_complete(self) -> bool:
+        """Whether the operation armed by :meth:`arm_operation_complete` has completed (reads, and
+        so clears, the ESR)."""
+        return bool(self.event_status() & ESR_OPC)
 
     def close(self) -> None:
         self.transport.close()

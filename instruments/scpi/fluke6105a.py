@@ -105,7 +105,8 @@ class Fluke6105A(ScpiInstrument):
 
     def apply(self, *, voltage_v: Sequence[float], current_a: Sequence[float],
               phi_deg: Sequence[float], frequency_hz: float | None = None) -> None:
-        """A whole test point, L1..L3, with every channel enabled. Output state is unchanged."""
+        """A whole test point, L1..L3, with every channel enabled, then ``*OPC?``: returns once
+        the standard has taken every setting. Output state is unchanged."""
         if not (len(voltage_v) == len(current_a) == len(phi_deg) == len(PHASES)):
             raise ValueError("voltage_v, current_a and phi_deg need one value per phase (3)")
         if frequency_hz is not None:
@@ -114,12 +115,16 @@ class Fluke6105A(ScpiInstrument):
             self.set_phase(p, voltage_v=voltage_v[k], current_a=current_a[k], phi_deg=phi_deg[k])
             self.phase[p].voltage_enabled = True
             self.phase[p].current_enabled = True
+        self.wait_complete()
 
     def output_on(self) -> None:
+        """Operate, then ``*OPC?`` (the output is on when this returns)."""
         self.output_enabled = True
+        self.wait_complete()
 
     def output_off(self) -> None:
         self.output_enabled = False
+        self.wait_complete()
 
     def total_power_w(self) -> float:
         return sum(self.phase[p].power_w for p in PHASES)

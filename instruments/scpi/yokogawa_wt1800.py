@@ -146,13 +146,15 @@ class YokogawaWT1800(ScpiInstrument):
         return self.read([("WP", element)])[0]
 
     def start_integration(self) -> None:
-        """Reset then start: a gate from now on."""
+        """Reset then start, then ``*OPC?``: a gate from when this returns."""
         self.integration_reset()
         self.integration_start()
+        self.wait_complete()
 
     def stop_integration(self) -> float:
-        """Stop and return the total integrated energy (ΣA ``WP``) in Wh."""
+        """Stop, ``*OPC?``, and return the total integrated energy (ΣA ``WP``) in Wh."""
         self.integration_stop()
+        self.wait_complete()
         return self.energy_wh("SIGMA")
 
 

@@ -12,12 +12,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from meterbench.instruments.sim.meter import (
-    MS_PER_HOUR,
-    SimMeter,
-    _phase_errors,
-    _split_import_export,
-)
+from meterbench.instruments.sim.circuit import Segment
+from meterbench.instruments.sim.meter import SimMeter, _phase_errors, _split_import_export
 
 
 @dataclass
@@ -29,19 +25,10 @@ class CreepingSimMeter(SimMeter):
         i = np.asarray(current_a)
         return (u > 0) & ((i == 0) | (i < self.starting_current_a))
 
-    def advance(self, now_ms: int) -> None:
+    def registered_power_w(self, seg: Segment) -> tuple[float, float]:
         if self.creep_w == 0:
-            super().advance(now_ms)
-            return
-        with self._lock:
-            if now_ms <= self._last_ms:
-                return
-            for seg in self.circuit.segments(self._last_ms, now_ms):
-                hours = (seg.end_ms - seg.start_ms) / MS_PER_HOUR
-                factors = _phase_errors(self.error, seg, self.starting_current_a)
-                power = seg.power_w * factors + np.where(
-                    self._idle(seg.voltage_v, seg.current_a), self.creep_w, 0.0)
-                p_imp, p_exp = _split_import_export(power, self.summation)
-                self.import_kwh += p_imp * hours / 1000.0
-                self.export_kwh += p_exp * hours / 1000.0
-            self._last_ms = now_ms
+            return super().registered_power_w(seg)
+        factors = _phase_errors(self.error, seg, self.starting_current_a)
+        power = seg.power_w * factors + np.where(
+            self._idle(seg.voltage_v, seg.current_a), self.creep_w, 0.0)
+        return _split_import_export(power, self.summation)

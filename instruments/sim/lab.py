@@ -3,8 +3,12 @@
 :func:`start_lab` builds it from plain specs and serves the instruments on 127.0.0.1:
 
 * the source drives a :class:`SourceCircuit`; the meters under test are
-  :class:`~meterbench.instruments.sim.meter.SimMeter` s connected to it, so their registers advance
-  by the true energy times their own error curve;
+  :class:`~meterbench.instruments.sim.creep.CreepingSimMeter` s connected to it, so their registers
+  advance by the true energy times their own error curve, and a meter with a test output emits
+  pulses following what it registers (:class:`~meterbench.instruments.sim.pulses.MeterPulses`);
+* the reference standard's pulses follow the true energy times the reference's own error
+  (:class:`~meterbench.instruments.sim.pulses.ReferenceEnergy`), so an error calculator's
+  simulator compares the two lines, as a lab's error calculator compares the two pulse trains;
 * each instrument is the simulator of a registered driver (entry-point group
   ``meterbench.instruments``, :class:`~meterbench.instruments.kinds.InstrumentKind`): by default the
   Fluke 6105A power standard and the Yokogawa WT1800 reference standard, but any registered kind
@@ -23,8 +27,11 @@ from typing import Any
 
 from meterbench import registry
 from meterbench.instruments.kinds import InstrumentKind, SimContext
+from meterbench.instruments.regmap import TestOutput
 from meterbench.instruments.scpi.resource import socket_resource
-from meterbench.instruments.sim.meter import ErrorCurve, SimMeter
+from meterbench.instruments.sim.creep import CreepingSimMeter
+from meterbench.instruments.sim.meter import ErrorCurve
+from meterbench.instruments.sim.pulses import MeterPulses, ReferenceEnergy
 from meterbench.instruments.sim.scpi_server import ScpiDevice, ScpiServerLoop
 from meterbench.instruments.sim.source_circuit import SourceCircuit
 
@@ -40,23 +47,35 @@ class LabSpecError(ValueError):
 
 @dataclass(frozen=True)
 class MeterSpec:
-    """A simulated meter under test fed by the lab source."""
+    """A simulated meter under test fed by the lab source; ``test_output`` (its model's, with the
+    constant it is set to) makes it emit pulses with uniform ±``pulse_jitter_ms`` jitter."""
 
     name: str
     error: ErrorCurve = field(default_factory=ErrorCurve)
     starting_current_a: float = 0.0
     summation: bool = True
     import_kwh: float = 0.0
+    creep_w: float = 0.0
+    test_output: TestOutput | None = None
+    pulse_jitter_ms: float = 0.0
+
+
+def slot(role: str, meter: str | None = None) -> str:
+    """Where an instrument sits in a lab: its role, or ``role:meter`` for a per-position one
+    (an error calculator serves one meter under test)."""
+    return role if meter is None else f"{role}:{meter}"
 
 
 @dataclass(frozen=True)
 class SimInstrument:
     """A simulated instrument: the registered driver it imitates, the options a bench file would
-    give it (``accuracy_pct`` of a reference, ...) and its simulation settings (its true error)."""
+    give it (``accuracy_pct`` of a reference, ...), its simulation settings (its true error) and,
+    for a per-position instrument, the meter under test it is wired to."""
 
     driver: str
     options: Mapping[str, Any] = field(default_factory=dict)
     sim: Mapping[str, Any] = field(default_factory=dict)
+    meter: str | None = None
 
     def kind(self) -> InstrumentKind:
         kind = registry.load_object(registry.INSTRUMENTS, self.driver, what="instrument driver")
@@ -103,11 +122,13 @@ class SimLab:
     """A running simulated lab. Close it (or use ``with``) to stop its servers."""
 
     circuit: SourceCircuit
-    meters: dict[str, SimMeter]
+    meters: dict[str, CreepingSimMeter]
     devices: dict[str, ScpiDevice]
     _resources: dict[str, str]
     options: dict[str, Mapping[str, Any]]
     _loop: ScpiServerLoop
+    #: Pulse lines by meter name, and ``"reference"`` (tests read the truth there).
+    pulses: dict[str, Any] = field(default_factory=dict)
 
     def resources(self) -> dict[str, str]:
         """VISA resource strings of the lab instruments, by role."""
@@ -144,19 +165,35 @@ class SimLab:
 
 
 def start_lab(spec: LabSpec, time_fn: Callable[[], int]) -> SimLab:
-    """Start the lab's SCPI servers (ports chosen by the OS) and build its meters."""
+    """Start the lab's SCPI servers (ports chosen by the OS) and build its meters and pulse lines."""
     circuit = SourceCircuit(time_fn)
     start_ms = circuit.now()
-    meters: dict[str, SimMeter] = {}
-    for m in spec.meters:
-        if m.name in meters:
-            raise LabSpecError("meters.name", f"duplicate meter {m.name!r}", "unique names")
-        meters[m.name] = SimMeter(circuit=circuit, start_ms=start_ms, error=m.error,
-                                  summation=m.summation, starting_current_a=m.starting_current_a,
-                                  import_kwh=m.import_kwh)
+    meters: dict[str, CreepingSimMeter] = {}
+    pulses: dict[str, Any] = {}
+    for n, m in enumerate(spec.meters):
+        if m.name in meters or m.name == "reference":
+            raise LabSpecError("meters.name", f"duplicate or reserved meter name {m.name!r}",
+                               "unique names other than 'reference'")
+        meters[m.name] = CreepingSimMeter(
+            circuit=circuit, start_ms=start_ms, error=m.error, summation=m.summation,
+            starting_current_a=m.starting_current_a, import_kwh=m.import_kwh, creep_w=m.creep_w)
+        if m.test_output is not None:
+            out = m.test_output
+            pulses[m.name] = MeterPulses(meters[m.name], out.constant_imp_per_kwh, now=time_fn,
+                                         energy=out.energy, jitter_ms=m.pulse_jitter_ms,
+                                         width_ms=out.pulse_width_ms, seed=1000 + n,
+                                         phase=(0.37 + 0.29 * n) % 1.0)
+    reference = spec.instruments.get("reference")
+    pulses["reference"] = ReferenceEnergy(
+        circuit, now=time_fn, start_ms=start_ms,
+        error_pct=float(reference.sim.get("error_pct", 0.0)) if reference else 0.0)
     devices: dict[str, ScpiDevice] = {}
     for n, (role, inst) in enumerate(spec.instruments.items(), start=1):
-        context = SimContext(circuit=circuit, time_ms=time_fn, serial=f"SIM{n:04d}")
+        if inst.meter is not None and inst.meter not in meters:
+            raise LabSpecError(f"instruments.{role}.meter", f"no meter under test {inst.meter!r}",
+                               "the name of a simulated meter under test")
+        context = SimContext(circuit=circuit, time_ms=time_fn, serial=f"SIM{n:04d}",
+                             pulses=pulses, meter=inst.meter)
         devices[role] = inst.kind().simulate(context, inst.sim, inst.options)
     loop = ScpiServerLoop()
     resources: dict[str, str] = {}
@@ -168,7 +205,7 @@ def start_lab(spec: LabSpec, time_fn: Callable[[], int]) -> SimLab:
         raise
     return SimLab(circuit=circuit, meters=meters, devices=devices, _resources=resources,
                   options={role: inst.options for role, inst in spec.instruments.items()},
-                  _loop=loop)
+                  _loop=loop, pulses=pulses)
 
 
 def _number(d: Mapping[str, Any], key: str, where: str, default: float) -> float:

@@ -6,8 +6,11 @@ curve segment by segment, so the simulated world always knows the truth: the tru
 follows from the register map's encoding (float32, scaled integers) when the values are served.
 
 Contract used by the Modbus servers: :meth:`SimMeter.read_channels` returns engineering values
-(kWh, W, V, A, Hz) keyed by standard channel names (``energy.import``, ``energy.export``,
-``power.total``, ``power.l1`` … ``voltage.l3``, ``current.l1`` …, ``frequency``).
+(kWh, W, V, A, Hz, VA, var, degrees) keyed by standard channel names (``energy.import``,
+``energy.export``, ``power.total``, ``power.l1`` … ``voltage.l3``, ``current.l1`` …,
+``frequency``, ``power_factor.*``, ``apparent_power.*``, ``reactive_power.*``, ``phase_angle.*``).
+Every one comes from the same segment and the same error factor, so a client reading power
+factor, VA and var sees |P| = |S|·|PF| and S² = P² + Q² per phase (to the register's rounding).
 """
 
 from __future__ import annotations
@@ -118,14 +121,20 @@ class SimMeter:
     def __post_init__(self) -> None:
         self._last_ms = self.start_ms
 
+    def registered_power_w(self, seg: Segment) -> tuple[float, float]:
+        """(import, export) power in W the meter registers during ``seg`` (its own error
+        applied, nothing below the starting current). The registers and the test output both
+        integrate this, so the pulses follow the registered energy exactly."""
+        factors = _phase_errors(self.error, seg, self.starting_current_a)
+        return _split_import_export(seg.power_w * factors, self.summation)
+
     def advance(self, now_ms: int) -> None:
         with self._lock:
             if now_ms <= self._last_ms:
                 return
             for seg in self.circuit.segments(self._last_ms, now_ms):
                 hours = (seg.end_ms - seg.start_ms) / MS_PER_HOUR
-                factors = _phase_errors(self.error, seg, self.starting_current_a)
-                p_imp, p_exp = _split_import_export(seg.power_w * factors, self.summation)
+                p_imp, p_exp = self.registered_power_w(seg)
                 self.import_kwh += p_imp * hours / 1000.0
                 self.export_kwh += p_exp * hours / 1000.0
             self._last_ms = now_ms
@@ -142,7 +151,12 @@ class SimMeter:
         self.advance(now_ms)
         seg = self.circuit.at(max(now_ms, self.start_ms))
         factors = _phase_errors(self.error, seg, self.starting_current_a)
-        p = seg.power_w * factors
+        u = np.asarray(seg.voltage_v, dtype=float)
+        i = np.asarray(seg.current_a, dtype=float)
+        phi = np.radians(np.asarray(seg.phi_deg, dtype=float))
+        p = u * i * np.cos(phi) * factors
+        q = u * i * np.sin(phi) * factors
+        s_va = u * i * factors
         values: dict[str, float] = {}
         getters: dict[str, Callable[[], float]] = {
             "energy.import": lambda: self._register(self.import_kwh),
@@ -150,11 +164,19 @@ class SimMeter:
             "power.total": lambda: float(p.sum()),
             "frequency": lambda: seg.frequency_hz,
             "clock.unix_ms": lambda: float(self.meter_time_ms(now_ms)),
+            "apparent_power.total": lambda: float(s_va.sum()),
+            "reactive_power.total": lambda: float(q.sum()),
+            "power_factor.total": lambda: _power_factor(float(p.sum()), float(s_va.sum())),
+            "phase_angle.total": lambda: math.degrees(math.atan2(float(q.sum()), float(p.sum()))),
         }
         for k in range(3):
             getters[f"power.l{k + 1}"] = lambda k=k: float(p[k])
             getters[f"voltage.l{k + 1}"] = lambda k=k: float(seg.voltage_v[k])
             getters[f"current.l{k + 1}"] = lambda k=k: float(seg.current_a[k])
+            getters[f"apparent_power.l{k + 1}"] = lambda k=k: float(s_va[k])
+            getters[f"reactive_power.l{k + 1}"] = lambda k=k: float(q[k])
+            getters[f"power_factor.l{k + 1}"] = lambda k=k: math.cos(phi[k])
+            getters[f"phase_angle.l{k + 1}"] = lambda k=k: float(seg.phi_deg[k])
         with self._lock:
             for name in channels:
                 try:
@@ -162,3 +184,8 @@ class SimMeter:
                 except KeyError:
                     raise KeyError(f"simulated meter has no channel {name!r}") from None
         return values
+
+
+def _power_factor(p_w: float, s_va: float) -> float:
+    """P/S, signed by the direction of the active power; 1 with no load (nothing flows)."""
+    return p_w / s_va if s_va > 0 else 1.0

@@ -7,6 +7,18 @@ queue that collects what a real instrument would queue (unknown header, suffix o
 out of range, missing parameter). A rejected query sends no answer, like a real instrument: the
 client times out and reads the queue.
 
+The IEEE 488.2 status model is the base's (IEEE Std 488.2-1992 §11): the Standard Event Status
+Register (``*ESR?``, read and cleared; bits set by the error class of every queued error: query
+error 2, device-dependent 3, execution 4, command 5; operation complete 0; power on 7), its enable
+mask (``*ESE``), the Status Byte (``*STB?``: bit 2 error queue not empty (SCPI-99 Vol. 1 §9),
+bit 4 MAV (a response already waits in this message's output), bit 5 ESB, bit 6 MSS) and the
+Service Request Enable mask (``*SRE``), plus ``*CLS``, ``*RST``, ``*OPC``/``*OPC?``, ``*WAI`` and
+``*TST?``. A device with an overlapped operation (a counter's measurement) says so through
+:meth:`ScpiDevice.pending`: ``*OPC`` then sets ESR bit 0 once it completes, and ``*OPC?``/``*WAI``
+hold the rest of the message (and the ``1``) until it has, as IEEE 488.2 §12.5 describes. On a
+virtual clock nothing advances time while a client blocks in ``*OPC?``: a bench on virtual time
+sends ``*OPC`` and polls ``*ESR?`` between its own waits instead.
+
 :class:`ScpiServerLoop` runs asyncio servers in one background thread, one port per device (port 0:
 the OS picks), reached by PyVISA as ``TCPIP::127.0.0.1::<port>::SOCKET`` with ``\\n`` terminations.
 
@@ -37,6 +49,35 @@ DATA_OUT_OF_RANGE = (-222, "Data out of range")
 ILLEGAL_PARAMETER = (-224, "Illegal parameter value")
 DEVICE_SPECIFIC_ERROR = (-300, "Device-specific error")
 QUEUE_OVERFLOW = (-350, "Queue overflow")
+
+
+#: IEEE 488.2 §11.5.1.1: Standard Event Status Register bits.
+ESR_OPC, ESR_QYE, ESR_DDE, ESR_EXE, ESR_CME, ESR_PON = 1, 4, 8, 16, 32, 128
+#: IEEE 488.2 §11.2: Status Byte bits (EAV, bit 2, is SCPI-99 Vol. 1's error/event queue summary).
+STB_EAV, STB_MAV, STB_ESB, STB_MSS = 4, 16, 32, 64
+
+
+def esr_bit(code: int) -> int:
+    """The ESR bit an error of ``code`` sets (SCPI-99 Vol. 2 §21.8: -1xx command, -2xx execution,
+    -3xx and positive device-specific, -4xx query)."""
+    if -199 <= code <= -100:
+        return ESR_CME
+    if -299 <= code <= -200:
+        return ESR_EXE
+    if -499 <= code <= -400:
+        return ESR_QYE
+    return ESR_DDE
+
+
+class _Deferred:
+    """A response held back by ``*OPC?``/``*WAI`` until the pending operation completes."""
+
+    def __repr__(self) -> str:
+        return "DEFERRED"
+
+
+#: What :meth:`ScpiDevice.handle` returns while ``*OPC?`` or ``*WAI`` waits for an operation.
+DEFERRED = _Deferred()
 
 
 class ScpiFault(Exception):
@@ -70,6 +111,22 @@ def header_regex(spec: str) -> re.Pattern[str]:
     return re.compile("^" + pattern + "$", re.IGNORECASE)
 
 
+def answer_header(spec: str, sent: str, *, long: bool) -> str:
+    """The header an instrument puts before its answer: every node of ``spec`` (optional ones
+    too) in short form (the capitals) or long form, with the numeric suffixes of ``sent``."""
+    m = header_regex(spec).match(sent if sent.startswith(":") else ":" + sent)
+    suffixes = iter(m.groups() if m else ())
+    out = []
+    for optional, required in re.findall(r"\[:?([^\]]+)\]|:?([^:\[\]]+)", spec):
+        node = optional or required
+        name = node.rstrip("#")
+        word = name.upper() if long else "".join(c for c in name if c.isupper() or not c.isalpha())
+        if node.endswith("#"):
+            word += str(next(suffixes, None) or 1)
+        out.append(word)
+    return ":" + ":".join(out)
+
+
 @dataclass(frozen=True)
 class _Command:
     spec: str
@@ -96,6 +153,16 @@ def _split_params(text: str) -> list[str]:
     if not text.strip():
         return []
     return [p.strip().strip('"') for p in text.split(",")]
+
+
+def _mask(args: list[str]) -> int:
+    """An 8-bit enable mask (``*ESE``, ``*SRE``): NR1 0..255 (IEEE 488.2 §10.10, §10.34)."""
+    if len(args) != 1:
+        raise ScpiFault(MISSING_PARAMETER if not args else PARAMETER_NOT_ALLOWED)
+    value = parse_number(args[0], name="mask")
+    if not value.is_integer():
+        raise ScpiFault(DATA_TYPE_ERROR, f"mask {args[0]!r} is not a whole number")
+    return int(check_range(value, 0, 255))
 
 
 def parse_number(text: str, *, name: str = "value") -> float:
@@ -138,11 +205,23 @@ class ScpiDevice:
         self.errors: deque[tuple[int, str]] = deque()
         self.lock = threading.RLock()
         self.log: list[str] = []
+        self.esr = ESR_PON  # IEEE 488.2 §11.5.1.1.1: set at power on
+        self.ese = 0
+        self.sre = 0
+        self._opc_armed = False
+        self._held: tuple[list[str], list[str], bool] | None = None  # units left, replies, OPC?
+        self._replies: list[str] = []
         self.register("*IDN", True, lambda s, a: self.IDN)
-        self.register("*RST", False, lambda s, a: self.reset())
-        self.register("*CLS", False, lambda s, a: self.errors.clear())
-        self.register("*OPC", True, lambda s, a: "1")
-        self.register("*OPC", False, lambda s, a: None)
+        self.register("*RST", False, lambda s, a: self._rst())
+        self.register("*CLS", False, lambda s, a: self._cls())
+        self.register("*ESE", False, lambda s, a: setattr(self, "ese", _mask(a)))
+        self.register("*ESE", True, lambda s, a: str(self.ese))
+        self.register("*ESR", True, lambda s, a: self._read_esr())
+        self.register("*SRE", False, lambda s, a: setattr(self, "sre", _mask(a) & ~STB_MSS))
+        self.register("*SRE", True, lambda s, a: str(self.sre))
+        self.register("*STB", True, lambda s, a: str(self.status_byte()))
+        self.register("*OPC", False, lambda s, a: self._arm_opc())
+        self.register("*TST", True, lambda s, a: "0")  # IEEE 488.2 §10.38: 0 = self-test passed
         self.register(self.ERROR_QUERY_SPEC, True, lambda s, a: self._pop_error())
 
     def register(self, spec: str, query: bool, handler: Handler) -> None:
@@ -155,11 +234,59 @@ class ScpiDevice:
     def reset(self) -> None:
         """``*RST``: subclasses restore their reset state."""
 
+    def pending(self) -> bool:
+        """True while an overlapped operation (IEEE 488.2 §12.5) is still running."""
+        return False
+
+    def abort(self) -> None:
+        """Stop any overlapped operation (``*RST`` and ``*CLS`` do, IEEE 488.2 §10.3, §10.32)."""
+
+    # -- IEEE 488.2 status model -------------------------------------------------------------------
+    def _rst(self) -> None:
+        self.abort()
+        self._opc_armed = False
+        self.reset()
+
+    def _cls(self) -> None:
+        self.abort()
+        self.errors.clear()
+        self.esr = 0
+        self._opc_armed = False
+
+    def _arm_opc(self) -> None:
+        self._opc_armed = True
+        self._update_opc()
+
+    def _update_opc(self) -> None:
+        if self._opc_armed and not self.pending():
+            self.esr |= ESR_OPC
+            self._opc_armed = False
+
+    def _read_esr(self) -> str:
+        self._update_opc()
+        value, self.esr = self.esr, 0
+        return str(value)
+
+    def status_byte(self) -> int:
+        """IEEE 488.2 §11.2: EAV, MAV, ESB and the summary bit MSS (not cleared by reading)."""
+        self._update_opc()
+        stb = 0
+        if self.errors:
+            stb |= STB_EAV
+        if self._replies:
+            stb |= STB_MAV
+        if self.esr & self.ese:
+            stb |= STB_ESB
+        if stb & self.sre:
+            stb |= STB_MSS
+        return stb
+
     def decorate_reply(self, spec: str, header: str, reply: str | None) -> str | None:
         """Hook for instruments that prefix answers with their header (Yokogawa HEADer ON)."""
         return reply
 
     def queue_error(self, code: int, message: str) -> None:
+        self.esr |= esr_bit(code)
         if len(self.errors) >= self.QUEUE_DEPTH:
             self.errors[-1] = QUEUE_OVERFLOW
             return
@@ -169,15 +296,43 @@ class ScpiDevice:
         code, message = self.errors.popleft() if self.errors else NO_ERROR
         return f'{code},"{message}"'
 
-    def handle(self, message: str) -> str | None:
-        """Execute one program message; return the response message, or None if there is none."""
-        replies: list[str] = []
+    def handle(self, message: str) -> str | _Deferred | None:
+        """Execute one program message; return the response message, None if there is none, or
+        :data:`DEFERRED` when ``*OPC?``/``*WAI`` waits for an operation (then call :meth:`resume`)."""
         with self.lock:
             self.log.append(message)
-            for unit in _split_units(message):
-                reply = self._execute(unit)
-                if reply is not None:
-                    replies.append(reply)
+            self._replies = []
+            return self._run(_split_units(message), opc_query=False)
+
+    def resume(self) -> str | _Deferred | None:
+        """Continue a message held by ``*OPC?``/``*WAI`` once the operation has completed."""
+        with self.lock:
+            if self._held is None:
+                return None
+            units, self._replies, opc_query = self._held
+            self._held = None
+            return self._run(units, opc_query=opc_query)
+
+    def _run(self, units: list[str], *, opc_query: bool) -> str | _Deferred | None:
+        if opc_query:
+            if self.pending():
+                self._held = (units, self._replies, True)
+                return DEFERRED
+            self._replies.append("1")
+        while units:
+            unit, units = units[0], units[1:]
+            head = unit.split(" ", 1)[0].upper()
+            if head in ("*OPC?", "*WAI"):
+                if self.pending():
+                    self._held = (units, self._replies, head == "*OPC?")
+                    return DEFERRED
+                if head == "*OPC?":
+                    self._replies.append("1")
+                continue
+            reply = self._execute(unit)
+            if reply is not None:
+                self._replies.append(reply)
+        replies, self._replies = self._replies, []
         return ";".join(replies) if replies else None
 
     def _execute(self, unit: str) -> str | None:
@@ -210,6 +365,9 @@ class ScpiDevice:
 class ScpiServerLoop:
     """One background thread with an asyncio loop serving any number of devices on 127.0.0.1."""
 
+    #: How often a message held by ``*OPC?``/``*WAI`` is retried (wall time).
+    POLL_S = 0.01
+
     def __init__(self) -> None:
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, name="sim-scpi",
@@ -234,7 +392,10 @@ class ScpiServerLoop:
                     if not text.strip():
                         continue
                     reply = device.handle(text)
-                    if reply is not None:
+                    while reply is DEFERRED:  # *OPC? / *WAI: answer once the operation completes
+                        await asyncio.sleep(self.POLL_S)
+                        reply = device.resume()
+                    if isinstance(reply, str):
                         writer.write(reply.encode("ascii") + b"\n")
                         await writer.drain()
             except (ConnectionError, asyncio.IncompleteReadError):

@@ -29,6 +29,7 @@ from meterbench.instruments.sim.scpi_server import (
     MISSING_PARAMETER,
     ScpiDevice,
     ScpiFault,
+    answer_header,
     check_range,
     format_number,
     parse_boolean,
@@ -75,6 +76,7 @@ class SimPowerAnalyzer(ScpiDevice):
         r("NUMeric[:NORMal]:NUMBer", False, self._set_count)
         r("NUMeric[:NORMal]:NUMBer", True, lambda s, a: str(self.count))
         r("NUMeric[:NORMal]:ITEM#", False, self._set_item)
+        r("NUMeric[:NORMal]:ITEM#", True, self._get_item)
         r("NUMeric[:NORMal]:VALue", True, self._values)
 
     # -- protocol helpers -------------------------------------------------------------------------
@@ -89,9 +91,11 @@ class SimPowerAnalyzer(ScpiDevice):
         return mnemonic.upper() if self.verbose else "".join(c for c in mnemonic if c.isupper())
 
     def decorate_reply(self, spec: str, header: str, reply: str | None) -> str | None:
+        """With HEADer ON an answer carries its header: in short form (the mnemonics' capitals)
+        with VERBose OFF, in long form with VERBose ON, whatever form the query was sent in."""
         if reply is None or not self.header_on or spec.startswith("*") or spec == self.ERROR_QUERY_SPEC:
             return reply
-        return f"{header.upper()} {reply}"
+        return f"{answer_header(spec, header, long=self.verbose)} {reply}"
 
     def reset(self) -> None:
         self.header_on, self.verbose, self.mode, self.timer = True, False, "NORMal", (0, 0, 0)
@@ -164,6 +168,13 @@ class SimPowerAnalyzer(ScpiDevice):
         while len(self.items) < n:
             self.items.append(("U", "1"))
         self.items[n - 1] = (function, element)
+
+    def _get_item(self, s: tuple[int | None, ...], a: list[str]) -> str:
+        n = s[0] if s[0] is not None else 1
+        if not 1 <= n <= 255:
+            raise ScpiFault(DATA_OUT_OF_RANGE, f"ITEM{n}")
+        function, element = self.items[n - 1] if n <= len(self.items) else ("U", "1")
+        return f"{function},{element}"
 
     def _values(self, s: tuple[int | None, ...], a: list[str]) -> str:
         now = self.now()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from meterbench.accuracy.rating import MeterRating
 from meterbench.clocks.lab_clock import LabClock
-from meterbench.instruments.sim.lab import SimInstrument, power_source, reference_standard
+from meterbench.instruments.sim.lab import SimInstrument, power_source, reference_standard, slot
 from meterbench.instruments.sim.meter import ErrorCurve
 from meterbench.run.lab_devices import SimMut, start_sim_lab
 
@@ -16,10 +16,22 @@ REFERENCE = reference_standard(error_pct=0.012, accuracy_pct=0.02)
 
 def mut(id: str, curve: ErrorCurve, **kw) -> SimMut:
     kw.setdefault("import_kwh", 1234.5)
-    return SimMut(id=id, model="eastron_sdm630", rating=kw.pop("rating", RATING_B), error=curve,
-                  **kw)
+    return SimMut(id=id, model=kw.pop("model", "eastron_sdm630"), rating=kw.pop("rating", RATING_B),
+                  error=curve, **kw)
 
 
-def lab(*muts: SimMut, reference: SimInstrument = REFERENCE):
-    return start_sim_lab(list(muts), LabClock(T0_MS),
-                         instruments={"source": power_source(), "reference": reference})
+def error_calculator(meter: str, reference_constant: float = 1e6) -> SimInstrument:
+    """A simulated Keysight 53230A at ``meter``'s position."""
+    return SimInstrument("keysight_53230a", {"reference_constant": reference_constant,
+                                             "input_level_v": 2.5}, meter=meter)
+
+
+def lab(*muts: SimMut, reference: SimInstrument = REFERENCE, pulses: bool = False,
+        reference_constant: float = 1e6):
+    """A simulated lab; ``pulses`` puts an error calculator at every meter's position."""
+    instruments = {"source": power_source(), "reference": reference}
+    if pulses:
+        instruments.update({slot("error_calculator", m.id): error_calculator(m.id,
+                                                                             reference_constant)
+                            for m in muts})
+    return start_sim_lab(list(muts), LabClock(T0_MS), instruments=instruments)

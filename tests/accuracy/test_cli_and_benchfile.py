@@ -67,8 +67,12 @@ def test_cli_field_bad_deliveries_file_is_a_user_error(tmp_path, capsys):
 
 def test_cli_plan_warns_when_the_register_is_too_coarse(capsys):
     assert main(["accuracy", "plan", "sim-lab"]) == 0
+    assert "pulses gate" in capsys.readouterr().out  # sim-lab's points: the pulse method
+    # the pulse method does not care about the register; the register method does
+    assert main(["accuracy", "plan", "sim-lab", "--register-kwh", "900000"]) == 0
     capsys.readouterr()
-    assert main(["accuracy", "plan", "sim-lab", "--register-kwh", "900000", "--json"]) == 1
+    assert main(["accuracy", "plan", "sim-lab", "--register-kwh", "900000", "--method",
+                 "register", "--json"]) == 1
     rows = json.loads(capsys.readouterr().out)
     # float32 near 9e5 kWh has a 0.0625 kWh step (IEEE 754 binary32): low-current points cannot make it
     assert any(not r["reachable"] and "capped" in r["warning"] for r in rows)

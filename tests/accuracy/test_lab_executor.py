@@ -103,14 +103,16 @@ def test_starting_current_test_catches_a_meter_that_starts_too_late():
 
 
 def test_creep_test_catches_a_meter_that_runs_without_load():
-    with lab(mut("still", GOOD), mut("creeps", GOOD, creep_w=0.5)) as running:
+    # 5 W per phase for 20 min is 5 Wh, two pulses of the SDM630's 400 imp/kWh test output
+    with lab(mut("still", GOOD), mut("creeps", GOOD, creep_w=5.0)) as running:
         recs = {r.subject: r for r in creep_records(running.bench, running.muts, PLAN)}
         voltage = running.sim.circuit.state.voltage_v
     assert voltage == pytest.approx((1.15 * 230.0,) * 3)  # no-load test: 1.15 Un
     assert recs["still"].verdict == "pass" and recs["still"].value == 0.0
     assert recs["creeps"].verdict == "fail"
-    # 0.5 W on each of 3 phases for the 20-minute plan default
-    assert recs["creeps"].value == pytest.approx(3 * 0.5 * 1200 / 3.6e6, rel=0.05)
+    # 5 W on each of 3 phases for the 20-minute plan default, against one pulse (2.5 Wh)
+    assert recs["creeps"].value == pytest.approx(3 * 5.0 * 1200 / 3.6e6, rel=0.05)
+    assert recs["creeps"].high == pytest.approx(1 / 400)
 
 
 def test_summation_and_phase_by_phase_meters_are_told_apart():
@@ -134,6 +136,8 @@ def test_any_error_register_value_and_point_is_recovered_within_u(error, registe
                                                                    phases):
     """Whatever the register's float32 step (up to 0.0156 kWh near 2e5 kWh), the planned gate
     keeps the recovered error within its stated U of the truth."""
+    if phases != "L1L2L3":  # MID Annex V Table 2 has single-phase-load limits from Itr only
+        current = max(current, RATING_B.i_tr)
     plan = LabPlan(kind="custom", custom_points=({"current": current, "pf": pf, "phases": phases},),
                    settings=LabSettings(warmup_ms=0), starting=False, creep=False,
                    summation=False)

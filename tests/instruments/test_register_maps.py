@@ -14,30 +14,47 @@ F32 = ("float32", "big")
 EASTRON = {"voltage.l1": 0x00, "voltage.l2": 0x02, "voltage.l3": 0x04, "current.l1": 0x06,
            "current.l2": 0x08, "current.l3": 0x0A, "power.l1": 0x0C, "power.l2": 0x0E,
            "power.l3": 0x10, "power.total": 0x34, "frequency": 0x46, "energy.import": 0x48,
-           "energy.export": 0x4A}
+           "energy.export": 0x4A,
+           # mbmd sdm.go: power factor per phase and total, total VA and var
+           "power_factor.l1": 0x1E, "power_factor.l2": 0x20, "power_factor.l3": 0x22,
+           "power_factor.total": 0x3E, "apparent_power.total": 0x38,
+           "reactive_power.total": 0x3C,
+           # Eastron's SDM630 register list: per-phase VA, var, phase angle; total phase angle
+           "apparent_power.l1": 0x12, "apparent_power.l2": 0x14, "apparent_power.l3": 0x16,
+           "reactive_power.l1": 0x18, "reactive_power.l2": 0x1A, "reactive_power.l3": 0x1C,
+           "phase_angle.l1": 0x24, "phase_angle.l2": 0x26, "phase_angle.l3": 0x28,
+           "phase_angle.total": 0x42}
 ABB = {"voltage.l1": (0x5B00, "uint32", 0.1), "voltage.l2": (0x5B02, "uint32", 0.1),
        "voltage.l3": (0x5B04, "uint32", 0.1), "current.l1": (0x5B0C, "uint32", 0.01),
        "current.l2": (0x5B0E, "uint32", 0.01), "current.l3": (0x5B10, "uint32", 0.01),
        "power.l1": (0x5B16, "int32", 0.01), "power.l2": (0x5B18, "int32", 0.01),
        "power.l3": (0x5B1A, "int32", 0.01), "power.total": (0x5B14, "int32", 0.01),
        "frequency": (0x5B2C, "uint16", 0.01), "energy.import": (0x5000, "uint64", 0.01),
-       "energy.export": (0x5004, "uint64", 0.01)}
+       "energy.export": (0x5004, "uint64", 0.01),
+       "power_factor.total": (0x5B3A, "int16", 0.001), "power_factor.l1": (0x5B3B, "int16", 0.001),
+       "power_factor.l2": (0x5B3C, "int16", 0.001), "power_factor.l3": (0x5B3D, "int16", 0.001)}
 
 
-def _cg(hz: int, imp: int, exp: int) -> dict:
+def _cg(hz: int, imp: int, exp: int, pf: int) -> dict:
     return {"voltage.l1": (0x00, "int32", 0.1), "voltage.l2": (0x02, "int32", 0.1),
             "voltage.l3": (0x04, "int32", 0.1), "current.l1": (0x0C, "int32", 0.001),
             "current.l2": (0x0E, "int32", 0.001), "current.l3": (0x10, "int32", 0.001),
             "power.l1": (0x12, "int32", 0.1), "power.l2": (0x14, "int32", 0.1),
             "power.l3": (0x16, "int32", 0.1), "power.total": (0x28, "int32", 0.1),
             "frequency": (hz, "int16", 0.1), "energy.import": (imp, "int32", 0.1),
-            "energy.export": (exp, "int32", 0.1)}
+            "energy.export": (exp, "int32", 0.1),
+            **{f"power_factor.l{k + 1}": (pf + k, "int16", 0.001) for k in range(3)},
+            "power_factor.total": (pf + 3, "int16", 0.001)}
 
 
 ORNO = {"voltage.l1": 0x0E, "voltage.l2": 0x10, "voltage.l3": 0x12, "current.l1": 0x16,
         "current.l2": 0x18, "current.l3": 0x1A, "power.l1": 0x1E, "power.l2": 0x20,
         "power.l3": 0x22, "power.total": 0x1C, "frequency": 0x14, "energy.import": 0x108,
-        "energy.export": 0x110}
+        "energy.export": 0x110, "reactive_power.total": 0x24, "reactive_power.l1": 0x26,
+        "reactive_power.l2": 0x28, "reactive_power.l3": 0x2A, "apparent_power.total": 0x2C,
+        "apparent_power.l1": 0x2E, "apparent_power.l2": 0x30, "apparent_power.l3": 0x32,
+        "power_factor.total": 0x34, "power_factor.l1": 0x36, "power_factor.l2": 0x38,
+        "power_factor.l3": 0x3A}
 
 EXPECTED = {
     "eastron_sdm630": (4, "big", {k: (a, "float32", 1.0) for k, a in EASTRON.items()}),
@@ -46,16 +63,19 @@ EXPECTED = {
                                   "power.total": (0x0C, "float32", 1.0),
                                   "frequency": (0x46, "float32", 1.0),
                                   "energy.import": (0x48, "float32", 1.0),
-                                  "energy.export": (0x4A, "float32", 1.0)}),
+                                  "energy.export": (0x4A, "float32", 1.0),
+                                  "apparent_power.total": (0x12, "float32", 1.0),
+                                  "reactive_power.total": (0x18, "float32", 1.0),
+                                  "power_factor.total": (0x1E, "float32", 1.0)}),
     "eastron_sdm72": (4, "big", {"power.total": (0x34, "float32", 1.0),
                                  "energy.import": (0x48, "float32", 1.0),
                                  "energy.export": (0x4A, "float32", 1.0)}),
     "abb_b23": (3, "big", ABB),
     "abb_b24": (3, "big", ABB),
-    "carlo_gavazzi_em340": (4, "little", _cg(0x33, 0x34, 0x4E)),
-    "carlo_gavazzi_em24": (4, "little", _cg(0x37, 0x42, 0x5C)),
-    "orno_we517": (3, "big", {k: (a, "float32", 1000.0 if k.startswith("power") else 1.0)
-                              for k, a in ORNO.items()}),
+    "carlo_gavazzi_em340": (4, "little", _cg(0x33, 0x34, 0x4E, 0x2E)),
+    "carlo_gavazzi_em24": (4, "little", _cg(0x37, 0x42, 0x5C, 0x32)),
+    "orno_we517": (3, "big", {k: (a, "float32", 1000.0 if k.split(".")[0] in (
+        "power", "reactive_power", "apparent_power") else 1.0) for k, a in ORNO.items()}),
 }
 
 
@@ -72,13 +92,31 @@ def test_map_matches_domain_notes(model):
         ch = regmap.channels[name]
         assert (ch.address, ch.function, ch.dtype.name, ch.word_order) == (address, fc, type_name, order), name
         assert ch.scale == pytest.approx(scale), name
-        unit = {"voltage": "V", "current": "A", "power": "W", "frequency": "Hz", "energy": "kWh"}
+        unit = {"voltage": "V", "current": "A", "power": "W", "frequency": "Hz", "energy": "kWh",
+                "power_factor": "", "apparent_power": "VA", "reactive_power": "var",
+                "phase_angle": "deg"}
         assert ch.unit == unit[name.split(".")[0]]
     sentinel_expected = model.startswith("abb_")
     for ch in regmap.channels.values():
         # ABB: all ones for unsigned registers, 0x7FFF…FF for signed ones (mbmd abb.go)
         na = (1 << (ch.dtype.bits - ch.dtype.signed)) - 1
         assert (ch.sentinel == na) if sentinel_expected else ch.sentinel is None
+
+
+#: Meter constants (imp/kWh) as the manuals give them; models without one could not be confirmed.
+TEST_OUTPUTS = {"eastron_sdm630": (400.0, "S0", None),   # SDM630-Modbus V2 manual, pulse output 2
+                "eastron_sdm72": (1000.0, "S0", 35.0),   # SDM72D-M manual V1.1, default constant
+                "eastron_sdm120": (1000.0, "LED", None)}  # SDM120-Modbus specifications
+
+
+@pytest.mark.parametrize("model", sorted(EXPECTED))
+def test_test_output_constants_are_the_manuals_or_absent(model):
+    out = load_register_map(model).test_output
+    if model not in TEST_OUTPUTS:
+        assert out is None
+        return
+    assert (out.constant_imp_per_kwh, out.kind, out.pulse_width_ms) == TEST_OUTPUTS[model]
+    assert out.energy == "import" and "Manual" in out.source or "specifications" in out.source
 
 
 GOOD = """
@@ -125,6 +163,15 @@ def test_user_folder_adds_a_model_and_file_path_loads(tmp_path):
     (GOOD.format(stem="my_meter") + '"energy.export" = { address = 0x49 }\n',
      "channels.energy.export.address", "do not share"),
     ('model = "my_meter"\n', "channels", "[channels]"),
+    (GOOD.format(stem="my_meter").replace("[defaults]", '[test_output]\nkind = "S0"\nconstant = 0\n'
+                                                        'source = "manual"\n[defaults]'),
+     "test_output.constant", "impulses per kWh"),
+    (GOOD.format(stem="my_meter").replace("[defaults]", '[test_output]\nkind = "S0"\nconstant = 400\n'
+                                                        '[defaults]'),
+     "test_output.source", "manual"),
+    (GOOD.format(stem="my_meter").replace("[defaults]", '[test_output]\nkind = "IR"\nconstant = 400\n'
+                                                        'source = "m"\n[defaults]'),
+     "test_output.kind", "LED or S0"),
 ])
 def test_broken_file_names_file_field_and_expectation(tmp_path, text, field, expected_part):
     if "sentinel = 2" in text:  # 2 is a valid bit pattern; make it too wide for float32

@@ -44,9 +44,9 @@ def test_capacitive_current_is_sent_leading() -> None:
 def test_output_and_frequency_round_trip() -> None:
     pairs = [(b"SOUR:FREQ 50\n", None), NO_ERROR,
              (b"SOUR:FREQ?\n", b"5.0000E+01\n"),
-             (b"OUTP:STAT ON\n", None), NO_ERROR,
+             (b"OUTP:STAT ON\n", None), NO_ERROR, (b"*OPC?\n", b"1\n"),
              (b"OUTP:STAT?\n", b"1\n"),
-             (b"OUTP:STAT OFF\n", None), NO_ERROR]
+             (b"OUTP:STAT OFF\n", None), NO_ERROR, (b"*OPC?\n", b"1\n")]
     with expected_protocol(Fluke6105A, pairs) as src:
         src.frequency_hz = 50
         assert src.frequency_hz == 50.0

@@ -22,9 +22,9 @@ def test_configure_switches_headers_off_and_selects_manual_integration() -> None
 
 def test_gate_resets_starts_stops_and_reads_sigma_energy() -> None:
     pairs = [(b":INTEGrate:RESet\n", None), WT_NO_ERROR,
-             (b":INTEGrate:STARt\n", None), WT_NO_ERROR,
+             (b":INTEGrate:STARt\n", None), WT_NO_ERROR, (b"*OPC?\n", b"1\n"),
              (b":INTEGrate:STATe?\n", b"STAR\n"),
-             (b":INTEGrate:STOP\n", None), WT_NO_ERROR,
+             (b":INTEGrate:STOP\n", None), WT_NO_ERROR, (b"*OPC?\n", b"1\n"),
              (b":NUMeric:NORMal:ITEM1 WP,SIGMA\n", None), WT_NO_ERROR,
              (b":NUMeric:NORMal:NUMBer 1\n", None), WT_NO_ERROR,
              (b":NUMeric:NORMal:VALue?\n", b"2.875000E+01\n")]

@@ -90,3 +90,19 @@ def test_headers_and_verbose_shape_answers(setup: tuple[SourceCircuit, SimPowerA
     analyzer.handle(":COMM:HEAD ON;:COMM:VERB ON")
     assert analyzer.handle(":INTEGRATE:STATE?") == ":INTEGRATE:STATE RESET"
     assert analyzer.handle(":STAT:ERR?") == '0,"No error"'  # no header on the error query
+
+
+def test_item_query_and_short_headers_with_verbose_off(
+        setup: tuple[SourceCircuit, SimPowerAnalyzer]) -> None:
+    """:NUMeric:NORMal:ITEM<n>? answers the item; with HEADer ON the answer's header is the short
+    form while VERBose is OFF and the long form when it is ON, whatever form the query used."""
+    _, analyzer = setup
+    analyzer.handle(":NUM:NORM:ITEM2 WP,SIGMA")
+    assert analyzer.handle(":NUMERIC:NORMAL:ITEM2?") == "WP,SIGMA"
+    analyzer.handle(":COMM:HEAD ON;:COMM:VERB OFF")
+    assert analyzer.handle(":COMMUNICATE:HEADER?") == ":COMM:HEAD 1"
+    assert analyzer.handle(":numeric:item2?") == ":NUM:NORM:ITEM2 WP,SIGMA"
+    analyzer.handle(":COMM:VERB ON")
+    assert analyzer.handle(":COMM:HEAD?") == ":COMMUNICATE:HEADER 1"
+    assert analyzer.handle(":NUM:ITEM300?") is None  # items are 1..255
+    assert analyzer.handle(":STAT:ERR?").startswith("-222,")

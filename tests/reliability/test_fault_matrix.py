@@ -286,6 +286,7 @@ def process_fault_run(tmp_path_factory: pytest.TempPathFactory) -> ProcessFaultR
 
     from meterbench.acquisition.engine import acquire, poll_plan
     from meterbench.acquisition.links import build_drivers
+    from meterbench.run.field_devices import RealField
     from meterbench.clocks.anchored import AnchoredClock, wall_ms
     from meterbench.run.analysis import CHANNELS, analyse_meter
     from meterbench.store.run_store import Store
@@ -330,7 +331,7 @@ def process_fault_run(tmp_path_factory: pytest.TempPathFactory) -> ProcessFaultR
     store = Store(tmp / "store.sqlite")
     injector = threading.Thread(target=faults, daemon=True)
     try:
-        drivers = build_drivers(config, [], clock.now_ms)
+        drivers = build_drivers(config, RealField(config).endpoints, clock.now_ms)  # its ports
         plans = [poll_plan(spec, drivers[spec.id]) for spec in config.meters]
         injector.start()
         stats = asyncio.run(acquire(plans, clock, store, start_ms=start - 2 * MINUTE,

@@ -275,7 +275,7 @@ LOT_COLUMNS = (
     Column("meters", "size", decimals=0),
     Column("model", "model", kind="text"),
     Column("class", "class", kind="text"),
-    Column("production", _years, kind="text"),
+    Column("production", _years),
     Column("due date", "due_date", kind="text", missing="not set (see status)"),
     Column("status", "reason", kind="text"),
 )

@@ -25,7 +25,7 @@ import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch
-from matplotlib.ticker import NullLocator
+from matplotlib.ticker import MaxNLocator, NullLocator
 
 COLORS = ("#1f5fa8", "#d9822b", "#2e8b57", "#8e44ad", "#c0392b", "#7f8c8d")
 LIMIT_COLOR = "#c0392b"
@@ -299,19 +299,23 @@ def field_scatter_histogram(reference_kwh: Sequence[float], operator_kwh: Sequen
         ax1.set_ylabel("operator energy per interval (kWh)")
         _legend_outside(ax1)
         ok = np.isfinite(err)
-        ax2.hist(err[ok], bins=min(40, max(5, int(ok.sum() // 3) or 5)), color=COLORS[1],
+        lims = np.asarray([x for x in (interval_limit_pct or []) if x is not None], dtype=float)
+        # bins over the limits (not over the data's own spread, which can be a few ppm wide)
+        reach = max([float(np.max(np.abs(err[ok]), initial=0.0)), *(lims.tolist() or [0.0]),
+                     limit_pct or 0.0]) * 1.1 or 1.0
+        ax2.hist(err[ok], bins=np.linspace(-reach, reach, 41), color=COLORS[1],
                  label="intervals")
         if limit_pct is not None:
             for sign, label in ((1, f"± bias limit {limit_pct:.3f} %"), (-1, None)):
                 ax2.axvline(sign * limit_pct, color=LIMIT_COLOR, linewidth=0.9, linestyle="--",
                             label=label)
-        lims = np.asarray([x for x in (interval_limit_pct or []) if x is not None], dtype=float)
         if lims.size:
             smallest = float(lims.min())
             for sign, label in ((1, f"± smallest interval limit {smallest:.3f} %"), (-1, None)):
                 ax2.axvline(sign * smallest, color=LIMIT_COLOR, linewidth=0.9, label=label)
         ax2.set_xlabel("interval error (%)")
         ax2.set_ylabel("intervals")
+        ax2.yaxis.set_major_locator(MaxNLocator(integer=True))
         _legend_outside(ax2)
         fig.suptitle(title, fontsize=10)
     return fig

@@ -159,6 +159,13 @@ class Page:
 
 
 # ---- building blocks ---------------------------------------------------------------------------
+def plural(n: int, noun: str) -> str:
+    """``1 record``, ``2 records`` (the noun's first word takes the s)."""
+    first, _, rest = noun.partition(" ")
+    word = first if n == 1 else first + "s"
+    return f"{n} {word}" + (f" {rest}" if rest else "")
+
+
 def text_cell(value: Any, missing: str = "—", *, code: bool = False) -> Cell:
     text = "" if value is None else str(value)
     return Cell(text if text.strip() else missing, code=code and bool(text.strip()))

@@ -295,9 +295,18 @@ class Layout:
         spare = WIDTH - sum(minimum)
         if spare < 0:
             return None
-        stretch = [natural[j] - minimum[j] for j in range(n)]
-        total = sum(stretch) or 1.0
-        return [minimum[j] + spare * stretch[j] / total for j in range(n)]
+        # columns that need little to fit whole get it first (a PF or a header stays on one
+        # line); what is left is shared by the long texts in proportion to their length
+        widths = list(minimum)
+        order = sorted(range(n), key=lambda j: natural[j] - minimum[j])
+        for k, j in enumerate(order):
+            rest = order[k:]
+            need = natural[j] - minimum[j]
+            fair = spare * need / (sum(natural[i] - minimum[i] for i in rest) or 1.0)
+            give = need if need <= spare / len(rest) else fair
+            widths[j] += give
+            spare -= give
+        return widths
 
     def table(self, headers: tuple[str, ...], aligns: tuple[str, ...],
               rows: tuple[tuple[Cell, ...], ...], *, widths: list[float] | None = None,

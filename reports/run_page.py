@@ -26,6 +26,7 @@ from meterbench.reports.page import (
     VerdictLine,
     key_values,
     outcome_badge,
+    plural,
     table,
     verdict_badge,
 )
@@ -57,13 +58,6 @@ def build_run_page(run_dir: Path, results: dict[str, Any] | None = None) -> Page
 
 
 # ---- verdict -----------------------------------------------------------------------------------
-def plural(n: int, noun: str) -> str:
-    """``1 record``, ``2 records`` (the noun's first word takes the s)."""
-    first, _, rest = noun.partition(" ")
-    word = first if n == 1 else first + "s"
-    return f"{n} {word}" + (f" {rest}" if rest else "")
-
-
 def _count_text(counts: dict[str, int], noun: str, total: int | None = None) -> str:
     total = sum(counts.values()) if total is None else total
     parts = ", ".join(f"{n} {k.replace('_', ' ')}" for k, n in counts.items())
@@ -160,7 +154,7 @@ def traceability_section(results: dict[str, Any]) -> Section:
         ("bench file", Cell(run["bench_source"], code=True) if run.get("bench_source") else None),
         ("bench file SHA-256",
          Cell(run["bench_sha256"], code=True) if run.get("bench_sha256") else None),
-        ("run", f"{run.get('id')}: {run.get('started_utc')} to {run.get('finished_utc')} (UTC)"),
+        ("run", f"{run.get('id')}, {run.get('started_utc')} to {run.get('finished_utc')}"),
         ("software", software),
         ("time zone", run.get("timezone")),
         ("labelling", run.get("labelling")),

@@ -21,6 +21,7 @@ from meterbench.reports.page import (
     Section,
     VerdictLine,
     key_values,
+    plural,
     table,
 )
 
@@ -100,8 +101,8 @@ def nonconforming_section(doc: dict[str, Any]) -> Section:
         blocks: tuple[Any, ...] = (Paragraph(
             f"None of the {len(doc.get('meters') or [])} tested meters is nonconforming."),)
     else:
-        blocks = (Paragraph(f"{len(bad)} meter(s) with at least one test point outside its "
-                            "acceptance limit; every point of each:"),
+        blocks = (Paragraph(f"{plural(len(bad), 'meter')} with at least one test point outside "
+                            "its acceptance limit; every point of each:"),
                   table(POINT_COLUMNS, [(m, p) for m in bad for p in m.get("points", [])]))
     return Section("nonconforming", "Nonconforming meters", blocks)
 

@@ -4,7 +4,10 @@ or running off the page, figures on pages of their own, numbered pages."""
 from __future__ import annotations
 
 import re
+import shutil
+import subprocess
 
+import matplotlib.image as mpimg
 import pytest
 from pypdf import PdfReader
 
@@ -85,6 +88,28 @@ def test_every_text_stays_inside_the_page(run_report):
                 assert op.y <= PORTRAIT[1] - 40, op
                 drawn += 1
     assert drawn > 200
+
+
+@pytest.mark.skipif(shutil.which("pdftoppm") is None,
+                    reason="pdftoppm (poppler-utils) is not installed: the PDF's pages are not "
+                           "rasterized here (.ci/system-deps installs it when run as root)")
+def test_nothing_is_drawn_in_the_right_margin_of_a_text_page(run_report, tmp_path):
+    """The PDF itself, rasterized: on every portrait page the strip right of the text column is
+    blank (text that ran off the page, as the traceability did, would show there)."""
+    subprocess.run(["pdftoppm", "-r", "40", "-gray", "-png", str(run_report.pdf),
+                    str(tmp_path / "p")], check=True, timeout=120)
+    pngs = sorted(tmp_path.glob("p-*.png"))
+    assert len(pngs) == len(PdfReader(run_report.pdf).pages)
+    checked = 0
+    for png in pngs:
+        img = mpimg.imread(png)
+        height, width = img.shape[:2]
+        if width > height:
+            continue  # a figure page
+        margin = img[:, int(width * (PORTRAIT[0] - LEFT + 4) / PORTRAIT[0]):]
+        assert margin.min() > 0.9, f"{png.name}: something drawn in the right margin"
+        checked += 1
+    assert checked >= 2
 
 
 def test_figures_have_pages_of_their_own_and_every_page_is_numbered(run_report):

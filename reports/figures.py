@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import base64
 import io
+import sys
 from collections.abc import Sequence
 from contextlib import contextmanager
 from typing import Any
@@ -52,6 +53,9 @@ def new_figure(width: float, height: float) -> Figure:
 def to_data_uri(fig: Figure) -> str:
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=PNG_DPI)
+    pyplot = sys.modules.get("matplotlib.pyplot")
+    if pyplot is not None:  # a caller's pyplot figure is released once drawn
+        pyplot.close(fig)
     return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
 
 

@@ -8,6 +8,7 @@ import shutil
 import subprocess
 
 import matplotlib.image as mpimg
+import numpy as np
 import pytest
 from pypdf import PdfReader
 
@@ -136,3 +137,19 @@ def test_a_long_unbroken_value_wraps_inside_its_column(field_report, tmp_path):
     pdf = write_pdf(page, tmp_path / "long.pdf")
     assert long in _text(pdf).replace("\n", "")
     assert isinstance(section.blocks[0], KeyValues)
+
+
+def test_text_from_user_files_is_never_read_as_a_formula(field_report, tmp_path):
+    """A meter called ``$x^2$`` is printed as typed, in the text and in a figure's title."""
+    from dataclasses import replace
+
+    from meterbench.reports import figures
+    from meterbench.reports.page import FigureBlock, Paragraph, Section
+
+    name = r"meter $x^2$ \alpha"
+    fig = FigureBlock("q", "quality", name, lambda: figures.quality_figure(
+        [name], [["measured"] * 4], np.arange(4) * 900_000, tz="Europe/Copenhagen"))
+    page = replace(field_report.page, title=name,
+                   sections=(Section("s", name, (Paragraph(name), fig)),))
+    text = _text(write_pdf(page, tmp_path / "dollars.pdf"))
+    assert text.count(name) >= 4  # title, running title, section, paragraph, figure page

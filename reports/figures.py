@@ -1,30 +1,61 @@
-"""Figures for the run report, drawn from the run folder's series files.
+"""Figures of the reports, drawn from the run folder's series files and results.json.
 
-Figures are embedded in the HTML as base64 PNG so that a report is one self-contained file a lab
-can archive or mail. Drawing is rendering, not judging: every number a verdict rests on comes from
-``results.json``; the series only give the picture.
+Every figure says what its axes are, in which unit and, for time, in which time zone: the bottom
+axis is the interval start in UTC (DataHub labels intervals so), the top axis the same instants
+in the site's local time. Limits are drawn wherever one applies, and legends sit outside the data.
+
+Figures are plain ``matplotlib.figure.Figure`` objects (no pyplot state, so nothing leaks between
+reports) with constrained layout, so the PDF edition can redraw them at page size. The HTML
+edition embeds them as base64 PNG, so one report file can be archived or mailed. Drawing is
+rendering, not judging: every number a verdict rests on comes from ``results.json``.
 """
 
 from __future__ import annotations
 
 import base64
 import io
+import sys
 from collections.abc import Sequence
+from contextlib import contextmanager
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.dates as mdates  # noqa: E402
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
+import matplotlib.dates as mdates
+import numpy as np
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+from matplotlib.patches import Patch
+from matplotlib.ticker import MaxNLocator, NullLocator
 
 COLORS = ("#1f5fa8", "#d9822b", "#2e8b57", "#8e44ad", "#c0392b", "#7f8c8d")
+LIMIT_COLOR = "#c0392b"
+#: Text from user files (meter names, titles) must never be read as mathtext ($...$).
+STYLE = {"text.parse_math": False, "font.size": 9, "axes.titlesize": 10, "axes.labelsize": 9,
+         "legend.fontsize": 8, "xtick.labelsize": 8, "ytick.labelsize": 8,
+         "axes.grid": True, "grid.alpha": 0.3, "grid.linewidth": 0.6}
+UTC_LABEL = "interval start, UTC"
+PNG_DPI = 110
 
 
-def to_data_uri(fig: matplotlib.figure.Figure) -> str:
+@contextmanager
+def style() -> Any:
+    with matplotlib.rc_context(STYLE):
+        yield
+
+
+def new_figure(width: float, height: float) -> Figure:
+    fig = Figure(figsize=(width, height), layout="constrained")
+    FigureCanvasAgg(fig)
+    return fig
+
+
+def to_data_uri(fig: Figure) -> str:
     buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=110, bbox_inches="tight")
-    plt.close(fig)
+    fig.savefig(buf, format="png", dpi=PNG_DPI)
+    pyplot = sys.modules.get("matplotlib.pyplot")
+    if pyplot is not None:  # a caller's pyplot figure is released once drawn
+        pyplot.close(fig)
     return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
 
 
@@ -32,132 +63,284 @@ def _times(ms: np.ndarray) -> np.ndarray:
     return np.asarray(ms, dtype="int64").astype("datetime64[ms]")
 
 
+def _steps(t: np.ndarray, y: Any) -> tuple[np.ndarray, np.ndarray]:
+    """A step line of intervals labelled by their start, closed at the last interval's end."""
+    y = np.asarray(y, dtype=float)
+    if len(t) == 0:
+        return t, y
+    width = t[-1] - t[-2] if len(t) > 1 else np.timedelta64(15, "m")
+    return np.append(t, t[-1] + width), np.append(y, y[-1])
+
+
+def _zone(tz: str | None) -> ZoneInfo | None:
+    try:
+        return ZoneInfo(tz) if tz and tz != "UTC" else None
+    except (ZoneInfoNotFoundError, ValueError):
+        return None
+
+
+def time_axes(ax: Any, first: np.datetime64, tz: str | None, *, top: bool = True,
+              bottom: bool = True) -> None:
+    """Bottom: interval start in UTC; top: the same instants in the site's local time."""
+    locator = mdates.AutoDateLocator(minticks=6, maxticks=14, tz=mdates.UTC)
+    ax.xaxis.set_major_locator(locator)
+    ax.xaxis.set_major_formatter(mdates.DateFormatter("%H:%M", tz=mdates.UTC))
+    if bottom:
+        start = str(np.datetime64(first, "m")).replace("T", " ")
+        ax.set_xlabel(f"{UTC_LABEL} (first interval {start} UTC)")
+    zone = _zone(tz)
+    if top and zone is not None:
+        sec = ax.secondary_xaxis("top")
+        sec.xaxis.set_major_locator(locator)
+        sec.xaxis.set_major_formatter(mdates.DateFormatter("%H:%M", tz=zone))
+        sec.set_xlabel(f"local time, {tz}", fontsize=8)
+
+
+def _legend_outside(ax: Any, **kw: Any) -> None:
+    """The legend to the right of the axes, never over the data or a limit line."""
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0.0, **kw)
+
+
 def comparison_figure(start_ms: np.ndarray, operator_kwh: np.ndarray, reference_kwh: np.ndarray,
-                      error_pct: np.ndarray, limit_pct: float | None, title: str) -> matplotlib.figure.Figure:
-    """Operator vs reference per interval, with the per-interval error and its limit."""
+                      error_pct: np.ndarray, limit_pct: float | None, title: str, *,
+                      interval_limits: tuple[np.ndarray, np.ndarray] | None = None,
+                      tz: str | None = None, labels: tuple[str, str] = ("operator meter",
+                                                                         "reference meter"),
+                      ) -> Figure:
+    """Operator vs reference per interval, and each compared interval's error with its own
+    quantization-aware limit (``interval_limits``: starts and ±limit %) and the bias limit."""
     t = _times(start_ms)
-    fig, (ax1, ax2) = plt.subplots(2, 1, figsize=(9, 5.2), sharex=True,
-                                   gridspec_kw={"height_ratios": [2, 1]})
-    ax1.step(t, operator_kwh, where="post", color=COLORS[0], label="operator meter")
-    ax1.step(t, reference_kwh, where="post", color=COLORS[1], linestyle="--", label="reference meter")
-    ax1.set_ylabel("kWh per interval")
-    ax1.set_title(title)
-    ax1.legend(loc="upper left")
-    ok = np.isfinite(error_pct)
-    ax2.plot(t[ok], error_pct[ok], ".", color=COLORS[0], markersize=4)
-    if limit_pct is not None:
-        ax2.axhline(limit_pct, color=COLORS[4], linewidth=0.8)
-        ax2.axhline(-limit_pct, color=COLORS[4], linewidth=0.8)
-    ax2.axhline(0, color="black", linewidth=0.5)
-    ax2.set_ylabel("error %")
-    ax2.xaxis.set_major_formatter(mdates.DateFormatter("%H:%M"))
-    ax2.set_xlabel("interval start (UTC)")
+    with style():
+        fig = new_figure(10, 5.6)
+        ax1, ax2 = fig.subplots(2, 1, sharex=True, gridspec_kw={"height_ratios": [2, 1.3]})
+        ax1.step(*_steps(t, operator_kwh), where="post", color=COLORS[0], label=labels[0])
+        ax1.step(*_steps(t, reference_kwh), where="post", color=COLORS[1], linestyle="--",
+                 label=labels[1])
+        ax1.set_ylabel("energy per interval (kWh)")
+        ax1.set_title(title)
+        _legend_outside(ax1)
+        ok = np.isfinite(error_pct)
+        ax2.plot(t[ok], error_pct[ok], ".", color=COLORS[0], markersize=4,
+                 label="interval error")
+        if interval_limits is not None and len(interval_limits[0]):
+            ti = _times(interval_limits[0])
+            lim = np.asarray(interval_limits[1], dtype=float)
+            for sign, label in ((1, "± limit of the interval"), (-1, None)):
+                ax2.plot(ti, sign * lim, "_", color=LIMIT_COLOR, markersize=7, mew=1.4,
+                         label=label)
+        if limit_pct is not None:
+            for sign, label in ((1, f"± bias limit {limit_pct:.3f} %"), (-1, None)):
+                ax2.axhline(sign * limit_pct, color=LIMIT_COLOR, linewidth=0.8, linestyle="--",
+                            label=label)
+        ax2.axhline(0, color="black", linewidth=0.5)
+        ax2.set_ylabel("error (%)")
+        _legend_outside(ax2)
+        time_axes(ax2, t[0], tz, top=False)
+        time_axes(ax1, t[0], tz, bottom=False)
+        ax1.tick_params(labelbottom=False)
     return fig
 
 
-def netting_figure(start_ms: np.ndarray, main_kwh: np.ndarray, serial_kwh: Sequence[tuple[str, np.ndarray]],
-                   virtual_kwh: np.ndarray, title: str) -> matplotlib.figure.Figure:
+def netting_figure(start_ms: np.ndarray, main_kwh: np.ndarray,
+                   serial_kwh: Sequence[tuple[str, np.ndarray]], virtual_kwh: np.ndarray,
+                   title: str, *, tz: str | None = None) -> Figure:
     """Main meter, the serial meters stacked, and the virtual main point (main − Σ serial)."""
     t = _times(start_ms)
-    fig, ax = plt.subplots(figsize=(9, 4.2))
-    bottom = np.zeros(len(t))
-    width = (np.diff(start_ms).min() if len(start_ms) > 1 else 900_000) / 86_400_000
-    for k, (name, values) in enumerate(serial_kwh):
-        v = np.nan_to_num(values)
-        ax.bar(t, v, width=width, bottom=bottom, align="edge", color=COLORS[(k + 1) % len(COLORS)],
-               alpha=0.55, label=name)
-        bottom += v
-    ax.step(t, main_kwh, where="post", color="black", linewidth=1.2, label="main meter")
-    ax.step(t, virtual_kwh, where="post", color=COLORS[0], linewidth=1.6, label="virtual main point")
-    neg = virtual_kwh < 0
-    if neg.any():
-        ax.plot(t[neg], virtual_kwh[neg], "v", color=COLORS[4], label="negative residual")
-    ax.set_ylabel("kWh per interval")
-    ax.set_title(title)
-    ax.xaxis.set_major_formatter(mdates.DateFormatter("%H:%M"))
-    ax.set_xlabel("interval start (UTC)")
-    ax.legend(loc="upper left", fontsize=8)
+    with style():
+        fig = new_figure(10, 4.4)
+        ax = fig.subplots()
+        bottom = np.zeros(len(t))
+        width = (np.diff(start_ms).min() if len(start_ms) > 1 else 900_000) / 86_400_000
+        for k, (name, values) in enumerate(serial_kwh):
+            v = np.nan_to_num(values)
+            ax.bar(t, v, width=width, bottom=bottom, align="edge",
+                   color=COLORS[(k + 1) % len(COLORS)], alpha=0.55, label=f"serial: {name}")
+            bottom += v
+        ax.step(*_steps(t, main_kwh), where="post", color="black", linewidth=1.2,
+                label="main meter")
+        ax.step(*_steps(t, virtual_kwh), where="post", color=COLORS[0], linewidth=1.6,
+                label="virtual main point")
+        neg = np.asarray(virtual_kwh) < 0
+        if neg.any():
+            ax.plot(t[neg], np.asarray(virtual_kwh)[neg], "v", color=COLORS[4],
+                    label="negative residual")
+        ax.set_ylabel("energy per interval (kWh)")
+        ax.set_title(title)
+        _legend_outside(ax)
+        time_axes(ax, t[0], tz)
     return fig
+
+
+QUALITY_COLORS = {"measured": "#2e8b57", "estimated": "#f1c40f", "calculated": "#3498db",
+                  "missing": "#c0392b"}
 
 
 def quality_figure(meters: Sequence[str], quality_labels: Sequence[Sequence[str]],
-                   start_ms: np.ndarray) -> matplotlib.figure.Figure:
+                   start_ms: np.ndarray, *, tz: str | None = None,
+                   resolution_ms: int = 900_000) -> Figure:
     """One strip per meter: measured, estimated, calculated, missing per interval."""
-    codes = {"measured": 0, "estimated": 1, "calculated": 2, "missing": 3}
-    colors = matplotlib.colors.ListedColormap(["#2e8b57", "#f1c40f", "#3498db", "#c0392b"])
-    grid = np.array([[codes.get(q, 3) for q in row] for row in quality_labels], dtype=float)
-    fig, ax = plt.subplots(figsize=(9, 0.45 * len(meters) + 0.9))
+    codes = {q: k for k, q in enumerate(QUALITY_COLORS)}
+    cmap = matplotlib.colors.ListedColormap(list(QUALITY_COLORS.values()))
+    grid = np.array([[codes.get(q, codes["missing"]) for q in row] for row in quality_labels],
+                    dtype=float)
     t = _times(start_ms)
-    x0, x1 = mdates.date2num(t[0]), mdates.date2num(t[-1] + np.timedelta64(15, "m"))
-    ax.imshow(grid, aspect="auto", cmap=colors, vmin=0, vmax=3, interpolation="nearest",
-              extent=(x0, x1, len(meters) - 0.5, -0.5))
-    ax.set_yticks(range(len(meters)), labels=list(meters))
-    ax.xaxis_date()
-    ax.xaxis.set_major_formatter(mdates.DateFormatter("%H:%M"))
-    ax.set_title("Interval quality (green measured, yellow estimated, blue calculated, red missing)",
-                 fontsize=9)
+    with style():
+        fig = new_figure(10, 0.28 * len(meters) + 1.7)
+        ax = fig.subplots()
+        x0 = mdates.date2num(t[0])
+        x1 = mdates.date2num(t[-1] + np.timedelta64(int(resolution_ms), "ms"))
+        ax.imshow(grid, aspect="auto", cmap=cmap, vmin=0, vmax=len(QUALITY_COLORS) - 1,
+                  interpolation="nearest", extent=(x0, x1, len(meters) - 0.5, -0.5))
+        ax.set_yticks(range(len(meters)), labels=list(meters))
+        ax.set_ylabel("meter")
+        ax.grid(False)
+        ax.xaxis_date()
+        ax.set_title("Quality of every interval")
+        ax.legend(handles=[Patch(color=c, label=q) for q, c in QUALITY_COLORS.items()],
+                  loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0.0,
+                  title="interval quality")
+        time_axes(ax, t[0], tz)
     return fig
 
 
-
 PF_STYLE = {"0.5 ind": ("#c0392b", "v"), "1": ("#1f5fa8", "o"), "0.8 cap": ("#2e8b57", "^")}
+RATING_MARKS = (("i_min", "Imin"), ("i_tr", "Itr"), ("i_ref", "Iref"), ("i_max", "Imax"))
 
 
-def error_curve_figure(points: Sequence[dict], title: str) -> matplotlib.figure.Figure:
-    """Error over current per power factor (balanced load), with U bars and the MPE envelope.
+def current_label(amps: float) -> str:
+    """A current as a tick label: 0.25, 0.5, 5, 20 (no trailing zeros, never 10⁰)."""
+    return f"{amps:.4f}".rstrip("0").rstrip(".")
 
-    ``points``: dicts with ``current_a``, ``pf``, ``load``, ``value``, ``uncertainty``, ``high``.
-    Single-phase points are drawn hollow at their current.
+
+def mpe_segments(points: Sequence[dict], rating: dict | None) -> list[tuple[float, float, float, float]]:
+    """The ±MPE as (from A, to A, low %, high %) per current range of the rating: Imin…Itr and
+    Itr…Imax (2014/32/EU Annex V Table 2 sets the MPE per range), taken from the limits the
+    records carry (so in-service limits or a temperature band show as judged)."""
+    with_limits = [p for p in points if p.get("high") is not None]
+    if not with_limits:
+        return []
+    currents = sorted({p["current_a"] for p in with_limits})
+    if rating and all(rating.get(k) for k in ("i_min", "i_tr", "i_max")):
+        edges = [rating["i_min"], rating["i_tr"], rating["i_max"]]
+    else:
+        edges = [currents[0], currents[-1]]
+    segments = []
+    for lo_edge, hi_edge in zip(edges, edges[1:], strict=False):
+        last = hi_edge == edges[-1]
+        inside = [p for p in with_limits
+                  if lo_edge <= p["current_a"] < hi_edge or (last and p["current_a"] == hi_edge)]
+        for low, high in sorted({(p.get("low"), p["high"]) for p in inside}, key=str):
+            segments.append((lo_edge, hi_edge, low if low is not None else -high, high))
+    return segments
+
+
+def error_curve_figure(points: Sequence[dict], title: str, *,
+                       rating: dict | None = None) -> Figure:
+    """Error over current per power factor, with U bars, the ±MPE per current range, the plan's
+    currents as labelled ticks and Imin/Itr/Iref/Imax marked above.
+
+    ``points``: dicts with ``current_a``, ``pf``, ``load``, ``value``, ``uncertainty``, ``low``,
+    ``high``. Single-phase points are drawn hollow at their current.
     """
-    fig, ax = plt.subplots(figsize=(9, 4.4))
-    for pf in dict.fromkeys(p["pf"] for p in points):
-        color, marker = PF_STYLE.get(pf, (COLORS[3], "s"))
-        for balanced in (True, False):
-            sel = sorted((p for p in points if p["pf"] == pf and (p["load"] == "balanced") == balanced
-                          and p.get("value") is not None), key=lambda p: p["current_a"])
-            if not sel:
-                continue
-            x = [p["current_a"] for p in sel]
-            y = [p["value"] for p in sel]
-            u = [p.get("uncertainty") or 0.0 for p in sel]
-            ax.errorbar(x, y, yerr=u, color=color, marker=marker, capsize=3,
-                        linestyle="-" if balanced else "none",
-                        markerfacecolor=color if balanced else "white",
-                        label=f"PF {pf}" + ("" if balanced else " single-phase"))
-    env = sorted({(p["current_a"], p["high"]) for p in points if p.get("high") is not None})
-    if env:
-        xs = [c for c, _ in env]
-        hs = [h for _, h in env]
-        ax.step(xs, hs, where="post", color="black", linewidth=1.0, label="MPE")
-        ax.step(xs, [-h for h in hs], where="post", color="black", linewidth=1.0)
-    ax.axhline(0, color="grey", linewidth=0.5)
-    ax.set_xscale("log")
-    ax.set_xlabel("current per phase (A)")
-    ax.set_ylabel("error % (± U, k = 2)")
-    ax.set_title(title)
-    ax.legend(loc="best", fontsize=8)
+    with style():
+        fig = new_figure(10, 4.8)
+        ax = fig.subplots()
+        for pf in dict.fromkeys(p["pf"] for p in points):
+            color, marker = PF_STYLE.get(pf, (COLORS[3], "s"))
+            for balanced in (True, False):
+                sel = sorted((p for p in points if p["pf"] == pf
+                              and (p["load"] == "balanced") == balanced
+                              and p.get("value") is not None), key=lambda p: p["current_a"])
+                if not sel:
+                    continue
+                ax.errorbar([p["current_a"] for p in sel], [p["value"] for p in sel],
+                            yerr=[p.get("uncertainty") or 0.0 for p in sel], color=color,
+                            marker=marker, capsize=3, linestyle="-" if balanced else "none",
+                            markerfacecolor=color if balanced else "white",
+                            label=f"PF {pf}" + ("" if balanced else ", single phase"))
+        for k, (x0, x1, low, high) in enumerate(mpe_segments(points, rating)):
+            ax.hlines([high, low], x0, x1, colors=LIMIT_COLOR, linewidth=1.3,
+                      label="± MPE per current range" if k == 0 else None)
+        ax.axhline(0, color="grey", linewidth=0.5)
+        ax.set_xscale("log")
+        currents = sorted({p["current_a"] for p in points})
+        marks = [(rating[key], name) for key, name in RATING_MARKS
+                 if rating and rating.get(key)]
+        span = [c for c in currents] + [a for a, _ in marks]
+        if span:
+            ax.set_xlim(min(span) / 1.6, max(span) * 1.6)
+        ax.set_xticks(currents, [current_label(c) for c in currents])
+        ax.xaxis.set_minor_locator(NullLocator())
+        for amps, _ in marks:
+            ax.axvline(amps, color="#555555", linewidth=0.7, linestyle=":")
+        if marks:
+            top = ax.secondary_xaxis("top")
+            top.set_xticks([a for a, _ in marks], [f"{n}\n{current_label(a)} A" for a, n in marks])
+            top.xaxis.set_minor_locator(NullLocator())
+            top.tick_params(labelsize=8)
+        ax.set_xlabel("current per phase (A, log scale; ticks at the plan's test currents)")
+        ax.set_ylabel("error (%); bars: expanded uncertainty U")
+        ax.set_title(title)
+        _legend_outside(ax)
     return fig
 
 
 def field_scatter_histogram(reference_kwh: Sequence[float], operator_kwh: Sequence[float],
-                            error_pct: Sequence[float], limit_pct: float | None, title: str) -> matplotlib.figure.Figure:
-    """Operator vs reference per interval (scatter, with y = x) and the error histogram."""
+                            error_pct: Sequence[float], limit_pct: float | None, title: str, *,
+                            interval_limit_pct: Sequence[float] | None = None) -> Figure:
+    """Operator vs reference per interval (scatter, with y = x) and the error histogram with the
+    bias limit and the smallest per-interval limit."""
     ref = np.asarray(reference_kwh, dtype=float)
     op = np.asarray(operator_kwh, dtype=float)
     err = np.asarray(error_pct, dtype=float)
-    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(9, 3.8))
-    ax1.plot(ref, op, ".", color=COLORS[0], markersize=4)
-    top = float(max(ref.max(initial=0), op.max(initial=0))) or 1.0
-    ax1.plot([0, top], [0, top], color="black", linewidth=0.6, label="y = x")
-    ax1.set_xlabel("reference kWh per interval")
-    ax1.set_ylabel("operator kWh per interval")
-    ax1.legend(loc="upper left", fontsize=8)
-    ok = np.isfinite(err)
-    ax2.hist(err[ok], bins=min(40, max(5, int(ok.sum() // 3) or 5)), color=COLORS[1])
-    if limit_pct is not None:
-        for x in (-limit_pct, limit_pct):
-            ax2.axvline(x, color=COLORS[4], linewidth=0.8)
-    ax2.set_xlabel("interval error %")
-    ax2.set_ylabel("intervals")
-    fig.suptitle(title, fontsize=10)
+    with style():
+        fig = new_figure(10, 4.0)
+        ax1, ax2 = fig.subplots(1, 2)
+        ax1.plot(ref, op, ".", color=COLORS[0], markersize=4, label="interval")
+        top = float(max(np.nanmax(ref, initial=0), np.nanmax(op, initial=0))) or 1.0
+        ax1.plot([0, top], [0, top], color="black", linewidth=0.6, label="y = x")
+        ax1.set_xlabel("reference energy per interval (kWh)")
+        ax1.set_ylabel("operator energy per interval (kWh)")
+        _legend_outside(ax1)
+        ok = np.isfinite(err)
+        lims = np.asarray([x for x in (interval_limit_pct or []) if x is not None], dtype=float)
+        # bins over the limits (not over the data's own spread, which can be a few ppm wide)
+        reach = max([float(np.max(np.abs(err[ok]), initial=0.0)), *(lims.tolist() or [0.0]),
+                     limit_pct or 0.0]) * 1.1 or 1.0
+        ax2.hist(err[ok], bins=np.linspace(-reach, reach, 41), color=COLORS[1],
+                 label="intervals")
+        if limit_pct is not None:
+            for sign, label in ((1, f"± bias limit {limit_pct:.3f} %"), (-1, None)):
+                ax2.axvline(sign * limit_pct, color=LIMIT_COLOR, linewidth=0.9, linestyle="--",
+                            label=label)
+        if lims.size:
+            smallest = float(lims.min())
+            for sign, label in ((1, f"± smallest interval limit {smallest:.3f} %"), (-1, None)):
+                ax2.axvline(sign * smallest, color=LIMIT_COLOR, linewidth=0.9, label=label)
+        ax2.set_xlabel("interval error (%)")
+        ax2.set_ylabel("intervals")
+        ax2.yaxis.set_major_locator(MaxNLocator(integer=True))
+        _legend_outside(ax2)
+        fig.suptitle(title, fontsize=10)
+    return fig
+
+
+def oc_figure(oc: dict, *, marker_percent: float | None = None) -> Figure:
+    """A sampling plan's operating characteristic: probability of acceptance over lot quality."""
+    with style():
+        fig = new_figure(8, 3.8)
+        ax = fig.subplots()
+        ax.plot(oc["percent_nonconforming"], oc["p_accept"], color=COLORS[0], lw=2,
+                label="probability of acceptance")
+        for y, label in ((0.95, "95 %"), (0.10, "10 %")):
+            ax.axhline(y, color="#999999", lw=0.8, ls=":")
+            ax.text(oc["percent_nonconforming"][-1], y, label, ha="right", va="bottom",
+                    fontsize=8, color="#666666")
+        if marker_percent is not None:
+            ax.axvline(marker_percent, color=LIMIT_COLOR, lw=1, ls="--",
+                       label=f"this sample: {marker_percent:.2f} % nonconforming")
+        ax.set_xlabel("lot quality: nonconforming meters (%)")
+        ax.set_ylabel("probability of acceptance")
+        ax.set_ylim(-0.02, 1.02)
+        _legend_outside(ax)
     return fig

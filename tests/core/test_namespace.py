@@ -51,7 +51,7 @@ def test_the_wheel_holds_only_the_meterbench_namespace(tmp_path):
     tops = {n.split("/")[0] for n in zipfile.ZipFile(wheel).namelist()}
     assert {t for t in tops if not t.endswith(".dist-info")} == {"meterbench"}
     names = zipfile.ZipFile(wheel).namelist()
-    for data in ("meterbench/benches/sim.toml", "meterbench/reports/templates/run.html.j2",
+    for data in ("meterbench/benches/sim.toml", "meterbench/reports/templates/base.html.j2",
                  "meterbench/instruments/registers/eastron_sdm630.toml",
                  "meterbench/sampling/data/iso2859-1-normal.json"):
         assert data in names

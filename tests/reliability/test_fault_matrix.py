@@ -286,9 +286,9 @@ def process_fault_run(tmp_path_factory: pytest.TempPathFactory) -> ProcessFaultR
 
     from meterbench.acquisition.engine import acquire, poll_plan
     from meterbench.acquisition.links import build_drivers
-    from meterbench.run.field_devices import RealField
     from meterbench.clocks.anchored import AnchoredClock, wall_ms
     from meterbench.run.analysis import CHANNELS, analyse_meter
+    from meterbench.run.field_devices import RealField
     from meterbench.store.run_store import Store
 
     tmp = tmp_path_factory.mktemp("sim-process")

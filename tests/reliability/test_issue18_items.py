@@ -483,14 +483,17 @@ def test_item14c_acquire_errors_are_one_line(tmp_path: Path,
 
 
 def test_item14d_control_and_bidi_characters_are_visible_in_reports() -> None:
+    """Every report (run, lab, sampling) renders through one environment, and its PDF edition
+    through one wrapping function: both show the characters."""
     from meterbench.reports.html import environment
-    from meterbench.reports.sampling import _env
+    from meterbench.reports.pdf_layout import wrap
 
     hostile = "ev\x00il\u202etxt.exe"
-    for env in (environment(), _env()):
-        html = env.from_string("<p>{{ v }}</p>").render(v=hostile)
-        assert "\x00" not in html and "\u202e" not in html
-        assert "ev⟨U+0000⟩il⟨U+202E⟩txt.exe" in html
+    html = environment().from_string("<p>{{ v }}</p>").render(v=hostile)
+    assert "\x00" not in html and "\u202e" not in html
+    assert "ev⟨U+0000⟩il⟨U+202E⟩txt.exe" in html
+    pdf_lines = wrap(hostile, 400.0, 9.0)
+    assert "".join(pdf_lines) == "ev⟨U+0000⟩il⟨U+202E⟩txt.exe"
 
 
 def test_item14d_a_run_report_shows_them(tmp_path: Path) -> None:

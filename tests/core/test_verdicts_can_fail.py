@@ -115,3 +115,20 @@ def test_truth_table_reports_the_bound_where_it_matters(good):
 
 def test_interval_limit_check_is_named_for_what_it_counts():
     assert "outside" in check("field.interval_limits").title
+
+
+def test_conservation_judges_each_direction_by_its_own_register_step(good):
+    """Half a step of the import register off passes; a whole kWh off fails (the export
+    register, at zero, has a step of almost nothing and must not set the import's bound)."""
+    a = good.analyse()
+
+    def shifted(kwh: float):
+        v = dataclasses.replace(a.netting.virtual, import_kwh=a.netting.virtual.import_kwh.copy())
+        v.import_kwh[40] += kwh
+        return dataclasses.replace(a, netting=dataclasses.replace(a.netting, virtual=v))
+
+    rec = conservation_record(a)
+    step = rec.data["bounds_kwh"][0]
+    assert rec.data["bounds_kwh"][1] < step  # the export register sits at 0
+    assert conservation_record(shifted(0.5 * step)).verdict == "pass"
+    assert conservation_record(shifted(1.0)).verdict == "fail"

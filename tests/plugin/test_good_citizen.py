@@ -159,3 +159,28 @@ def test_the_shipped_suites_still_select_themselves_on_a_lab_bench(pytester, tmp
 
     page = (out / "report.html").read_text()
     assert str(escape(reason)) in page  # every skip's reason is on the page
+
+
+def test_a_run_refused_while_starting_leaves_no_folder(pytester, tmp_path):
+    """A user error while the devices start (here: the simulated devices cannot be served) is one
+    usage error, and the run folder made for the run is removed again."""
+    pytester.makeconftest("""
+        import pytest
+        from meterbench.core.errors import UserError
+        from meterbench.run import field_run
+
+        @pytest.fixture(autouse=True, scope="session")
+        def _refuse_devices():
+            saved = field_run.FieldRun.start
+            def refuse(self, now_ms):
+                raise UserError("port 1502 is in use", field="meter[0].transport.port")
+            field_run.FieldRun.start = refuse
+            yield
+            field_run.FieldRun.start = saved
+    """)
+    pytester.makepyfile("def test_x(bench_run):\n    pass\n")
+    out = tmp_path / "run"
+    result = run_here(pytester, "--bench", str(TINY), "--run-dir", str(out))
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    assert "port 1502 is in use" in result.stdout.str() + result.stderr.str()
+    assert not out.exists()

@@ -128,7 +128,7 @@ def test_sim_lab_points_carry_dof_and_k_and_the_report_shows_them(lab_run):
 
     _, out, results = lab_run
     html = (out / "report.html").read_text()
-    assert "<th>&nu;<sub>eff</sub></th><th>k</th>" in html
+    assert '<th class="num">ν_eff</th><th class="num">k</th>' in html
     for meter in results["accuracy"]["lab"]["meters"]:
         for r in (r for r in meter["records"] if r["data"]["kind"] == "point"):
             d = r["data"]

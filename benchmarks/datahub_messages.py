@@ -117,7 +117,7 @@ def main() -> int:
 
     folder = find_schema_dir()
     if folder is None:
-        print("schema: skipped (no schemas found in ../shared/datahub/schemas)")
+        print("schema: skipped (no schema folder: set METERBENCH_DATAHUB_SCHEMAS)")
         return 0
     t0 = time.perf_counter()
     schemas = SchemaValidator(folder)

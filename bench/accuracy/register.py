@@ -73,6 +73,9 @@ class RegisterReader:
         return register_step_kwh(self.driver.regmap.channels[channel], value_kwh)
 
     def close(self) -> None:
+        """Close the driver's connection and the loop; a second call does nothing."""
+        if self._loop.is_closed():
+            return
         try:
             self._loop.run_until_complete(self.driver.close())
         finally:

@@ -161,10 +161,10 @@ def _direction(path: Path, m: L.Manifest, topo: L.Topology, table: Any, name: st
     last[:-1] = key[1:] != key[:-1]
     keep = order[last]
     n_keep = lengths[keep]
-    src = np.repeat(offsets[keep] - np.concatenate([[0], np.cumsum(n_keep)[:-1]]), n_keep) \
-        + np.arange(int(n_keep.sum()))
-    dst = np.repeat(point[keep] * n + first[day[keep]] - np.concatenate(
-        [[0], np.cumsum(n_keep)[:-1]]), n_keep) + np.arange(int(n_keep.sum()))
+    ramp = np.arange(int(n_keep.sum()), dtype=np.int64)
+    before = np.concatenate([[0], np.cumsum(n_keep)[:-1]])
+    src = np.repeat(offsets[keep] - before, n_keep) + ramp
+    dst = np.repeat(point[keep] * n + first[day[keep]] - before, n_keep) + ramp
     kwh.reshape(-1)[dst] = values[src]
     qual.reshape(-1)[dst] = quality[src]
     missing = qual == Quality.MISSING

@@ -30,7 +30,9 @@ import numpy as np
 HUBER_C = 1.345
 #: Lags of the Newey-West covariance: a centred difference shares values with its neighbours.
 HAC_LAGS = 4
-ITERATIONS = 12
+ITERATIONS = 10
+#: The scale (MAD of the residuals) is re-estimated in the first iterations only.
+SCALE_UPDATES = 3
 Z95 = 1.959963984540054
 #: Fewest usable differences, and the least switching energy (Σ|Δserial|, kWh) a meter needs
 #: before its error is estimated at all.
@@ -59,14 +61,15 @@ def _huber_site_group(y: np.ndarray, x: np.ndarray, ok: np.ndarray
     eye = np.eye(k)[None] * 1e-12
     beta = np.ones((s, k))
     sigma = np.ones(s)
-    for _ in range(ITERATIONS):
+    for it in range(ITERATIONS):
         xw = x * w[..., None]
         a = np.einsum("stk,stl->skl", xw, x) + eye
         b = np.einsum("stk,st->sk", xw, y)
         beta = np.linalg.solve(a, b[..., None])[..., 0]
         r = y - np.einsum("stk,sk->st", x, beta)
-        sigma = 1.4826 * np.nanmedian(np.where(ok, np.abs(r), np.nan), axis=1)
-        sigma = np.where(np.isfinite(sigma) & (sigma > 1e-9), sigma, 1e-9)
+        if it < SCALE_UPDATES:  # the scale settles first; then only the weights move
+            sigma = 1.4826 * _masked_median(np.abs(r), ok)
+            sigma = np.where(np.isfinite(sigma) & (sigma > 1e-9), sigma, 1e-9)
         u = np.abs(r) / (HUBER_C * sigma[:, None])
         w = np.where(ok, np.minimum(1.0, 1.0 / np.maximum(u, 1e-12)), 0.0)
     z = r / sigma[:, None]
@@ -79,6 +82,17 @@ def _huber_site_group(y: np.ndarray, x: np.ndarray, ok: np.ndarray
         meat += (1.0 - lag / (HAC_LAGS + 1)) * (c + np.swapaxes(c, 1, 2))
     cov = bread @ meat @ bread
     return beta, np.sqrt(np.maximum(np.diagonal(cov, axis1=1, axis2=2), 0.0))
+
+
+def _masked_median(values: np.ndarray, ok: np.ndarray) -> np.ndarray:
+    """Median of each row over ``ok`` (NaN for a row with nothing)."""
+    a = np.where(ok, values, np.inf)
+    a.sort(axis=1)
+    n = ok.sum(axis=1)
+    rows = np.arange(len(a))
+    lo = a[rows, np.maximum((n - 1) // 2, 0)]
+    hi = a[rows, np.maximum(n // 2, 0)]
+    return np.where(n > 0, 0.5 * (lo + hi), np.nan)
 
 
 def _centred(z: np.ndarray) -> np.ndarray:
@@ -121,7 +135,8 @@ def estimate_errors(main_net: np.ndarray, serial: np.ndarray, serial_site: np.nd
                 & (beta[:, j] > 0.5) & (beta[:, j] < 2.0)
             b_lo = beta[:, j] - Z95 * se[:, j]
             b_hi = beta[:, j] + Z95 * se[:, j]
-            err[r] = np.where(good, (1.0 / beta[:, j] - 1.0) * 100, np.nan)
+            safe = np.where(good, beta[:, j], 1.0)
+            err[r] = np.where(good, (1.0 / safe - 1.0) * 100, np.nan)
             lo[r] = np.where(good, (1.0 / np.maximum(b_hi, 1e-9) - 1.0) * 100, np.nan)
             hi[r] = np.where(good & (b_lo > 0), (1.0 / np.maximum(b_lo, 1e-9) - 1.0) * 100,
                              np.where(good, np.inf, np.nan))

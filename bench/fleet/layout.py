@@ -194,7 +194,10 @@ class Topology:
 
 
 def write_topology(folder: Path, topo: Topology) -> None:
+    """The topology, one row group per block (in block order), so a worker reads its own."""
     p = pa()
+    order = np.argsort(topo.block, kind="stable")
+    topo = topo.select(order)
     table = p.table({"site": p.array(topo.site.tolist(), p.string()),
                      "block": p.array(topo.block, p.int32()),
                      "gsrn": p.array(topo.gsrn.tolist(), p.string()),
@@ -203,7 +206,10 @@ def write_topology(folder: Path, topo: Topology) -> None:
                      "accuracy_class": p.array(topo.accuracy_class.tolist(), p.string()),
                      "appliance": p.array(topo.appliance.tolist(), p.string()),
                      "exports": p.array(topo.exports, p.bool_())})
-    pq().write_table(table, folder / TOPOLOGY)
+    bounds = np.searchsorted(topo.block, np.arange(int(topo.block.max(initial=-1)) + 2))
+    with pq().ParquetWriter(folder / TOPOLOGY, table.schema) as writer:
+        for b in range(len(bounds) - 1):
+            writer.write_table(table.slice(int(bounds[b]), int(bounds[b + 1] - bounds[b])))
 
 
 def read_topology(folder: Path, manifest: Manifest, *, block: int | None = None) -> Topology:
@@ -211,8 +217,7 @@ def read_topology(folder: Path, manifest: Manifest, *, block: int | None = None)
     path = folder / TOPOLOGY
     source = str(path)
     try:
-        filters = [("block", "=", block)] if block is not None else None
-        table = pq().read_table(path, filters=filters)
+        table = _read_topology_table(path, block)
     except FileNotFoundError:
         raise UserError("missing", source=source,
                         expected="the topology table of the dataset") from None
@@ -232,6 +237,30 @@ def read_topology(folder: Path, manifest: Manifest, *, block: int | None = None)
                     exports=cols["exports"].astype(bool))
     _check_topology(topo, manifest, source)
     return topo
+
+
+def _read_topology_table(path: Path, block: int | None) -> Any:
+    """The whole table, or one block's rows (its row group when the file has one per block)."""
+    if block is None:
+        return pq().read_table(path)
+    f = pq().ParquetFile(path)
+    if block < f.num_row_groups:
+        table = f.read_row_group(block)
+        if "block" in table.column_names:
+            blocks = table.column("block").to_numpy()
+            if len(blocks) and (blocks == block).all():
+                return table
+    table = f.read()  # written some other way: filter
+    mask = _block_mask(table, block)
+    return table.filter(mask)
+
+
+def _block_mask(table: Any, block: int) -> Any:
+    import pyarrow.compute as pc
+
+    if "block" not in table.column_names:
+        return pa().array([True] * table.num_rows)
+    return pc.equal(table.column("block"), block)
 
 
 def _check_topology(topo: Topology, manifest: Manifest, source: str) -> None:

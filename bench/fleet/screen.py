@@ -24,7 +24,7 @@ import os
 import resource
 import socket
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from datetime import time as dtime
 from pathlib import Path
@@ -228,12 +228,9 @@ def _negative_residuals(rows: K.FindingRows, m: L.Manifest, data: BlockData,
                                                 site_main.export_quality)))
         site_subs = _flows(data.imp, data.exp, subs_idx)
         site_vp = virtual_main_point(site_main, site_subs)
-        diag = diagnose_negative_residuals(site_main, site_subs, site_vp, starts,
-                                           m.resolution_ms,
-                                           sub_names=[str(g) for g in topo.gsrn[subs_idx]],
-                                           site=str(topo.site[st.main[site]]))
-        codes = _production_hours(np.array([c or "" for c in diag.codes], dtype=object),
-                                  site_main.export_kwh, slot, m.resolution_ms)
+        codes = _diagnose(site_main, site_subs, site_vp, starts, m.resolution_ms,
+                          [str(g) for g in topo.gsrn[subs_idx]], str(topo.site[st.main[site]]))
+        codes = _production_hours(codes, site_main.export_kwh, slot, m.resolution_ms)
         raw = np.where(site_vp.negative_import, site_vp.raw_import_kwh, 0.0)
         mp = st.main[site]
         neg = np.flatnonzero(codes != "")
@@ -253,6 +250,26 @@ def _negative_residuals(rows: K.FindingRows, m: L.Manifest, data: BlockData,
                  value=float(neg_e[site, day]), cause="not_diagnosed",
                  detail=f"{neg_e[site, day]} interval(s) where the serial meters export more "
                         "than the main meter")
+
+
+def _diagnose(main: PointFlows, subs: PointFlows, vp: Any, starts: np.ndarray,
+              resolution_ms: int, names: list[str], site: str) -> np.ndarray:
+    """The negative-residual diagnosis of one site's period, one code per interval.
+
+    The kernel's first rule needs nothing but the interval itself: a negative interval in which
+    the main meter exported is production behind the main meter. Those intervals (most of a PV
+    site's) are coded here by that rule and left out of the kernel's per-interval loop, which
+    writes a sentence per interval; the kernel still sees the whole series for its shift test,
+    so every other code is exactly what a full call gives (a test checks this).
+    """
+    exported = np.nan_to_num(main.export_kwh) > DEFAULT_TOLERANCE_KWH
+    production = vp.negative_import & exported
+    rest = replace(vp, negative_import=vp.negative_import & ~exported)
+    diag = diagnose_negative_residuals(main, subs, rest, starts, resolution_ms, sub_names=names,
+                                       site=site)
+    codes = np.array([c or "" for c in diag.codes], dtype=object)
+    codes[production] = DIAG_PRODUCTION
+    return codes
 
 
 def _local_slot(starts: np.ndarray, m: L.Manifest) -> np.ndarray:

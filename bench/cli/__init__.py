@@ -3,7 +3,7 @@
 Each subcommand lives in its own module in this package and exposes ``register(subparsers)``,
 which adds its parser and sets ``func`` (``args -> exit code``). Exit codes: 0 the job completed
 (whatever the verdicts), 1 a verdict failed or a message was rejected, 2 a user error (one line on
-stderr, no traceback).
+stderr, no traceback); ``fleet screen`` also uses 3: the screen could not complete.
 """
 
 from __future__ import annotations
@@ -30,6 +30,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "meterbench.cli.acquire",
     "meterbench.cli.export",
     "meterbench.cli.accuracy",
+    "meterbench.cli.fleet",
 )
 
 

@@ -99,9 +99,15 @@ def empty_table(first_day: date) -> Any:
 
 def sort_findings(table: Any) -> Any:
     """Deterministic order: site, metering point, day (period findings first), kind."""
-    return table.sort_by([("site", "ascending"), ("gsrn", "ascending"),
-                          ("day", "ascending"), ("kind", "ascending"), ("cause", "ascending")],
-                         null_placement="at_start")
+    import pyarrow.compute as pc
+
+    pa = L.pa()
+    day_key = pc.fill_null(table.column("day").cast(pa.int32()), -1)
+    keyed = table.append_column("_day", day_key)
+    order = pc.sort_indices(keyed, sort_keys=[("site", "ascending"), ("gsrn", "ascending"),
+                                              ("_day", "ascending"), ("kind", "ascending"),
+                                              ("cause", "ascending")])
+    return table.take(order)
 
 
 def day_text(first_day: date, day: int) -> str:

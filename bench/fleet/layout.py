@@ -74,6 +74,55 @@ def points_schema() -> Any:
                      ("delivered", ts)])
 
 
+@dataclass(frozen=True)
+class ListColumn:
+    """One direction's values of many rows: row r is ``values[offsets[r]:offsets[r+1]]``."""
+
+    offsets: np.ndarray   # int32, rows + 1
+    values: np.ndarray    # float64 kWh
+    quality: np.ndarray   # uint8
+    valid: np.ndarray | None = None  # bool per row; False: this delivery lacks the direction
+
+
+def points_table(manifest: Manifest, topo: Topology, point: np.ndarray, day: np.ndarray,
+                 delivered_ms: np.ndarray, imp: ListColumn, exp: ListColumn,
+                 unit: str = "kWh") -> Any:
+    """A block's points table (one row per delivery) in the dataset's schema."""
+    p = pa()
+    text = p.dictionary(p.int32(), p.string())
+
+    def col(values: np.ndarray) -> Any:
+        return p.array(values[point].tolist(), p.string()).dictionary_encode().cast(text)
+
+    def lists(c: ListColumn, values: Any, quality: Any) -> tuple[Any, Any]:
+        off = p.array(c.offsets.astype(np.int32), p.int32())
+        mask = None if c.valid is None else p.array(~c.valid)
+        return (p.ListArray.from_arrays(off, values, mask=mask),
+                p.ListArray.from_arrays(off, quality, mask=mask))
+
+    day0 = (manifest.first_day - date(1970, 1, 1)).days
+    imp_v, imp_q = lists(imp, p.array(imp.values, p.float64()), p.array(imp.quality, p.uint8()))
+    exp_v, exp_q = lists(exp, p.array(exp.values, p.float64()), p.array(exp.quality, p.uint8()))
+    columns = {
+        "site": col(topo.site), "gsrn": col(topo.gsrn), "role": col(topo.role),
+        "operator": col(topo.operator),
+        "day": p.array((day0 + day).astype(np.int32), p.int32()).cast(p.date32()),
+        "start": p.array(manifest.day_bounds_ms[day], p.timestamp("ms", tz="UTC")),
+        "unit": p.DictionaryArray.from_arrays(p.array(np.zeros(len(point), np.int32)),
+                                              p.array([unit])),
+        "import": imp_v, "import_quality": imp_q, "export": exp_v, "export_quality": exp_q,
+        "delivered": p.array(delivered_ms, p.timestamp("ms", tz="UTC")),
+    }
+    return p.table(columns, schema=points_schema())
+
+
+def write_points(path: Path, table: Any) -> None:
+    """One block's points file: float columns byte-stream-split, zstd, one row group."""
+    pq().write_table(table, path, compression="zstd", compression_level=1,
+                     use_byte_stream_split=["import.list.element", "export.list.element"],
+                     row_group_size=max(1, table.num_rows))
+
+
 def block_name(block: int) -> str:
     return f"block-{block:05d}.parquet"
 
@@ -235,7 +284,7 @@ def read_topology(folder: Path, manifest: Manifest, *, block: int | None = None)
                     accuracy_class=cols["accuracy_class"].astype(object),
                     appliance=cols["appliance"].astype(object),
                     exports=cols["exports"].astype(bool))
-    _check_topology(topo, manifest, source)
+    check_topology(topo, manifest, source)
     return topo
 
 
@@ -263,7 +312,7 @@ def _block_mask(table: Any, block: int) -> Any:
     return pc.equal(table.column("block"), block)
 
 
-def _check_topology(topo: Topology, manifest: Manifest, source: str) -> None:
+def check_topology(topo: Topology, manifest: Manifest, source: str) -> None:
     bad_role = ~np.isin(topo.role, ROLES)
     if bad_role.any():
         k = int(np.flatnonzero(bad_role)[0])

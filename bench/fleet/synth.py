@@ -244,7 +244,6 @@ def _block(settings: SynthSettings, m: L.Manifest, block: int, first_site: int,
 def _deliveries(settings: SynthSettings, m: L.Manifest, blk: _Block, busy: np.ndarray,
                 rng: np.random.Generator) -> Any:
     """The block's points table: one row per delivery, with missing and repeated days."""
-    pa = L.pa()
     topo = blk.topo
     n_pts, days = len(topo), m.days
     r = settings.rates
@@ -286,35 +285,8 @@ def _deliveries(settings: SynthSettings, m: L.Manifest, blk: _Block, busy: np.nd
         a, b = int(offsets[row]), int(offsets[row + 1])
         k = a + rng.choice(b - a, size=4, replace=False)
         imp[k] = np.round(imp[k] * rng.uniform(0.5, 1.5, 4) + 0.01, 3)
-    text = pa.dictionary(pa.int32(), pa.string())
-    pos = rows_pt
-
-    def col(values: np.ndarray) -> Any:
-        return pa.array(values[pos].tolist(), pa.string()).dictionary_encode().cast(text)
-
-    off = pa.array(offsets, pa.int32())
-    day0 = (m.first_day - date(1970, 1, 1)).days
-    columns = {
-        "site": col(topo.site), "gsrn": col(topo.gsrn), "role": col(topo.role),
-        "operator": col(topo.operator),
-        "day": pa.array((day0 + rows_day).astype(np.int32), pa.int32()).cast(pa.date32()),
-        "start": pa.array(m.day_bounds_ms[rows_day], pa.timestamp("ms", tz="UTC")),
-        "unit": pa.DictionaryArray.from_arrays(pa.array(np.zeros(len(pos), np.int32)),
-                                               pa.array(["kWh"])),
-        "import": pa.ListArray.from_arrays(off, pa.array(imp, pa.float64())),
-        "import_quality": pa.ListArray.from_arrays(off, pa.array(qual, pa.uint8())),
-        "export": pa.ListArray.from_arrays(off, pa.array(exp, pa.float64())),
-        "export_quality": pa.ListArray.from_arrays(off, pa.array(qual, pa.uint8())),
-        "delivered": pa.array(rows_delivered, pa.timestamp("ms", tz="UTC")),
-    }
-    return pa.table(columns, schema=L.points_schema())
-
-
-def write_points(path: Path, table: Any) -> None:
-    """One block's points file: float columns byte-stream-split, zstd, one row group."""
-    L.pq().write_table(table, path, compression="zstd", compression_level=1,
-                       use_byte_stream_split=["import.list.element", "export.list.element"],
-                       row_group_size=max(1, table.num_rows))
+    return L.points_table(m, topo, rows_pt, rows_day, rows_delivered,
+                          L.ListColumn(offsets, imp, qual), L.ListColumn(offsets, exp, qual))
 
 
 def synth(settings: SynthSettings, out: Path,
@@ -342,7 +314,7 @@ def synth(settings: SynthSettings, out: Path,
             blk, busy, rng = _block(settings, m, b, first_site, min(size, settings.sites -
                                                                      first_site))
             table = _deliveries(settings, m, blk, busy, rng)
-            write_points(tmp / L.POINTS_DIR / L.block_name(b), table)
+            L.write_points(tmp / L.POINTS_DIR / L.block_name(b), table)
             rows += table.num_rows
             topos.append(blk.topo)
             truths.extend(blk.truth)

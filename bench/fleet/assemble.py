@@ -91,7 +91,7 @@ def read_block(dataset: Path, manifest: L.Manifest, topo: L.Topology, block: int
     except FileNotFoundError:
         raise _fail(path, "missing", "points", f"{manifest.blocks} block files") from None
     except Exception as exc:  # pyarrow: damaged file, not Parquet
-        raise _fail(path, f"cannot read: {L._first_line(exc)}", "points", "a Parquet file"
+        raise _fail(path, f"cannot read: {L.first_line(exc)}", "points", "a Parquet file"
                     ) from None
     missing = [c for c in L.POINT_COLUMNS if c not in table.column_names]
     if missing:

@@ -72,8 +72,10 @@ def dask_client(scheduler: str | None = None, workers: int | None = None,
             client.close()
         return
     n = workers or os.cpu_count() or 1
+    # the workers' own error logs stay quiet: every failure reaches the user through this
+    # process, as one line (a user error) or as the list of blocks that could not be screened
     cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True,
-                           dashboard_address=None, silence_logs=logging.ERROR,
+                           dashboard_address=None, silence_logs=logging.CRITICAL,
                            memory_limit=memory_limit or "auto")
     client = Client(cluster)
     try:
@@ -145,4 +147,13 @@ def check_dataset(dataset: Path) -> tuple[L.Manifest, L.Topology]:
         if not path.is_file():
             raise UserError("missing", source=str(path),
                             expected=f"one points file per block ({manifest.blocks} blocks)")
+        try:  # the footer only: cheap, and a wrong file is refused before any worker starts
+            names = L.pq().ParquetFile(path).schema_arrow.names
+        except Exception as exc:  # pyarrow: not Parquet, damaged
+            raise UserError(f"cannot read: {L.first_line(exc)}", source=str(path),
+                            expected="a Parquet file") from None
+        missing = [c for c in L.POINT_COLUMNS if c not in names]
+        if missing:
+            raise UserError(f"missing column(s) {', '.join(missing)}", source=str(path),
+                            field=missing[0], expected=", ".join(L.POINT_COLUMNS))
     return manifest, topo

@@ -271,7 +271,7 @@ def read_topology(folder: Path, manifest: Manifest, *, block: int | None = None)
         raise UserError("missing", source=source,
                         expected="the topology table of the dataset") from None
     except Exception as exc:  # pyarrow raises many kinds for a damaged or wrong file
-        raise UserError(f"cannot read: {_first_line(exc)}", source=source,
+        raise UserError(f"cannot read: {first_line(exc)}", source=source,
                         expected="a Parquet file") from None
     missing = [c for c in TOPOLOGY_COLUMNS if c not in table.column_names]
     if missing:
@@ -334,7 +334,7 @@ def check_topology(topo: Topology, manifest: Manifest, source: str) -> None:
                         field="role", expected="one main and at least one serial meter per site")
 
 
-def _first_line(exc: BaseException) -> str:
+def first_line(exc: BaseException) -> str:
     text = str(exc).strip().splitlines()
     return text[0] if text else type(exc).__name__
 

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import jinja2
+import matplotlib.dates as mdates
 import numpy as np
 
 from meterbench.reports import figures
@@ -99,6 +100,7 @@ def daily_figure(site: dict[str, Any]) -> Any:
     ax.plot(t, d["serial"], color=figures.COLORS[1], label="Σ serial meters")
     ax.plot(t, d["virtual"], color=figures.COLORS[0], label="virtual main point")
     ax.axhline(0, color="black", linewidth=0.5)
+    ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(ax.xaxis.get_major_locator()))
     ax.set_ylabel("kWh per day")
     ax.legend(loc="upper left", fontsize=7)
     return fig

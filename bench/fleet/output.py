@@ -18,7 +18,6 @@ import platform
 import shutil
 from collections import Counter, defaultdict
 from dataclasses import dataclass
-from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -125,11 +124,23 @@ def _versions() -> dict[str, str]:
     return out
 
 
-def _site_scores(findings: list[dict[str, Any]]) -> Counter[str]:
-    score: Counter[str] = Counter()
+def _weight(r: dict[str, Any]) -> int:
+    """A finding's weight; negative residuals explained as production weigh nothing (the
+    site's metering is right, the netting rule cannot hold there)."""
+    if r["kind"] == K.NEGATIVE and r["cause"] == "production_behind_main":
+        return 0
+    return SEVERITY.get(r["kind"], 1)
+
+
+def _site_scores(findings: list[dict[str, Any]]) -> dict[str, float]:
+    """Rank sites by the kinds they show (each kind's weight once), then by how many findings."""
+    kinds: dict[str, dict[str, int]] = defaultdict(dict)
+    count: Counter[str] = Counter()
     for r in findings:
-        score[r["site"]] += SEVERITY.get(r["kind"], 1)
-    return score
+        w = _weight(r)
+        kinds[r["site"]][r["kind"]] = max(kinds[r["site"]].get(r["kind"], 0), w)
+        count[r["site"]] += 1 if w else 0
+    return {s: sum(k.values()) + 0.001 * count[s] for s, k in kinds.items()}
 
 
 def report_data(screen: Screen, dataset: Path, doc: dict[str, Any]) -> dict[str, Any]:
@@ -155,7 +166,9 @@ def report_data(screen: Screen, dataset: Path, doc: dict[str, Any]) -> dict[str,
             period_marks[k] += 1
         else:
             heat[k, d] += 1
-    worst = [_site_view(screen, dataset, s, [r for r in rows if r["site"] == s])
+    worst = [_site_view(screen, dataset, s,
+                        sorted((r for r in rows if r["site"] == s),
+                               key=lambda r: (-_weight(r), r["day"] or m.first_day)))
              for s in ranked[:WORST_SITES]]
     return {"summary": doc, "kinds": K.KINDS,
             "heatmap": {"sites": heat_sites, "days": [m.day_of(d).isoformat()
@@ -185,7 +198,10 @@ def _site_view(screen: Screen, dataset: Path, site: str, rows: list[dict[str, An
     pts = np.flatnonzero(topo.site == site)
     main = pts[topo.role[pts] == L.ROLE_MAIN][0]
     serial = pts[topo.role[pts] == L.ROLE_SERIAL]
-    per_day = Counter((r["day"] - m.first_day).days for r in rows if r["day"] is not None)
+    per_day: Counter[int] = Counter()
+    for r in rows:
+        if r["day"] is not None:
+            per_day[(r["day"] - m.first_day).days] += _weight(r)
     day = max(per_day, key=lambda d: (per_day[d], -d)) if per_day else 0
     first = m.day_first_index
     a, b = int(first[day]), int(first[day + 1])
@@ -200,9 +216,7 @@ def _site_view(screen: Screen, dataset: Path, site: str, rows: list[dict[str, An
     return {"site": site, "gsrn_main": str(topo.gsrn[main]),
             "serial": [{"gsrn": str(topo.gsrn[p]), "operator": str(topo.operator[p]),
                         "appliance": str(topo.appliance[p])} for p in serial],
-            "findings": [{k: (v.isoformat() if isinstance(v, date) else v)
-                          for k, v in r.items()} for r in rows[:40]],
-            "more_findings": max(0, len(rows) - 40),
+            "findings": _grouped(rows),
             "day": m.day_of(day).isoformat(), "start_ms": starts.tolist(),
             "main_kwh": _nan_list(main_net[a:b]),
             "serial_kwh": [_nan_list(s[a:b]) for s in serial_kwh],
@@ -210,6 +224,30 @@ def _site_view(screen: Screen, dataset: Path, site: str, rows: list[dict[str, An
             "daily": {"days": [m.day_of(d).isoformat() for d in range(m.days)],
                       "main": daily(main_net), "serial": daily(np.nansum(serial_kwh, axis=0)),
                       "virtual": daily(virtual)}}
+
+
+def _grouped(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """A site's findings for reading: day findings of one kind, point and cause on one line."""
+    out: list[dict[str, Any]] = []
+    groups: dict[tuple[str, str, str], dict[str, Any]] = {}
+    for r in rows:
+        if r["day"] is None:
+            out.append(dict(r, days=None, count=1))
+            continue
+        key = (r["kind"], r["gsrn"], r["cause"])
+        g = groups.get(key)
+        if g is None:
+            g = groups[key] = dict(r, first=r["day"], last=r["day"], count=0)
+            out.append(g)
+        g["count"] += 1
+        g["first"], g["last"] = min(g["first"], r["day"]), max(g["last"], r["day"])
+    for g in out:
+        if g["count"] > 1:
+            g["days"] = f"{g['count']} days, {g['first'].isoformat()} … {g['last'].isoformat()}"
+            g["detail"] = f"{g['detail']} (the first; {g['count'] - 1} more day(s) alike)"
+        elif g.get("days", "") is not None:
+            g["days"] = g["day"].isoformat()
+    return [{k: v for k, v in g.items() if k not in ("day", "first", "last")} for g in out]
 
 
 def _nan_list(v: np.ndarray) -> list[float | None]:

@@ -144,9 +144,7 @@ def _deliveries(rows: K.FindingRows, m: L.Manifest, data: BlockData, s: ScreenSe
             rows.add(K.INCOMPLETE, topo.site[pt], topo.gsrn[pt], topo.operator[pt], int(day),
                      value=float(gap), cause=name,
                      detail=f"{gap} of {per_day[day]} {name} values missing")
-        if name == "export" and not topo.exports.any():
-            continue
-        _timeliness(rows, m, topo, d, deadline, result)
+    _timeliness(rows, m, topo, data, deadline, result)
 
 
 def _repeats(rows: K.FindingRows, m: L.Manifest, topo: L.Topology,
@@ -184,10 +182,13 @@ def _per_day(rows: K.FindingRows, m: L.Manifest, topo: L.Topology, kind: str,
                  cause="+".join(names), detail=text(int(day), names))
 
 
-def _timeliness(rows: K.FindingRows, m: L.Manifest, topo: L.Topology, d: Direction,
+def _timeliness(rows: K.FindingRows, m: L.Manifest, topo: L.Topology, data: BlockData,
                 deadline: np.ndarray | None, result: BlockResult) -> None:
-    got = d.delivered & (d.delivered_ms > 0)
-    delay_q = (d.delivered_ms - m.day_bounds_ms[None, 1:]) // (MS_PER_HOUR // 4)
+    """When each point's day was complete: its latest delivery of either direction."""
+    at = np.maximum(data.imp.delivered_ms, np.where(topo.exports[:, None],
+                                                   data.exp.delivered_ms, 0))
+    got = at > 0
+    delay_q = (at - m.day_bounds_ms[None, 1:]) // (MS_PER_HOUR // 4)
     for op in np.unique(topo.operator.astype(str)).tolist():
         sel = (topo.operator == op)[:, None] & got
         q = np.clip(delay_q[sel], 0, DELAY_BINS - 1)
@@ -197,9 +198,9 @@ def _timeliness(rows: K.FindingRows, m: L.Manifest, topo: L.Topology, d: Directi
         result.late.setdefault(op, 0)
     if deadline is None:
         return
-    late = got & (d.delivered_ms > deadline[None, :])
+    late = got & (at > deadline[None, :])
     for pt, day in zip(*np.nonzero(late), strict=True):
-        hours = (d.delivered_ms[pt, day] - deadline[day]) / MS_PER_HOUR
+        hours = (at[pt, day] - deadline[day]) / MS_PER_HOUR
         result.late[topo.operator[pt]] = result.late.get(topo.operator[pt], 0) + 1
         rows.add(K.LATE, topo.site[pt], topo.gsrn[pt], topo.operator[pt], int(day),
                  value=hours, detail=f"delivered {hours:.1f} h after the deadline")

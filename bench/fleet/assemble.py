@@ -165,11 +165,12 @@ def _direction(path: Path, m: L.Manifest, topo: L.Topology, table: Any, name: st
     before = np.concatenate([[0], np.cumsum(n_keep)[:-1]])
     src = np.repeat(offsets[keep] - before, n_keep) + ramp
     dst = np.repeat(point[keep] * n + first[day[keep]] - before, n_keep) + ramp
-    kwh.reshape(-1)[dst] = values[src]
-    qual.reshape(-1)[dst] = quality[src]
-    missing = qual == Quality.MISSING
-    kwh[missing] = np.nan
-    qual[np.isnan(kwh)] = Quality.MISSING
+    v = values.take(src)
+    q = quality.take(src)
+    q[np.isnan(v)] = Quality.MISSING  # a value that is not a number is missing, whatever its
+    v[q == Quality.MISSING] = np.nan  # label; a missing value has no number
+    kwh.reshape(-1)[dst] = v
+    qual.reshape(-1)[dst] = q
     got[point[keep], day[keep]] = True
     got_ms[point[keep], day[keep]] = delivered[keep]
     duplicates, conflicts = _repeats(order, key, last, offsets, values, quality, point, day)

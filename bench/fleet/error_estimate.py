@@ -30,7 +30,7 @@ import numpy as np
 HUBER_C = 1.345
 #: Lags of the Newey-West covariance: a centred difference shares values with its neighbours.
 HAC_LAGS = 4
-ITERATIONS = 10
+ITERATIONS = 6
 #: The scale (MAD of the residuals) is re-estimated in the first iterations only.
 SCALE_UPDATES = 3
 Z95 = 1.959963984540054

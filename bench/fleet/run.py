@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from meterbench.fleet import layout as L
-from meterbench.fleet.engine import Progress, check_dataset, dask_client, run_blocks
+from meterbench.fleet.engine import Progress, check_dataset, dask_client, run_blocks, warm_up
 from meterbench.fleet.evaluate import score
 from meterbench.fleet.output import Screen, combine, report_data, summary, write_run
 from meterbench.fleet.screen import ScreenSettings
@@ -43,6 +43,7 @@ def screen_command(dataset: Path, out: Path, *, scheduler: str | None = None,
     t_start = time.perf_counter()
     with dask_client(scheduler, workers, memory_limit) as client:
         n_workers = len(client.scheduler_info().get("workers", {}))
+        client.run(warm_up)  # loading the code is part of starting, not of screening
         t0 = time.perf_counter()
         results = run_blocks(dataset, settings, list(range(manifest.blocks)), client=client,
                              progress=progress)

@@ -48,7 +48,12 @@ from meterbench.pipeline.negative_residuals import (
     DIAG_SUB_EXCEEDS,
     diagnose_negative_residuals,
 )
-from meterbench.pipeline.netting import DEFAULT_TOLERANCE_KWH, PointFlows, virtual_main_point
+from meterbench.pipeline.netting import (
+    DEFAULT_TOLERANCE_KWH,
+    PointFlows,
+    VirtualPoint,
+    virtual_main_point,
+)
 from meterbench.pipeline.series import IntervalSeries
 
 #: Delivery delays are kept as a histogram in quarter-hours up to a week (longer: last bin).
@@ -228,7 +233,7 @@ def _negative_residuals(rows: K.FindingRows, m: L.Manifest, data: BlockData,
                                                 site_main.import_quality,
                                                 site_main.export_quality)))
         site_subs = _flows(data.imp, data.exp, subs_idx)
-        site_vp = virtual_main_point(site_main, site_subs)
+        site_vp = _site_row(vp, site)
         codes = _diagnose(site_main, site_subs, site_vp, starts, m.resolution_ms,
                           [str(g) for g in topo.gsrn[subs_idx]], str(topo.site[st.main[site]]))
         codes = _production_hours(codes, site_main.export_kwh, slot, m.resolution_ms)
@@ -253,23 +258,37 @@ def _negative_residuals(rows: K.FindingRows, m: L.Manifest, data: BlockData,
                         "than the main meter")
 
 
+def _site_row(vp: VirtualPoint, site: int) -> VirtualPoint:
+    """One site's row of the many-site virtual point (report policy: nothing clamped)."""
+    rows = {f: getattr(vp, f)[site] for f in ("import_kwh", "export_kwh", "net_kwh",
+                                              "import_quality", "export_quality", "net_quality",
+                                              "negative_import", "negative_export",
+                                              "clamped_import", "clamped_export")}
+    return replace(vp, **rows)
+
+
 def _diagnose(main: PointFlows, subs: PointFlows, vp: Any, starts: np.ndarray,
               resolution_ms: int, names: list[str], site: str) -> np.ndarray:
     """The negative-residual diagnosis of one site's period, one code per interval.
 
-    The kernel's first rule needs nothing but the interval itself: a negative interval in which
-    the main meter exported is production behind the main meter. Those intervals (most of a PV
-    site's) are coded here by that rule and left out of the kernel's per-interval loop, which
-    writes a sentence per interval; the kernel still sees the whole series for its shift test,
-    so every other code is exactly what a full call gives (a test checks this).
+    The kernel decides each negative interval in order: the main meter exported in it →
+    production; else its shift test (one answer for the whole site and period, from the whole
+    series) → misaligned timestamps or a sub-meter reading more. So the kernel is asked about
+    one interval without export and its answer holds for every such interval, while the
+    exporting ones take the kernel's first rule; the kernel writes a sentence per interval it is
+    asked about, which a PV site would otherwise pay for thousands of times. The codes are the
+    ones a full call gives (a test checks this on a whole block).
     """
     exported = np.nan_to_num(main.export_kwh) > DEFAULT_TOLERANCE_KWH
-    production = vp.negative_import & exported
-    rest = replace(vp, negative_import=vp.negative_import & ~exported)
-    diag = diagnose_negative_residuals(main, subs, rest, starts, resolution_ms, sub_names=names,
-                                       site=site)
-    codes = np.array([c or "" for c in diag.codes], dtype=object)
-    codes[production] = DIAG_PRODUCTION
+    codes = np.full(len(exported), "", dtype=object)
+    codes[vp.negative_import & exported] = DIAG_PRODUCTION
+    rest = np.flatnonzero(vp.negative_import & ~exported)
+    if len(rest):
+        one = np.zeros(len(exported), dtype=bool)
+        one[rest[0]] = True
+        diag = diagnose_negative_residuals(main, subs, replace(vp, negative_import=one), starts,
+                                           resolution_ms, sub_names=names, site=site)
+        codes[rest] = diag.codes[int(rest[0])]
     return codes
 
 

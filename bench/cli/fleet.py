@@ -48,6 +48,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    help="sites per partition (default: about 4 million values per block)")
     s.add_argument("--pv-share", type=float, default=0.2, metavar="F",
                    help="share of sites with PV behind the main meter (default 0.2)")
+    s.add_argument("--workers", type=int, metavar="N",
+                   help="generate the blocks on a local Dask cluster of N workers (default: "
+                        "in this process); the files are the same")
     s.set_defaults(func=_synth)
 
     c = sub.add_parser("screen", help="screen a fleet dataset per site and day")
@@ -137,7 +140,16 @@ def _synth(args: argparse.Namespace) -> int:
     settings = SynthSettings(sites=args.sites, days=args.days, first_day=args.start,
                              seed=args.seed, sites_per_block=args.sites_per_block,
                              rates=FaultRates(pv_share=args.pv_share))
-    m, info = synth(settings, args.out, progress=_Bar("generated", force=False))
+    if args.workers is not None and args.workers < 1:
+        raise UserError(f"{args.workers} workers", field="--workers", expected="at least 1")
+    if args.workers:
+        from meterbench.fleet.engine import dask_client
+
+        with dask_client(workers=args.workers) as client:
+            m, info = synth(settings, args.out, progress=_Bar("generated", force=False),
+                            client=client)
+    else:
+        m, info = synth(settings, args.out, progress=_Bar("generated", force=False))
     print(f"meterbench: {info['site_days']:,} site-days ({m.sites:,} sites × {m.days} days, "
           f"{info['points']:,} metering points, {info['rows']:,} deliveries) in {m.blocks} "
           f"blocks, {info['seconds']:.1f} s", file=sys.stderr)

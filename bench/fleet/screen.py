@@ -41,7 +41,13 @@ from meterbench.fleet import layout as L
 from meterbench.fleet.assemble import BlockData, Direction, read_block
 from meterbench.fleet.error_estimate import estimate_errors
 from meterbench.fleet.label_scan import lag_candidates
-from meterbench.pipeline.labelling import diagnose_labelling, is_summer_time
+from meterbench.pipeline.labelling import (
+    LabellingDiagnosis,
+    apply_label_correction,
+    diagnose_labelling,
+    is_summer_time,
+)
+from meterbench.pipeline.localday import reindex
 from meterbench.pipeline.negative_residuals import (
     DIAG_MISALIGNED,
     DIAG_PRODUCTION,
@@ -64,7 +70,7 @@ SWAP_MIN_KWH = 1.0
 #: Labelling: shifts searched (the labelling diagnosis's own default), and the change of a
 #: serial meter's interval value that counts as its load switching (400 W over a quarter-hour).
 MAX_SHIFT_MS = 3 * MS_PER_HOUR
-#: Production hours of a site: the times of day it exports, widened by this much each side.
+#: Daylight of a block: the times of day its sites export, widened by this much each side.
 PRODUCTION_MARGIN_MS = MS_PER_HOUR
 SWITCH_KWH = 0.1
 
@@ -225,7 +231,8 @@ def _negative_residuals(rows: K.FindingRows, m: L.Manifest, data: BlockData,
     first = m.day_first_index
     day_of = np.repeat(np.arange(m.days), first[1:] - first[:-1])
     starts = m.start_ms + m.resolution_ms * np.arange(m.n_intervals, dtype=np.int64)
-    slot = _local_slot(starts, m)
+    daylight = _daylight(data.exp.kwh[st.main], _local_slot(starts, m), day_of, m.days,
+                         PRODUCTION_MARGIN_MS // m.resolution_ms)
     for site in np.flatnonzero(vp.negative_import.any(axis=1)):
         subs_idx = st.serial[st.serial_site == site]
         site_main = _flows(data.imp, data.exp, st.main[site:site + 1])
@@ -236,7 +243,7 @@ def _negative_residuals(rows: K.FindingRows, m: L.Manifest, data: BlockData,
         site_vp = _site_row(vp, site)
         codes = _diagnose(site_main, site_subs, site_vp, starts, m.resolution_ms,
                           [str(g) for g in topo.gsrn[subs_idx]], str(topo.site[st.main[site]]))
-        codes = _production_hours(codes, site_main.export_kwh, slot, m.resolution_ms)
+        codes = _production_hours(codes, site_main.export_kwh, daylight)
         raw = np.where(site_vp.negative_import, site_vp.raw_import_kwh, 0.0)
         mp = st.main[site]
         neg = np.flatnonzero(codes != "")
@@ -306,26 +313,35 @@ _CAUSE_TEXT = {
 }
 
 
-def _production_hours(codes: np.ndarray, main_export: np.ndarray, slot: np.ndarray,
-                      resolution_ms: int) -> np.ndarray:
-    """Call production what happens at the times of day the site produces.
+def _daylight(main_export: np.ndarray, slot: np.ndarray, day_of: np.ndarray, days: int,
+              margin: int) -> np.ndarray:
+    """Per interval: is it within the times of day at which any site of the block exports
+    on that local day, widened by ``margin`` intervals each side (the block's own daylight)."""
+    exporting = (np.nan_to_num(main_export) > DEFAULT_TOLERANCE_KWH).any(axis=0)
+    lo = np.full(days, np.iinfo(np.int64).max)
+    hi = np.full(days, np.iinfo(np.int64).min)
+    np.minimum.at(lo, day_of[exporting], slot[exporting])
+    np.maximum.at(hi, day_of[exporting], slot[exporting])
+    return (slot >= lo[day_of] - margin) & (slot <= hi[day_of] + margin)
+
+
+def _production_hours(codes: np.ndarray, main_export: np.ndarray, daylight: np.ndarray
+                      ) -> np.ndarray:
+    """Call production what happens while a producing site's production can be there.
 
     The kernel calls an interval *production* when the main meter exported in it. A summation
     meter nets production against a charging car inside the interval, so the main meter need
-    not export while production is behind it: a negative interval the kernel attributes to the
-    serial meters reading more is called production when it lies within the times of day
-    (local) at which this site's main meter exports on some day of the period, widened by an
-    hour each side (production ramps up for a while before it exceeds the household's own
-    consumption). The kernel's own text names this possibility.
+    not export while production is behind it: at a site whose main meter exports at some time
+    of the period (a producer), a negative interval the kernel attributes to the serial meters
+    reading more is called production when it lies in the block's daylight (the times of day
+    at which sites of the block export that day, widened by an hour each side: production
+    ramps up and down for a while before and after it exceeds a household's consumption). The
+    kernel's own text names this possibility.
     """
-    exporting = np.nan_to_num(main_export) > DEFAULT_TOLERANCE_KWH
-    if not exporting.any():
+    if not (np.nan_to_num(main_export) > DEFAULT_TOLERANCE_KWH).any():
         return codes
-    margin = PRODUCTION_MARGIN_MS // resolution_ms
-    lo, hi = int(slot[exporting].min()) - margin, int(slot[exporting].max()) + margin
-    inside = (slot >= lo) & (slot <= hi)
     out = codes.copy()
-    out[(codes == DIAG_SUB_EXCEEDS) & inside] = DIAG_PRODUCTION
+    out[(codes == DIAG_SUB_EXCEEDS) & daylight] = DIAG_PRODUCTION
     return out
 
 
@@ -357,14 +373,15 @@ def _stuck_and_swapped(rows: K.FindingRows, m: L.Manifest, data: BlockData,
     return stuck, swapped
 
 
-def _references(data: BlockData, st: _Sites) -> tuple[np.ndarray, np.ndarray]:
-    """Per serial meter: main net (import − export) of its site, and main − other serials."""
-    main_net = data.imp.kwh[st.main] - data.exp.kwh[st.main]
-    ser = data.imp.kwh[st.serial]
+def _main_net(data: BlockData, st: _Sites) -> np.ndarray:
+    return data.imp.kwh[st.main] - data.exp.kwh[st.main]
+
+
+def _reference(main_net: np.ndarray, serial: np.ndarray, st: _Sites) -> np.ndarray:
+    """Per serial meter: its site's main net (import − export) less the site's other meters."""
     total = np.zeros_like(main_net)
-    np.add.at(total, st.serial_site, np.nan_to_num(ser))
-    reference = main_net[st.serial_site] - (total[st.serial_site] - np.nan_to_num(ser))
-    return main_net, reference
+    np.add.at(total, st.serial_site, np.nan_to_num(serial))
+    return main_net[st.serial_site] - (total[st.serial_site] - np.nan_to_num(serial))
 
 
 def _changes(values: np.ndarray) -> np.ndarray:
@@ -375,8 +392,58 @@ def _changes(values: np.ndarray) -> np.ndarray:
 
 
 def _labelling(rows: K.FindingRows, m: L.Manifest, data: BlockData, st: _Sites,
-               reference: np.ndarray, skip: np.ndarray) -> np.ndarray:
-    """Labelling diagnosis of the scan's candidates; returns the serial meters found wrong.
+               main_net: np.ndarray, usable: np.ndarray, skip: np.ndarray
+               ) -> tuple[np.ndarray, np.ndarray]:
+    """Labelling diagnosis of the scan's candidates.
+
+    Returns the serial meters found wrong and every serial meter's import with the labelling
+    corrections applied (:func:`meterbench.pipeline.labelling.apply_label_correction`). A
+    mislabelled meter spoils the reference of the other meters of its site, so those are
+    diagnosed once more against a reference built from the corrected series.
+    """
+    starts = m.start_ms + m.resolution_ms * np.arange(m.n_intervals, dtype=np.int64)
+    summer = is_summer_time(starts, m.zone)
+    serial_kwh = data.imp.kwh[st.serial]
+    reference = np.where(usable, _reference(main_net, serial_kwh, st), np.nan)
+    candidates = lag_candidates(serial_kwh, reference, [~summer, summer]) & ~skip
+    found: dict[int, LabellingDiagnosis] = {}
+    for j in np.flatnonzero(candidates).tolist():
+        diag = _diagnose_labelling(m, starts, serial_kwh[j], reference[j])
+        if diag.is_error:
+            found[j] = diag
+    corrected = serial_kwh.copy()
+    for j, diag in found.items():
+        series = IntervalSeries(starts, serial_kwh[j], data.imp.quality[st.serial[j]],
+                                m.resolution_ms)
+        corrected[j] = reindex(apply_label_correction(series, diag), m.start_ms,
+                               m.end_ms).quantity
+    spoiled = np.isin(st.serial_site, st.serial_site[list(found)]) if found else None
+    if spoiled is not None:
+        again = np.flatnonzero(spoiled & ~skip & ~np.isin(np.arange(len(st.serial)),
+                                                          list(found)))
+        if len(again):
+            reference = np.where(usable, _reference(main_net, corrected, st), np.nan)
+            for j in again.tolist():
+                diag = _diagnose_labelling(m, starts, serial_kwh[j], reference[j])
+                if diag.is_error:
+                    found[j] = diag
+    wrong = np.zeros(len(st.serial), dtype=bool)
+    topo = data.topo
+    for j in sorted(found):
+        diag = found[j]
+        wrong[j] = True
+        pt = st.serial[j]
+        w = np.nan if diag.winter_shift_ms is None else diag.winter_shift_ms / MS_PER_HOUR
+        s = np.nan if diag.summer_shift_ms is None else diag.summer_shift_ms / MS_PER_HOUR
+        rows.add(K.LABELLING, topo.site[pt], topo.gsrn[pt], topo.operator[pt], -1,
+                 value=s if np.isfinite(s) else w, winter_shift_h=w, summer_shift_h=s,
+                 cause=diag.kind, detail=f"{diag.text}; correction: {diag.correction}")
+    return wrong, corrected
+
+
+def _diagnose_labelling(m: L.Manifest, starts: np.ndarray, serial: np.ndarray,
+                        reference: np.ndarray) -> LabellingDiagnosis:
+    """The kernel on changes, the reference kept near the meter's own load changes.
 
     The reference of a serial meter also carries the household (and any production), which
     the meter does not see. So the kernel is given **changes** rather than levels (the
@@ -384,31 +451,14 @@ def _labelling(rows: K.FindingRows, m: L.Manifest, data: BlockData, st: _Sites,
     within the kernel's shift range of the meter's own load changes (elsewhere it carries no
     timing information, only household noise that would dilute the comparison).
     """
-    topo = data.topo
-    starts = m.start_ms + m.resolution_ms * np.arange(m.n_intervals, dtype=np.int64)
-    summer = is_summer_time(starts, m.zone)
-    serial_kwh = data.imp.kwh[st.serial]
-    candidates = lag_candidates(serial_kwh, reference, [~summer, summer]) & ~skip
-    wrong = np.zeros(len(st.serial), dtype=bool)
     reach = MAX_SHIFT_MS // m.resolution_ms
-    for j in np.flatnonzero(candidates):
-        pt = st.serial[j]
-        d_op = _changes(serial_kwh[j])
-        switching = np.nan_to_num(np.abs(d_op)) >= SWITCH_KWH
-        near = np.convolve(switching.astype(np.float64), np.ones(2 * reach + 1), "same") > 0.5
-        d_ref = np.where(near, _changes(reference[j]), np.nan)
-        op = IntervalSeries(starts, d_op, _present(d_op), m.resolution_ms)
-        ref = IntervalSeries(starts, d_ref, _present(d_ref), m.resolution_ms)
-        diag = diagnose_labelling(op, ref, zone=m.zone, max_shift_ms=MAX_SHIFT_MS)
-        if not diag.is_error:
-            continue
-        wrong[j] = True
-        w = np.nan if diag.winter_shift_ms is None else diag.winter_shift_ms / MS_PER_HOUR
-        s = np.nan if diag.summer_shift_ms is None else diag.summer_shift_ms / MS_PER_HOUR
-        rows.add(K.LABELLING, topo.site[pt], topo.gsrn[pt], topo.operator[pt], -1,
-                 value=s if np.isfinite(s) else w, winter_shift_h=w, summer_shift_h=s,
-                 cause=diag.kind, detail=f"{diag.text}; correction: {diag.correction}")
-    return wrong
+    d_op = _changes(serial)
+    switching = np.nan_to_num(np.abs(d_op)) >= SWITCH_KWH
+    near = np.convolve(switching.astype(np.float64), np.ones(2 * reach + 1), "same") > 0.5
+    d_ref = np.where(near, _changes(reference), np.nan)
+    op = IntervalSeries(starts, d_op, _present(d_op), m.resolution_ms)
+    ref = IntervalSeries(starts, d_ref, _present(d_ref), m.resolution_ms)
+    return diagnose_labelling(op, ref, zone=m.zone, max_shift_ms=MAX_SHIFT_MS)
 
 
 def _present(values: np.ndarray) -> np.ndarray:
@@ -416,10 +466,13 @@ def _present(values: np.ndarray) -> np.ndarray:
 
 
 def _meter_errors(rows: K.FindingRows, m: L.Manifest, data: BlockData, st: _Sites,
-                  main_net: np.ndarray, usable: np.ndarray, skip: np.ndarray) -> Any:
-    """Error estimate of every serial meter; a finding where it exceeds the in-service limit."""
+                  main_net: np.ndarray, serial: np.ndarray, usable: np.ndarray,
+                  skip: np.ndarray) -> Any:
+    """Error estimate of every serial meter (labels corrected where the diagnosis found them
+    wrong, so a mislabelled meter does not spoil its neighbours' fit); a finding where it
+    exceeds the in-service limit. Meters in ``skip`` are fitted but not judged."""
     topo = data.topo
-    est = estimate_errors(main_net, data.imp.kwh[st.serial], st.serial_site, usable)
+    est = estimate_errors(main_net, serial, st.serial_site, usable & np.isfinite(serial))
     limits = np.array([in_service_limit_pct(str(c), country=m.country) if c else np.nan
                        for c in topo.accuracy_class[st.serial]])
     judged = est.estimated & ~skip & np.isfinite(limits)
@@ -462,13 +515,13 @@ def screen_data(m: L.Manifest, data: BlockData, settings: ScreenSettings, block:
     _deliveries(rows, m, data, settings, result)
     _negative_residuals(rows, m, data, st)
     stuck, swapped = _stuck_and_swapped(rows, m, data, st)
-    main_net, reference = _references(data, st)
+    main_net = _main_net(data, st)
     first = m.day_first_index
     day_of_interval = np.repeat(np.arange(m.days), first[1:] - first[:-1])
     usable = (data.imp.quality[st.serial] != Quality.MISSING) \
         & ~stuck[st.serial][:, day_of_interval]
-    labelled_wrong = _labelling(rows, m, data, st, np.where(usable, reference, np.nan), swapped)
-    result.errors = _meter_errors(rows, m, data, st, main_net, usable,
+    labelled_wrong, corrected = _labelling(rows, m, data, st, main_net, usable, swapped)
+    result.errors = _meter_errors(rows, m, data, st, main_net, corrected, usable,
                                   swapped | labelled_wrong)
     result.findings = rows.table()
     return result

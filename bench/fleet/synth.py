@@ -289,9 +289,46 @@ def _deliveries(settings: SynthSettings, m: L.Manifest, blk: _Block, busy: np.nd
                           L.ListColumn(offsets, imp, qual), L.ListColumn(offsets, exp, qual))
 
 
+def write_block(settings: SynthSettings, m: L.Manifest, block: int, folder: str
+                ) -> tuple[L.Topology, list[tuple[str, str, str, int, float]], int]:
+    """Generate and write one block (any process may do it: it depends on seed and block only)."""
+    size = settings.block_size()
+    first_site = block * size
+    blk, busy, rng = _block(settings, m, block, first_site, min(size, settings.sites - first_site))
+    table = _deliveries(settings, m, blk, busy, rng)
+    L.write_points(Path(folder) / L.POINTS_DIR / L.block_name(block), table)
+    return blk.topo, blk.truth, table.num_rows
+
+
+def _blocks(settings: SynthSettings, m: L.Manifest, tmp: Path, client: Any,
+            progress: Callable[[int, int], None] | None) -> list[Any]:
+    """Every block's (topology, truth, rows), in block order; on a Dask client if given."""
+    n = m.blocks
+    if client is None:
+        out = []
+        for b in range(n):
+            out.append(write_block(settings, m, b, str(tmp)))
+            if progress:
+                progress(b + 1, n)
+        return out
+    from dask.distributed import as_completed
+
+    futures = client.map(write_block, [settings] * n, [m] * n, range(n), [str(tmp)] * n,
+                         pure=False)
+    for k, _ in enumerate(as_completed(futures), start=1):
+        if progress:
+            progress(k, n)
+    return client.gather(futures)
+
+
 def synth(settings: SynthSettings, out: Path,
-          progress: Callable[[int, int], None] | None = None) -> tuple[L.Manifest, dict[str, Any]]:
-    """Write the synthetic dataset into ``out`` (a new folder, written whole or not at all)."""
+          progress: Callable[[int, int], None] | None = None, client: Any = None
+          ) -> tuple[L.Manifest, dict[str, Any]]:
+    """Write the synthetic dataset into ``out`` (a new folder, written whole or not at all).
+
+    With a Dask ``client`` the blocks are generated on its workers (which must see ``out``'s
+    folder); the files are the same either way.
+    """
     size = settings.block_size()
     n_blocks = -(-settings.sites // size)
     m = L.Manifest(first_day=settings.first_day, days=settings.days, blocks=n_blocks,
@@ -305,22 +342,12 @@ def synth(settings: SynthSettings, out: Path,
         shutil.rmtree(tmp)
     (tmp / L.POINTS_DIR).mkdir(parents=True)
     pa = L.pa()
-    topos, truths = [], []
     t0 = time.perf_counter()
-    rows = 0
     try:
-        for b in range(n_blocks):
-            first_site = b * size
-            blk, busy, rng = _block(settings, m, b, first_site, min(size, settings.sites -
-                                                                     first_site))
-            table = _deliveries(settings, m, blk, busy, rng)
-            L.write_points(tmp / L.POINTS_DIR / L.block_name(b), table)
-            rows += table.num_rows
-            topos.append(blk.topo)
-            truths.extend(blk.truth)
-            if progress:
-                progress(b + 1, n_blocks)
-        topo = L.Topology(*(np.concatenate([getattr(t, f) for t in topos])
+        done = _blocks(settings, m, tmp, client, progress)
+        rows = sum(d[2] for d in done)
+        truths = [t for d in done for t in d[1]]
+        topo = L.Topology(*(np.concatenate([getattr(d[0], f) for d in done])
                             for f in L.Topology.__dataclass_fields__))
         L.write_topology(tmp, topo)
         kinds, sites, gsrns, days, values = (list(c) for c in zip(*truths, strict=True)) \

@@ -38,10 +38,11 @@ def test_without_the_extra_every_action_is_one_line_naming_it(tmp_path: Path,
 
 def test_synth_is_seeded_and_deterministic(tmp_path: Path, cli_env: dict[str, str]) -> None:
     args = ["--sites", "30", "--days", "3", "--start", "2026-10-24", "--sites-per-block", "10"]
-    proc = _cli("synth", *args, "--seed", "4", "--out", str(tmp_path / "a"), env=cli_env)
+    proc = _cli("synth", *args, "--seed", "4", "--workers", "2", "--out", str(tmp_path / "a"),
+                env=cli_env)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip() == str(tmp_path / "a")
-    for name, seed in (("b", 4), ("c", 5)):  # the same in this process: same files
+    for name, seed in (("b", 4), ("c", 5)):  # in this process, not on 2 workers: same files
         synth(SynthSettings(sites=30, days=3, first_day=date(2026, 10, 24), seed=seed,
                             sites_per_block=10), tmp_path / name)
     for f in ["fleet.json", "topology.parquet", "truth.parquet",

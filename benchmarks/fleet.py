@@ -45,7 +45,10 @@ def generate(folder: Path, sites: int, days: int, seed: int) -> Path:
     from meterbench.fleet.engine import dask_client
     from meterbench.fleet.synth import SynthSettings, synth
 
-    out = folder / f"fleet-{sites}x{days}"
+    out = folder / f"fleet-{sites}x{days}-seed{seed}"
+    if (out / "fleet.json").exists():  # kept from an earlier run (--keep): the same seeded data
+        print(f"reusing {out}")
+        return out
     t0 = time.perf_counter()
     with dask_client(workers=2) as client:
         m, info = synth(SynthSettings(sites=sites, days=days, first_day=date(2026, 3, 15),

@@ -213,3 +213,25 @@ def _repeats(order: np.ndarray, key: np.ndarray, last: np.ndarray, offsets: np.n
         else:
             duplicates.append((pt, d, b - a))
     return duplicates, conflicts
+
+
+@dataclass(frozen=True)
+class Sites:
+    """Index arrays of a block: main point per site, serial points and their site rows."""
+
+    main: np.ndarray
+    serial: np.ndarray
+    serial_site: np.ndarray
+    site_of_point: np.ndarray
+
+
+def block_sites(topo: L.Topology) -> Sites:
+    """Main meter of every site (by site name order) and the serial meters grouped by site."""
+    site_names, site_of_point = np.unique(topo.site.astype(str), return_inverse=True)
+    main = np.full(len(site_names), -1, dtype=np.int64)
+    is_main = topo.role == L.ROLE_MAIN
+    main[site_of_point[is_main]] = np.flatnonzero(is_main)
+    serial = np.flatnonzero(~is_main)
+    order = np.argsort(site_of_point[serial], kind="stable")
+    serial = serial[order]
+    return Sites(main, serial, site_of_point[serial], site_of_point)

@@ -110,7 +110,8 @@ def run_blocks(dataset: Path, settings: ScreenSettings, blocks: list[int], *,
                task: Callable[..., BlockResult] = screen_block) -> list[BlockResult]:
     """Screen ``blocks``; with no client, one after another in this process (the reference).
 
-    Results come back in block order whatever order they finished in.
+    Results come back in block order whatever order they finished in. Each result is released
+    on the cluster as soon as it is here, so workers hold only the blocks in progress.
     """
     t0 = time.perf_counter()
     done = site_days = 0
@@ -140,6 +141,7 @@ def run_blocks(dataset: Path, settings: ScreenSettings, blocks: list[int], *,
                 failed.append(f"block {b}: {type(exc).__name__}: {_one_line(exc)}")
                 continue
             results[b] = future.result()
+            future.release()  # the worker may drop it now: its memory stays one block's worth
             done += 1
             site_days += results[b].site_days
             if progress:

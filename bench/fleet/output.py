@@ -28,7 +28,8 @@ from meterbench.core.errors import UserError
 from meterbench.fleet import findings as K
 from meterbench.fleet import layout as L
 from meterbench.fleet.assemble import read_block
-from meterbench.fleet.screen import DELAY_BINS, BlockResult, ScreenSettings
+from meterbench.fleet.deliveries import DELAY_BINS
+from meterbench.fleet.screen import BlockResult, ScreenSettings
 
 SUMMARY_FORMAT = "meterbench.fleet-screen/1"
 #: Sites shown in the heat map and with their series in the report.
@@ -78,10 +79,10 @@ def summary(screen: Screen, dataset: Path, settings: ScreenSettings,
     deliveries: Counter[str] = Counter()
     late: Counter[str] = Counter()
     for r in screen.results:
-        for op, h in r.delay_hist.items():
+        for op, h in r.timeliness.delay_hist.items():
             hist[op] = hist.get(op, np.zeros(DELAY_BINS, dtype=np.int64)) + h
-        deliveries.update(r.deliveries)
-        late.update(r.late)
+        deliveries.update(r.timeliness.deliveries)
+        late.update(r.timeliness.late)
     timeliness = {op: {"deliveries": int(deliveries[op]),
                        "late": int(late[op]) if settings.deadline else None,
                        "median_h_after_day_end": _quantile_h(h, 0.5),

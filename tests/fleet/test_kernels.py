@@ -9,9 +9,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from meterbench.fleet import layout as L
-from meterbench.fleet.assemble import read_block
+from meterbench.fleet.assemble import block_sites, read_block
 from meterbench.fleet.error_estimate import estimate_errors
-from meterbench.fleet.screen import _diagnose, _flows, _sites
+from meterbench.fleet.residuals import diagnose_site, flows
 from meterbench.pipeline.negative_residuals import DIAG_PRODUCTION, diagnose_negative_residuals
 from meterbench.pipeline.netting import PointFlows, virtual_main_point
 
@@ -75,19 +75,19 @@ def test_diagnosis_fast_path_gives_what_the_full_kernel_gives(scored_fleet: Path
     m = L.read_manifest(scored_fleet)
     topo = L.read_topology(scored_fleet, m, block=0)
     data = read_block(scored_fleet, m, topo, 0)
-    s = _sites(topo)
+    s = block_sites(topo)
     starts = m.start_ms + m.resolution_ms * np.arange(m.n_intervals, dtype=np.int64)
     checked = production = 0
     for site in range(len(s.main)):
-        f = _flows(data.imp, data.exp, s.main[site:site + 1])
+        f = flows(data.imp, data.exp, s.main[site:site + 1])
         main = PointFlows(*(x[0] for x in (f.import_kwh, f.export_kwh, f.import_quality,
                                            f.export_quality)))
-        subs = _flows(data.imp, data.exp, s.serial[s.serial_site == site])
+        subs = flows(data.imp, data.exp, s.serial[s.serial_site == site])
         vp = virtual_main_point(main, subs)
         if not vp.negative_import.any():
             continue
         full = diagnose_negative_residuals(main, subs, vp, starts, m.resolution_ms).codes
-        fast = _diagnose(main, subs, vp, starts, m.resolution_ms, [], "")
+        fast = diagnose_site(main, subs, vp, starts, m.resolution_ms, [], "")
         assert [c or "" for c in full] == fast.tolist()
         checked += 1
         production += int((fast == DIAG_PRODUCTION).sum())

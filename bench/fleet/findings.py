@@ -61,20 +61,10 @@ class FindingRows:
             value: float = np.nan, low: float = np.nan, high: float = np.nan,
             limit: float = np.nan, winter_shift_h: float = np.nan,
             summer_shift_h: float = np.nan, cause: str = "", detail: str = "") -> None:
-        c = self.cols
-        c["kind"].append(kind)
-        c["site"].append(site)
-        c["gsrn"].append(gsrn)
-        c["operator"].append(operator)
-        c["day"].append(day)
-        c["value"].append(value)
-        c["low"].append(low)
-        c["high"].append(high)
-        c["limit"].append(limit)
-        c["winter_shift_h"].append(winter_shift_h)
-        c["summer_shift_h"].append(summer_shift_h)
-        c["cause"].append(cause)
-        c["detail"].append(detail)
+        for name, v in zip(COLUMNS, (kind, site, gsrn, operator, day, value, low, high, limit,
+                                     winter_shift_h, summer_shift_h, cause, detail),
+                           strict=True):
+            self.cols[name].append(v)
 
     def table(self) -> Any:
         pa = L.pa()

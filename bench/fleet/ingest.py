@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import csv
 import os
-import shutil
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -240,9 +239,7 @@ def ingest(sources: list[Path], topology_csv: Path, out: Path, *, zone: str = "E
            country: str = "DK", sites_per_block: int | None = None
            ) -> tuple[L.Manifest, dict[str, Any]]:
     """Read everything, check it, and write the dataset whole (via ``out.partial``)."""
-    if out.exists():
-        raise UserError("already exists", source=str(out),
-                        expected="a new folder for the dataset (nothing is overwritten)")
+    L.refuse_existing(out, "the dataset")
     topo, lookup = read_topology_csv(topology_csv)
     deliveries = read_sources(sources, lookup)
     site_names, site_of = np.unique(topo.site.astype(str), return_inverse=True)
@@ -257,28 +254,20 @@ def ingest(sources: list[Path], topology_csv: Path, out: Path, *, zone: str = "E
                       appliance=topo.appliance, exports=topo.exports)
     L.check_topology(topo, m, str(topology_csv))
     rows = _rows(m, deliveries)
-    tmp = out.with_name(out.name + ".partial")
-    if tmp.exists():
-        shutil.rmtree(tmp)
-    (tmp / L.POINTS_DIR).mkdir(parents=True)
-    try:
+    with L.whole_folder(out, "the dataset") as tmp:
+        (tmp / L.POINTS_DIR).mkdir()
         for b in range(n_blocks):
             in_block = np.flatnonzero(block_of_point == b)
             local = {int(p): k for k, p in enumerate(in_block)}
             block_rows = sorted((r for r in rows if r[0] in local),
                                 key=lambda r: (local[r[0]], r[1], r[2], r[3]))
-            btopo = topo.select(in_block)
             point = np.array([local[r[0]] for r in block_rows], dtype=np.int64)
             day = np.array([r[1] for r in block_rows], dtype=np.int64)
             delivered = np.array([r[2] for r in block_rows], dtype=np.int64)
-            table = L.points_table(m, btopo, point, day, delivered, _lists(block_rows, "import"),
-                                   _lists(block_rows, "export"))
+            table = L.points_table(m, topo.select(in_block), point, day, delivered,
+                                   _lists(block_rows, "import"), _lists(block_rows, "export"))
             L.write_points(tmp / L.POINTS_DIR / L.block_name(b), table)
         L.write_topology(tmp, topo)
         L.write_manifest(tmp, m)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    tmp.rename(out)
     return m, {"deliveries": len(deliveries), "rows": len(rows), "points": len(topo),
                "files": len({d.source for d in deliveries})}

@@ -18,6 +18,9 @@ a reader refuses a version it does not know.
 from __future__ import annotations
 
 import json
+import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from functools import cached_property
@@ -332,6 +335,29 @@ def check_topology(topo: Topology, manifest: Manifest, source: str) -> None:
         which = no_main[0] if len(no_main) else sites[mains > 1][0]
         raise UserError(f"site {which} does not have exactly one main meter", source=source,
                         field="role", expected="one main and at least one serial meter per site")
+
+
+def refuse_existing(out: Path, what: str) -> None:
+    if out.exists():
+        raise UserError("already exists", source=str(out),
+                        expected=f"a new folder for {what} (nothing is overwritten)")
+
+
+@contextmanager
+def whole_folder(out: Path, what: str) -> Iterator[Path]:
+    """``OUT.partial`` to write into, renamed to ``OUT`` at the end and removed on any failure:
+    a folder named OUT is always whole, and an existing one is never touched."""
+    refuse_existing(out, what)
+    tmp = out.with_name(out.name + ".partial")
+    if tmp.exists():
+        shutil.rmtree(tmp)
+    tmp.mkdir(parents=True)
+    try:
+        yield tmp
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    tmp.rename(out)
 
 
 def first_line(exc: BaseException) -> str:

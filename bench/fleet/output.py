@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import json
 import platform
-import shutil
 from collections import Counter, defaultdict
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,7 +23,6 @@ from typing import Any
 import numpy as np
 
 from meterbench import __version__
-from meterbench.core.errors import UserError
 from meterbench.fleet import findings as K
 from meterbench.fleet import layout as L
 from meterbench.fleet.assemble import read_block
@@ -257,22 +255,11 @@ def _nan_list(v: np.ndarray) -> list[float | None]:
 
 def write_run(out: Path, screen: Screen, doc: dict[str, Any], html: str | None) -> Path:
     """Write the run folder whole (via RUN.partial), never over an existing one."""
-    if out.exists():
-        raise UserError("already exists", source=str(out),
-                        expected="a new folder for the screen's results (nothing is overwritten)")
-    tmp = out.with_name(out.name + ".partial")
-    if tmp.exists():
-        shutil.rmtree(tmp)
-    tmp.mkdir(parents=True)
-    try:
+    with L.whole_folder(out, "the screen's results") as tmp:
         L.pq().write_table(screen.findings, tmp / "findings.parquet")
         L.pq().write_table(screen.errors, tmp / "meter_errors.parquet")
         (tmp / "summary.json").write_text(json.dumps(doc, indent=1, default=str) + "\n",
                                           encoding="utf-8")
         if html is not None:
             (tmp / "report.html").write_text(html, encoding="utf-8")
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    tmp.rename(out)
     return out

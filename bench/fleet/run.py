@@ -33,11 +33,7 @@ def screen_command(dataset: Path, out: Path, *, scheduler: str | None = None,
                    deadline: dtime | None = None, report: bool = True,
                    progress: Progress | None = None) -> dict[str, Any]:
     """Screen ``dataset`` on Dask and write the run folder ``out``; returns summary.json."""
-    if out.exists():
-        from meterbench.core.errors import UserError
-
-        raise UserError("already exists", source=str(out),
-                        expected="a new folder for the screen's results (nothing is overwritten)")
+    L.refuse_existing(out, "the screen's results")  # before the cluster starts
     manifest, _ = check_dataset(dataset)
     settings = ScreenSettings(deadline=deadline)
     t_start = time.perf_counter()

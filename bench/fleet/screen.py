@@ -156,6 +156,18 @@ def screen_data(m: L.Manifest, data: BlockData, settings: ScreenSettings, block:
 
 
 def _peak_rss_mb() -> float:
+    """This process's own peak resident memory (MB).
+
+    Linux's ``VmHWM``: ``getrusage``'s ``ru_maxrss`` survives fork and exec, so a worker
+    started by a large process would report its parent's peak instead of its own.
+    """
+    try:
+        with open("/proc/self/status", encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024.0
+    except OSError:  # not Linux
+        pass
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
 
 

@@ -14,7 +14,6 @@ whatever the order or number of processes that write it.
 
 from __future__ import annotations
 
-import shutil
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -25,7 +24,6 @@ from typing import Any
 import numpy as np
 
 from meterbench.accuracy.limits import in_service_limit_pct
-from meterbench.core.errors import UserError
 from meterbench.core.gs1 import gs1_check_digit
 from meterbench.core.quality import Quality
 from meterbench.core.timeutil import MS_PER_HOUR
@@ -334,16 +332,10 @@ def synth(settings: SynthSettings, out: Path,
     m = L.Manifest(first_day=settings.first_day, days=settings.days, blocks=n_blocks,
                    sites=settings.sites, zone=settings.zone, country=settings.country,
                    source="synth", seed=settings.seed)
-    if out.exists():
-        raise UserError("already exists", source=str(out),
-                        expected="a new folder for the dataset (nothing is overwritten)")
-    tmp = out.with_name(out.name + ".partial")
-    if tmp.exists():
-        shutil.rmtree(tmp)
-    (tmp / L.POINTS_DIR).mkdir(parents=True)
     pa = L.pa()
     t0 = time.perf_counter()
-    try:
+    with L.whole_folder(out, "the dataset") as tmp:
+        (tmp / L.POINTS_DIR).mkdir()
         done = _blocks(settings, m, tmp, client, progress)
         rows = sum(d[2] for d in done)
         truths = [t for d in done for t in d[1]]
@@ -360,10 +352,6 @@ def synth(settings: SynthSettings, out: Path,
                             ).cast(pa.date32()),
             "value": pa.array(values, pa.float64())}), tmp / L.TRUTH)
         L.write_manifest(tmp, m)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    tmp.rename(out)
     elapsed = time.perf_counter() - t0
     return m, {"blocks": n_blocks, "points": int(len(topo)), "rows": rows,
                "seconds": elapsed, "site_days": settings.sites * settings.days}

@@ -10,6 +10,7 @@ and nothing is written: a partial screen is never presented as a whole one.
 
 from __future__ import annotations
 
+import importlib
 import logging
 import os
 import time
@@ -38,7 +39,7 @@ def missing_extra() -> str | None:
     missing = []
     for name in ("dask", "distributed", "pyarrow"):
         try:
-            __import__(name)
+            importlib.import_module(name)
         except ImportError:
             missing.append(name)
     if not missing:

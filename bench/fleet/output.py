@@ -17,6 +17,7 @@ import json
 import platform
 from collections import Counter, defaultdict
 from dataclasses import dataclass
+from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -117,8 +118,8 @@ def _versions() -> dict[str, str]:
     out = {}
     for name in ("numpy", "dask", "distributed", "pyarrow"):
         try:
-            out[name] = __import__(name).__version__
-        except ImportError:  # pragma: no cover - the fleet extra brings them
+            out[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:  # pragma: no cover - the fleet extra brings them
             pass
     return out
 

@@ -51,11 +51,9 @@ def _killer(dataset: str, block: int, settings: ScreenSettings):
 
 
 def test_a_block_that_keeps_killing_its_worker_is_reported_not_dropped(small_fleet: Path) -> None:
-    import cloudpickle
     import dask
 
-    cloudpickle.register_pickle_by_value(sys.modules[__name__])
-    m = L.read_manifest(small_fleet)
+    m = L.read_manifest(small_fleet)  # the workers import _killer from this module
     with dask.config.set({"distributed.scheduler.allowed-failures": 1}), \
             dask_client(workers=2) as client:
         with pytest.raises(ScreenIncomplete) as info:

@@ -17,6 +17,7 @@ import json
 import platform
 from collections import Counter, defaultdict
 from dataclasses import dataclass
+from datetime import date
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -124,55 +125,69 @@ def _versions() -> dict[str, str]:
     return out
 
 
-def _weight(r: dict[str, Any]) -> int:
-    """A finding's weight; negative residuals explained as production weigh nothing (the
-    site's metering is right, the netting rule cannot hold there)."""
-    if r["kind"] == K.NEGATIVE and r["cause"] == "production_behind_main":
-        return 0
-    return SEVERITY.get(r["kind"], 1)
+@dataclass(frozen=True)
+class _Columns:
+    """The findings as arrays: site and kind codes, day index (-1: the period), weight."""
+
+    sites: np.ndarray      # unique site names
+    site: np.ndarray       # code per finding
+    kind: np.ndarray       # code per finding (index into findings.KINDS)
+    day: np.ndarray
+    weight: np.ndarray
 
 
-def _site_scores(findings: list[dict[str, Any]]) -> dict[str, float]:
-    """Rank sites by the kinds they show (each kind's weight once), then by how many findings."""
-    kinds: dict[str, dict[str, int]] = defaultdict(dict)
-    count: Counter[str] = Counter()
-    for r in findings:
-        w = _weight(r)
-        kinds[r["site"]][r["kind"]] = max(kinds[r["site"]].get(r["kind"], 0), w)
-        count[r["site"]] += 1 if w else 0
-    return {s: sum(k.values()) + 0.001 * count[s] for s, k in kinds.items()}
+def _columns(findings: Any, m: L.Manifest) -> _Columns:
+    col = {n: findings.column(n).to_numpy(zero_copy_only=False) for n in ("site", "kind", "cause")}
+    sites, site = np.unique(col["site"].astype(str), return_inverse=True)
+    order = list(K.KINDS)
+    kind_of = {k: i for i, k in enumerate(order)}
+    kind = np.array([kind_of[k] for k in col["kind"].tolist()], dtype=np.int64)
+    weight = np.array([SEVERITY.get(k, 1) for k in order], dtype=np.int64)[kind]
+    weight[(kind == order.index(K.NEGATIVE))
+           & (col["cause"].astype(str) == "production_behind_main")] = 0
+    import pyarrow.compute as pc
+
+    day0 = (m.first_day - date(1970, 1, 1)).days
+    day = pc.fill_null(findings.column("day").cast(L.pa().int32()), day0 - 1).to_numpy()
+    return _Columns(sites, site, kind, day.astype(np.int64) - day0, weight)
+
+
+def _ranked_sites(c: _Columns) -> np.ndarray:
+    """Site codes by the kinds they show (each kind's weight once), then by how many weighty
+    findings, then by name."""
+    n_kinds = len(K.KINDS)
+    per_kind = np.zeros(len(c.sites) * n_kinds, dtype=np.int64)
+    np.maximum.at(per_kind, c.site * n_kinds + c.kind, c.weight)
+    score = per_kind.reshape(len(c.sites), n_kinds).sum(axis=1) * 1000 \
+        + np.bincount(c.site, weights=(c.weight > 0), minlength=len(c.sites))
+    return np.lexsort((np.arange(len(c.sites)), -score))
 
 
 def report_data(screen: Screen, dataset: Path, doc: dict[str, Any]) -> dict[str, Any]:
     """What the report shows, as plain values (the renderer imports nothing from the bench)."""
     m = screen.manifest
-    rows = screen.findings.to_pylist()
-    score = _site_scores(rows)
-    ranked = [s for s, _ in sorted(score.items(), key=lambda kv: (-kv[1], kv[0]))]
-    heat_sites = ranked[:HEATMAP_SITES]
-    index = {s: k for k, s in enumerate(heat_sites)}
-    heat = np.zeros((len(heat_sites), m.days), dtype=np.int64)
-    period_marks = np.zeros(len(heat_sites), dtype=np.int64)
-    per_day = np.zeros(m.days, dtype=np.int64)
-    day0 = m.first_day
-    for r in rows:
-        d = (r["day"] - day0).days if r["day"] is not None else None
-        if d is not None:
-            per_day[d] += 1
-        k = index.get(r["site"])
-        if k is None:
-            continue
-        if d is None:
-            period_marks[k] += 1
-        else:
-            heat[k, d] += 1
-    worst = [_site_view(screen, dataset, s,
-                        sorted((r for r in rows if r["site"] == s),
-                               key=lambda r: (-_weight(r), r["day"] or m.first_day)))
-             for s in ranked[:WORST_SITES]]
+    c = _columns(screen.findings, m)
+    ranked = _ranked_sites(c) if len(c.sites) else np.zeros(0, dtype=np.int64)
+    top = ranked[:HEATMAP_SITES]
+    slot = np.full(len(c.sites), -1, dtype=np.int64)
+    slot[top] = np.arange(len(top))
+    heat = np.zeros((len(top), m.days), dtype=np.int64)
+    on_day = c.day >= 0
+    shown = slot[c.site] >= 0
+    np.add.at(heat, (slot[c.site[shown & on_day]], c.day[shown & on_day]), 1)
+    period_marks = np.bincount(slot[c.site[shown & ~on_day]], minlength=len(top))
+    per_day = np.bincount(c.day[on_day], minlength=m.days)
+    topology = L.read_topology(dataset, m)
+    worst = []
+    for code in ranked[:WORST_SITES].tolist():
+        idx = np.flatnonzero(c.site == code)
+        idx = idx[np.lexsort((np.where(c.day[idx] < 0, -1, c.day[idx]), -c.weight[idx]))]
+        rows = screen.findings.take(idx).to_pylist()
+        worst.append(_site_view(screen, dataset, topology, str(c.sites[code]), rows,
+                                c.weight[idx]))
     return {"summary": doc, "kinds": K.KINDS,
-            "heatmap": {"sites": heat_sites, "days": [m.day_of(d).isoformat()
-                                                      for d in range(m.days)],
+            "heatmap": {"sites": [str(s) for s in c.sites[top]],
+                        "days": [m.day_of(d).isoformat() for d in range(m.days)],
                         "counts": heat.tolist(), "period_findings": period_marks.tolist(),
                         "per_day": per_day.tolist()},
             "worst_sites": worst,
@@ -187,11 +202,10 @@ def _finite(table: Any, name: str, where: str | None = None) -> list[float]:
     return v[ok].tolist()
 
 
-def _site_view(screen: Screen, dataset: Path, site: str, rows: list[dict[str, Any]]
-               ) -> dict[str, Any]:
+def _site_view(screen: Screen, dataset: Path, full: L.Topology, site: str,
+               rows: list[dict[str, Any]], weights: np.ndarray) -> dict[str, Any]:
     """A worst site's findings and series: its worst day in quarter-hours, daily totals."""
     m = screen.manifest
-    full = L.read_topology(dataset, m)
     block = int(full.block[np.flatnonzero(full.site == site)[0]])
     topo = L.read_topology(dataset, m, block=block)
     data = read_block(dataset, m, topo, block)
@@ -199,9 +213,9 @@ def _site_view(screen: Screen, dataset: Path, site: str, rows: list[dict[str, An
     main = pts[topo.role[pts] == L.ROLE_MAIN][0]
     serial = pts[topo.role[pts] == L.ROLE_SERIAL]
     per_day: Counter[int] = Counter()
-    for r in rows:
+    for r, w in zip(rows, weights.tolist(), strict=True):
         if r["day"] is not None:
-            per_day[(r["day"] - m.first_day).days] += _weight(r)
+            per_day[(r["day"] - m.first_day).days] += w
     day = max(per_day, key=lambda d: (per_day[d], -d)) if per_day else 0
     first = m.day_first_index
     a, b = int(first[day]), int(first[day + 1])

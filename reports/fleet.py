@@ -36,6 +36,10 @@ def kinds_figure(counts: dict[str, int], order: list[str]) -> Any:
     plt = _plt()
     names = [k for k in order if counts.get(k)]
     fig, ax = plt.subplots(figsize=(9, 0.35 * max(len(names), 1) + 1.0))
+    if not names:
+        ax.text(0.5, 0.5, "no findings", ha="center", va="center", transform=ax.transAxes)
+        ax.set_axis_off()
+        return fig
     y = np.arange(len(names))
     ax.barh(y, [counts[k] for k in names], color=figures.COLORS[0])
     ax.set_yticks(y, [k.replace("_", " ") for k in names])
@@ -78,11 +82,15 @@ def errors_figure(errors: dict[str, list[float]]) -> Any:
     plt = _plt()
     e = np.asarray(errors["error_pct"])
     fig, ax = plt.subplots(figsize=(9, 3.2))
-    if len(e):
-        ax.hist(np.clip(e, -12, 12), bins=96, range=(-12, 12), color=figures.COLORS[0])
-        for lim in sorted(set(errors["limit_pct"])):
-            for sign in (-1, 1):
-                ax.axvline(sign * lim, color=figures.COLORS[4], linewidth=0.8)
+    if not len(e):
+        ax.text(0.5, 0.5, "no meter switched enough to estimate its error", ha="center",
+                va="center", transform=ax.transAxes)
+        ax.set_axis_off()
+        return fig
+    ax.hist(np.clip(e, -12, 12), bins=96, range=(-12, 12), color=figures.COLORS[0])
+    for lim in sorted(set(errors["limit_pct"])):
+        for sign in (-1, 1):
+            ax.axvline(sign * lim, color=figures.COLORS[4], linewidth=0.8)
     ax.set_yscale("log")
     ax.set_xlabel("serial meter error against the main meter, % (clipped at ±12)")
     ax.set_ylabel("meters")

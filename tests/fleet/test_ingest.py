@@ -22,9 +22,10 @@ from meterbench.datahub.model import MeteringPoint
 from meterbench.fleet import layout as L
 from meterbench.fleet.engine import run_blocks
 from meterbench.fleet.ingest import ingest
-from meterbench.fleet.output import combine
+from meterbench.fleet.output import combine, report_data, summary
 from meterbench.fleet.screen import ScreenSettings
 from meterbench.fleet.synth import SynthSettings, synth
+from meterbench.reports.fleet import render_fleet_html
 
 from .tables import assert_same_table
 
@@ -159,6 +160,12 @@ def test_interval_csv_is_a_delivery_stamped_with_the_file_time(tmp_path: Path) -
     s = screen(tmp_path / "ds")
     assert s.findings.num_rows == 0  # one clean day: nothing to report
     assert int(Quality.MEASURED) in rows[0]["import_quality"]
+    # and a report with nothing in it still renders
+    doc = summary(s, tmp_path / "ds", ScreenSettings(), {"scheduler": "local cluster",
+                                                         "workers": 1, "seconds": 1.0,
+                                                         "site_days_per_s": 1.0}, None)
+    html = render_fleet_html(report_data(s, tmp_path / "ds", doc))
+    assert ">0 findings<" in html and "The worst sites" in html
 
 
 def test_a_delivered_gsrn_missing_from_the_topology_is_one_line(delivered: dict[str, Path],

@@ -5,7 +5,8 @@ which adds its parser and sets ``func`` (``args -> exit code``). Exit codes: 0 t
 and every verdict passed, 1 a verdict failed or a message was rejected, 2 a user error (bad input
 or options: one line on stderr, no traceback, nothing created), 3 an environment failure (a full
 disk, a read-only medium, a permission: one line, no temporary files left, an acquisition's
-session closed with a ``session_stopped`` record), 130 interrupted.
+session closed with a ``session_stopped`` record; a fleet screen whose cluster kept failing
+a block), 130 interrupted.
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "meterbench.cli.export",
     "meterbench.cli.accuracy",
     "meterbench.cli.registry",
+    "meterbench.cli.fleet",
 )
 
 

@@ -1,0 +1,237 @@
+"""One block's deliveries → dense arrays on the period's grid, keeping every delivery's facts.
+
+The screen needs each metering point as a regular series, but a DSO receives deliveries: one
+per point and local day, sometimes none, sometimes two. Here the block file is read, checked
+(columns, one unit, known metering points, day lengths), and for every point, direction and
+local day the **latest** delivery is placed on the grid (a resend replaces, as DataHub keeps the
+latest), while earlier deliveries of the same day are compared with it: identical ones are
+duplicates, different ones conflicts. Nothing is merged silently: both facts come back as
+findings.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from meterbench.core.errors import UserError
+from meterbench.core.quality import Quality
+from meterbench.fleet import layout as L
+
+_EPOCH = date(1970, 1, 1)
+
+
+@dataclass(frozen=True)
+class Direction:
+    """One direction (import or export) of every point of a block on the period's grid."""
+
+    kwh: np.ndarray             # (points, n) float64, NaN where unknown
+    quality: np.ndarray         # (points, n) uint8
+    delivered: np.ndarray       # (points, days) bool: a delivery carried this day
+    delivered_ms: np.ndarray    # (points, days) int64 time of the latest delivery, 0 if none
+    duplicates: list[tuple[int, int, int]]   # (point, day, count) identical repeats
+    conflicts: list[tuple[int, int, int, int]]  # (point, day, rows, values that differ)
+
+
+@dataclass(frozen=True)
+class BlockData:
+    topo: L.Topology
+    imp: Direction
+    exp: Direction
+
+
+def _fail(path: Path, message: str, field: str, expected: str) -> UserError:
+    return UserError(message, source=str(path), field=field, expected=expected)
+
+
+def _dictionary_codes(table: Any, name: str) -> tuple[np.ndarray, list[str]]:
+    """Row codes and the dictionary of a (possibly dictionary-encoded) string column."""
+    pa = L.pa()
+    col = table.column(name)
+    if not pa.types.is_dictionary(col.type):
+        col = col.dictionary_encode()
+    col = col.unify_dictionaries() if col.num_chunks > 1 else col
+    chunks = col.chunks
+    if not chunks:
+        return np.zeros(0, np.int64), []
+    dictionary = chunks[0].dictionary.to_pylist()
+    codes = np.concatenate([c.indices.to_numpy(zero_copy_only=False) for c in chunks])
+    return codes.astype(np.int64), dictionary
+
+
+def _list_column(table: Any, name: str, dtype: Any, path: Path
+                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(valid rows, offsets, flat values) of a list column; null elements become NaN / 0."""
+    pa = L.pa()
+    col = table.column(name).combine_chunks()
+    if not pa.types.is_list(col.type) and not pa.types.is_large_list(col.type):
+        raise _fail(path, f"column {name} is {col.type}", name, "a list of numbers per row")
+    valid = ~col.is_null().to_numpy(zero_copy_only=False)
+    offsets = col.offsets.to_numpy().astype(np.int64)
+    values = col.values
+    try:
+        if values.null_count:
+            fill = np.nan if dtype == np.float64 else 0
+            values = values.fill_null(fill)
+        flat = values.to_numpy(zero_copy_only=False).astype(dtype, copy=False)
+    except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError, ValueError):
+        raise _fail(path, f"column {name} holds {values.type}", name, "numbers") from None
+    return valid, offsets, flat
+
+
+def read_block(dataset: Path, manifest: L.Manifest, topo: L.Topology, block: int) -> BlockData:
+    """Read and check one block file, and place its deliveries on the grid."""
+    path = L.block_path(dataset, block)
+    try:
+        table = L.pq().read_table(path)
+    except FileNotFoundError:
+        raise _fail(path, "missing", "points", f"{manifest.blocks} block files") from None
+    except Exception as exc:  # pyarrow: damaged file, not Parquet
+        raise _fail(path, f"cannot read: {L.first_line(exc)}", "points", "a Parquet file"
+                    ) from None
+    missing = [c for c in L.POINT_COLUMNS if c not in table.column_names]
+    if missing:
+        raise _fail(path, f"missing column(s) {', '.join(missing)}", missing[0],
+                    ", ".join(L.POINT_COLUMNS))
+    unit_codes, units = _dictionary_codes(table, "unit")
+    used = sorted({units[c] for c in np.unique(unit_codes).tolist()})
+    if len(used) > 1:
+        raise _fail(path, f"mixed units {', '.join(used)} in one partition", "unit",
+                    "one energy unit per partition")
+    if used and used[0] not in L.UNITS_TO_KWH:
+        raise _fail(path, f"unknown unit {used[0]!r}", "unit", ", ".join(L.UNITS_TO_KWH))
+    factor = L.UNITS_TO_KWH[used[0]] if used else 1.0
+    gsrn_codes, gsrns = _dictionary_codes(table, "gsrn")
+    index = {g: k for k, g in enumerate(topo.gsrn.tolist())}
+    lookup = np.array([index.get(g, -1) for g in gsrns], dtype=np.int64)
+    point = lookup[gsrn_codes] if len(gsrn_codes) else gsrn_codes
+    if (point < 0).any():
+        bad = gsrns[int(gsrn_codes[np.flatnonzero(point < 0)[0]])]
+        raise _fail(path, f"metering point {bad} is not in block {block} of the topology",
+                    "gsrn", "every GSRN of a block listed in topology.parquet for that block")
+    day = (table.column("day").to_numpy().astype("datetime64[D]").astype(np.int64)
+           - (manifest.first_day - _EPOCH).days)
+    bad_day = (day < 0) | (day >= manifest.days)
+    if bad_day.any():
+        k = int(np.flatnonzero(bad_day)[0])
+        raise _fail(path, f"row {k + 1}: day {manifest.day_of(day[k])} is outside the period",
+                    "day", f"{manifest.first_day} + {manifest.days} days")
+    start = table.column("start").cast(L.pa().int64()).to_numpy()
+    if (start != manifest.day_bounds_ms[day]).any():
+        k = int(np.flatnonzero(start != manifest.day_bounds_ms[day])[0])
+        raise _fail(path, f"row {k + 1}: start is not local midnight of {manifest.day_of(day[k])}",
+                    "start", f"the first interval of the local day ({manifest.zone})")
+    delivered = table.column("delivered").cast(L.pa().int64()).to_numpy()
+    directions = []
+    for name in ("import", "export"):
+        directions.append(_direction(path, manifest, topo, table, name, point, day, delivered,
+                                     factor))
+    return BlockData(topo, *directions)
+
+
+def _direction(path: Path, m: L.Manifest, topo: L.Topology, table: Any, name: str,
+               point: np.ndarray, day: np.ndarray, delivered: np.ndarray, factor: float
+               ) -> Direction:
+    valid, offsets, values = _list_column(table, name, np.float64, path)
+    q_valid, q_offsets, quality = _list_column(table, f"{name}_quality", np.uint8, path)
+    lengths = np.diff(offsets)
+    first = m.day_first_index
+    want = (first[1:] - first[:-1])[day]
+    wrong = valid & ((lengths != want) | ~q_valid | (np.diff(q_offsets) != lengths))
+    if wrong.any():
+        k = int(np.flatnonzero(wrong)[0])
+        raise _fail(path, f"row {k + 1}: {lengths[k]} {name} values for "
+                    f"{m.day_of(day[k])}", name,
+                    f"{want[k]} values and as many qualities (the local day's intervals)")
+    if factor != 1.0:
+        values = values * factor
+    n_pts, n = len(topo), m.n_intervals
+    kwh = np.full((n_pts, n), np.nan)
+    qual = np.zeros((n_pts, n), dtype=np.uint8)
+    got = np.zeros((n_pts, m.days), dtype=bool)
+    got_ms = np.zeros((n_pts, m.days), dtype=np.int64)
+    rows = np.flatnonzero(valid)
+    order = rows[np.lexsort((delivered[rows], day[rows], point[rows]))]
+    key = point[order] * m.days + day[order]
+    last = np.ones(len(order), dtype=bool)
+    last[:-1] = key[1:] != key[:-1]
+    keep = order[last]
+    n_keep = lengths[keep]
+    ramp = np.arange(int(n_keep.sum()), dtype=np.int64)
+    before = np.concatenate([[0], np.cumsum(n_keep)[:-1]])
+    src = np.repeat(offsets[keep] - before, n_keep) + ramp
+    dst = np.repeat(point[keep] * n + first[day[keep]] - before, n_keep) + ramp
+    v = values.take(src)
+    q = quality.take(src)
+    q[np.isnan(v)] = Quality.MISSING  # a value that is not a number is missing, whatever its
+    v[q == Quality.MISSING] = np.nan  # label; a missing value has no number
+    kwh.reshape(-1)[dst] = v
+    qual.reshape(-1)[dst] = q
+    got[point[keep], day[keep]] = True
+    got_ms[point[keep], day[keep]] = delivered[keep]
+    duplicates, conflicts = _repeats(order, key, last, offsets, values, quality, point, day)
+    if not topo.exports.all() and name == "export":  # no export metering point: nothing to net
+        none = ~topo.exports
+        kwh[none] = 0.0
+        qual[none] = Quality.MEASURED
+        got[none] = True
+    return Direction(kwh, qual, got, got_ms, duplicates, conflicts)
+
+
+def _repeats(order: np.ndarray, key: np.ndarray, last: np.ndarray, offsets: np.ndarray,
+             values: np.ndarray, quality: np.ndarray, point: np.ndarray, day: np.ndarray
+             ) -> tuple[list[tuple[int, int, int]], list[tuple[int, int, int, int]]]:
+    """Days delivered more than once: identical repeats, or conflicts (values that differ)."""
+    duplicates: list[tuple[int, int, int]] = []
+    conflicts: list[tuple[int, int, int, int]] = []
+    first_of = np.ones(len(order), dtype=bool)
+    first_of[1:] = key[1:] != key[:-1]
+    starts = np.flatnonzero(first_of)
+    ends = np.flatnonzero(last) + 1
+    for a, b in zip(starts[ends - starts > 1].tolist(), ends[ends - starts > 1].tolist(),
+                    strict=True):
+        rows = order[a:b]
+        latest = rows[-1]
+        ref_v = values[offsets[latest]:offsets[latest + 1]]
+        ref_q = quality[offsets[latest]:offsets[latest + 1]]
+        differ = 0
+        for r in rows[:-1].tolist():
+            v = values[offsets[r]:offsets[r + 1]]
+            q = quality[offsets[r]:offsets[r + 1]]
+            if len(v) != len(ref_v):
+                differ = max(differ, max(len(v), len(ref_v)))
+                continue
+            same = (v == ref_v) | (np.isnan(v) & np.isnan(ref_v))
+            differ = max(differ, int(np.count_nonzero(~same | (q != ref_q))))
+        pt, d = int(point[latest]), int(day[latest])
+        if differ:
+            conflicts.append((pt, d, b - a, differ))
+        else:
+            duplicates.append((pt, d, b - a))
+    return duplicates, conflicts
+
+
+@dataclass(frozen=True)
+class Sites:
+    """Index arrays of a block: main point per site, serial points and their site rows."""
+
+    main: np.ndarray
+    serial: np.ndarray
+    serial_site: np.ndarray
+    site_of_point: np.ndarray
+
+
+def block_sites(topo: L.Topology) -> Sites:
+    """Main meter of every site (by site name order) and the serial meters grouped by site."""
+    site_names, site_of_point = np.unique(topo.site.astype(str), return_inverse=True)
+    main = np.full(len(site_names), -1, dtype=np.int64)
+    is_main = topo.role == L.ROLE_MAIN
+    main[site_of_point[is_main]] = np.flatnonzero(is_main)
+    serial = np.flatnonzero(~is_main)
+    order = np.argsort(site_of_point[serial], kind="stable")
+    serial = serial[order]
+    return Sites(main, serial, site_of_point[serial], site_of_point)

@@ -1,0 +1,140 @@
+"""The fleet screen's report: one self-contained HTML page (figures inline as PNG).
+
+Renders the plain document the bench builds (``meterbench.fleet.output.report_data``); imports
+nothing from the bench, like every renderer here. Same page structure and style as the run
+report (``templates/run.html.j2``).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import jinja2
+import matplotlib.dates as mdates
+import numpy as np
+
+from meterbench.reports import figures
+
+TEMPLATE = "fleet.html.j2"
+
+
+def _env() -> jinja2.Environment:
+    return jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(Path(__file__).parent / "templates")),
+        autoescape=jinja2.select_autoescape(["html", "j2"], default=True),
+        undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+
+
+def _plt() -> Any:
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def kinds_figure(counts: dict[str, int], order: list[str]) -> Any:
+    plt = _plt()
+    names = [k for k in order if counts.get(k)]
+    fig, ax = plt.subplots(figsize=(9, 0.35 * max(len(names), 1) + 1.0))
+    if not names:
+        ax.text(0.5, 0.5, "no findings", ha="center", va="center", transform=ax.transAxes)
+        ax.set_axis_off()
+        return fig
+    y = np.arange(len(names))
+    ax.barh(y, [counts[k] for k in names], color=figures.COLORS[0])
+    ax.set_yticks(y, [k.replace("_", " ") for k in names])
+    ax.invert_yaxis()
+    ax.set_xscale("log")
+    ax.set_xlabel("findings (log scale)")
+    for k, name in enumerate(names):
+        ax.text(counts[name], k, f" {counts[name]:,}", va="center", fontsize=8)
+    return fig
+
+
+def heatmap_figure(heat: dict[str, Any]) -> Any:
+    plt = _plt()
+    counts = np.asarray(heat["counts"], dtype=float)
+    sites, days = heat["sites"], heat["days"]
+    fig, (ax0, ax) = plt.subplots(2, 1, figsize=(10, 1.6 + 0.16 * max(len(sites), 1)),
+                                  sharex=True, gridspec_kw={"height_ratios": [1, 5]})
+    ax0.bar(np.arange(len(days)), heat["per_day"], color=figures.COLORS[1], width=0.9)
+    ax0.set_ylabel("findings\nper day", fontsize=8)
+    ax0.set_title("the whole fleet per local day (top); the sites with the most serious "
+                  "findings (below)", fontsize=9)
+    if len(sites):
+        im = ax.imshow(np.log10(counts + 1), aspect="auto", cmap="Reds", interpolation="nearest",
+                       extent=(-0.5, len(days) - 0.5, len(sites) - 0.5, -0.5))
+        marks = np.flatnonzero(np.asarray(heat["period_findings"]) > 0)
+        ax.plot(np.full(len(marks), len(days) - 0.2), marks, "<", color=figures.COLORS[3],
+                markersize=4, clip_on=False, label="finding about the whole period")
+        ax.set_yticks(np.arange(len(sites)), sites, fontsize=6)
+        cb = fig.colorbar(im, ax=[ax0, ax], fraction=0.025, pad=0.02)
+        cb.set_label("log10(1 + findings)", fontsize=8)
+        ax.legend(loc="lower left", fontsize=7, bbox_to_anchor=(0, -0.14 - 2.0 / len(sites)))
+    step = max(1, len(days) // 12)
+    ax.set_xticks(np.arange(0, len(days), step), [days[k][5:] for k in range(0, len(days), step)],
+                  fontsize=7)
+    ax.set_xlabel("local day")
+    return fig
+
+
+def errors_figure(errors: dict[str, list[float]]) -> Any:
+    plt = _plt()
+    e = np.asarray(errors["error_pct"])
+    fig, ax = plt.subplots(figsize=(9, 3.2))
+    if not len(e):
+        ax.text(0.5, 0.5, "no meter switched enough to estimate its error", ha="center",
+                va="center", transform=ax.transAxes)
+        ax.set_axis_off()
+        return fig
+    ax.hist(np.clip(e, -12, 12), bins=96, range=(-12, 12), color=figures.COLORS[0])
+    for lim in sorted(set(errors["limit_pct"])):
+        for sign in (-1, 1):
+            ax.axvline(sign * lim, color=figures.COLORS[4], linewidth=0.8)
+    ax.set_yscale("log")
+    ax.set_xlabel("serial meter error against the main meter, % (clipped at ±12)")
+    ax.set_ylabel("meters")
+    ax.set_title("error estimates; red lines: in-service limits of the classes present",
+                 fontsize=9)
+    return fig
+
+
+def daily_figure(site: dict[str, Any]) -> Any:
+    plt = _plt()
+    d = site["daily"]
+    t = np.asarray(d["days"], dtype="datetime64[D]")
+    fig, ax = plt.subplots(figsize=(9, 2.6))
+    ax.plot(t, d["main"], color="black", label="main meter (import − export)")
+    ax.plot(t, d["serial"], color=figures.COLORS[1], label="Σ serial meters")
+    ax.plot(t, d["virtual"], color=figures.COLORS[0], label="virtual main point")
+    ax.axhline(0, color="black", linewidth=0.5)
+    ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(ax.xaxis.get_major_locator()))
+    ax.set_ylabel("kWh per day")
+    ax.legend(loc="upper left", fontsize=7)
+    return fig
+
+
+def site_figures(site: dict[str, Any]) -> dict[str, str]:
+    start = np.asarray(site["start_ms"], dtype=np.int64)
+    nan = np.nan
+
+    def arr(v: list[float | None]) -> np.ndarray:
+        return np.array([nan if x is None else x for x in v], dtype=float)
+
+    serial = [(f"{s['appliance']} {s['gsrn']}", arr(v))
+              for s, v in zip(site["serial"], site["serial_kwh"], strict=True)]
+    day = figures.netting_figure(start, arr(site["main_kwh"]), serial, arr(site["virtual_kwh"]),
+                                 f"{site['site']}: {site['day']} (its day with most findings)")
+    return {"day": figures.to_data_uri(day), "daily": figures.to_data_uri(daily_figure(site))}
+
+
+def render_fleet_html(data: dict[str, Any]) -> str:
+    doc = data["summary"]
+    figs = {"kinds": figures.to_data_uri(kinds_figure(doc["findings"], list(data["kinds"]))),
+            "heatmap": figures.to_data_uri(heatmap_figure(data["heatmap"])),
+            "errors": figures.to_data_uri(errors_figure(data["errors"]))}
+    sites = [dict(s, figures=site_figures(s)) for s in data["worst_sites"]]
+    operators = sorted(doc["findings_by_operator"].items(),
+                       key=lambda kv: (-sum(kv[1].values()), kv[0]))
+    return _env().get_template(TEMPLATE).render(doc=doc, kinds=data["kinds"], figs=figs,
+                                                sites=sites, operators=operators)

@@ -1,0 +1,94 @@
+"""The fleet's own numerics: the serial-meter error fit, and the diagnosis fast path."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from meterbench.fleet import layout as L
+from meterbench.fleet.assemble import block_sites, read_block
+from meterbench.fleet.error_estimate import estimate_errors
+from meterbench.fleet.residuals import diagnose_site, flows
+from meterbench.pipeline.negative_residuals import DIAG_PRODUCTION, diagnose_negative_residuals
+from meterbench.pipeline.netting import PointFlows, virtual_main_point
+
+
+def _site(rng: np.random.Generator, n: int, errors: list[float], noise: float
+          ) -> tuple[np.ndarray, np.ndarray]:
+    """A main meter over a household plus switching appliances read with ``errors``.
+
+    Without noise the household is a straight line (which centred differences cancel
+    exactly); with noise it is a daily wave plus white noise.
+    """
+    t = np.arange(n)
+    if noise:
+        base = 0.3 + 0.2 * np.sin(2 * np.pi * t / 96) + noise * rng.standard_normal(n)
+    else:
+        base = 0.3 + 1e-4 * t
+    true = np.array([np.where(rng.random(n) < 0.3, rng.uniform(0.5, 2.0), 0.0)
+                     for _ in errors])
+    main = base + true.sum(axis=0)
+    serial = true * (1 + np.asarray(errors))[:, None]
+    return main, serial
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.lists(st.floats(-0.08, 0.08), min_size=1, max_size=3), st.integers(0, 2**31 - 1))
+def test_noise_free_errors_are_recovered_exactly(errors: list[float], seed: int) -> None:
+    main, serial = _site(np.random.default_rng(seed), 960, errors, noise=0.0)
+    est = estimate_errors(main[None], serial, np.zeros(len(errors), np.int64),
+                          np.ones(serial.shape, bool))
+    assert est.estimated.all()
+    np.testing.assert_allclose(est.error_pct, np.asarray(errors) * 100, atol=1e-6)
+    assert (est.low_pct <= est.error_pct + 1e-9).all() and (est.error_pct <= est.high_pct + 1e-9).all()
+
+
+def test_interval_covers_the_truth_about_95_percent_of_the_time() -> None:
+    rng = np.random.default_rng(1)
+    hits, n_sites = 0, 200
+    mains, serials, truth = [], [], []
+    for _ in range(n_sites):
+        e = rng.uniform(-0.05, 0.05)
+        main, serial = _site(rng, 2880, [e], noise=0.08)
+        mains.append(main)
+        serials.append(serial[0])
+        truth.append(e * 100)
+    est = estimate_errors(np.array(mains), np.array(serials), np.arange(n_sites),
+                          np.ones((n_sites, 2880), bool))
+    hits = np.count_nonzero((est.low_pct <= truth) & (np.array(truth) <= est.high_pct))
+    assert 0.90 * n_sites <= hits <= 0.99 * n_sites, hits
+    diff = est.error_pct - np.array(truth)
+    assert abs(diff.mean()) < 3 * diff.std() / np.sqrt(n_sites)  # no bias beyond chance
+
+
+def test_a_meter_that_never_switches_is_not_estimated() -> None:
+    main = np.full((1, 960), 0.4)
+    serial = np.zeros((1, 960))
+    est = estimate_errors(main, serial, np.zeros(1, np.int64), np.ones((1, 960), bool))
+    assert not est.estimated[0] and np.isnan(est.error_pct[0])
+
+
+def test_diagnosis_fast_path_gives_what_the_full_kernel_gives(scored_fleet: Path) -> None:
+    m = L.read_manifest(scored_fleet)
+    topo = L.read_topology(scored_fleet, m, block=0)
+    data = read_block(scored_fleet, m, topo, 0)
+    s = block_sites(topo)
+    starts = m.start_ms + m.resolution_ms * np.arange(m.n_intervals, dtype=np.int64)
+    checked = production = 0
+    for site in range(len(s.main)):
+        f = flows(data.imp, data.exp, s.main[site:site + 1])
+        main = PointFlows(*(x[0] for x in (f.import_kwh, f.export_kwh, f.import_quality,
+                                           f.export_quality)))
+        subs = flows(data.imp, data.exp, s.serial[s.serial_site == site])
+        vp = virtual_main_point(main, subs)
+        if not vp.negative_import.any():
+            continue
+        full = diagnose_negative_residuals(main, subs, vp, starts, m.resolution_ms).codes
+        fast = diagnose_site(main, subs, vp, starts, m.resolution_ms, [], "")
+        assert [c or "" for c in full] == fast.tolist()
+        checked += 1
+        production += int((fast == DIAG_PRODUCTION).sum())
+    assert checked >= 10 and production > 100

@@ -1,0 +1,52 @@
+"""The screen against the synthetic fleet's ground truth (the generator's own injections)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from meterbench.fleet import layout as L
+from meterbench.fleet.engine import run_blocks
+from meterbench.fleet.evaluate import score
+from meterbench.fleet.output import combine
+from meterbench.fleet.screen import ScreenSettings
+
+
+@pytest.fixture(scope="module")
+def scored(scored_fleet: Path) -> dict[str, Any]:
+    m = L.read_manifest(scored_fleet)
+    screen = combine(m, run_blocks(scored_fleet, ScreenSettings(), list(range(m.blocks))))
+    return score(screen.findings, L.pq().read_table(scored_fleet / L.TRUTH), screen.errors)
+
+
+@pytest.mark.parametrize("kind", ["shift", "summer_only", "swap", "stuck", "dead", "missing_day",
+                                  "conflicting_duplicate"])
+def test_every_deterministic_fault_is_found_and_nothing_else(scored: dict[str, Any],
+                                                              kind: str) -> None:
+    s = scored["kinds"][kind]
+    assert s["injected"] >= 5, f"the fleet should carry some {kind} faults: {s}"
+    assert s["recall"] >= 0.99, s
+    assert s["precision"] >= 0.99, s
+
+
+def test_meters_beyond_their_limit_are_flagged_and_few_others(scored: dict[str, Any]) -> None:
+    e = scored["meter_error"]
+    assert e["beyond_limit"] >= 10
+    assert e["recall"] >= 0.95, e
+    assert e["at_least_3pct"] >= 10 and e["recall_at_least_3pct"] >= 0.95, e
+    assert e["false_positive_rate"] <= 0.01, e
+
+
+def test_error_interval_holds_the_true_error_about_as_often_as_it_says(
+        scored: dict[str, Any]) -> None:
+    # a 95 % interval over some 500 meters: coverage far below 0.95 means it is too narrow
+    assert 0.90 <= scored["meter_error"]["ci95_coverage"] <= 1.0, scored["meter_error"]
+
+
+def test_pv_sites_negative_residuals_are_explained_as_production(scored: dict[str, Any]) -> None:
+    pv = scored["pv"]
+    assert pv["with_negative_residuals"] >= 20, pv
+    assert pv["sites_not_fully_explained_count"] == 0, pv
+    assert pv["explained_share"] == 1.0, pv

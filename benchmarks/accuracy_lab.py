@@ -13,11 +13,7 @@ Run: ``python benchmarks/accuracy_lab.py``. Prints seconds per plan and the rati
 
 from __future__ import annotations
 
-import sys
 import time
-from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from meterbench.accuracy.job import LabPlan, run_plan  # noqa: E402
 from meterbench.accuracy.rating import MeterRating  # noqa: E402

@@ -23,12 +23,9 @@ import asyncio
 import multiprocessing as mp
 import os
 import sqlite3
-import sys
 import tempfile
 import time
 from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import numpy as np  # noqa: E402
 

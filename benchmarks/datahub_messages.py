@@ -25,9 +25,6 @@ import time
 import xml.etree.ElementTree as ET
 from collections.abc import Callable
 from datetime import date, timedelta
-from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import defusedxml.ElementTree as SafeET  # noqa: E402
 

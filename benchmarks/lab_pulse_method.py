@@ -20,12 +20,8 @@ Run: ``python benchmarks/lab_pulse_method.py``.
 from __future__ import annotations
 
 import os
-import sys
 import time
 from dataclasses import replace
-from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from meterbench.accuracy.executor import LabSettings  # noqa: E402
 from meterbench.accuracy.job import LabPlan, accuracy_records  # noqa: E402

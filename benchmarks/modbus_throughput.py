@@ -34,9 +34,6 @@ import asyncio
 import os
 import sys
 import time
-from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from pymodbus.client import AsyncModbusTcpClient  # noqa: E402
 

@@ -28,11 +28,8 @@ import importlib
 import os
 import sys
 import time
-from pathlib import Path
 
 import numpy as np
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from meterbench.core.quality import Quality  # noqa: E402
 from meterbench.pipeline.aggregate import quarters_to_hours_arrays  # noqa: E402

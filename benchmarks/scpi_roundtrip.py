@@ -15,9 +15,6 @@ from __future__ import annotations
 import socket
 import sys
 import time
-from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from meterbench.accuracy.labpoint import LabPoint, run_point  # noqa: E402
 from meterbench.instruments.scpi.fluke6105a import Fluke6105A  # noqa: E402

@@ -39,8 +39,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
 import psutil  # noqa: E402
 
 import meterbench.instruments.sim.rtu_line as rtu_line  # noqa: E402

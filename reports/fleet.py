@@ -1,41 +1,25 @@
-"""The fleet screen's report: one self-contained HTML page (figures inline as PNG).
+"""The fleet screen's report, as a page of the report model (one style with every other report).
 
 Renders the plain document the bench builds (``meterbench.fleet.output.report_data``); imports
-nothing from the bench, like every renderer here. Same page structure and style as the run
-report (``templates/run.html.j2``).
+nothing from the bench, like every renderer here. :func:`build_fleet_page` builds the page;
+``html.render_page`` (and ``pdf.write_pdf``) render it like the run, lab and sampling reports.
+The figures are drawn here from the document's values.
 """
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
-import jinja2
 import matplotlib.dates as mdates
 import numpy as np
 
 from meterbench.reports import figures
 
-TEMPLATE = "fleet.html.j2"
-
-
-def _env() -> jinja2.Environment:
-    return jinja2.Environment(
-        loader=jinja2.FileSystemLoader(str(Path(__file__).parent / "templates")),
-        autoescape=jinja2.select_autoescape(["html", "j2"], default=True),
-        undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
-
-
-def _plt() -> Any:
-    import matplotlib.pyplot as plt
-
-    return plt
-
 
 def kinds_figure(counts: dict[str, int], order: list[str]) -> Any:
-    plt = _plt()
     names = [k for k in order if counts.get(k)]
-    fig, ax = plt.subplots(figsize=(9, 0.35 * max(len(names), 1) + 1.0))
+    fig = figures.new_figure(9, 0.35 * max(len(names), 1) + 1.0)
+    ax = fig.subplots()
     if not names:
         ax.text(0.5, 0.5, "no findings", ha="center", va="center", transform=ax.transAxes)
         ax.set_axis_off()
@@ -52,11 +36,10 @@ def kinds_figure(counts: dict[str, int], order: list[str]) -> Any:
 
 
 def heatmap_figure(heat: dict[str, Any]) -> Any:
-    plt = _plt()
     counts = np.asarray(heat["counts"], dtype=float)
     sites, days = heat["sites"], heat["days"]
-    fig, (ax0, ax) = plt.subplots(2, 1, figsize=(10, 1.6 + 0.16 * max(len(sites), 1)),
-                                  sharex=True, gridspec_kw={"height_ratios": [1, 5]})
+    fig = figures.new_figure(10, 1.6 + 0.16 * max(len(sites), 1))
+    ax0, ax = fig.subplots(2, 1, sharex=True, gridspec_kw={"height_ratios": [1, 5]})
     ax0.bar(np.arange(len(days)), heat["per_day"], color=figures.COLORS[1], width=0.9)
     ax0.set_ylabel("findings\nper day", fontsize=8)
     ax0.set_title("the whole fleet per local day (top); the sites with the most serious "
@@ -79,9 +62,9 @@ def heatmap_figure(heat: dict[str, Any]) -> Any:
 
 
 def errors_figure(errors: dict[str, list[float]]) -> Any:
-    plt = _plt()
     e = np.asarray(errors["error_pct"])
-    fig, ax = plt.subplots(figsize=(9, 3.2))
+    fig = figures.new_figure(9, 3.2)
+    ax = fig.subplots()
     if not len(e):
         ax.text(0.5, 0.5, "no meter switched enough to estimate its error", ha="center",
                 va="center", transform=ax.transAxes)
@@ -100,10 +83,10 @@ def errors_figure(errors: dict[str, list[float]]) -> Any:
 
 
 def daily_figure(site: dict[str, Any]) -> Any:
-    plt = _plt()
     d = site["daily"]
     t = np.asarray(d["days"], dtype="datetime64[D]")
-    fig, ax = plt.subplots(figsize=(9, 2.6))
+    fig = figures.new_figure(9, 2.6)
+    ax = fig.subplots()
     ax.plot(t, d["main"], color="black", label="main meter (import − export)")
     ax.plot(t, d["serial"], color=figures.COLORS[1], label="Σ serial meters")
     ax.plot(t, d["virtual"], color=figures.COLORS[0], label="virtual main point")
@@ -114,27 +97,28 @@ def daily_figure(site: dict[str, Any]) -> Any:
     return fig
 
 
-def site_figures(site: dict[str, Any]) -> dict[str, str]:
+def site_day_figure(site: dict[str, Any]) -> Any:
     start = np.asarray(site["start_ms"], dtype=np.int64)
-    nan = np.nan
 
     def arr(v: list[float | None]) -> np.ndarray:
-        return np.array([nan if x is None else x for x in v], dtype=float)
+        return np.array([np.nan if x is None else x for x in v], dtype=float)
 
     serial = [(f"{s['appliance']} {s['gsrn']}", arr(v))
               for s, v in zip(site["serial"], site["serial_kwh"], strict=True)]
-    day = figures.netting_figure(start, arr(site["main_kwh"]), serial, arr(site["virtual_kwh"]),
-                                 f"{site['site']}: {site['day']} (its day with most findings)")
-    return {"day": figures.to_data_uri(day), "daily": figures.to_data_uri(daily_figure(site))}
+    if not any(np.isfinite(a).any() for a in (arr(site["main_kwh"]), *(v for _, v in serial))):
+        fig = figures.new_figure(9, 1.2)
+        ax = fig.subplots()
+        ax.text(0.5, 0.5, f"{site['site']}: no value was delivered for {site['day']} (its day "
+                "with most findings)", ha="center", va="center", transform=ax.transAxes)
+        ax.set_axis_off()
+        return fig
+    return figures.netting_figure(start, arr(site["main_kwh"]), serial, arr(site["virtual_kwh"]),
+                                  f"{site['site']}: {site['day']} (its day with most findings)")
 
 
 def render_fleet_html(data: dict[str, Any]) -> str:
-    doc = data["summary"]
-    figs = {"kinds": figures.to_data_uri(kinds_figure(doc["findings"], list(data["kinds"]))),
-            "heatmap": figures.to_data_uri(heatmap_figure(data["heatmap"])),
-            "errors": figures.to_data_uri(errors_figure(data["errors"]))}
-    sites = [dict(s, figures=site_figures(s)) for s in data["worst_sites"]]
-    operators = sorted(doc["findings_by_operator"].items(),
-                       key=lambda kv: (-sum(kv[1].values()), kv[0]))
-    return _env().get_template(TEMPLATE).render(doc=doc, kinds=data["kinds"], figs=figs,
-                                                sites=sites, operators=operators)
+    """The report page as self-contained HTML."""
+    from meterbench.reports.fleet_page import build_fleet_page
+    from meterbench.reports.html import render_page
+
+    return render_page(build_fleet_page(data))

@@ -119,8 +119,8 @@ def _method_detail(runs: Sequence[Measurement | PulseMeasurement]) -> str:
     first = runs[0]
     if isinstance(first, PulseMeasurement):
         return ("pulse method: " + " / ".join(
-            f"{r.meter_pulses} pulses at {r.meter_constant:g} imp/kWh vs {r.reference_pulses} "
-            f"reference pulses at {r.reference_constant:g} imp/kWh"
+            f"{r.meter_pulses} pulses at {r.meter_constant:,.0f} imp/kWh vs {r.reference_pulses} "
+            f"reference pulses at {r.reference_constant:,.0f} imp/kWh"
             + ("" if r.completed else " (not completed)")
             for r in runs if isinstance(r, PulseMeasurement))
             + "; gate " + " / ".join(f"{r.gate_ms / 1000:.4g}" for r in runs) + " s")
@@ -192,10 +192,10 @@ def creep_record(d: RegisterDelta, rating: MeterRating, voltage_v: float, *,
     constant = meter_constant or rating.meter_constant_imp_per_kwh
     if constant:
         pulse = CREEP_MAX_PULSES / constant
-        what = f"1 pulse = {pulse:g} kWh at {constant:g} imp/kWh"
+        what = f"1 pulse = {pulse:.6f} kWh at {constant:,.0f} imp/kWh"
     else:
         pulse = d.step_kwh
-        what = f"no meter constant declared: one register step {pulse:.3g} kWh stands in for a pulse"
+        what = f"no meter constant declared: one register step {pulse:.6f} kWh stands in for a pulse"
     ok = d.import_kwh <= pulse and d.export_kwh <= pulse
     return record("lab.creep", d.meter, d.import_kwh, "kWh", "pass" if ok else "fail",
                   high=pulse, rule="at most 1 pulse equivalent (no-load test, IEC 62053-21 / EN 50470-3)",

@@ -74,7 +74,7 @@ def plan_gate(power_w: float, mpe_pct: float, *, step_kwh: float, reference_accu
     if gate > max_gate_ms:
         gate, reachable = max_gate_ms, False
         warning = (f"needs {need / 60000:.0f} min to reach U ≤ {target:.3g} %; capped at "
-                   f"{max_gate_ms / 60000:.0f} min (register step {step_kwh:.3g} kWh)")
+                   f"{max_gate_ms / 60000:.0f} min (register step {step_kwh:.6f} kWh)")
     u = expected_u_pct(gate, power_w, **kw)
     return DurationPlan(gate, power_w * gate / MS_PER_HOUR / 1000, target, u, reachable, warning)
 

@@ -4,12 +4,12 @@ import json
 from pathlib import Path
 
 import pytest
+from reliability.helpers import make_run
 
 from meterbench.config.bench_file import load_bench
 from meterbench.reports.html import render_html
 from meterbench.reports.pdf import render_pdf
 from meterbench.reports.run_reader import RunFolderError, load_results, safe_member
-from meterbench.run.session import BenchRun
 from meterbench.verdicts.checks import calibration_record
 
 TINY = Path(__file__).resolve().parents[1] / "plugin" / "tiny.toml"
@@ -22,14 +22,7 @@ def hostile_run(tmp_path_factory):
     text = text.replace('id = "ev_ref"', f'id = "ev_ref"\nname = {json.dumps(HOSTILE)}')
     path = tmp_path_factory.mktemp("b") / "hostile.toml"
     path.write_text(text)
-    out = tmp_path_factory.mktemp("r") / "run"
-    run = BenchRun(load_bench(str(path)), out)
-    try:
-        run.start()
-        run.acquire()
-        run.write()
-    finally:
-        run.close()
+    out = make_run(path, tmp_path_factory.mktemp("r") / "run")
     render_html(out)
     return out
 

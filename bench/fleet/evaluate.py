@@ -34,6 +34,17 @@ def _keys(rows: list[dict[str, Any]], per_day: bool) -> set[tuple[str, Any]]:
     return {(r["gsrn"], r["day"] if per_day else None) for r in rows}
 
 
+def _shift_matches(row: dict[str, Any], want: float) -> bool:
+    """The shift the screen observed equals the injected one in every season it saw.
+
+    A period with no daylight-saving day (or none without it) leaves that season's shift
+    unobserved (NaN); only the observed components are compared, and at least one must be.
+    """
+    seen = [v for v in (row["winter_shift_h"], row["summer_shift_h"])
+            if v is not None and np.isfinite(v)]
+    return bool(seen) and all(v == want for v in seen)
+
+
 def _ratio(a: int, b: int) -> float | None:
     return a / b if b else None
 
@@ -49,7 +60,7 @@ def score(findings: Any, truth: Any, errors: Any) -> dict[str, Any]:
             want = {r["gsrn"]: r["value"] for r in t_rows if r["kind"] == t_kind}
             found = {(r["gsrn"], None) for r in f_rows if r["kind"] == f_kind
                      and r["cause"] in causes and r["gsrn"] in want
-                     and r["winter_shift_h"] == want[r["gsrn"]] == r["summer_shift_h"]}
+                     and _shift_matches(r, want[r["gsrn"]])}
             claimed = _keys([r for r in f_rows if r["kind"] == f_kind
                              and r["cause"] in causes], per_day)
         else:

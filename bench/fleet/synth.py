@@ -215,7 +215,8 @@ def _block(settings: SynthSettings, m: L.Manifest, block: int, first_site: int,
             k = int(rng.choice([1, per_hour, -per_hour]))
             imp[pt] = _shift(imp[pt], k)
             truth.append((kind, site, g, -1, k * m.resolution_ms / MS_PER_HOUR))
-        elif kind == F.SUMMER_ONLY:
+        elif kind == F.SUMMER_ONLY and summer.any():
+            # a period without daylight-saving time leaves this meter correct: no fault
             imp[pt] = _summer_late(imp[pt], summer, per_hour)
             truth.append((kind, site, g, -1, 1.0))
         elif kind == F.SWAP:

@@ -50,3 +50,47 @@ def test_pv_sites_negative_residuals_are_explained_as_production(scored: dict[st
     assert pv["with_negative_residuals"] >= 20, pv
     assert pv["sites_not_fully_explained_count"] == 0, pv
     assert pv["explained_share"] == 1.0, pv
+
+
+@pytest.fixture(scope="module")
+def winter_scored(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """A fleet seen only in winter: no daylight-saving day in its period."""
+    from datetime import date
+
+    from meterbench.fleet.synth import SynthSettings, synth
+
+    from .conftest import DENSE
+
+    out = tmp_path_factory.mktemp("fleet") / "winter"
+    synth(SynthSettings(sites=80, days=7, first_day=date(2026, 1, 12), seed=3,
+                        sites_per_block=40, rates=DENSE), out)
+    m = L.read_manifest(out)
+    screen = combine(m, run_blocks(out, ScreenSettings(), list(range(m.blocks))))
+    return score(screen.findings, L.pq().read_table(out / L.TRUTH), screen.errors)
+
+
+def test_a_shift_seen_in_one_season_only_is_scored_on_that_season(
+        winter_scored: dict[str, Any]) -> None:
+    # the summer component of a winter-only diagnosis is unobserved, not a mismatch
+    s = winter_scored["kinds"]["shift"]
+    assert s["injected"] >= 2, s
+    assert s["recall"] == 1.0 and s["precision"] == 1.0, s
+
+
+def test_a_summer_only_fault_in_a_period_without_summer_time_is_not_injected(
+        winter_scored: dict[str, Any]) -> None:
+    # such a meter reports correctly: counting it as a missed fault would blame the screen
+    s = winter_scored["kinds"]["summer_only"]
+    assert s["injected"] == 0 and s["recall"] is None, s
+    assert s["findings"] == 0, s
+
+
+@pytest.mark.parametrize(("winter", "summer", "want", "match"), [
+    (1.0, 1.0, 1.0, True), (1.0, float("nan"), 1.0, True), (float("nan"), -1.0, -1.0, True),
+    (1.0, 0.0, 1.0, False), (float("nan"), float("nan"), 1.0, False), (0.25, 0.25, 1.0, False),
+])
+def test_shift_match_compares_only_the_seasons_observed(winter: float, summer: float,
+                                                        want: float, match: bool) -> None:
+    from meterbench.fleet.evaluate import _shift_matches
+
+    assert _shift_matches({"winter_shift_h": winter, "summer_shift_h": summer}, want) is match

@@ -91,7 +91,7 @@ def verdict_section(results: dict[str, Any]) -> Section:
             [Column("test", lambda n: n, kind="code"),
              Column("outcome", lambda n: outcomes.get(n, "failed"), kind="text"),
              Column("reason", lambda n: reasons.get(n), kind="text",
-                    missing="pytest gave none; its failing records are listed above")],
+                    missing="no message (see the failing records above and pytest's log)")],
             failed_tests)]
     if not failing and not failed_tests:
         blocks.append(Paragraph("No record failed and no test failed or errored."))

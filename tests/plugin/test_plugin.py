@@ -134,6 +134,9 @@ def test_simulators_stop_and_results_are_written_after_a_failing_test(pytester, 
     results = json.loads((out / "results.json").read_text())
     assert results["verdict"] == "fail"
     assert results["tests"][0]["outcome"] == "failed"
+    # the failure's own message travels with it, into the results and the report's table
+    assert "a verdict failed" in results["tests"][0]["reason"]
+    assert "a verdict failed" in (out / "report.html").read_text()
 
 
 def test_simulators_stop_after_keyboard_interrupt(pytester, tmp_path, monkeypatch, cli_env):

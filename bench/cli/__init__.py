@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sqlite3
 import sys
 from collections.abc import Sequence
@@ -60,6 +61,19 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _silence_stdout() -> None:
+    """Point stdout at the null device so the interpreter's final flush cannot fail again.
+
+    (The recipe of Python's documentation for SIGPIPE: without it, exiting prints an
+    "Exception ignored" message about the closed pipe.)
+    """
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -68,6 +82,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     try:
         return int(args.func(args) or 0)
+    except BrokenPipeError:  # output piped into head or less that quit early: not an error
+        _silence_stdout()
+        return 0
     except ConfigError as exc:  # UserError and the instruments layer's input errors
         print(f"meterbench: error: {exc.format()}", file=sys.stderr)
         return EXIT_USER_ERROR
@@ -80,9 +97,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("meterbench: interrupted", file=sys.stderr)
         return 130
-    except BrokenPipeError:  # output piped into head or less that quit early: not an error
-        sys.stderr.close()
-        return 0
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -106,3 +106,21 @@ def test_a_semicolon_separated_csv_gets_a_hint(command: str, tmp_path: Path,
         argv = ["sampling", "due", str(path), "--on", "2026-06-01"]
     assert meterbench.cli.main(argv) == 2
     assert_one_line_error(capsys.readouterr().err, str(path), "semicolon-separated")
+
+
+def test_output_into_a_pipe_closed_early_ends_quietly(cli_env: dict[str, str]) -> None:
+    """``meterbench registry | head -0``: the reader is gone before the first line is written.
+
+    Python ignores SIGPIPE, so the write raises BrokenPipeError (an OSError): it must end with
+    status 0 and nothing on stderr, not as an environment error or a traceback.
+    """
+    import subprocess
+    import sys
+
+    proc = subprocess.Popen([sys.executable, "-m", "meterbench", "registry"], env=cli_env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert proc.stdout is not None and proc.stderr is not None
+    proc.stdout.close()  # before the child (still importing) writes anything
+    err = proc.stderr.read().decode()
+    assert proc.wait(timeout=60) == 0, err
+    assert err == "", err

@@ -47,6 +47,18 @@ COMMAND_MODULES: tuple[str, ...] = (
 
 
 class _Parser(argparse.ArgumentParser):
+    """One-line usage errors; help text without the docs' reStructuredText code marks.
+
+    The subcommands' descriptions are their modules' docstrings, which mark commands and
+    options as ``code`` for the documentation; in a terminal the marks are noise.
+    """
+
+    def format_help(self) -> str:
+        return super().format_help().replace("``", "")
+
+    def format_usage(self) -> str:
+        return super().format_usage().replace("``", "")
+
     def error(self, message: str) -> None:  # argparse exits 2 too: one line, like every user error
         self.exit(EXIT_USER_ERROR, f"meterbench: error: {message} (see {self.prog} --help)\n")
 

@@ -3,7 +3,12 @@
 Takes day D's readings from a run store (``--run``), or on a simulated bench acquires day D first,
 makes the quarter-hours, writes one RSM-012 message per metering point into the outbox, validates
 each (schema when the schemas are found, business rules always) and prints what was delivered and
-what was missing. Exit 0 all accepted, 1 a message was rejected, 2 user error.
+what was missing. Missing quarter-hours are delivered as missing (quality A02), which DataHub
+accepts: exit 0 means every message was accepted, even for a day the store holds no reading of
+(the last line and a warning count what is missing). ``--require-complete`` makes a missing value
+fail the run (exit 1), for a CI job or an acceptance test. Exit 0 all accepted (and complete, with
+``--require-complete``), 1 a message was rejected (or a value missing), 2 user error, 3 the
+environment failed.
 """
 
 from __future__ import annotations
@@ -29,9 +34,13 @@ def register(sub: argparse._SubParsersAction) -> None:
                    "(default on a simulated bench: acquire the day into a new run folder)")
     p.add_argument("--outbox", metavar="DIR", help="where messages go (default RUN/outbox/<date>)")
     p.add_argument("--format", choices=("json", "xml"), default="json")
-    p.add_argument("--schemas", metavar="DIR", help="DataHub schema folder (default: found "
-                   "automatically; without it only business rules are checked)")
+    p.add_argument("--schemas", metavar="DIR", help="DataHub schema folder with json/ and xml/ "
+                   "(default: $METERBENCH_DATAHUB_SCHEMAS; without either only the business "
+                   "rules are checked)")
     p.add_argument("--created", metavar="TIME", help="createdDateTime (default now)")
+    p.add_argument("--require-complete", action="store_true",
+                   help="exit 1 when any quarter-hour value is missing (default: missing values "
+                        "are delivered as A02 and only counted)")
     p.set_defaults(func=run)
 
 
@@ -106,4 +115,8 @@ def run(args: argparse.Namespace) -> int:
             print(f"  {reason}")
     print(f"{len(result.items)} message(s) for {day} in {outbox}: {len(result.rejected)} rejected, "
           f"{result.missing} quarter-hour value(s) missing")
-    return 1 if result.rejected else 0
+    if result.missing:
+        print(f"warning: {result.missing} quarter-hour value(s) of {day} are missing "
+              f"(delivered as A02){'' if args.require_complete else '; --require-complete makes this fail'}",
+              file=sys.stderr)
+    return 1 if result.rejected or (args.require_complete and result.missing) else 0

@@ -131,3 +131,44 @@ def test_sim_serves_a_lab_where_the_source_drives_the_meters_under_test(cli_env)
         proc.send_signal(signal.SIGINT)
         _, err = proc.communicate(timeout=20)
     assert proc.returncode == 0, err
+
+
+def test_daily_counts_a_day_without_readings_and_require_complete_fails_it(
+        tmp_path, monkeypatch, capsys):
+    """A day the store holds no reading of: all-A02 messages DataHub accepts, exit 0 with a
+    warning; with --require-complete the same day fails (exit 1)."""
+    import meterbench.cli
+
+    monkeypatch.chdir(tmp_path)
+    created = ["--created", "2026-06-02T06:00:00Z"]
+    assert meterbench.cli.main(["daily", "sim", "--date", "2026-06-01", *created]) == 0
+    run = str(tmp_path / "runs" / "daily-sim-2026-06-01")
+    capsys.readouterr()
+    assert meterbench.cli.main(["daily", "sim", "--date", "2026-06-02", "--run", run,
+                                "--outbox", "o2", *created]) == 0
+    out, err = capsys.readouterr()
+    assert "0 rejected, 192 quarter-hour value(s) missing" in out
+    assert "warning: 192 quarter-hour value(s) of 2026-06-02 are missing" in err
+    assert meterbench.cli.main(["daily", "sim", "--date", "2026-06-02", "--run", run,
+                                "--outbox", "o3", "--require-complete", *created]) == 1
+    # the complete day passes the same requirement
+    assert meterbench.cli.main(["daily", "sim", "--date", "2026-06-01", "--run", run,
+                                "--outbox", "o4", "--require-complete", *created]) == 0
+
+
+def test_help_texts_carry_no_documentation_markup(capsys):
+    import meterbench.cli
+
+    import argparse
+
+    def every_parser(p):
+        yield p
+        for action in p._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                for child in action.choices.values():
+                    yield from every_parser(child)
+
+    parsers = list(every_parser(meterbench.cli.build_parser()))
+    assert len(parsers) > 15  # the subcommands and their own subcommands (fleet, datahub, ...)
+    for p in parsers:
+        assert "``" not in p.format_help(), p.prog

@@ -26,8 +26,10 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    path, n = export_run(Path(args.run), args.format, Path(args.out) if args.out else None,
-                         everything=args.everything)
+    path, n, note = export_run(Path(args.run), args.format,
+                               Path(args.out) if args.out else None, everything=args.everything)
     print(f"meterbench: exported {n} rows to {path}", file=sys.stderr)
+    if note:
+        print(f"note: {note}", file=sys.stderr)
     print(path)
     return 0

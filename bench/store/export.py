@@ -22,7 +22,7 @@ import csv
 import json
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from meterbench.core.errors import UserError
 from meterbench.core.outfiles import atomic_output, check_output_path, spreadsheet_cell
@@ -168,6 +168,42 @@ def export_parquet(rows: Iterator[list[Row]], path: Path) -> int:
     return n
 
 
+class Exported(NamedTuple):
+    """What an export wrote, and a note when the bench period and the readings do not match."""
+
+    path: Path
+    rows: int
+    note: str | None
+
+
+def coverage_note(store: Store, period: tuple[int, int] | None) -> str | None:
+    """Say so when the stored readings do not cover the bench period the export is cut to.
+
+    An acquisition stopped early, or one started before the bench period, leaves the default
+    export short or nearly empty; the note names both spans and the ``--all`` way out.
+    """
+    if period is None:
+        return None
+    mid = "(request_ms + response_ms) / 2"
+    first, last = store._db.execute(
+        f"SELECT min({mid}), max({mid}) FROM readings WHERE value IS NOT NULL").fetchone()
+    start, end = period
+    span = f"the bench period is {_iso(start)} to {_iso(end)}"
+    if first is None:
+        return f"the store holds no reading ({span})"
+    if first <= start and last >= end:
+        return None
+    stored = f"the readings span {_iso(int(first))} to {_iso(int(last))}"
+    if last < start:
+        reason = "the period has not been reached yet; --all exports every stored reading"
+    elif last < end:
+        reason = ("the acquisition stopped before the period's end; resume it with "
+                  "meterbench acquire --out RUN")
+    else:
+        reason = "the readings begin after the period does"
+    return f"{span}, {stored}: {reason}"
+
+
 def _refuse_run_files(run_dir: Path, out: Path) -> None:
     """An export never replaces a file the run folder's own commands wrote (the store, above
     all), however ``--out`` names it (relative, via a symlink, a hard link)."""
@@ -183,9 +219,9 @@ def _refuse_run_files(run_dir: Path, out: Path) -> None:
 
 
 def export_run(run_dir: Path, fmt: str, out: Path | None = None, *,
-               everything: bool = False) -> tuple[Path, int]:
-    """Export ``run_dir``'s store; returns (file written, rows). Writing into the run folder
-    holds its lock (an export is a writer there like any other)."""
+               everything: bool = False) -> Exported:
+    """Export ``run_dir``'s store: the file written, its rows and a coverage note. Writing into
+    the run folder holds its lock (an export is a writer there like any other)."""
     if fmt not in FORMATS:
         raise UserError(f"unknown format {fmt!r}", field="--format", expected=" or ".join(FORMATS))
     run_dir = Path(run_dir)
@@ -206,6 +242,7 @@ def export_run(run_dir: Path, fmt: str, out: Path | None = None, *,
         raise UserError(str(exc), source=str(store_path)) from None
     try:
         period = None if everything else bench_period(run_dir, store)
+        note = coverage_note(store, period)
         rows = export_rows(store, period)
         write = export_csv if fmt == "csv" else export_parquet
         if inside:
@@ -215,4 +252,4 @@ def export_run(run_dir: Path, fmt: str, out: Path | None = None, *,
             n = write(rows, out)
     finally:
         store.close()
-    return out, n
+    return Exported(out, n, note)

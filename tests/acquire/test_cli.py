@@ -169,3 +169,16 @@ def test_a_fresh_real_acquisition_refuses_an_absent_serial_device(tmp_path, caps
     err = capsys.readouterr().err
     assert code == 2 and f"serial device {missing}" in err
     assert not out.exists()  # nothing created for an acquisition that never started
+
+
+def test_export_of_a_run_stopped_early_says_the_period_is_not_covered(acquired, tmp_path,
+                                                                      capsys):
+    """Stopped after its first commit, the run holds readings for a sliver of its bench period
+    at most: the default export says which spans differ and how to get every reading."""
+    assert main(["export", str(acquired["out"]), "--out", str(tmp_path / "r.csv")]) == 0
+    err = capsys.readouterr().err
+    note = next(line for line in err.splitlines() if line.startswith("note:"))
+    assert "the bench period is" in note and "the readings span" in note, note
+    assert ("not been reached yet; --all" in note or "stopped before the period's end" in note), note
+    assert main(["export", str(acquired["out"]), "--all", "--out", str(tmp_path / "a.csv")]) == 0
+    assert "note:" not in capsys.readouterr().err  # --all is not cut to the period

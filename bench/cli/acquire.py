@@ -14,7 +14,7 @@ from meterbench.acquisition.longrun import check_scale, run_acquisition
 from meterbench.acquisition.status import StatusDisplay, summary_line
 from meterbench.config.bench_file import load_bench
 from meterbench.core.errors import UserError
-from meterbench.core.timeutil import parse_duration
+from meterbench.core.timeutil import parse_wall_duration_s
 from meterbench.run.field_devices import field_devices
 from meterbench.run.folder import default_run_dir
 
@@ -45,11 +45,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     config = load_bench(args.bench, force_simulate=args.sim)
     check_scale(config, args.scale)  # NaN, inf, a stopped clock: refused before any folder exists
-    duration_s = None
-    if args.duration is not None:
-        duration_s = parse_duration(args.duration, field="--duration") / 1000.0
-        if duration_s <= 0:
-            raise UserError("duration must be positive", field="--duration")
+    duration_s = (None if args.duration is None
+                  else parse_wall_duration_s(args.duration, field="--duration"))
     out = Path(args.out) if args.out else default_run_dir(config.name)
     if not args.no_preflight and not (out / "store.sqlite").exists():
         field_devices(config).check_reachable()  # a typo'd port or an unplugged adapter: first

@@ -19,7 +19,7 @@ from datetime import datetime
 
 from meterbench.clocks.run_clock import RealClock
 from meterbench.config.bench_file import load_bench
-from meterbench.core.timeutil import to_ms
+from meterbench.core.timeutil import parse_wall_duration_s, to_ms
 from meterbench.run.field_devices import SimulatedField
 
 
@@ -28,12 +28,15 @@ def register(sub: argparse._SubParsersAction) -> None:
                        description=__doc__)
     p.add_argument("bench", nargs="?", default="sim", help="bench file or built-in name (default sim)")
     p.add_argument("--json", action="store_true", help="print the endpoints as one JSON line")
-    p.add_argument("--duration", type=float, default=None, metavar="SECONDS",
-                   help="stop by itself after this many seconds (default: until Ctrl-C or SIGTERM)")
+    p.add_argument("--duration", default=None, metavar="D",
+                   help="stop by itself after this wall-clock time, e.g. 90s, 30min, 12h, PT1H or "
+                        "a number of seconds (default: until Ctrl-C or SIGTERM)")
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.duration is not None:
+        args.duration = parse_wall_duration_s(args.duration, field="--duration")
     config = load_bench(args.bench, force_simulate=True)
     if config.kind == "lab":
         return _serve_lab(config, args)

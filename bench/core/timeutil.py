@@ -81,6 +81,25 @@ def format_iso_utc(ms: int) -> str:
     return dt.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+def parse_wall_duration_s(text: str, *, field: str) -> float:
+    """A positive stop-after duration in seconds, as the long-running commands take it.
+
+    Every form :func:`parse_duration` reads (``90s``, ``30min``, ``12h``, ``7d``, ``PT1H``) and a
+    bare number of seconds (``90``), so ``acquire`` and ``sim`` read ``--duration`` alike.
+    """
+    t = text.strip()
+    try:
+        seconds = float(t) if re.fullmatch(r"\d+(?:\.\d+)?", t) else \
+            parse_duration(t, field=field) / 1000.0
+    except UserError:
+        raise UserError(f"not a duration: {text!r}", field=field,
+                        expected="90s, 30min, 12h, 7d, PT1H or a number of seconds") from None
+    if not seconds > 0:
+        raise UserError(f"not a positive duration: {text!r}", field=field,
+                        expected="more than 0 s, e.g. 90s or 30min")
+    return seconds
+
+
 def parse_duration(text: str, *, source: str | None = None, field: str | None = None) -> int:
     """A duration as ms, from ISO 8601 (``PT15M``) or short form (``90s``, ``5min``, ``2h``, ``1d``)."""
     t = text.strip()

@@ -172,3 +172,12 @@ def test_help_texts_carry_no_documentation_markup(capsys):
     assert len(parsers) > 15  # the subcommands and their own subcommands (fleet, datahub, ...)
     for p in parsers:
         assert "``" not in p.format_help(), p.prog
+
+
+@pytest.mark.parametrize("duration", ["1s", "1", "PT1S"])
+def test_sim_duration_reads_like_acquire(duration, cli_env):
+    proc = subprocess.run([*MB, "sim", "--json", "--duration", duration], capture_output=True,
+                          text=True, timeout=60, env=cli_env)
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout.splitlines()[0])[0]["transport"] == "tcp"
+    assert proc.stderr.strip().endswith("stopped")

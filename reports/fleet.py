@@ -28,8 +28,13 @@ def kinds_figure(counts: dict[str, int], order: list[str]) -> Any:
     ax.barh(y, [counts[k] for k in names], color=figures.COLORS[0])
     ax.set_yticks(y, [k.replace("_", " ") for k in names])
     ax.invert_yaxis()
-    ax.set_xscale("log")
-    ax.set_xlabel("findings (log scale)")
+    values = [counts[k] for k in names]
+    if max(values) >= 20 * min(values):  # a log axis only where the counts span decades
+        ax.set_xscale("log")
+        ax.set_xlabel("findings (log scale)")
+    else:
+        ax.set_xlabel("findings")
+        ax.xaxis.get_major_locator().set_params(integer=True)
     for k, name in enumerate(names):
         ax.text(counts[name], k, f" {counts[name]:,}", va="center", fontsize=8)
     return fig
@@ -63,7 +68,7 @@ def heatmap_figure(heat: dict[str, Any]) -> Any:
 
 def errors_figure(errors: dict[str, list[float]]) -> Any:
     e = np.asarray(errors["error_pct"])
-    fig = figures.new_figure(9, 3.2)
+    fig = figures.new_figure(9, 3.2 if len(e) else 1.2)
     ax = fig.subplots()
     if not len(e):
         ax.text(0.5, 0.5, "no meter switched enough to estimate its error", ha="center",
@@ -87,9 +92,13 @@ def daily_figure(site: dict[str, Any]) -> Any:
     t = np.asarray(d["days"], dtype="datetime64[D]")
     fig = figures.new_figure(9, 2.6)
     ax = fig.subplots()
-    ax.plot(t, d["main"], color="black", label="main meter (import − export)")
-    ax.plot(t, d["serial"], color=figures.COLORS[1], label="Σ serial meters")
-    ax.plot(t, d["virtual"], color=figures.COLORS[0], label="virtual main point")
+    style = "o-" if len(t) <= 31 else "-"  # a short period's days as points too
+    ax.plot(t, d["main"], style, color="black", markersize=3, label="main meter (import − export)")
+    ax.plot(t, d["serial"], style, color=figures.COLORS[1], markersize=3, label="Σ serial meters")
+    ax.plot(t, d["virtual"], style, color=figures.COLORS[0], markersize=3,
+            label="virtual main point")
+    if len(t):
+        ax.set_xlim(t[0] - np.timedelta64(1, "D"), t[-1] + np.timedelta64(1, "D"))
     ax.axhline(0, color="black", linewidth=0.5)
     ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(ax.xaxis.get_major_locator()))
     ax.set_ylabel("kWh per day")

@@ -70,7 +70,7 @@ def _summary(data: dict[str, Any]) -> Section:
     rows = [(k, doc["findings"].get(k, 0), text) for k, text in data["kinds"].items()]
     return Section("summary", "Findings by kind", (
         line, table(KIND_COLUMNS, rows),
-        FigureBlock("kinds", "findings by kind", "Findings by kind (log scale).",
+        FigureBlock("kinds", "findings by kind", "Findings by kind (a log scale where the counts span decades).",
                     lambda: figs.kinds_figure(doc["findings"], list(data["kinds"])))))
 
 
@@ -137,15 +137,23 @@ def _share(value: Any, decimals: int = 4) -> str | None:
     return None if value is None else f"{value:.{decimals}f}"
 
 
+def _of(share: float | None, total: int) -> str:
+    """``k of n (share)``: the count a score's share stands for (the share is k / n)."""
+    if not total or share is None:
+        return f"0 of {total}"
+    return f"{round(share * total):,} of {total:,} ({share:.1%})"
+
+
 def _truth(gt: dict[str, Any]) -> Section:
     me, pv = gt["meter_error"], gt["pv"]
     return Section("truth", "Against the ground truth (synthetic fleet)", (
         table(TRUTH_COLUMNS, list(gt["kinds"].items())),
         key_values([
-            ("meters beyond their in-service limit",
-             f"{me['beyond_limit']}, flagged {_share(me['recall']) or 'n/a'}"),
-            ("meters within their limit flagged (false positives)",
-             f"{_share(me['false_positive_rate']) or 'n/a'} of {me['within_limit']}"),
+            ("meters beyond their in-service limit, flagged",
+             _of(me["recall"], me["beyond_limit"])),
+            ("meters within their limit, flagged (false positives)",
+             _of(me["false_positive_rate"], me["within_limit"])),
+            ("meters whose error could not be estimated", me.get("not_estimated")),
             ("95 % intervals that hold the true error", _share(me["ci95_coverage"], 3)),
             ("PV sites: negative-residual intervals explained as production",
              f"{_share(pv['explained_share']) or 'n/a'} ({pv['with_negative_residuals']} of "
@@ -172,10 +180,11 @@ def _worst(data: dict[str, Any]) -> Section:
                    table(FINDING_COLUMNS, s["findings"]),
                    FigureBlock(f"site-day:{s['site']}", f"{s['site']}: its worst day",
                                f"{s['site']}: main, serial meters and virtual point on "
-                               f"{s['day']}.", lambda s=s: figs.site_day_figure(s)),
-                   FigureBlock(f"site-daily:{s['site']}", f"{s['site']}: daily totals",
-                               f"{s['site']}: daily totals over the period.",
-                               lambda s=s: figs.daily_figure(s))]
+                               f"{s['day']}.", lambda s=s: figs.site_day_figure(s))]
+        if len(s["daily"]["days"]) > 1:  # one day's total is the day's figure above
+            blocks.append(FigureBlock(f"site-daily:{s['site']}", f"{s['site']}: daily totals",
+                                      f"{s['site']}: daily totals over the period.",
+                                      lambda s=s: figs.daily_figure(s)))
     if not blocks:
         blocks = [Paragraph("No site has findings.")]
     return Section("worst", "The worst sites", tuple(blocks))

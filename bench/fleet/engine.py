@@ -57,6 +57,8 @@ def dask_client(scheduler: str | None = None, workers: int | None = None,
     The local cluster has one single-threaded worker process per core (``workers`` to
     change): the kernels are numpy code that holds the GIL between calls, so processes, not
     threads, use the cores. Each worker's memory limit defaults to its share of the machine.
+    Its dashboard listens on a free port (``client.dashboard_link``): a fixed one would collide
+    with another cluster on the machine.
     """
     from dask.distributed import Client, LocalCluster
 
@@ -85,7 +87,7 @@ def dask_client(scheduler: str | None = None, workers: int | None = None,
     environ.pop("MALLOC_TRIM_THRESHOLD_", None)
     with dask.config.set({"distributed.nanny.pre-spawn-environ": environ}):
         cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True,
-                               dashboard_address=None, silence_logs=logging.CRITICAL,
+                               dashboard_address=":0", silence_logs=logging.CRITICAL,
                                memory_limit=memory_limit or "auto")
     client = Client(cluster)
     try:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 import time
 from datetime import time as dtime
 from pathlib import Path
@@ -39,6 +40,8 @@ def screen_command(dataset: Path, out: Path, *, scheduler: str | None = None,
     t_start = time.perf_counter()
     with dask_client(scheduler, workers, memory_limit) as client:
         n_workers = len(client.scheduler_info().get("workers", {}))
+        if progress is not None and getattr(client, "dashboard_link", None):
+            print(f"meterbench: Dask dashboard {client.dashboard_link}", file=sys.stderr)
         client.run(warm_up)  # loading the code is part of starting, not of screening
         t0 = time.perf_counter()
         results = run_blocks(dataset, settings, list(range(manifest.blocks)), client=client,

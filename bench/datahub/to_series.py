@@ -64,11 +64,19 @@ class MeteringPointReading:
 
 
 def message_files(path: Path) -> list[Path]:
-    """A message file, or every ``*.json``/``*.xml`` file of a folder (e.g. an outbox)."""
+    """A message file, or every ``*.json``/``*.xml`` file in a folder and its subfolders.
+
+    Subfolders count because a bench's outbox keeps one folder per day (``outbox/<day>/``):
+    the outbox itself is the natural thing to name. Hidden files and folders (``.git``, an
+    editor's swap files) are not messages.
+    """
     if path.is_dir():
-        files = sorted(p for p in path.iterdir() if p.suffix.lower() in (".json", ".xml"))
+        files = sorted(p for p in path.rglob("*")
+                       if p.suffix.lower() in (".json", ".xml") and p.is_file()
+                       and not any(part.startswith(".") for part in p.relative_to(path).parts))
         if not files:
-            raise UserError("no .json or .xml message files in the folder", source=str(path))
+            raise UserError("no .json or .xml message files in the folder or its subfolders",
+                            source=str(path))
         return files
     return [path]
 

@@ -15,5 +15,12 @@ def assert_same_table(a: Any, b: Any) -> None:
             x = a.column(name).to_numpy(zero_copy_only=False)
             y = b.column(name).to_numpy(zero_copy_only=False)
             assert x.tobytes() == y.tobytes(), name  # bit for bit, NaN included
+        elif L.pa().types.is_list(a.column(name).type) and \
+                L.pa().types.is_floating(a.column(name).type.value_type):
+            x, y = a.column(name).combine_chunks(), b.column(name).combine_chunks()
+            assert x.is_null().to_pylist() == y.is_null().to_pylist(), name
+            assert x.value_lengths().to_pylist() == y.value_lengths().to_pylist(), name
+            assert (x.flatten().to_numpy(zero_copy_only=False).tobytes()
+                    == y.flatten().to_numpy(zero_copy_only=False).tobytes()), name
         else:
             assert a.column(name).to_pylist() == b.column(name).to_pylist(), name

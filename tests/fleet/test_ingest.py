@@ -122,6 +122,31 @@ def test_xml_messages_ingest_like_json(tmp_path: Path) -> None:
         assert x.to_pylist() == y.to_pylist()
 
 
+def test_an_outbox_with_day_folders_ingests_like_a_flat_one(delivered: dict[str, Path],
+                                                           tmp_path: Path) -> None:
+    """A bench's outbox keeps one folder per day: naming the outbox is enough. Hidden files
+    and folders (an editor's, a VCS's) are not read as messages."""
+    import shutil
+
+    nested = tmp_path / "outbox"
+    files = sorted(delivered["outbox"].iterdir())
+    for k, f in enumerate(files):
+        day = nested / f"day-{k % 3}"
+        day.mkdir(parents=True, exist_ok=True)
+        shutil.copy(f, day / f.name)
+    (nested / ".trash").mkdir()
+    (nested / ".trash" / "broken.json").write_text("{not a message")
+    (nested / "day-0" / ".draft.json").write_text("{not a message")
+    _, flat = ingest([delivered["outbox"]], delivered["topology"], tmp_path / "flat")
+    _, deep = ingest([nested], delivered["topology"], tmp_path / "deep")
+    assert deep["files"] == flat["files"] == len(files)
+    assert deep["deliveries"] == flat["deliveries"]
+    for block in range(L.read_manifest(tmp_path / "flat").blocks):
+        # the same rows in the same order: a dataset's rows are sorted, not in file order
+        assert_same_table(pq.read_table(L.block_path(tmp_path / "flat", block)),
+                          pq.read_table(L.block_path(tmp_path / "deep", block)))
+
+
 def test_repeated_deliveries_stay_separate_rows(small_fleet: Path, delivered: dict[str, Path],
                                                 tmp_path: Path) -> None:
     ingest([delivered["outbox"]], delivered["topology"], tmp_path / "ds")

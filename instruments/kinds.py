@@ -42,6 +42,11 @@ class OptionSpec:
         return self.default is ...
 
 
+#: Help of the ``serial`` simulation option every shipped simulator takes.
+SIM_SERIAL_HELP = ("serial number the simulator reports in *IDN? (default: SIM0001, SIM0002, ... "
+                   "in the order of the bench file's instruments, so each is told apart)")
+
+
 @dataclass(frozen=True)
 class SimContext:
     """What a simulator is connected to in a simulated lab.

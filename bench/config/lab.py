@@ -271,6 +271,7 @@ def parse_instrument(tab: Table, simulate: bool) -> InstrumentSpec:
     assert sim_tab is not None
     sim_tab.declare(*kind.sim_options)
     sim = {key: _option(sim_tab, key, spec) for key, spec in kind.sim_options.items()}
+    sim = {key: value for key, value in sim.items() if value is not None}  # None: the simulator's own
     declared = options.get("accuracy_pct")
     if declared is not None and abs(sim.get("error_pct", 0.0)) > declared:
         raise sim_tab.error("error_pct", f"{sim['error_pct']} % exceeds the declared accuracy "

@@ -21,7 +21,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from meterbench.instruments.kinds import InstrumentKind, OptionSpec, SimContext
+from meterbench.instruments.kinds import SIM_SERIAL_HELP, InstrumentKind, OptionSpec, SimContext
 from meterbench.instruments.scpi.base import ScpiInstrument
 from meterbench.instruments.scpi.properties import (
     ON_OFF,
@@ -137,7 +137,7 @@ def _open(resource: str, options: object) -> Fluke6105A:
 def _simulate(context: SimContext, sim: Mapping[str, Any], options: Mapping[str, Any]) -> Any:
     from meterbench.instruments.sim.sim_power_standard import SimPowerStandard
 
-    return SimPowerStandard(context.circuit, serial=str(sim.get("serial", context.serial)))
+    return SimPowerStandard(context.circuit, serial=str(sim.get("serial") or context.serial))
 
 
 #: The registry entry (entry-point group ``meterbench.instruments``, name ``fluke6105a``).
@@ -146,6 +146,6 @@ INSTRUMENT = InstrumentKind(
     open=_open, simulate=_simulate,
     manual="Fluke Calibration, 6100B/6105A Electrical Power Standards, Users Manual, chapter 5 "
            "\"Remote Operation\"",
-    sim_options={"serial": OptionSpec(str, "SIM0001", "serial number the simulator reports")},
+    sim_options={"serial": OptionSpec(str, None, SIM_SERIAL_HELP)},
     limits={"max_current_a": MAX_CURRENT_A, "max_voltage_v": MAX_VOLTAGE_V,
             "min_frequency_hz": FREQUENCY_RANGE_HZ[0], "max_frequency_hz": FREQUENCY_RANGE_HZ[1]})

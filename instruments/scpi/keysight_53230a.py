@@ -30,7 +30,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from meterbench.instruments.kinds import InstrumentKind, OptionSpec, SimContext
+from meterbench.instruments.kinds import SIM_SERIAL_HELP, InstrumentKind, OptionSpec, SimContext
 from meterbench.instruments.scpi.base import ScpiInstrument
 from meterbench.instruments.scpi.errors import ResponseError
 from meterbench.instruments.scpi.properties import (
@@ -149,7 +149,7 @@ def _simulate(context: SimContext, sim: Mapping[str, Any], options: Mapping[str,
 
     return SimCounter(context.pulses.get(context.meter or ""), context.pulses["reference"],
                       context.time_ms, reference_constant=options["reference_constant"],
-                      serial=str(sim.get("serial", context.serial)))
+                      serial=str(sim.get("serial") or context.serial))
 
 
 #: The registry entry (entry-point group ``meterbench.instruments``, name ``keysight_53230a``).
@@ -163,4 +163,4 @@ INSTRUMENT = InstrumentKind(
                                               "from its manual or certificate"),
              "input_level_v": OptionSpec(float, ..., "trigger threshold (V) of both inputs, "
                                          "from the pulse outputs' levels")},
-    sim_options={"serial": OptionSpec(str, "SIM0003", "serial number the simulator reports")})
+    sim_options={"serial": OptionSpec(str, None, SIM_SERIAL_HELP)})

@@ -22,7 +22,7 @@ from collections.abc import Mapping, Sequence
 from enum import Enum
 from typing import Any
 
-from meterbench.instruments.kinds import InstrumentKind, OptionSpec, SimContext
+from meterbench.instruments.kinds import SIM_SERIAL_HELP, InstrumentKind, OptionSpec, SimContext
 from meterbench.instruments.scpi.base import ScpiInstrument
 from meterbench.instruments.scpi.errors import ResponseError
 from meterbench.instruments.scpi.properties import (
@@ -172,7 +172,7 @@ def _simulate(context: SimContext, sim: Mapping[str, Any], options: Mapping[str,
         raise ValueError(f"sim.error_pct {error} % exceeds the declared accuracy_pct "
                          f"{options['accuracy_pct']} %: the simulated certificate would lie")
     return SimPowerAnalyzer(context.circuit, context.time_ms, error_pct=error,
-                            serial=str(sim.get("serial", context.serial)))
+                            serial=str(sim.get("serial") or context.serial))
 
 
 #: The registry entry (entry-point group ``meterbench.instruments``, name ``yokogawa_wt1800``).
@@ -185,4 +185,4 @@ INSTRUMENT = InstrumentKind(
                                                     "reading, from the calibration certificate")},
     sim_options={"error_pct": OptionSpec(float, 0.0, "the simulated analyzer's true error, % "
                                                      "(within accuracy_pct)"),
-                 "serial": OptionSpec(str, "SIM0002", "serial number the simulator reports")})
+                 "serial": OptionSpec(str, None, SIM_SERIAL_HELP)})

@@ -103,7 +103,7 @@ def plan_text(bench: dict[str, Any]) -> str:
         basis += f" ({plan['country']})"
     parts = [f"Plan {plan.get('kind')}",
              f"decision rule {str(plan.get('rule', '')).replace('_', '-')} (ILAC-G8)",
-             f"limit basis {basis}", f"temperature band {plan.get('band')}"]
+             f"limit basis {basis}", f"temperature band {plan.get('band_name') or plan.get('band')}"]
     if plan.get("settle_s") is not None:
         parts.append(f"settle {numbers.fixed(plan['settle_s'], 0)} s")
     if plan.get("warmup_s") is not None:

@@ -205,3 +205,10 @@ def test_lab_point_columns_show_keys_other_parts_add_when_present():
                        ("meter constant (imp/kWh)", "1000"), ("ν_eff", "∞"), ("k", "2.00")):
         assert t.rows[0][heads.index(head)].text == text
         assert t.rows[1][heads.index(head)].text in ("—", "n/a")  # a record without the key
+
+
+def test_the_plan_names_its_temperature_band_by_its_range(lab_report):
+    # the band's index (0) means nothing to a reader; its range from the limits table does
+    text = lab_report.html.read_text("utf-8")
+    assert "temperature band +5..+30 °C" in text
+    assert "temperature band 0" not in text

@@ -65,7 +65,7 @@ POINT_COLUMNS = (
     Column("error", "value", unit="%", decimals=3, signed=True, emphasis=_failed),
     Column("U", "uncertainty", unit="%", decimals=3, emphasis=_u_above_target),
     Column("U target", "data.target_pct", unit="%", decimals=3, optional=True),
-    Column("ν_eff", "data.dof_eff", decimals=1, optional=True),
+    Column("ν_eff", lambda r: numbers.dof((r.get("data") or {}).get("dof_eff")), optional=True),
     Column("k", "data.k", decimals=2, optional=True),
     Column("limit", _limit, unit="%"),
     Column("pulses meter / reference", _pulses, kind="text", optional=True),

@@ -66,6 +66,25 @@ def fixed(value: Any, decimals: int, *, signed: bool = False) -> str | None:
     return text
 
 
+#: Above this many effective degrees of freedom, Student's t at 95.45 % is 2.000 to three
+#: decimals (GUM Table G.2 tends to k = 2): a larger ν_eff is printed as a bound, not as digits.
+DOF_SHOWN_UP_TO = 10_000
+
+
+def dof(value: Any) -> str | None:
+    """Effective degrees of freedom as a reader wants them: an integer, ``> 10,000`` or ``∞``."""
+    if value is None:
+        return None
+    v = math.inf if value == "inf" else float(value)
+    if math.isnan(v):
+        return "n/a"
+    if math.isinf(v):
+        return "∞"
+    if v > DOF_SHOWN_UP_TO:
+        return f"> {DOF_SHOWN_UP_TO:,}"
+    return f"{math.floor(v):,}"
+
+
 def quantity(value: Any, unit: str | None, *, signed: bool = False) -> str | None:
     """A value in its unit's precision (without the unit)."""
     if value is None or isinstance(value, str):

@@ -46,6 +46,7 @@ from meterbench.pipeline.labelling import (
     diagnose_labelling,
 )
 from meterbench.pipeline.series import IntervalSeries
+from meterbench.reports import numbers
 
 STAGE = "field"
 #: Timeliness presets: local time of day on the day after the delivered day. NO: Elhubstandard
@@ -223,7 +224,7 @@ def field_acceptance(operator: IntervalSeries, reference: IntervalSeries, *, ope
                detail=f"{int(mask.sum())} intervals, {ref_total:.3f} kWh on the reference {reference_id}; "
                f"95 % CI {bias - half:+.3f} … {bias + half:+.3f} % (scatter); U includes the "
                f"reference's class {s.reference_class} and quantization, k = {k:.3g} "
-               f"(ν_eff {dof:.0f}); {s.limit_text}",
+               f"(ν_eff {numbers.dof(dof)}); {s.limit_text}",
                data=dict(ci95_low=bias - half, ci95_high=bias + half, u_scatter_pct=u_stat,
                          u_reference_meter_pct=u_refmeter, u_quantization_pct=u_q,
                          dof_eff=dof_json(dof), k=k, reference=reference_id)),

@@ -157,9 +157,9 @@ def test_daily_counts_a_day_without_readings_and_require_complete_fails_it(
 
 
 def test_help_texts_carry_no_documentation_markup(capsys):
-    import meterbench.cli
-
     import argparse
+
+    import meterbench.cli
 
     def every_parser(p):
         yield p

@@ -212,3 +212,14 @@ def test_the_plan_names_its_temperature_band_by_its_range(lab_report):
     text = lab_report.html.read_text("utf-8")
     assert "temperature band +5..+30 °C" in text
     assert "temperature band 0" not in text
+
+
+@pytest.mark.parametrize(("dof", "text"), [
+    (None, None), ("inf", "∞"), (float("inf"), "∞"), (float("nan"), "n/a"), (12.7, "12"),
+    (9_999.9, "9,999"), (10_001, "> 10,000"), (216_281_915, "> 10,000"),
+])
+def test_effective_degrees_of_freedom_print_as_a_reader_wants_them(dof, text):
+    # truncated, as GUM G.4.1 allows; beyond 10,000 k is 2.000 and the digits mean nothing
+    from meterbench.reports import numbers
+
+    assert numbers.dof(dof) == text

@@ -201,9 +201,10 @@ def run_field(args: argparse.Namespace) -> int:
         for side, reading in messages.items():
             print(f"  {side} messages: {reading.describe()}")
         for r in res.records:
-            value = "" if r.value is None or not math.isfinite(r.value) else f"{r.value:.4g} {r.unit}"
-            u = f" ± {r.uncertainty:.3g}" if r.uncertainty is not None else ""
-            print(f"  {r.verdict:16s} {r.name}: {value}{u} — {r.detail}")
+            has_value = r.value is not None and math.isfinite(r.value)
+            value = f" {r.value:.4g} {r.unit}".rstrip() if has_value else ""
+            u = f" ± {r.uncertainty:.3g}" if has_value and r.uncertainty is not None else ""
+            print(f"  {r.verdict:16s} {r.name}:{value}{u} — {r.detail}")
     return 1 if failed else 0
 
 

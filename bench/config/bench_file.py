@@ -223,6 +223,14 @@ class BenchConfig:
     def main(self) -> MeterSpec:
         return self.by_role("main")[0]
 
+    @property
+    def virtual_point(self) -> str:
+        """The site's virtual main point as records name it: its GSRN when the bench gives one.
+
+        Every netting record is about this one point, so they share this subject.
+        """
+        return self.datahub.virtual_main_gsrn or f"virtual main point of {self.main.id}"
+
     def load(self, load_id: str) -> LoadSpec:
         return next(x for x in self.loads if x.id == load_id)
 

@@ -114,7 +114,7 @@ def conservation_record(analysis: Analysis) -> Record:
     main = analysis.meters[cfg.main.id]
     events = {e.kind for e in main.events}
     if events & {"rollover", "reset"}:
-        return fact("netting.main_register", "site", None, "kWh",
+        return fact("netting.main_register", cfg.virtual_point, None, "kWh",
                     "not checkable: the main meter's register rolled over or was reset during "
                     "the period, so its difference is not the energy that flowed")
     gaps, bounds, worst_missing, detail = [], [], 0, []
@@ -122,7 +122,7 @@ def conservation_record(analysis: Analysis) -> Record:
                                    ("energy.export", n.virtual.export_kwh, n.subs.export_kwh)):
         r = main.readings[channel]
         if len(r.values) < 2 or r.times_ms[0] > analysis.start_ms or r.times_ms[-1] < analysis.end_ms:
-            return fact("netting.main_register", "site", None, "kWh",
+            return fact("netting.main_register", cfg.virtual_point, None, "kWh",
                         f"not checkable: the main meter's {channel} readings do not cover the "
                         "period's ends")
         register = float(np.interp(analysis.end_ms, r.times_ms, r.values)
@@ -139,7 +139,7 @@ def conservation_record(analysis: Analysis) -> Record:
         bounds.append(max(reading_step_kwh(cfg.main.model, r.values, channel), 1e-9))
     k = max(range(len(gaps)), key=lambda i: abs(gaps[i]) / bounds[i])  # the worst channel
     rec = simple_acceptance(
-        "netting.main_register", "site", gaps[k], "kWh", low=-bounds[k], high=bounds[k],
+        "netting.main_register", cfg.virtual_point, gaps[k], "kWh", low=-bounds[k], high=bounds[k],
         detail="Σ (virtual main point + serial points) − main register difference, within one "
                "register step; " + "; ".join(detail),
         data=dict(missing_intervals=worst_missing, gaps_kwh=gaps, bounds_kwh=bounds))
@@ -151,7 +151,7 @@ def conservation_record(analysis: Analysis) -> Record:
 def negative_residuals_record(analysis: Analysis) -> Record:
     n = analysis.netting
     negatives = int(np.count_nonzero(n.virtual.negative_import))
-    return simple_acceptance("netting.negative_residuals", "virtual main point",
+    return simple_acceptance("netting.negative_residuals", analysis.config.virtual_point,
                              float(negatives), "intervals", high=0.0,
                              detail=f"policy {n.virtual.policy}" + _causes(n.diagnosis.codes))
 

@@ -172,7 +172,7 @@ def check_virtual_point(world: SimWorld, analysis: Analysis) -> VirtualPointTrut
         contributions[m] = float(np.hypot(u_class, u_q))
     bound = 2.0 * float(np.sqrt(sum(u * u for u in contributions.values())))
     return VirtualPointTruth(
-        point=cfg.datahub.virtual_main_gsrn or f"virtual main point of {cfg.main.id}",
+        point=cfg.virtual_point,
         virtual_kwh=float(np.sum(n.virtual.import_kwh[complete])),
         true_kwh=float(np.sum(true_virtual[complete])), bound_kwh=bound,
         expected=len(starts), recovered=int(complete.sum()), contributions=contributions)

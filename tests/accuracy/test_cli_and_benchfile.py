@@ -51,6 +51,14 @@ def test_cli_field_text_and_deadline_preset(tmp_path, capsys):
     out = capsys.readouterr().out
     assert code == 0, out
     assert "delivered on time" in out and "2 of 2 days on time" in out
+    # every line names a value or says why there is none, never an empty field before the dash
+    assert not [line for line in out.splitlines() if ":  —" in line or ": —  " in line], out
+    # without delivery times the timeliness line says why it was not evaluated, with no value
+    main(["accuracy", "field", str(op), str(rf), "--operator-class", "B",
+          "--reference-class", "C"])
+    out = capsys.readouterr().out
+    line = next(x for x in out.splitlines() if "delivered on time" in x)
+    assert "delivered on time: — not evaluated" in line, line
 
 
 def test_cli_field_bad_deliveries_file_is_a_user_error(tmp_path, capsys):

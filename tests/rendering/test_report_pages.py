@@ -223,3 +223,12 @@ def test_effective_degrees_of_freedom_print_as_a_reader_wants_them(dof, text):
     from meterbench.reports import numbers
 
     assert numbers.dof(dof) == text
+
+
+def test_the_netting_records_share_one_subject_the_virtual_point(field_report):
+    """Conservation, negative residuals and the truth check are all about the virtual main
+    point: one subject, its GSRN (the report groups records by subject)."""
+    netting = [r for r in field_report.results["records"] if r["id"].startswith("netting.")]
+    assert {r["check"] for r in netting} == {"netting.main_register", "netting.negative_residuals",
+                                             "netting.virtual_vs_truth"}
+    assert {r["subject"] for r in netting} == {"571313100000000010"}, netting

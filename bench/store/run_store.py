@@ -263,8 +263,23 @@ class Store:
         try:
             if not self.read_only:
                 self.commit()
+                self._leave_wal()
         finally:
             self._db.close()
+
+    def _leave_wal(self) -> None:
+        """Fold the write-ahead log into the store and go back to one file on closing.
+
+        WAL lets readers (``export``, a report) read while an acquisition writes; once the writer
+        is gone it only costs two side files, and a read-only reader of a WAL store leaves
+        ``-wal``/``-shm`` behind that it cannot remove. Another open connection makes this
+        fail (SQLITE_BUSY); the store then stays in WAL mode, complete as it is, until the next
+        writer closes. The next writer switches WAL on again when it opens.
+        """
+        try:
+            self._db.execute("PRAGMA journal_mode=DELETE")
+        except sqlite3.OperationalError:
+            pass
 
     def __enter__(self) -> Store:
         return self

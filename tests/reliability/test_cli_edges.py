@@ -124,3 +124,15 @@ def test_output_into_a_pipe_closed_early_ends_quietly(cli_env: dict[str, str]) -
     err = proc.stderr.read().decode()
     assert proc.wait(timeout=60) == 0, err
     assert err == "", err
+
+
+def test_a_closed_store_is_one_file_and_reading_it_leaves_nothing(tiny_run: Path,
+                                                                  tmp_path: Path) -> None:
+    """The writer folds its write-ahead log in on closing; a read-only export then cannot
+    leave ``-wal``/``-shm`` files it has no right to remove."""
+    def side_files() -> list[str]:
+        return sorted(p.name for p in tiny_run.glob("store.sqlite-*"))
+
+    assert side_files() == []
+    assert meterbench.cli.main(["export", str(tiny_run), "--out", str(tmp_path / "r.csv")]) == 0
+    assert side_files() == []

@@ -38,7 +38,7 @@ def _outside(r: dict[str, Any]) -> bool:
 def record_columns(*, subject: bool = True, rule: bool = False, name: str = "check") -> list[Column]:
     cols = [Column(name, "name", kind="text")]
     if subject:
-        cols.append(Column("subject", "subject", kind="text"))
+        cols.append(Column("subject", "subject", kind="code"))  # a meter id or a GSRN
     cols += [Column("value", _value, missing="not evaluated", emphasis=_outside),
              Column("unit", _unit, kind="text"),
              Column("limit", _limit, missing="—"),

@@ -127,16 +127,17 @@ def run_blocks(dataset: Path, settings: ScreenSettings, blocks: list[int], *,
             if progress:
                 progress(done, len(blocks), site_days, time.perf_counter() - t0)
         return [results[b] for b in blocks]
-    from dask.distributed import as_completed
-
     futures = client.map(task, [str(dataset)] * len(blocks), blocks, settings=settings,
                          pure=False, retries=TASK_RETRIES,
                          key=[f"meterbench-fleet-block-{b}-{os.getpid()}-{t0}" for b in blocks])
     block_of = {f.key: b for f, b in zip(futures, blocks, strict=True)}
     failed: list[str] = []
     try:
-        for future in as_completed(futures):
+        for future in settled(futures):
             b = block_of[future.key]
+            if future.status == "cancelled":
+                failed.append(f"block {b}: cancelled by the scheduler")
+                continue
             if future.status != "finished":
                 exc = future.exception()
                 if isinstance(exc, UserError):
@@ -156,6 +157,23 @@ def run_blocks(dataset: Path, settings: ScreenSettings, blocks: list[int], *,
                                f"({'; '.join(sorted(failed)[:3])}"
                                f"{'; …' if len(failed) > 3 else ''}); nothing was written")
     return [results[b] for b in blocks]
+
+
+def settled(futures: list[Any]) -> Iterator[Any]:
+    """Each future once it has settled (finished, failed or cancelled), in completion order.
+
+    A future can be reported done and then be *lost*: the worker holding its result died before
+    the result was fetched. The scheduler computes it again, so a lost future is waited for once
+    more instead of being taken for a failure.
+    """
+    from dask.distributed import as_completed
+
+    pending = as_completed(futures)
+    for future in pending:
+        if future.status in ("finished", "error", "cancelled"):
+            yield future
+        else:
+            pending.add(future)
 
 
 def _one_line(exc: BaseException) -> str:

@@ -65,6 +65,34 @@ def test_a_block_that_keeps_killing_its_worker_is_reported_not_dropped(small_fle
     assert "block 1: KilledWorker" in text and "nothing was written" in text
 
 
+def _double(x: int) -> int:
+    return 2 * x
+
+
+def test_a_result_lost_with_its_worker_is_waited_for_not_failed() -> None:
+    """A block reported done whose worker dies before its result is fetched is *lost*: Dask
+    computes it again, and the screen waits for that instead of calling the block failed
+    (a run under load once ended "block 4: NoneType: None", exit 3). The exact moment of that
+    run (the status flipping between being yielded and being read) cannot be forced from
+    outside; this holds ``settled`` to waiting for a lost future until it is finished again."""
+    from meterbench.fleet.engine import settled
+
+    with dask_client(workers=2) as client:
+        first, second = client.scheduler_info()["workers"]
+        future = client.submit(_double, 21, workers=[first], allow_other_workers=True,
+                               pure=False)
+        while future.status != "finished":
+            time.sleep(0.05)
+        os.kill(client.run(os.getpid)[first], signal.SIGKILL)
+        deadline = time.monotonic() + 30
+        while future.status == "finished" and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert future.status == "lost"  # the situation the screen must survive
+        got = list(settled([future]))
+        assert [f.key for f in got] == [future.key] and got[0].status == "finished"
+        assert got[0].result() == 42
+
+
 # ---- an external cluster: `dask scheduler` and two `dask worker` processes on 127.0.0.1 ----
 
 def _dask(*args: str) -> list[str]:

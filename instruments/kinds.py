@@ -65,6 +65,11 @@ class SimContext:
     pulses: Mapping[str, Any] = field(default_factory=dict)
     meter: str | None = None
 
+    def serial_for(self, sim: Mapping[str, Any]) -> str:
+        """The serial number a simulator reports: the bench file's ``sim.serial``, else the
+        lab's (one per instrument, so two of one model are told apart)."""
+        return str(sim.get("serial") or self.serial)
+
 
 @dataclass(frozen=True)
 class InstrumentKind:

@@ -137,7 +137,7 @@ def _open(resource: str, options: object) -> Fluke6105A:
 def _simulate(context: SimContext, sim: Mapping[str, Any], options: Mapping[str, Any]) -> Any:
     from meterbench.instruments.sim.sim_power_standard import SimPowerStandard
 
-    return SimPowerStandard(context.circuit, serial=str(sim.get("serial") or context.serial))
+    return SimPowerStandard(context.circuit, serial=context.serial_for(sim))
 
 
 #: The registry entry (entry-point group ``meterbench.instruments``, name ``fluke6105a``).

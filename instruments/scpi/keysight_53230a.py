@@ -149,7 +149,7 @@ def _simulate(context: SimContext, sim: Mapping[str, Any], options: Mapping[str,
 
     return SimCounter(context.pulses.get(context.meter or ""), context.pulses["reference"],
                       context.time_ms, reference_constant=options["reference_constant"],
-                      serial=str(sim.get("serial") or context.serial))
+                      serial=context.serial_for(sim))
 
 
 #: The registry entry (entry-point group ``meterbench.instruments``, name ``keysight_53230a``).

@@ -172,7 +172,7 @@ def _simulate(context: SimContext, sim: Mapping[str, Any], options: Mapping[str,
         raise ValueError(f"sim.error_pct {error} % exceeds the declared accuracy_pct "
                          f"{options['accuracy_pct']} %: the simulated certificate would lie")
     return SimPowerAnalyzer(context.circuit, context.time_ms, error_pct=error,
-                            serial=str(sim.get("serial") or context.serial))
+                            serial=context.serial_for(sim))
 
 
 #: The registry entry (entry-point group ``meterbench.instruments``, name ``yokogawa_wt1800``).

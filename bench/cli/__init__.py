@@ -93,7 +93,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help()
         return 2
     try:
-        return int(args.func(args) or 0)
+        status = int(args.func(args) or 0)
+        sys.stdout.flush()  # a pipe buffers: its closed reader shows here, not at exit
+        return status
     except BrokenPipeError:  # output piped into head or less that quit early: not an error
         _silence_stdout()
         return 0

@@ -325,6 +325,7 @@ def process_fault_run(tmp_path_factory: pytest.TempPathFactory) -> ProcessFaultR
         t0 = clock.now_ms()
         procs[-1].send_signal(signal.SIGKILL)
         procs[-1].wait()
+        at_sim(39.5)                                   # dead over the 00:38 and 00:39 polls
         procs.append(launch())                         # same ports, same world
         windows.append((t0, clock.now_ms()))
 

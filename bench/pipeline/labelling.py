@@ -16,8 +16,6 @@ start, so the correction subtracts ``s``.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
-from zoneinfo import ZoneInfo
 
 import numpy as np
 
@@ -25,6 +23,7 @@ from meterbench.core.quality import Quality
 from meterbench.core.timeutil import MS_PER_HOUR
 from meterbench.pipeline.localday import DEFAULT_ZONE, reindex
 from meterbench.pipeline.series import IntervalSeries
+from meterbench.pipeline.zone_hours import hour_facts
 
 NONE = "none"
 SHIFT = "shift"
@@ -74,16 +73,12 @@ def _s(ms: int | None) -> float | None:
 
 
 def is_summer_time(times_ms: np.ndarray, zone: str = DEFAULT_ZONE) -> np.ndarray:
-    """True where daylight-saving time is in force in ``zone`` (evaluated once per UTC hour)."""
+    """True where daylight-saving time is in force in ``zone`` (evaluated once per UTC hour,
+    from the zone's table of hours: :func:`meterbench.pipeline.zone_hours.hour_facts`)."""
     t = np.asarray(times_ms, dtype=np.int64)
     if not t.size:
         return np.zeros(0, dtype=bool)
-    tz = ZoneInfo(zone)
-    hours = t // MS_PER_HOUR
-    uniq, inv = np.unique(hours, return_inverse=True)
-    flags = np.array([bool(datetime.fromtimestamp(int(h) * 3600, UTC).astimezone(tz).dst())
-                      for h in uniq.tolist()])
-    return flags[inv].reshape(t.shape)
+    return hour_facts(t // MS_PER_HOUR, zone)[0]
 
 
 def _duration_words(ms: int) -> str:

@@ -155,6 +155,7 @@ def _direction(path: Path, m: L.Manifest, topo: L.Topology, table: Any, name: st
     missing |= qual == Quality.MISSING  # a missing value has no number
     np.copyto(kwh, np.nan, where=missing)
     np.copyto(qual, np.uint8(Quality.MISSING), where=missing)
+    _refuse_infinity(path, m, name, kwh, point[keep], day[keep], keep)
     got[point[keep], day[keep]] = True
     got_ms[point[keep], day[keep]] = delivered[keep]
     duplicates, conflicts = _repeats(order, key, last, offsets, values, quality, point, day)
@@ -164,6 +165,23 @@ def _direction(path: Path, m: L.Manifest, topo: L.Topology, table: Any, name: st
         qual[none] = Quality.MEASURED
         got[none] = True
     return Direction(kwh, qual, got, got_ms, duplicates, conflicts)
+
+
+def _refuse_infinity(path: Path, m: L.Manifest, name: str, kwh: np.ndarray,
+                     point: np.ndarray, day: np.ndarray, row: np.ndarray) -> None:
+    """An infinite screened value is a malformed delivery: one line naming its row.
+
+    Energy is finite; a missing value is NaN or carries the missing quality. With every value
+    finite or NaN, the checks may count NaN as 0 where ``np.nan_to_num`` would also turn an
+    infinity into the largest float.
+    """
+    if not np.isinf(kwh).any():
+        return
+    pt, t = divmod(int(np.flatnonzero(np.isinf(kwh).reshape(-1))[0]), m.n_intervals)
+    d = int(np.searchsorted(m.day_first_index, t, side="right") - 1)
+    k = int(row[np.flatnonzero((point == pt) & (day == d))[0]])
+    raise _fail(path, f"row {k + 1}: an infinite {name} value for {m.day_of(d)}", name,
+                "finite numbers (a missing value: NaN or quality 0)")
 
 
 def _repeats(order: np.ndarray, key: np.ndarray, last: np.ndarray, offsets: np.ndarray,

@@ -36,11 +36,31 @@ def main_net_of(data: BlockData, st: Sites) -> np.ndarray:
     return data.imp.kwh[st.main] - data.exp.kwh[st.main]
 
 
-def _reference(main_net: np.ndarray, serial: np.ndarray, st: Sites) -> np.ndarray:
-    """Per serial meter: its site's main net (import − export) less the site's other meters."""
-    total = np.zeros_like(main_net)
-    np.add.at(total, st.serial_site, np.nan_to_num(serial))
-    return main_net[st.serial_site] - (total[st.serial_site] - np.nan_to_num(serial))
+def _reference(main_net: np.ndarray, serial: np.ndarray, st: Sites,
+               meters: np.ndarray | None = None) -> np.ndarray:
+    """Per serial meter (every one, or the rows ``meters``): its site's main net (import −
+    export) less the site's other serial meters, NaN counted as 0.
+
+    Only the sites of the meters asked about are summed. A site's total starts from zero and
+    adds its meters in row order, one meter position at a time for all sites together (the
+    same additions in the same order as adding row by row). Values are finite or NaN
+    (:func:`meterbench.fleet.assemble.read_block` refuses infinities), so ``NaN → 0`` is all
+    ``np.nan_to_num`` would do.
+    """
+    rows = np.arange(len(st.serial)) if meters is None else np.asarray(meters)
+    filled = _nan_to_zero(serial)
+    sites, at = np.unique(st.serial_site[rows], return_inverse=True)
+    bounds = np.searchsorted(st.serial_site, np.arange(len(st.main) + 1))
+    first, count = bounds[sites], bounds[sites + 1] - bounds[sites]
+    total = np.zeros((len(sites), serial.shape[1]))
+    for k in range(int(count.max(initial=0))):
+        has = np.flatnonzero(count > k)
+        total[has] += filled[first[has] + k]
+    return main_net[st.serial_site[rows]] - (total[at] - filled[rows])
+
+
+def _nan_to_zero(values: np.ndarray) -> np.ndarray:
+    return np.where(np.isnan(values), 0.0, values)
 
 
 def _changes(values: np.ndarray) -> np.ndarray:
@@ -76,14 +96,15 @@ def labelling_findings(rows: K.FindingRows, m: L.Manifest, data: BlockData, st: 
                                 m.resolution_ms)
         corrected[j] = reindex(apply_label_correction(series, diag), m.start_ms,
                                m.end_ms).quantity
-    spoiled = np.isin(st.serial_site, st.serial_site[list(found)]) if found else None
-    if spoiled is not None:
+    if found:  # the other meters of a site with a mislabelled one: against the corrected
+        spoiled = np.isin(st.serial_site, st.serial_site[list(found)])
         again = np.flatnonzero(spoiled & ~skip & ~np.isin(np.arange(len(st.serial)),
                                                           list(found)))
         if len(again):
-            reference = np.where(usable, _reference(main_net, corrected, st), np.nan)
-            for j in again.tolist():
-                diag = _diagnose_labelling(m, starts, serial_kwh[j], reference[j])
+            ref_again = np.where(usable[again], _reference(main_net, corrected, st, again),
+                                 np.nan)
+            for j, ref in zip(again.tolist(), ref_again, strict=True):
+                diag = _diagnose_labelling(m, starts, serial_kwh[j], ref)
                 if diag.is_error:
                     found[j] = diag
     wrong = np.zeros(len(st.serial), dtype=bool)
@@ -112,7 +133,7 @@ def _diagnose_labelling(m: L.Manifest, starts: np.ndarray, serial: np.ndarray,
     """
     reach = MAX_SHIFT_MS // m.resolution_ms
     d_op = _changes(serial)
-    switching = np.nan_to_num(np.abs(d_op)) >= SWITCH_KWH
+    switching = np.abs(d_op) >= SWITCH_KWH  # NaN: not switching
     near = np.convolve(switching.astype(np.float64), np.ones(2 * reach + 1), "same") > 0.5
     d_ref = np.where(near, _changes(reference), np.nan)
     op = IntervalSeries(starts, d_op, _present(d_op), m.resolution_ms)

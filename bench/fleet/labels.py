@@ -71,18 +71,18 @@ def _changes(values: np.ndarray) -> np.ndarray:
 
 
 def labelling_findings(rows: K.FindingRows, m: L.Manifest, data: BlockData, st: Sites,
-               main_net: np.ndarray, usable: np.ndarray, skip: np.ndarray
-               ) -> tuple[np.ndarray, np.ndarray]:
+                       main_net: np.ndarray, serial_kwh: np.ndarray, usable: np.ndarray,
+                       skip: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Labelling diagnosis of the scan's candidates.
 
-    Returns the serial meters found wrong and every serial meter's import with the labelling
+    ``serial_kwh`` is the serial meters' import (rows of ``st.serial``). Returns the serial
+    meters found wrong and every serial meter's import with the labelling
     corrections applied (:func:`meterbench.pipeline.labelling.apply_label_correction`). A
     mislabelled meter spoils the reference of the other meters of its site, so those are
     diagnosed once more against a reference built from the corrected series.
     """
     starts = m.start_ms + m.resolution_ms * np.arange(m.n_intervals, dtype=np.int64)
     summer = is_summer_time(starts, m.zone)
-    serial_kwh = data.imp.kwh[st.serial]
     reference = np.where(usable, _reference(main_net, serial_kwh, st), np.nan)
     candidates = lag_candidates(serial_kwh, reference, [~summer, summer]) & ~skip
     found: dict[int, LabellingDiagnosis] = {}

@@ -5,9 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from meterbench.fleet import error_estimate
 from meterbench.fleet import layout as L
 from meterbench.fleet.assemble import block_sites, read_block
 from meterbench.fleet.error_estimate import estimate_errors
@@ -62,6 +64,30 @@ def test_interval_covers_the_truth_about_95_percent_of_the_time() -> None:
     assert 0.90 * n_sites <= hits <= 0.99 * n_sites, hits
     diff = est.error_pct - np.array(truth)
     assert abs(diff.mean()) < 3 * diff.std() / np.sqrt(n_sites)  # no bias beyond chance
+
+
+def test_sites_fitted_a_few_at_a_time_give_what_all_at_once_gives(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each site's fit is its own: chunking for the cache changes no bit (with gaps and NaN)."""
+    rng = np.random.default_rng(3)
+    mains, serials, site = [], [], []
+    for s in range(40):
+        errors = list(rng.uniform(-0.05, 0.05, size=1 + s % 3))
+        main, serial = _site(rng, 960, errors, noise=0.05)
+        mains.append(main)
+        serials.extend(serial)
+        site.extend([s] * len(errors))
+    main_net, serial = np.array(mains), np.array(serials)
+    serial[rng.random(serial.shape) < 0.01] = np.nan
+    usable = rng.random(serial.shape) > 0.02
+    results = []
+    for chunk in (1, 960, 1 << 30):  # one site at a time, a few, all
+        monkeypatch.setattr(error_estimate, "CHUNK_VALUES", chunk)
+        results.append(estimate_errors(main_net, serial, np.array(site), usable))
+    assert results[0].estimated.sum() > 30
+    for other in results[1:]:
+        for name in ("error_pct", "low_pct", "high_pct", "used", "estimated"):
+            assert getattr(other, name).tobytes() == getattr(results[0], name).tobytes(), name
 
 
 def test_a_meter_that_never_switches_is_not_estimated() -> None:

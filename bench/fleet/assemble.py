@@ -39,6 +39,10 @@ class Direction:
 
 @dataclass(frozen=True)
 class BlockData:
+    """A block on the period's grid. ``topo`` is the block's topology in screen order (the
+    main meters by site, then the serial meters grouped by site: :func:`screen_order`), and
+    row k of every array is topology row k."""
+
     topo: L.Topology
     imp: Direction
     exp: Direction
@@ -84,8 +88,10 @@ def _list_column(table: Any, name: str, dtype: Any, path: Path
 
 
 def read_block(dataset: Path, manifest: L.Manifest, topo: L.Topology, block: int) -> BlockData:
-    """Read and check one block file, and place its deliveries on the grid."""
+    """Read and check one block file, and place its deliveries on the grid (rows in
+    :func:`screen_order`)."""
     path = L.block_path(dataset, block)
+    topo = topo.select(screen_order(topo))
     table = _read_points(path, manifest)
     unit_codes, units = _dictionary_codes(table, "unit")
     used = sorted({units[c] for c in np.unique(unit_codes).tolist()})
@@ -281,12 +287,19 @@ def _copy_segments(targets: tuple[np.ndarray, ...], sources: tuple[np.ndarray, .
 
 @dataclass(frozen=True)
 class Sites:
-    """Index arrays of a block: main point per site, serial points and their site rows."""
+    """Index arrays of a block: main point per site, serial points and their site rows.
+
+    ``main_rows`` and ``serial_rows`` select the same rows as ``main`` and ``serial``: slices
+    when the rows are contiguous (as :func:`read_block` lays them out), so taking every main
+    or serial meter's series is a view, not a copy.
+    """
 
     main: np.ndarray
     serial: np.ndarray
     serial_site: np.ndarray
     site_of_point: np.ndarray
+    main_rows: slice | np.ndarray
+    serial_rows: slice | np.ndarray
 
 
 def block_sites(topo: L.Topology) -> Sites:
@@ -298,4 +311,18 @@ def block_sites(topo: L.Topology) -> Sites:
     serial = np.flatnonzero(~is_main)
     order = np.argsort(site_of_point[serial], kind="stable")
     serial = serial[order]
-    return Sites(main, serial, site_of_point[serial], site_of_point)
+    return Sites(main, serial, site_of_point[serial], site_of_point, _rows(main), _rows(serial))
+
+
+def screen_order(topo: L.Topology) -> np.ndarray:
+    """Topology rows in screen order: every site's main meter (sites by name), then the
+    serial meters grouped by site (a site's in topology order)."""
+    st = block_sites(topo)
+    return np.concatenate([st.main, st.serial])
+
+
+def _rows(index: np.ndarray) -> slice | np.ndarray:
+    """``index`` as a slice when it is a run of consecutive rows."""
+    if len(index) and (np.diff(index) == 1).all():
+        return slice(int(index[0]), int(index[-1]) + 1)
+    return index

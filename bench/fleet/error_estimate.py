@@ -86,10 +86,9 @@ def _huber_site_group(y: np.ndarray, x: np.ndarray, ok: np.ndarray
         if it < SCALE_UPDATES:  # the scale settles first; then only the weights move
             sigma = 1.4826 * median(u)
             sigma = np.where(np.isfinite(sigma) & (sigma > 1e-9), sigma, 1e-9)
-        np.divide(u, HUBER_C * sigma[:, None], out=u)  # w = min(1, 1 / max(u, 1e-12)) in ok
-        np.maximum(u, 1e-12, out=u)
-        np.divide(1.0, u, out=u)
-        np.minimum(1.0, u, out=w)
+        np.divide(u, HUBER_C * sigma[:, None], out=u)
+        np.maximum(u, 1.0, out=u)  # w = min(1, 1/max(u, 1e-12)) = 1/max(u, 1), bit for bit
+        np.divide(1.0, u, out=w)
         np.copyto(w, 0.0, where=notok)
     z = r / sigma[:, None]
     dpsi = ((np.abs(z) <= HUBER_C) & ok).astype(np.float64)

@@ -33,7 +33,7 @@ SWITCH_KWH = 0.1
 
 
 def main_net_of(data: BlockData, st: Sites) -> np.ndarray:
-    return data.imp.kwh[st.main] - data.exp.kwh[st.main]
+    return data.imp.kwh[st.main_rows] - data.exp.kwh[st.main_rows]
 
 
 def _reference(main_net: np.ndarray, serial: np.ndarray, st: Sites,

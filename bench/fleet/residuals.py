@@ -39,15 +39,15 @@ CAUSES = tuple(sorted((DIAG_MISALIGNED, DIAG_PRODUCTION, DIAG_SUB_EXCEEDS)))
 _CODE = {c: np.int8(k + 1) for k, c in enumerate(CAUSES)}
 
 
-def flows(d_imp: Direction, d_exp: Direction, idx: np.ndarray) -> PointFlows:
+def flows(d_imp: Direction, d_exp: Direction, idx: np.ndarray | slice | int) -> PointFlows:
     return PointFlows(d_imp.kwh[idx], d_exp.kwh[idx], d_imp.quality[idx], d_exp.quality[idx])
 
 
 def residual_findings(rows: K.FindingRows, m: L.Manifest, data: BlockData,
                       st: Sites) -> None:
     """Net every site at once; diagnose the sites with negative residuals, report per day."""
-    main = flows(data.imp, data.exp, st.main)
-    subs = flows(data.imp, data.exp, st.serial)
+    main = flows(data.imp, data.exp, st.main_rows)
+    subs = flows(data.imp, data.exp, st.serial_rows)
     vp = virtual_main_point(main, subs, sub_site=st.serial_site, n_sites=len(st.main))
     first = m.day_first_index
     day_of = np.repeat(np.arange(m.days), first[1:] - first[:-1])

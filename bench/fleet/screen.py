@@ -92,7 +92,7 @@ def _swapped(rows: K.FindingRows, data: BlockData, st: Sites, serial_imp: np.nda
     """Serial meters (consumption points) whose export exceeds their import over the period."""
     topo = data.topo
     imp_sum = _nan_to_zero(serial_imp).sum(axis=1)  # what np.nansum does, without its checks
-    exp_sum = _nan_to_zero(data.exp.kwh[st.serial]).sum(axis=1)
+    exp_sum = _nan_to_zero(data.exp.kwh[st.serial_rows]).sum(axis=1)
     swapped = (exp_sum > imp_sum) & (exp_sum >= SWAP_MIN_KWH)
     for j in np.flatnonzero(swapped):
         pt = st.serial[j]
@@ -158,13 +158,13 @@ def screen_data(m: L.Manifest, data: BlockData, settings: ScreenSettings, block:
     delivery_findings(rows, m, data, settings.deadline, result.timeliness)
     residual_findings(rows, m, data, st)
     stuck = _stuck(rows, m, data)
-    serial_imp = data.imp.kwh[st.serial]
+    serial_imp = data.imp.kwh[st.serial_rows]
     swapped = _swapped(rows, data, st, serial_imp)
     main_net = main_net_of(data, st)
     first = m.day_first_index
     day_of_interval = np.repeat(np.arange(m.days), first[1:] - first[:-1])
-    usable = (data.imp.quality[st.serial] != Quality.MISSING) \
-        & ~stuck[st.serial][:, day_of_interval]
+    usable = (data.imp.quality[st.serial_rows] != Quality.MISSING) \
+        & ~stuck[st.serial_rows][:, day_of_interval]
     labelled_wrong, corrected = labelling_findings(rows, m, data, st, main_net, serial_imp,
                                                    usable, swapped)
     result.errors = _meter_errors(rows, m, data, st, main_net, corrected, usable,

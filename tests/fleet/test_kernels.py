@@ -118,3 +118,14 @@ def test_diagnosis_fast_path_gives_what_the_full_kernel_gives(scored_fleet: Path
         checked += 1
         production += int((fast == CAUSES.index(DIAG_PRODUCTION) + 1).sum())
     assert checked >= 10 and production > 100
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.floats(allow_nan=True, allow_infinity=True) | st.sampled_from([0.0, -0.0, 1.0,
+                                                                          1e-12, 1e-300]))
+def test_huber_weight_in_two_steps_is_the_three_step_formula_bit_for_bit(u: float) -> None:
+    """The fit computes the weight ``min(1, 1/max(u, 1e-12))`` as ``1/max(u, 1)``."""
+    a = np.array([abs(u)])  # u = |r| / (c σ) is never negative
+    three = np.minimum(1.0, 1.0 / np.maximum(a, 1e-12))
+    two = 1.0 / np.maximum(a, 1.0)
+    assert three.tobytes() == two.tobytes()

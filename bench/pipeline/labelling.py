@@ -91,24 +91,30 @@ def _duration_words(ms: int) -> str:
 
 def _scores(op: IntervalSeries, ref: IntervalSeries, season_mask: np.ndarray,
             shifts: list[int]) -> dict[int, float]:
-    """Relative mismatch Σ|op(t+s) − ref(t)| / Σ|ref(t)| over ``season_mask`` per shift."""
+    """Relative mismatch Σ|op(t+s) − ref(t)| / Σ|ref(t)| over ``season_mask`` per shift.
+
+    ``op(t+s)`` is the operator's value ``s`` later, missing beyond the reference's span. The
+    operator series is padded with NaN once, so each shift is a view of it rather than a new
+    array; each sum adds the same values in the same order as shifting a copy would.
+    """
     res = ref.resolution_ms
+    n = len(ref)
+    reach = max((abs(s // res) for s in shifts), default=0)
+    padded = np.full(n + 2 * reach, np.nan)
+    padded[reach:reach + n] = op.quantity[:n]
+    known = np.isfinite(padded)
+    ref_ok = (ref.quality != Quality.MISSING) & season_mask & np.isfinite(ref.quantity)
+    ref_abs = np.abs(ref.quantity)
     out: dict[int, float] = {}
-    ref_ok = (ref.quality != Quality.MISSING) & season_mask
     for s in shifts:
-        k = s // res
-        shifted = np.full(len(ref), np.nan)
-        if k >= 0:
-            shifted[:len(ref) - k] = op.quantity[k:len(ref)]
-        else:
-            shifted[-k:] = op.quantity[:len(ref) + k]
-        ok = ref_ok & np.isfinite(shifted) & np.isfinite(ref.quantity)
+        a = reach + s // res
+        ok = ref_ok & known[a:a + n]
         if np.count_nonzero(ok) < MIN_PAIRS:
             continue
-        den = float(np.sum(np.abs(ref.quantity[ok])))
+        den = float(np.sum(ref_abs[ok]))
         if den == 0:
             continue
-        out[s] = float(np.sum(np.abs(shifted[ok] - ref.quantity[ok])) / den)
+        out[s] = float(np.sum(np.abs(padded[a:a + n][ok] - ref.quantity[ok])) / den)
     return out
 
 

@@ -41,24 +41,38 @@ def _best_shift(main_imp: np.ndarray, subs_imp: np.ndarray, max_shift: int, tole
     """The one-sub whole-interval shift that removes most negative residuals.
 
     Returns (sub index or -1, shift, negatives before, negatives after), both counts taken over
-    the intervals the shift keeps (so edge intervals pushed out do not count as "fixed").
+    the intervals the shift keeps (so edge intervals pushed out do not count as "fixed"). The
+    negatives before a shift depend on the shift only: counted once per shift, from running
+    counts.
     """
     base = main_imp - np.sum(subs_imp, axis=0)
     best = (-1, 0, 0, 0)
     best_gain = 0
     n = len(base)
+    negatives_to = np.concatenate([[0], np.cumsum(base < -tolerance)])  # in base[:i]
     for j in range(subs_imp.shape[0]):
         others = base + subs_imp[j]
         for s in range(-max_shift, max_shift + 1):
             if s == 0 or abs(s) >= n:
                 continue
-            keep = slice(0, n - s) if s > 0 else slice(-s, n)
+            lo, hi = (0, n - s) if s > 0 else (-s, n)
             moved = subs_imp[j][s:] if s > 0 else subs_imp[j][:s]
-            before = int(np.count_nonzero(base[keep] < -tolerance))
-            after = int(np.count_nonzero(others[keep] - moved < -tolerance))
+            before = int(negatives_to[hi] - negatives_to[lo])
+            after = int(np.count_nonzero(others[lo:hi] - moved < -tolerance))
             if before - after > best_gain:
                 best, best_gain = (j, s, before, after), before - after
     return best
+
+
+def _nan_to_num(values: np.ndarray) -> np.ndarray:
+    """``np.nan_to_num`` of a float array (a copy: NaN → 0, ±inf → ± the largest float) in
+    fewer steps when nothing is infinite, the usual case."""
+    out = np.array(values, dtype=np.float64)
+    np.copyto(out, 0.0, where=np.isnan(out))
+    infinite = np.isinf(out)
+    if infinite.any():
+        out[infinite] = np.copysign(np.finfo(np.float64).max, out[infinite])
+    return out
 
 
 def diagnose_negative_residuals(main: PointFlows, subs: PointFlows, virtual: VirtualPoint,
@@ -81,9 +95,9 @@ def diagnose_negative_residuals(main: PointFlows, subs: PointFlows, virtual: Vir
     events: list[PipelineEvent] = []
     if not len(neg):
         return NegativeResidualDiagnosis(codes, events)
-    subs_imp = np.nan_to_num(np.atleast_2d(np.asarray(subs.import_kwh, dtype=np.float64)))
-    main_imp = np.nan_to_num(np.asarray(main.import_kwh, dtype=np.float64))
-    main_exp = np.nan_to_num(np.asarray(main.export_kwh, dtype=np.float64))
+    subs_imp = _nan_to_num(np.atleast_2d(np.asarray(subs.import_kwh, dtype=np.float64)))
+    main_imp = _nan_to_num(np.asarray(main.import_kwh, dtype=np.float64))
+    main_exp = _nan_to_num(np.asarray(main.export_kwh, dtype=np.float64))
     names = list(sub_names) if sub_names else [f"sub-meter {j + 1}" for j in
                                                range(subs_imp.shape[0])]
     j, shift, before, left = _best_shift(main_imp, subs_imp, max_shift_intervals, tolerance_kwh)

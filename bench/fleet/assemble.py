@@ -71,7 +71,8 @@ def _list_column(table: Any, name: str, dtype: Any, path: Path
                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(valid rows, offsets, flat values) of a list column; null elements become NaN / 0."""
     pa = L.pa()
-    col = table.column(name).combine_chunks()
+    col = table.column(name)
+    col = col.chunk(0) if col.num_chunks == 1 else col.combine_chunks()
     if not pa.types.is_list(col.type) and not pa.types.is_large_list(col.type):
         raise _fail(path, f"column {name} is {col.type}", name, "a list of numbers per row")
     valid = ~col.is_null().to_numpy(zero_copy_only=False)
@@ -91,7 +92,6 @@ def read_block(dataset: Path, manifest: L.Manifest, topo: L.Topology, block: int
     """Read and check one block file, and place its deliveries on the grid (rows in
     :func:`screen_order`)."""
     path = L.block_path(dataset, block)
-    topo = topo.select(screen_order(topo))
     table = _read_points(path, manifest)
     unit_codes, units = _dictionary_codes(table, "unit")
     used = sorted({units[c] for c in np.unique(unit_codes).tolist()})
@@ -104,9 +104,9 @@ def read_block(dataset: Path, manifest: L.Manifest, topo: L.Topology, block: int
     gsrn_codes, gsrns = _dictionary_codes(table, "gsrn")
     index = {g: k for k, g in enumerate(topo.gsrn.tolist())}
     lookup = np.array([index.get(g, -1) for g in gsrns], dtype=np.int64)
-    point = lookup[gsrn_codes] if len(gsrn_codes) else gsrn_codes
-    if (point < 0).any():
-        bad = gsrns[int(gsrn_codes[np.flatnonzero(point < 0)[0]])]
+    listed = lookup[gsrn_codes] if len(gsrn_codes) else gsrn_codes  # topology row
+    if (listed < 0).any():
+        bad = gsrns[int(gsrn_codes[np.flatnonzero(listed < 0)[0]])]
         raise _fail(path, f"metering point {bad} is not in block {block} of the topology",
                     "gsrn", "every GSRN of a block listed in topology.parquet for that block")
     day = (table.column("day").to_numpy().astype("datetime64[D]").astype(np.int64)
@@ -122,16 +122,29 @@ def read_block(dataset: Path, manifest: L.Manifest, topo: L.Topology, block: int
         raise _fail(path, f"row {k + 1}: start is not local midnight of {manifest.day_of(day[k])}",
                     "start", f"the first interval of the local day ({manifest.zone})")
     delivered = table.column("delivered").cast(L.pa().int64()).to_numpy()
-    directions = []
-    for name in ("import", "export"):
-        directions.append(_direction(path, manifest, topo, table, name, point, day, delivered,
-                                     factor))
-    return BlockData(topo, *directions)
+    order = screen_order(topo)
+    row_of = np.empty(len(order), dtype=np.int64)
+    row_of[order] = np.arange(len(order))
+    topo = topo.select(order)
+    rows = _Rows(row_of[listed], listed, day, delivered)
+    return BlockData(topo, *(_direction(path, manifest, topo, table, name, rows, factor)
+                             for name in ("import", "export")))
+
+
+@dataclass(frozen=True)
+class _Rows:
+    """Per row of a block file: the point's row on the grid (screen order), its row in the
+    topology as given (the order the files are written in), the day, the delivery time."""
+
+    point: np.ndarray
+    listed: np.ndarray
+    day: np.ndarray
+    delivered: np.ndarray
 
 
 def _direction(path: Path, m: L.Manifest, topo: L.Topology, table: Any, name: str,
-               point: np.ndarray, day: np.ndarray, delivered: np.ndarray, factor: float
-               ) -> Direction:
+               file_rows: _Rows, factor: float) -> Direction:
+    point, day, delivered = file_rows.point, file_rows.day, file_rows.delivered
     valid, offsets, values = _list_column(table, name, np.float64, path)
     q_valid, q_offsets, quality = _list_column(table, f"{name}_quality", np.uint8, path)
     lengths = np.diff(offsets)
@@ -150,8 +163,8 @@ def _direction(path: Path, m: L.Manifest, topo: L.Topology, table: Any, name: st
     qual = np.zeros((n_pts, n), dtype=np.uint8)
     got = np.zeros((n_pts, m.days), dtype=bool)
     got_ms = np.zeros((n_pts, m.days), dtype=np.int64)
-    order = _by_point_day_delivery(np.flatnonzero(valid), point, day, delivered)
-    key = point[order] * m.days + day[order]
+    order = _by_point_day_delivery(np.flatnonzero(valid), file_rows.listed, day, delivered)
+    key = file_rows.listed[order] * m.days + day[order]
     last = np.ones(len(order), dtype=bool)
     last[:-1] = key[1:] != key[:-1]
     keep = order[last]

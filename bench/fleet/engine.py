@@ -79,8 +79,10 @@ def dask_client(scheduler: str | None = None, workers: int | None = None,
     # process, as one line (a user error) or as the list of blocks that could not be screened.
     # Dask starts workers with glibc returning freed memory to the system at once
     # (MALLOC_TRIM_THRESHOLD_=64 KiB); a block allocates and frees the same large arrays again
-    # and again, so that costs a third of the time in page faults while memory stays bounded by
-    # the block size anyway: the local workers keep glibc's own default.
+    # and again, so the local workers instead keep what a block frees for the next one
+    # (:mod:`meterbench.fleet.memory`): memory stays bounded by the block size anyway.
+    from meterbench.fleet.memory import KeepFreedMemory
+
     environ = dict(dask.config.get("distributed.nanny.pre-spawn-environ", {}))
     environ.pop("MALLOC_TRIM_THRESHOLD_", None)
     with dask.config.set({"distributed.nanny.pre-spawn-environ": environ}):
@@ -89,6 +91,7 @@ def dask_client(scheduler: str | None = None, workers: int | None = None,
                                memory_limit=memory_limit or "auto")
     client = Client(cluster)
     try:
+        client.register_plugin(KeepFreedMemory())
         yield client
     finally:
         client.close()

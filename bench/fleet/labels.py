@@ -15,7 +15,7 @@ from meterbench.core.quality import Quality
 from meterbench.core.timeutil import MS_PER_HOUR
 from meterbench.fleet import findings as K
 from meterbench.fleet import layout as L
-from meterbench.fleet.assemble import BlockData, Sites
+from meterbench.fleet.assemble import BlockData, Sites, nan_to_zero
 from meterbench.fleet.label_scan import lag_candidates
 from meterbench.pipeline.labelling import (
     LabellingDiagnosis,
@@ -36,31 +36,27 @@ def main_net_of(data: BlockData, st: Sites) -> np.ndarray:
     return data.imp.kwh[st.main_rows] - data.exp.kwh[st.main_rows]
 
 
-def _reference(main_net: np.ndarray, serial: np.ndarray, st: Sites,
+def _reference(main_net: np.ndarray, filled: np.ndarray, st: Sites,
                meters: np.ndarray | None = None) -> np.ndarray:
     """Per serial meter (every one, or the rows ``meters``): its site's main net (import −
-    export) less the site's other serial meters, NaN counted as 0.
+    export) less the site's other serial meters (``filled``: their import, NaN as 0).
 
     Only the sites of the meters asked about are summed. A site's total starts from zero and
     adds its meters in row order, one meter position at a time for all sites together (the
-    same additions in the same order as adding row by row). Values are finite or NaN
-    (:func:`meterbench.fleet.assemble.read_block` refuses infinities), so ``NaN → 0`` is all
-    ``np.nan_to_num`` would do.
+    same additions in the same order as adding row by row).
     """
     rows = np.arange(len(st.serial)) if meters is None else np.asarray(meters)
-    filled = _nan_to_zero(serial)
     sites, at = np.unique(st.serial_site[rows], return_inverse=True)
     bounds = np.searchsorted(st.serial_site, np.arange(len(st.main) + 1))
     first, count = bounds[sites], bounds[sites + 1] - bounds[sites]
-    total = np.zeros((len(sites), serial.shape[1]))
+    total = np.zeros((len(sites), filled.shape[1]))
     for k in range(int(count.max(initial=0))):
         has = np.flatnonzero(count > k)
         total[has] += filled[first[has] + k]
-    return main_net[st.serial_site[rows]] - (total[at] - filled[rows])
-
-
-def _nan_to_zero(values: np.ndarray) -> np.ndarray:
-    return np.where(np.isnan(values), 0.0, values)
+    others = total[at]
+    np.subtract(others, filled if meters is None else filled[rows], out=others)
+    out = main_net[st.serial_site[rows]]
+    return np.subtract(out, others, out=out)
 
 
 def _changes(values: np.ndarray) -> np.ndarray:
@@ -71,11 +67,12 @@ def _changes(values: np.ndarray) -> np.ndarray:
 
 
 def labelling_findings(rows: K.FindingRows, m: L.Manifest, data: BlockData, st: Sites,
-                       main_net: np.ndarray, serial_kwh: np.ndarray, usable: np.ndarray,
-                       skip: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+                       main_net: np.ndarray, serial_kwh: np.ndarray, serial_filled: np.ndarray,
+                       usable: np.ndarray, skip: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Labelling diagnosis of the scan's candidates.
 
-    ``serial_kwh`` is the serial meters' import (rows of ``st.serial``). Returns the serial
+    ``serial_kwh`` is the serial meters' import (rows of ``st.serial``), ``serial_filled`` the
+    same with NaN as 0. Returns the serial
     meters found wrong and every serial meter's import with the labelling
     corrections applied (:func:`meterbench.pipeline.labelling.apply_label_correction`). A
     mislabelled meter spoils the reference of the other meters of its site, so those are
@@ -83,7 +80,8 @@ def labelling_findings(rows: K.FindingRows, m: L.Manifest, data: BlockData, st: 
     """
     starts = m.start_ms + m.resolution_ms * np.arange(m.n_intervals, dtype=np.int64)
     summer = is_summer_time(starts, m.zone)
-    reference = np.where(usable, _reference(main_net, serial_kwh, st), np.nan)
+    reference = _reference(main_net, serial_filled, st)
+    np.copyto(reference, np.nan, where=~usable)
     candidates = lag_candidates(serial_kwh, reference, [~summer, summer]) & ~skip
     found: dict[int, LabellingDiagnosis] = {}
     for j in np.flatnonzero(candidates).tolist():
@@ -101,7 +99,8 @@ def labelling_findings(rows: K.FindingRows, m: L.Manifest, data: BlockData, st: 
         again = np.flatnonzero(spoiled & ~skip & ~np.isin(np.arange(len(st.serial)),
                                                           list(found)))
         if len(again):
-            ref_again = np.where(usable[again], _reference(main_net, corrected, st, again),
+            ref_again = np.where(usable[again],
+                                 _reference(main_net, nan_to_zero(corrected), st, again),
                                  np.nan)
             for j, ref in zip(again.tolist(), ref_again, strict=True):
                 diag = _diagnose_labelling(m, starts, serial_kwh[j], ref)

@@ -17,7 +17,7 @@ import numpy as np
 from meterbench.core.timeutil import MS_PER_HOUR
 from meterbench.fleet import findings as K
 from meterbench.fleet import layout as L
-from meterbench.fleet.assemble import BlockData, Direction, Sites
+from meterbench.fleet.assemble import BlockData, Direction, Sites, count_per_day
 from meterbench.pipeline.negative_residuals import (
     DIAG_MISALIGNED,
     DIAG_PRODUCTION,
@@ -68,7 +68,7 @@ def residual_findings(rows: K.FindingRows, m: L.Manifest, data: BlockData,
             _production_hours(codes[i], daylight)
     _report_negatives(rows, m, data.topo, st.main[sites], codes,
                       vp.raw_import_kwh[sites], day_of)
-    neg_e = np.add.reduceat(vp.negative_export, first[:-1], axis=1)
+    neg_e = count_per_day(vp.negative_export, first)
     site, day = np.nonzero(neg_e)
     count = neg_e[site, day]
     rows.add_many(K.NEGATIVE_EXPORT, st.main[site], data.topo, day, value=count.astype(float),

@@ -32,7 +32,14 @@ from meterbench.accuracy.limits import in_service_limit_pct
 from meterbench.core.quality import Quality
 from meterbench.fleet import findings as K
 from meterbench.fleet import layout as L
-from meterbench.fleet.assemble import BlockData, Sites, block_sites, read_block
+from meterbench.fleet.assemble import (
+    BlockData,
+    Sites,
+    block_sites,
+    count_per_day,
+    nan_to_zero,
+    read_block,
+)
 from meterbench.fleet.deliveries import Timeliness, delivery_findings
 from meterbench.fleet.error_estimate import estimate_errors
 from meterbench.fleet.labels import labelling_findings, main_net_of
@@ -77,7 +84,7 @@ def _stuck(rows: K.FindingRows, m: L.Manifest, data: BlockData) -> np.ndarray:
     v = data.imp.kwh
     hi = np.maximum.reduceat(v, first[:-1], axis=1)
     lo = np.minimum.reduceat(v, first[:-1], axis=1)
-    complete = np.add.reduceat(data.imp.quality == Quality.MEASURED, first[:-1], axis=1) \
+    complete = count_per_day(data.imp.quality == Quality.MEASURED, first) \
         == (first[1:] - first[:-1])[None, :]
     stuck = complete & (hi == lo) & (hi > 0)
     pt, day = np.nonzero(stuck)
@@ -87,12 +94,13 @@ def _stuck(rows: K.FindingRows, m: L.Manifest, data: BlockData) -> np.ndarray:
     return stuck
 
 
-def _swapped(rows: K.FindingRows, data: BlockData, st: Sites, serial_imp: np.ndarray
+def _swapped(rows: K.FindingRows, data: BlockData, st: Sites, serial_filled: np.ndarray
              ) -> np.ndarray:
-    """Serial meters (consumption points) whose export exceeds their import over the period."""
+    """Serial meters (consumption points) whose export exceeds their import over the period
+    (``serial_filled``: their import, NaN as 0; sums as np.nansum makes them)."""
     topo = data.topo
-    imp_sum = _nan_to_zero(serial_imp).sum(axis=1)  # what np.nansum does, without its checks
-    exp_sum = _nan_to_zero(data.exp.kwh[st.serial_rows]).sum(axis=1)
+    imp_sum = serial_filled.sum(axis=1)
+    exp_sum = nan_to_zero(data.exp.kwh[st.serial_rows]).sum(axis=1)
     swapped = (exp_sum > imp_sum) & (exp_sum >= SWAP_MIN_KWH)
     for j in np.flatnonzero(swapped):
         pt = st.serial[j]
@@ -102,10 +110,6 @@ def _swapped(rows: K.FindingRows, data: BlockData, st: Sites, serial_imp: np.nda
                         f"{imp_sum[j]:.1f} kWh ({share:.0f} % export): import and export "
                         "swapped")
     return swapped
-
-
-def _nan_to_zero(values: np.ndarray) -> np.ndarray:
-    return np.where(np.isnan(values), 0.0, values)
 
 
 def _meter_errors(rows: K.FindingRows, m: L.Manifest, data: BlockData, st: Sites,
@@ -159,14 +163,15 @@ def screen_data(m: L.Manifest, data: BlockData, settings: ScreenSettings, block:
     residual_findings(rows, m, data, st)
     stuck = _stuck(rows, m, data)
     serial_imp = data.imp.kwh[st.serial_rows]
-    swapped = _swapped(rows, data, st, serial_imp)
+    serial_filled = nan_to_zero(serial_imp)
+    swapped = _swapped(rows, data, st, serial_filled)
     main_net = main_net_of(data, st)
     first = m.day_first_index
     day_of_interval = np.repeat(np.arange(m.days), first[1:] - first[:-1])
     usable = (data.imp.quality[st.serial_rows] != Quality.MISSING) \
         & ~stuck[st.serial_rows][:, day_of_interval]
     labelled_wrong, corrected = labelling_findings(rows, m, data, st, main_net, serial_imp,
-                                                   usable, swapped)
+                                                   serial_filled, usable, swapped)
     result.errors = _meter_errors(rows, m, data, st, main_net, corrected, usable,
                                   swapped | labelled_wrong)
     result.findings = rows.table()

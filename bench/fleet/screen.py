@@ -120,8 +120,10 @@ def _meter_errors(rows: K.FindingRows, m: L.Manifest, data: BlockData, st: Sites
     exceeds the in-service limit. Meters in ``skip`` are fitted but not judged."""
     topo = data.topo
     est = estimate_errors(main_net, serial, st.serial_site, usable & np.isfinite(serial))
-    limits = np.array([in_service_limit_pct(str(c), country=m.country) if c else np.nan
-                       for c in topo.accuracy_class[st.serial]])
+    classes = topo.accuracy_class[st.serial]
+    limit_of = {c: in_service_limit_pct(str(c), country=m.country) if c else np.nan
+                for c in set(classes.tolist())}
+    limits = np.array([limit_of[c] for c in classes.tolist()], dtype=np.float64)
     judged = est.estimated & ~skip & np.isfinite(limits)
     exceeds = judged & ((est.low_pct > limits) | (est.high_pct < -limits))
     for j in np.flatnonzero(exceeds):

@@ -85,6 +85,8 @@ def _report_negatives(rows: K.FindingRows, m: L.Manifest, topo: L.Topology, main
     intervals' residuals in time order (``np.sum`` of exactly those values).
     """
     row, t = np.nonzero(codes)
+    if not len(row):
+        return
     key = (row * m.days + day_of[t]) * len(CAUSES) + codes[row, t] - 1
     order = np.argsort(key, kind="stable")  # within one finding: time order
     key, values = key[order], raw[row[order], t[order]]

@@ -9,7 +9,8 @@ freed, the memory is reused; what a worker holds is still what one block needs a
 
 Only the workers of the local cluster the screen starts get this (:func:`keep_freed_memory`
 through :class:`KeepFreedMemory`, also on a worker that replaces a dead one): the workers of
-an existing cluster are configured by whoever runs it (docs/fleet.md).
+an existing cluster are configured by whoever runs it, e.g. ``dask worker ... --preload
+meterbench.fleet.memory`` (:func:`dask_setup`; docs/fleet.md).
 """
 
 from __future__ import annotations
@@ -49,3 +50,8 @@ class KeepFreedMemory(WorkerPlugin):
 
     def setup(self, worker: object) -> None:
         keep_freed_memory()
+
+
+def dask_setup(worker: object) -> None:
+    """``dask worker --preload meterbench.fleet.memory``: the same for a worker started by hand."""
+    keep_freed_memory()

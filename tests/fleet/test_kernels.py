@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -13,9 +14,13 @@ from meterbench.fleet import error_estimate
 from meterbench.fleet import layout as L
 from meterbench.fleet.assemble import block_sites, read_block
 from meterbench.fleet.error_estimate import estimate_errors
-from meterbench.fleet.residuals import CAUSES, diagnose_site, flows
-from meterbench.pipeline.negative_residuals import DIAG_PRODUCTION, diagnose_negative_residuals
-from meterbench.pipeline.netting import PointFlows, virtual_main_point
+from meterbench.fleet.residuals import flows, site_codes
+from meterbench.pipeline.negative_residuals import (
+    CAUSES,
+    DIAG_PRODUCTION,
+    diagnose_negative_residuals,
+)
+from meterbench.pipeline.netting import virtual_main_point
 
 
 def _site(rng: np.random.Generator, n: int, errors: list[float], noise: float
@@ -97,27 +102,28 @@ def test_a_meter_that_never_switches_is_not_estimated() -> None:
     assert not est.estimated[0] and np.isnan(est.error_pct[0])
 
 
-def test_diagnosis_fast_path_gives_what_the_full_kernel_gives(scored_fleet: Path) -> None:
+def test_diagnosis_of_a_block_s_sites_at_once_gives_what_the_full_kernel_gives(
+        scored_fleet: Path) -> None:
     m = L.read_manifest(scored_fleet)
     topo = L.read_topology(scored_fleet, m, block=0)
     data = read_block(scored_fleet, m, topo, 0)
-    s = block_sites(topo)
+    s = block_sites(data.topo)
     starts = m.start_ms + m.resolution_ms * np.arange(m.n_intervals, dtype=np.int64)
-    checked = production = 0
-    for site in range(len(s.main)):
-        f = flows(data.imp, data.exp, s.main[site:site + 1])
-        main = PointFlows(*(x[0] for x in (f.import_kwh, f.export_kwh, f.import_quality,
-                                           f.export_quality)))
+    many = virtual_main_point(flows(data.imp, data.exp, s.main), flows(data.imp, data.exp,
+                                                                       s.serial),
+                              sub_site=s.serial_site, n_sites=len(s.main))
+    sites = np.flatnonzero(many.negative_import.any(axis=1))
+    codes = site_codes(data, s, sites, many.negative_import[sites])
+    production = 0
+    for row, site in enumerate(sites.tolist()):
+        main = flows(data.imp, data.exp, s.main[site])
         subs = flows(data.imp, data.exp, s.serial[s.serial_site == site])
-        vp = virtual_main_point(main, subs)
-        if not vp.negative_import.any():
-            continue
-        full = diagnose_negative_residuals(main, subs, vp, starts, m.resolution_ms).codes
-        fast = diagnose_site(main, subs, vp, starts, m.resolution_ms, [], "")
-        assert [c or "" for c in full] == [("", *CAUSES)[c] for c in fast.tolist()]
-        checked += 1
-        production += int((fast == CAUSES.index(DIAG_PRODUCTION) + 1).sum())
-    assert checked >= 10 and production > 100
+        alone = replace(virtual_main_point(main, subs),  # the intervals the block's netting found
+                        negative_import=many.negative_import[site])
+        full = diagnose_negative_residuals(main, subs, alone, starts, m.resolution_ms).codes
+        assert [c or "" for c in full] == [("", *CAUSES)[c] for c in codes[row].tolist()]
+        production += full.count(DIAG_PRODUCTION)
+    assert len(sites) >= 10 and production > 100
 
 
 @settings(max_examples=300, deadline=None)

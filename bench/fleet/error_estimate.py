@@ -123,10 +123,11 @@ class _MaskedMedian:
 
 
 def _centred(z: np.ndarray) -> np.ndarray:
-    """``z_t − (z_{t−1} + z_{t+1}) / 2``: a step survives, a straight-line trend does not."""
-    out = np.add(z[:, :-2], z[:, 2:])
+    """``z_t − (z_{t−1} + z_{t+1}) / 2`` along the last axis: a step survives, a straight-line
+    trend does not."""
+    out = np.add(z[..., :-2], z[..., 2:])
     out *= 0.5
-    return np.subtract(z[:, 1:-1], out, out=out)
+    return np.subtract(z[..., 1:-1], out, out=out)
 
 
 def estimate_errors(main_net: np.ndarray, serial: np.ndarray, serial_site: np.ndarray,
@@ -145,14 +146,11 @@ def estimate_errors(main_net: np.ndarray, serial: np.ndarray, serial_site: np.nd
     estimated = np.zeros(n_m, dtype=bool)
     if n_m == 0:
         return ErrorEstimate(err, lo, hi, used, estimated)
-    d_main = _centred(main_net)
-    d_ser = _centred(serial)
-    ok_ser = usable[:, 1:-1] & usable[:, :-2] & usable[:, 2:] & np.isfinite(d_ser)
     sites, first_row, k_of = np.unique(serial_site, return_index=True, return_counts=True)
     for k in np.unique(k_of).tolist():
         group = sites[k_of == k]
         rows = np.stack([first_row[k_of == k] + j for j in range(k)], axis=1)  # (s, k)
-        beta, se, switched, n_ok = _fit_group(d_main, d_ser, ok_ser, group, rows)
+        beta, se, switched, n_ok = _fit_group(main_net, serial, usable, group, rows)
         for j in range(k):
             r = rows[:, j]
             good = (n_ok >= MIN_DIFFERENCES) & (switched[:, j] >= MIN_SWITCHED_KWH) \
@@ -169,23 +167,27 @@ def estimate_errors(main_net: np.ndarray, serial: np.ndarray, serial_site: np.nd
     return ErrorEstimate(err, lo, hi, used, estimated)
 
 
-def _fit_group(d_main: np.ndarray, d_ser: np.ndarray, ok_ser: np.ndarray, group: np.ndarray,
+def _fit_group(main_net: np.ndarray, serial: np.ndarray, usable: np.ndarray, group: np.ndarray,
                rows: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """β, its standard error, the switched energy (sites, k) and the usable differences (sites)
     of the sites ``group`` with serial meter rows ``rows`` (sites, k), a few sites at a time
-    (:data:`CHUNK_VALUES`).
+    (:data:`CHUNK_VALUES`), their differences taken there.
 
-    A difference is usable where the main meter's and every meter of the site's are known
-    (``ok``); everything outside it is set to 0 before it is used, so NaN need no other care.
+    A difference is usable where the main meter's and every meter of the site's are known and
+    the three intervals it spans are usable (``ok``); everything outside it is set to 0 before
+    it is used, so NaN need no other care.
     """
-    t, k = d_main.shape[1], rows.shape[1]
+    t, k = main_net.shape[1] - 2, rows.shape[1]
     step = max(1, CHUNK_VALUES // (t * k))
     parts = []
     for a in range(0, len(group), step):
-        y = d_main[group[a:a + step]]
-        x = np.moveaxis(d_ser[rows[a:a + step]], 1, 2)                     # (s, T, k)
-        ok = np.isfinite(y) & ok_ser[rows[a:a + step]].all(axis=1)
+        y = _centred(main_net[group[a:a + step]])
+        d = _centred(serial[rows[a:a + step]])                               # (s, k, T)
+        u = usable[rows[a:a + step]]
+        ok = np.isfinite(y) & (u[..., 1:-1] & u[..., :-2] & u[..., 2:]
+                               & np.isfinite(d)).all(axis=1)
+        x = np.moveaxis(d, 1, 2)                                             # (s, T, k)
         beta, se = _huber_site_group(y, x, ok)
-        switched = np.where(ok[:, None, :], np.abs(np.moveaxis(x, 2, 1)), 0.0).sum(axis=2)
+        switched = np.where(ok[:, None, :], np.abs(d), 0.0).sum(axis=2)
         parts.append((beta, se, switched, ok.sum(axis=1)))
     return tuple(np.concatenate(p) for p in zip(*parts, strict=True))  # type: ignore[return-value]

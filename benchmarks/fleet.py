@@ -9,7 +9,9 @@ Run from the repository root (needs the ``fleet`` extra):
    (blocks only; the cluster's start and the code loading are timed apart) and each worker's
    peak resident memory.
 2. Baseline in this process: the same block function without Dask on the first blocks, the
-   per-core rate the cluster's rates are compared with.
+   per-core rate the cluster's rates are compared with: first with the C library's default
+   memory handling, then keeping freed memory as the local workers do
+   (:mod:`meterbench.fleet.memory`).
 3. Generates a fleet ``--factor`` times larger (more sites, same days, so the same block size)
    and screens it on 2 workers: the rate and the peak memory per worker again, which must not
    grow with the dataset (memory is bounded by the block, not the fleet).
@@ -17,7 +19,10 @@ Run from the repository root (needs the ``fleet`` extra):
    measured per-worker rate what 1 M sites × 365 days take on N workers.
 
 Target (issue 17): >= 100,000 site-days/s on the 2-core machine. Other processes share the
-cores: the load average is printed before and after every measurement.
+cores: the load average is printed before and after every measurement, and before the
+screens a fixed pure-Python loop runs in one and in two processes at once: on two free cores
+the two finish as fast as the one (shown as 2.0 cores); less means the cores are shared (in a
+virtual machine the host's other guests do not show in the load average).
 """
 
 from __future__ import annotations
@@ -36,6 +41,25 @@ TARGET = 100_000
 def load() -> str:
     one, five, _ = os.getloadavg()
     return f"load average {one:.2f} (1 min), {five:.2f} (5 min)"
+
+
+def _spin(_: int = 0) -> float:
+    t0 = time.perf_counter()
+    total = 0
+    for i in range(3_000_000):
+        total += i
+    return time.perf_counter() - t0
+
+
+def free_cores() -> str:
+    """How many cores two processes get right now: a fixed loop alone, then two at once."""
+    import multiprocessing
+
+    with multiprocessing.get_context("spawn").Pool(2) as pool:
+        pool.map(_spin, [0, 0])  # start-up out of the way
+        alone = min(pool.map(_spin, [0]) for _ in range(3))[0]
+        both = max(pool.map(_spin, [0, 1]))
+    return f"two processes get {2 * alone / both:.1f} cores"
 
 
 def generate(folder: Path, sites: int, days: int, seed: int) -> Path:
@@ -83,7 +107,7 @@ def screen(dataset: Path, workers: int) -> dict:
     return {"rate": rate, "peak_mb": max(peak.values()), "results": results, "manifest": m}
 
 
-def in_process(dataset: Path, blocks: int) -> float:
+def in_process(dataset: Path, blocks: int, how: str) -> float:
     from meterbench.fleet import layout as L
     from meterbench.fleet.screen import ScreenSettings, screen_block
 
@@ -95,8 +119,8 @@ def in_process(dataset: Path, blocks: int) -> float:
     site_days = sum(screen_block(str(dataset), b, ScreenSettings()).site_days
                     for b in range(n))
     wall, cpu = time.perf_counter() - t0, time.process_time() - c0
-    print(f"  in this process, no Dask, {n} blocks: {site_days / wall:,.0f} site-days/s wall, "
-          f"{site_days / cpu:,.0f} per CPU second ({load()})")
+    print(f"  in this process, no Dask, {n} blocks, {how}: {site_days / wall:,.0f} site-days/s "
+          f"wall, {site_days / cpu:,.0f} per CPU second ({load()})")
     return site_days / cpu
 
 
@@ -111,12 +135,18 @@ def main() -> None:
     args = ap.parse_args()
     folder = args.folder or Path(tempfile.mkdtemp(prefix="meterbench-fleet-"))
     folder.mkdir(parents=True, exist_ok=True)
-    print(f"{os.cpu_count()} cores; {load()}; datasets in {folder}")
+    print(f"{os.cpu_count()} cores ({free_cores()}); {load()}; datasets in {folder}")
     try:
         small = generate(folder, args.sites, args.days, args.seed)
         print(f"screen {args.sites:,} sites × {args.days} days:")
-        per_cpu = in_process(small, 12)
+        in_process(small, 12, "memory handling of the C library's defaults")
+        from meterbench.fleet.memory import keep_freed_memory
+
+        kept = keep_freed_memory()
+        per_cpu = in_process(small, 12, "freed memory kept as the local workers keep it"
+                             if kept else "(the C library cannot keep freed memory)")
         one = screen(small, 1)
+        print(f"  ({free_cores()}; {load()})")
         two = screen(small, 2)
         print(f"  2 workers / 1 worker: {two['rate'] / one['rate']:.2f}×; 1 worker / one "
               f"process's CPU rate: {one['rate'] / per_cpu:.2f}")
@@ -125,7 +155,7 @@ def main() -> None:
             shutil.rmtree(small)
         big = generate(folder, args.sites * args.factor, args.days, args.seed + 1)
         print(f"screen {args.sites * args.factor:,} sites × {args.days} days ({args.factor}× "
-              "larger):")
+              f"larger; {free_cores()}):")
         large = screen(big, 2)
         print(f"  peak RSS per worker: {large['peak_mb']:.0f} MB vs {two['peak_mb']:.0f} MB on "
               f"the {args.factor}× smaller fleet ({large['peak_mb'] / two['peak_mb']:.2f}×); "
@@ -145,15 +175,20 @@ def _score(dataset: Path, run: dict) -> None:
 
     screen = combine(run["manifest"], run["results"])
     s = score(screen.findings, L.pq().read_table(dataset / L.TRUTH), screen.errors)
-    kinds = ", ".join(f"{k} {v['recall']:.4f}/{v['precision']:.4f} (n={v['injected']})"
+    kinds = ", ".join(f"{k} {_share(v['recall'])}/{_share(v['precision'])} (n={v['injected']})"
                       for k, v in s["kinds"].items())
     e, pv = s["meter_error"], s["pv"]
     print(f"  against the ground truth, recall/precision: {kinds}")
-    print(f"  meter errors: recall {e['recall']:.4f} (n={e['beyond_limit']}), |error| >= 3 %: "
-          f"{e['recall_at_least_3pct']:.4f} (n={e['at_least_3pct']}), false positives "
-          f"{e['false_positive_rate']:.4f} of {e['within_limit']}, 95 % CI coverage "
-          f"{e['ci95_coverage']:.3f}; PV sites explained as production: "
-          f"{pv['explained_share']:.4f} ({pv['with_negative_residuals']} sites)")
+    print(f"  meter errors: recall {_share(e['recall'])} (n={e['beyond_limit']}), |error| >= 3 %: "
+          f"{_share(e['recall_at_least_3pct'])} (n={e['at_least_3pct']}), false positives "
+          f"{_share(e['false_positive_rate'])} of {e['within_limit']}, 95 % CI coverage "
+          f"{_share(e['ci95_coverage'], 3)}; PV sites explained as production: "
+          f"{_share(pv['explained_share'])} ({pv['with_negative_residuals']} sites)")
+
+
+def _share(x: float | None, digits: int = 4) -> str:
+    """A score, or n/a when there was nothing to score (a small fleet may lack a fault)."""
+    return "n/a" if x is None else f"{x:.{digits}f}"
 
 
 def _extrapolate(per_worker: float) -> None:

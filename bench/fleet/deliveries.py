@@ -20,7 +20,7 @@ from meterbench.core.quality import Quality
 from meterbench.core.timeutil import MS_PER_HOUR
 from meterbench.fleet import findings as K
 from meterbench.fleet import layout as L
-from meterbench.fleet.assemble import BlockData, Direction
+from meterbench.fleet.assemble import BlockData, Direction, count_per_day
 
 #: Delivery delays are kept as a histogram in quarter-hours up to a week (longer: last bin).
 DELAY_BINS = 7 * 24 * 4
@@ -54,7 +54,7 @@ def delivery_findings(rows: K.FindingRows, m: L.Manifest, data: BlockData,
     deadline = _deadlines_ms(m, deadline_time) if deadline_time else None
     counts = {}
     for name, d in (("import", data.imp), ("export", data.exp)):
-        counts[name] = np.add.reduceat(d.quality != Quality.MISSING, first[:-1], axis=1)
+        counts[name] = count_per_day(d.quality != Quality.MISSING, first)
     both = (("import", data.imp), ("export", data.exp))
     _per_day(rows, m, topo, K.MISSING, [(n, ~d.delivered) for n, d in both],
              lambda day, names: f"no {' and '.join(names)} delivery for "

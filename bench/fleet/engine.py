@@ -29,6 +29,14 @@ TASK_RETRIES = 1
 
 Progress = Callable[[int, int, int, float], None]  # blocks done, blocks, site-days, seconds
 
+#: Dask settings of the local cluster's workers. Their statistical profiler (only the
+#: dashboard's Profile page shows it) samples the running task's stack every 10 ms, taking
+#: the interpreter lock from the numpy code each time; the event loop's watchdog tick wakes
+#: every 20 ms. Both spend a worker's core on nothing a screen needs; neither changes a result.
+#: The dashboard's task stream, progress and worker pages keep working.
+LOCAL_WORKER_CONFIG = {"distributed.worker.profile.enabled": False,
+                       "distributed.admin.tick.interval": "1s"}
+
 
 class ScreenIncomplete(Exception):
     """Some blocks could not be screened; the message names them."""
@@ -81,16 +89,19 @@ def dask_client(scheduler: str | None = None, workers: int | None = None,
     # process, as one line (a user error) or as the list of blocks that could not be screened.
     # Dask starts workers with glibc returning freed memory to the system at once
     # (MALLOC_TRIM_THRESHOLD_=64 KiB); a block allocates and frees the same large arrays again
-    # and again, so that costs a third of the time in page faults while memory stays bounded by
-    # the block size anyway: the local workers keep glibc's own default.
+    # and again, so the local workers instead keep what a block frees for the next one
+    # (:mod:`meterbench.fleet.memory`): memory stays bounded by the block size anyway.
+    from meterbench.fleet.memory import KeepFreedMemory
+
     environ = dict(dask.config.get("distributed.nanny.pre-spawn-environ", {}))
     environ.pop("MALLOC_TRIM_THRESHOLD_", None)
-    with dask.config.set({"distributed.nanny.pre-spawn-environ": environ}):
+    with dask.config.set({"distributed.nanny.pre-spawn-environ": environ, **LOCAL_WORKER_CONFIG}):
         cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True,
                                dashboard_address=":0", silence_logs=logging.CRITICAL,
                                memory_limit=memory_limit or "auto")
     client = Client(cluster)
     try:
+        client.register_plugin(KeepFreedMemory())
         yield client
     finally:
         client.close()

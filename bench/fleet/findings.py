@@ -66,6 +66,31 @@ class FindingRows:
                            strict=True):
             self.cols[name].append(v)
 
+    def add_many(self, kind: str, points: np.ndarray, topo: L.Topology, day: np.ndarray | int,
+                 *, detail: list[str], cause: str | list[str] = "",
+                 **numbers: np.ndarray) -> None:
+        """Findings of one kind about the metering points ``points`` (topology rows), in that
+        order: the rows :meth:`add` would make one by one. ``day`` (the period's day index or
+        -1) and the numeric columns are arrays of the same length, or one value for all."""
+        n = len(detail)
+        if len(points) != n:
+            raise ValueError("one detail per finding")
+
+        def each(v: Any) -> list[Any]:
+            if isinstance(v, np.ndarray):
+                return v.tolist()
+            return list(v) if isinstance(v, list) else [v] * n
+
+        given = {"kind": [kind] * n, "site": topo.site[points].tolist(),
+                 "gsrn": topo.gsrn[points].tolist(), "operator": topo.operator[points].tolist(),
+                 "day": each(day), "cause": each(cause), "detail": detail}
+        for name in _NUMERIC:
+            given[name] = each(numbers.pop(name, np.nan))
+        if numbers:
+            raise TypeError(f"unknown finding column(s) {', '.join(numbers)}")
+        for name in COLUMNS:
+            self.cols[name].extend(given[name])
+
     def table(self) -> Any:
         pa = L.pa()
         c = self.cols

@@ -29,20 +29,32 @@ def lag_candidates(serial: np.ndarray, reference: np.ndarray, seasons: np.ndarra
     n_m, n = serial.shape
     if n_m == 0 or n < 3:
         return np.zeros(n_m, dtype=bool)
-    ds = np.nan_to_num(np.diff(serial, axis=1)).astype(np.float32)
-    dr = np.nan_to_num(np.diff(reference, axis=1)).astype(np.float32)
+    ds = _changes32(serial)
+    dr = _changes32(reference)
     size = sfft.next_fast_len(n + max_lag, real=True)
-    fs = sfft.rfft(ds, size, axis=1)
+    fs = sfft.rfft(ds, size, axis=1, overwrite_x=True)
     lags = np.arange(-max_lag, max_lag + 1)
     out = np.zeros(n_m, dtype=bool)
     for season in seasons:
         mask = season[1:]
         if mask.sum() < 4 * max_lag:
             continue
-        fr = sfft.rfft(dr * mask, size, axis=1)
-        cc = sfft.irfft(fs * np.conj(fr), size, axis=1)  # cc[L] = Σ ds(t+L)·dr(t)
+        fr = sfft.rfft(dr * mask, size, axis=1, overwrite_x=True)
+        np.multiply(fs, np.conjugate(fr, out=fr), out=fr)  # fs · conj(fr), in place
+        cc = sfft.irfft(fr, size, axis=1, overwrite_x=True)  # cc[L] = Σ ds(t+L)·dr(t)
         scores = cc[:, lags % size]
         best = lags[np.argmax(scores, axis=1)]
         peak = scores.max(axis=1)
         out |= (best != 0) & (peak > 0)
+    return out
+
+
+def _changes32(values: np.ndarray) -> np.ndarray:
+    """Interval-to-interval changes in single precision, 0 where unknown.
+
+    What ``np.nan_to_num(changes).astype(np.float32)`` gives, in fewer passes: an infinity
+    becomes the largest double there, which single precision rounds to infinity again.
+    """
+    out = np.diff(values, axis=1).astype(np.float32)
+    out[np.isnan(out)] = 0.0
     return out

@@ -15,7 +15,7 @@ from meterbench.core.quality import Quality
 from meterbench.core.timeutil import MS_PER_HOUR
 from meterbench.fleet import findings as K
 from meterbench.fleet import layout as L
-from meterbench.fleet.assemble import BlockData, Sites
+from meterbench.fleet.assemble import BlockData, Sites, nan_to_zero
 from meterbench.fleet.label_scan import lag_candidates
 from meterbench.pipeline.labelling import (
     LabellingDiagnosis,
@@ -33,14 +33,30 @@ SWITCH_KWH = 0.1
 
 
 def main_net_of(data: BlockData, st: Sites) -> np.ndarray:
-    return data.imp.kwh[st.main] - data.exp.kwh[st.main]
+    return data.imp.kwh[st.main_rows] - data.exp.kwh[st.main_rows]
 
 
-def _reference(main_net: np.ndarray, serial: np.ndarray, st: Sites) -> np.ndarray:
-    """Per serial meter: its site's main net (import − export) less the site's other meters."""
-    total = np.zeros_like(main_net)
-    np.add.at(total, st.serial_site, np.nan_to_num(serial))
-    return main_net[st.serial_site] - (total[st.serial_site] - np.nan_to_num(serial))
+def _reference(main_net: np.ndarray, filled: np.ndarray, st: Sites,
+               meters: np.ndarray | None = None) -> np.ndarray:
+    """Per serial meter (every one, or the rows ``meters``): its site's main net (import −
+    export) less the site's other serial meters (``filled``: their import, NaN as 0).
+
+    Only the sites of the meters asked about are summed. A site's total starts from zero and
+    adds its meters in row order, one meter position at a time for all sites together (the
+    same additions in the same order as adding row by row).
+    """
+    rows = np.arange(len(st.serial)) if meters is None else np.asarray(meters)
+    sites, at = np.unique(st.serial_site[rows], return_inverse=True)
+    bounds = np.searchsorted(st.serial_site, np.arange(len(st.main) + 1))
+    first, count = bounds[sites], bounds[sites + 1] - bounds[sites]
+    total = np.zeros((len(sites), filled.shape[1]))
+    for k in range(int(count.max(initial=0))):
+        has = np.flatnonzero(count > k)
+        total[has] += filled[first[has] + k]
+    others = total[at]
+    np.subtract(others, filled if meters is None else filled[rows], out=others)
+    out = main_net[st.serial_site[rows]]
+    return np.subtract(out, others, out=out)
 
 
 def _changes(values: np.ndarray) -> np.ndarray:
@@ -51,19 +67,21 @@ def _changes(values: np.ndarray) -> np.ndarray:
 
 
 def labelling_findings(rows: K.FindingRows, m: L.Manifest, data: BlockData, st: Sites,
-               main_net: np.ndarray, usable: np.ndarray, skip: np.ndarray
-               ) -> tuple[np.ndarray, np.ndarray]:
+                       main_net: np.ndarray, serial_kwh: np.ndarray, serial_filled: np.ndarray,
+                       usable: np.ndarray, skip: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Labelling diagnosis of the scan's candidates.
 
-    Returns the serial meters found wrong and every serial meter's import with the labelling
+    ``serial_kwh`` is the serial meters' import (rows of ``st.serial``), ``serial_filled`` the
+    same with NaN as 0. Returns the serial
+    meters found wrong and every serial meter's import with the labelling
     corrections applied (:func:`meterbench.pipeline.labelling.apply_label_correction`). A
     mislabelled meter spoils the reference of the other meters of its site, so those are
     diagnosed once more against a reference built from the corrected series.
     """
     starts = m.start_ms + m.resolution_ms * np.arange(m.n_intervals, dtype=np.int64)
     summer = is_summer_time(starts, m.zone)
-    serial_kwh = data.imp.kwh[st.serial]
-    reference = np.where(usable, _reference(main_net, serial_kwh, st), np.nan)
+    reference = _reference(main_net, serial_filled, st)
+    np.copyto(reference, np.nan, where=~usable)
     candidates = lag_candidates(serial_kwh, reference, [~summer, summer]) & ~skip
     found: dict[int, LabellingDiagnosis] = {}
     for j in np.flatnonzero(candidates).tolist():
@@ -76,14 +94,16 @@ def labelling_findings(rows: K.FindingRows, m: L.Manifest, data: BlockData, st: 
                                 m.resolution_ms)
         corrected[j] = reindex(apply_label_correction(series, diag), m.start_ms,
                                m.end_ms).quantity
-    spoiled = np.isin(st.serial_site, st.serial_site[list(found)]) if found else None
-    if spoiled is not None:
+    if found:  # the other meters of a site with a mislabelled one: against the corrected
+        spoiled = np.isin(st.serial_site, st.serial_site[list(found)])
         again = np.flatnonzero(spoiled & ~skip & ~np.isin(np.arange(len(st.serial)),
                                                           list(found)))
         if len(again):
-            reference = np.where(usable, _reference(main_net, corrected, st), np.nan)
-            for j in again.tolist():
-                diag = _diagnose_labelling(m, starts, serial_kwh[j], reference[j])
+            ref_again = np.where(usable[again],
+                                 _reference(main_net, nan_to_zero(corrected), st, again),
+                                 np.nan)
+            for j, ref in zip(again.tolist(), ref_again, strict=True):
+                diag = _diagnose_labelling(m, starts, serial_kwh[j], ref)
                 if diag.is_error:
                     found[j] = diag
     wrong = np.zeros(len(st.serial), dtype=bool)
@@ -112,7 +132,7 @@ def _diagnose_labelling(m: L.Manifest, starts: np.ndarray, serial: np.ndarray,
     """
     reach = MAX_SHIFT_MS // m.resolution_ms
     d_op = _changes(serial)
-    switching = np.nan_to_num(np.abs(d_op)) >= SWITCH_KWH
+    switching = np.abs(d_op) >= SWITCH_KWH  # NaN: not switching
     near = np.convolve(switching.astype(np.float64), np.ones(2 * reach + 1), "same") > 0.5
     d_ref = np.where(near, _changes(reference), np.nan)
     op = IntervalSeries(starts, d_op, _present(d_op), m.resolution_ms)

@@ -22,17 +22,17 @@ import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 from functools import cached_property
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import numpy as np
 
 from meterbench.core.errors import UserError
 from meterbench.core.timeutil import MS_PER_HOUR, RESOLUTIONS_MS
 from meterbench.pipeline.localday import DEFAULT_ZONE, local_day_bounds_ms
+from meterbench.pipeline.zone_hours import hour_facts
 
 FORMAT = "meterbench.fleet/1"
 MANIFEST = "fleet.json"
@@ -367,12 +367,8 @@ def first_line(exc: BaseException) -> str:
 
 def local_clock_hours(times_ms: np.ndarray, zone: str) -> np.ndarray:
     """Local clock hour (fractional) of each UTC time, daylight saving included."""
-    tz = ZoneInfo(zone)
-    hours = times_ms // MS_PER_HOUR
-    uniq, inv = np.unique(hours, return_inverse=True)
-    offset_h = np.array([datetime.fromtimestamp(int(h) * 3600, UTC).astimezone(tz)
-                         .utcoffset().total_seconds() / 3600 for h in uniq.tolist()])
-    return ((times_ms / MS_PER_HOUR + offset_h[inv]) % 24.0).reshape(times_ms.shape)
+    offset_s = hour_facts(times_ms // MS_PER_HOUR, zone)[1]
+    return (times_ms / MS_PER_HOUR + offset_s / 3600) % 24.0
 
 
 def block_path(folder: Path, block: int) -> Path:

@@ -209,6 +209,7 @@ def _site_view(screen: Screen, dataset: Path, full: L.Topology, site: str,
     block = int(full.block[np.flatnonzero(full.site == site)[0]])
     topo = L.read_topology(dataset, m, block=block)
     data = read_block(dataset, m, topo, block)
+    topo = data.topo  # its rows are the arrays' rows
     pts = np.flatnonzero(topo.site == site)
     main = pts[topo.role[pts] == L.ROLE_MAIN][0]
     serial = pts[topo.role[pts] == L.ROLE_SERIAL]

@@ -1,120 +1,105 @@
 """Negative residuals of a block's virtual main points, and why.
 
-Every site is netted at once (:func:`meterbench.pipeline.virtual_main_point`); each site with
-negative import residuals is explained by the bench's diagnosis
-(:func:`meterbench.pipeline.diagnose_negative_residuals`) over the whole period, and reported
-per local day and cause. Negative export residuals are reported, not diagnosed (as in the
-pipeline).
+Every site is netted at once (:func:`meterbench.pipeline.virtual_main_point`); the sites with
+negative import residuals are explained by the bench's diagnosis over the whole period, all of
+them at once (:func:`meterbench.pipeline.negative_residuals.diagnose_codes`, the codes of
+:func:`meterbench.pipeline.diagnose_negative_residuals` without a sentence per interval), and
+reported per local day and cause. Negative export residuals are reported, not diagnosed (as in
+the pipeline).
 """
 
 from __future__ import annotations
-
-from dataclasses import replace
-from typing import Any
 
 import numpy as np
 
 from meterbench.core.timeutil import MS_PER_HOUR
 from meterbench.fleet import findings as K
 from meterbench.fleet import layout as L
-from meterbench.fleet.assemble import BlockData, Direction, Sites
+from meterbench.fleet.assemble import BlockData, Direction, Sites, count_per_day
 from meterbench.pipeline.negative_residuals import (
+    CAUSES,
     DIAG_MISALIGNED,
     DIAG_PRODUCTION,
     DIAG_SUB_EXCEEDS,
-    diagnose_negative_residuals,
+    diagnose_codes,
 )
-from meterbench.pipeline.netting import (
-    DEFAULT_TOLERANCE_KWH,
-    PointFlows,
-    VirtualPoint,
-    virtual_main_point,
-)
+from meterbench.pipeline.netting import DEFAULT_TOLERANCE_KWH, PointFlows, virtual_main_point
 
 #: Daylight of a block: the times of day its sites export, widened by this much each side.
 PRODUCTION_MARGIN_MS = MS_PER_HOUR
 
+#: Findings of one site and day come in this order of causes (by name).
+REPORT_ORDER = tuple(sorted(CAUSES))
+_CODE = {c: np.int8(k + 1) for k, c in enumerate(CAUSES)}
 
-def flows(d_imp: Direction, d_exp: Direction, idx: np.ndarray) -> PointFlows:
+
+def flows(d_imp: Direction, d_exp: Direction, idx: np.ndarray | slice | int) -> PointFlows:
     return PointFlows(d_imp.kwh[idx], d_exp.kwh[idx], d_imp.quality[idx], d_exp.quality[idx])
 
 
 def residual_findings(rows: K.FindingRows, m: L.Manifest, data: BlockData,
-                        st: Sites) -> None:
+                      st: Sites) -> None:
     """Net every site at once; diagnose the sites with negative residuals, report per day."""
-    topo = data.topo
-    main = flows(data.imp, data.exp, st.main)
-    subs = flows(data.imp, data.exp, st.serial)
+    main = flows(data.imp, data.exp, st.main_rows)
+    subs = flows(data.imp, data.exp, st.serial_rows)
     vp = virtual_main_point(main, subs, sub_site=st.serial_site, n_sites=len(st.main))
     first = m.day_first_index
     day_of = np.repeat(np.arange(m.days), first[1:] - first[:-1])
     starts = m.start_ms + m.resolution_ms * np.arange(m.n_intervals, dtype=np.int64)
-    daylight = _daylight(data.exp.kwh[st.main], _local_slot(starts, m), day_of, m.days,
+    exporting = main.export_kwh > DEFAULT_TOLERANCE_KWH  # NaN (missing): not exporting
+    daylight = _daylight(exporting, _local_slot(starts, m), day_of, m.days,
                          PRODUCTION_MARGIN_MS // m.resolution_ms)
-    for site in np.flatnonzero(vp.negative_import.any(axis=1)):
-        subs_idx = st.serial[st.serial_site == site]
-        site_main = flows(data.imp, data.exp, st.main[site:site + 1])
-        site_main = PointFlows(*(x[0] for x in (site_main.import_kwh, site_main.export_kwh,
-                                                site_main.import_quality,
-                                                site_main.export_quality)))
-        site_subs = flows(data.imp, data.exp, subs_idx)
-        site_vp = _site_row(vp, site)
-        codes = diagnose_site(site_main, site_subs, site_vp, starts, m.resolution_ms,
-                          [str(g) for g in topo.gsrn[subs_idx]], str(topo.site[st.main[site]]))
-        codes = _production_hours(codes, site_main.export_kwh, daylight)
-        raw = np.where(site_vp.negative_import, site_vp.raw_import_kwh, 0.0)
-        mp = st.main[site]
-        neg = np.flatnonzero(codes != "")
-        for day in np.unique(day_of[neg]).tolist():
-            on_day = neg[day_of[neg] == day]
-            for cause in sorted(set(codes[on_day].tolist())):
-                hit = on_day[codes[on_day] == cause]
-                energy = float(-np.nansum(raw[hit]))
-                rows.add(K.NEGATIVE, topo.site[mp], topo.gsrn[mp], topo.operator[mp], day,
-                         value=float(len(hit)), low=-energy, cause=cause,
-                         detail=f"{len(hit)} negative interval(s), {energy:.3f} kWh: "
-                                f"{_CAUSE_TEXT.get(cause, cause)}")
-    neg_e = np.add.reduceat(vp.negative_export, first[:-1], axis=1)
-    for site, day in zip(*np.nonzero(neg_e), strict=True):
-        mp = st.main[site]
-        rows.add(K.NEGATIVE_EXPORT, topo.site[mp], topo.gsrn[mp], topo.operator[mp], int(day),
-                 value=float(neg_e[site, day]), cause="not_diagnosed",
-                 detail=f"{neg_e[site, day]} interval(s) where the serial meters export more "
-                        "than the main meter")
+    sites = np.flatnonzero(vp.negative_import.any(axis=1))
+    codes = site_codes(data, st, sites, vp.negative_import[sites])
+    _production_hours(codes, exporting[sites].any(axis=1), daylight)
+    _report_negatives(rows, m, data.topo, st.main[sites], codes,
+                      vp.raw_import_kwh[sites], day_of)
+    neg_e = count_per_day(vp.negative_export, first)
+    site, day = np.nonzero(neg_e)
+    count = neg_e[site, day]
+    rows.add_many(K.NEGATIVE_EXPORT, st.main[site], data.topo, day, value=count.astype(float),
+                  cause="not_diagnosed",
+                  detail=[f"{c} interval(s) where the serial meters export more than the main "
+                          "meter" for c in count.tolist()])
 
 
-def _site_row(vp: VirtualPoint, site: int) -> VirtualPoint:
-    """One site's row of the many-site virtual point (report policy: nothing clamped)."""
-    rows = {f: getattr(vp, f)[site] for f in ("import_kwh", "export_kwh", "net_kwh",
-                                              "import_quality", "export_quality", "net_quality",
-                                              "negative_import", "negative_export",
-                                              "clamped_import", "clamped_export")}
-    return replace(vp, **rows)
+def _report_negatives(rows: K.FindingRows, m: L.Manifest, topo: L.Topology, mains: np.ndarray,
+                      codes: np.ndarray, raw: np.ndarray, day_of: np.ndarray) -> None:
+    """One finding per site, local day and cause: the intervals and their energy.
 
-
-def diagnose_site(main: PointFlows, subs: PointFlows, vp: Any, starts: np.ndarray,
-              resolution_ms: int, names: list[str], site: str) -> np.ndarray:
-    """The negative-residual diagnosis of one site's period, one code per interval.
-
-    The kernel decides each negative interval in order: the main meter exported in it →
-    production; else its shift test (one answer for the whole site and period, from the whole
-    series) → misaligned timestamps or a sub-meter reading more. So the kernel is asked about
-    one interval without export and its answer holds for every such interval, while the
-    exporting ones take the kernel's first rule; the kernel writes a sentence per interval it is
-    asked about, which a PV site would otherwise pay for thousands of times. The codes are the
-    ones a full call gives (a test checks this on a whole block).
+    Findings come in site, day and cause order (:data:`REPORT_ORDER`); a finding's energy is
+    the sum of its intervals' residuals in time order (``np.sum`` of exactly those values).
     """
-    exported = np.nan_to_num(main.export_kwh) > DEFAULT_TOLERANCE_KWH
-    codes = np.full(len(exported), "", dtype=object)
-    codes[vp.negative_import & exported] = DIAG_PRODUCTION
-    rest = np.flatnonzero(vp.negative_import & ~exported)
-    if len(rest):
-        one = np.zeros(len(exported), dtype=bool)
-        one[rest[0]] = True
-        diag = diagnose_negative_residuals(main, subs, replace(vp, negative_import=one), starts,
-                                           resolution_ms, sub_names=names, site=site)
-        codes[rest] = diag.codes[int(rest[0])]
-    return codes
+    row, t = np.nonzero(codes)
+    if not len(row):
+        return
+    rank = np.array([0] + [REPORT_ORDER.index(c) for c in CAUSES])[codes[row, t]]
+    key = (row * m.days + day_of[t]) * len(CAUSES) + rank
+    order = np.argsort(key, kind="stable")  # within one finding: time order
+    key, values = key[order], raw[row[order], t[order]]
+    begin = np.flatnonzero(np.concatenate([[True], key[1:] != key[:-1]]))
+    count = np.diff(np.concatenate([begin, [len(key)]]))
+    energy = [float(-np.add.reduce(values[a:a + n]))
+              for a, n in zip(begin.tolist(), count.tolist(), strict=True)]
+    cause = [REPORT_ORDER[c] for c in (key[begin] % len(CAUSES)).tolist()]
+    rows.add_many(K.NEGATIVE, mains[key[begin] // len(CAUSES) // m.days], topo,
+                  key[begin] // len(CAUSES) % m.days, value=count.astype(float),
+                  low=-np.asarray(energy), cause=cause,
+                  detail=[f"{n} negative interval(s), {e:.3f} kWh: {_CAUSE_TEXT[c]}"
+                          for n, e, c in zip(count.tolist(), energy, cause, strict=True)])
+
+
+def site_codes(data: BlockData, st: Sites, sites: np.ndarray, negative: np.ndarray
+               ) -> np.ndarray:
+    """The kernel's cause of each negative interval of ``sites`` (``CAUSES[code - 1]``; 0: not
+    negative), all sites at once, their serial meters in the order of ``st.serial``."""
+    first = np.searchsorted(st.serial_site, sites)
+    count = np.searchsorted(st.serial_site, sites, side="right") - first
+    start = np.concatenate([[0], np.cumsum(count)])
+    subs = st.serial[np.repeat(first - start[:-1], count) + np.arange(start[-1])]
+    mains = st.main[sites]
+    return diagnose_codes(data.imp.kwh[mains], data.exp.kwh[mains], data.imp.kwh[subs], start,
+                          negative)
 
 
 def _local_slot(starts: np.ndarray, m: L.Manifest) -> np.ndarray:
@@ -131,11 +116,11 @@ _CAUSE_TEXT = {
 }
 
 
-def _daylight(main_export: np.ndarray, slot: np.ndarray, day_of: np.ndarray, days: int,
+def _daylight(exporting: np.ndarray, slot: np.ndarray, day_of: np.ndarray, days: int,
               margin: int) -> np.ndarray:
     """Per interval: is it within the times of day at which any site of the block exports
     on that local day, widened by ``margin`` intervals each side (the block's own daylight)."""
-    exporting = (np.nan_to_num(main_export) > DEFAULT_TOLERANCE_KWH).any(axis=0)
+    exporting = exporting.any(axis=0)
     lo = np.full(days, np.iinfo(np.int64).max)
     hi = np.full(days, np.iinfo(np.int64).min)
     np.minimum.at(lo, day_of[exporting], slot[exporting])
@@ -143,9 +128,9 @@ def _daylight(main_export: np.ndarray, slot: np.ndarray, day_of: np.ndarray, day
     return (slot >= lo[day_of] - margin) & (slot <= hi[day_of] + margin)
 
 
-def _production_hours(codes: np.ndarray, main_export: np.ndarray, daylight: np.ndarray
-                      ) -> np.ndarray:
-    """Call production what happens while a producing site's production can be there.
+def _production_hours(codes: np.ndarray, producer: np.ndarray, daylight: np.ndarray) -> None:
+    """Call production what happens while a producing site's production can be there (in
+    place; ``producer``: per row of ``codes``, the site's main meter exports at some time).
 
     The kernel calls an interval *production* when the main meter exported in it. A summation
     meter nets production against a charging car inside the interval, so the main meter need
@@ -156,8 +141,5 @@ def _production_hours(codes: np.ndarray, main_export: np.ndarray, daylight: np.n
     ramps up and down for a while before and after it exceeds a household's consumption). The
     kernel's own text names this possibility.
     """
-    if not (np.nan_to_num(main_export) > DEFAULT_TOLERANCE_KWH).any():
-        return codes
-    out = codes.copy()
-    out[(codes == DIAG_SUB_EXCEEDS) & daylight] = DIAG_PRODUCTION
-    return out
+    at = (codes == _CODE[DIAG_SUB_EXCEEDS]) & daylight[None, :] & producer[:, None]
+    codes[at] = _CODE[DIAG_PRODUCTION]

@@ -32,7 +32,14 @@ from meterbench.accuracy.limits import in_service_limit_pct
 from meterbench.core.quality import Quality
 from meterbench.fleet import findings as K
 from meterbench.fleet import layout as L
-from meterbench.fleet.assemble import BlockData, Sites, block_sites, read_block
+from meterbench.fleet.assemble import (
+    BlockData,
+    Sites,
+    block_sites,
+    count_per_day,
+    nan_to_zero,
+    read_block,
+)
 from meterbench.fleet.deliveries import Timeliness, delivery_findings
 from meterbench.fleet.error_estimate import estimate_errors
 from meterbench.fleet.labels import labelling_findings, main_net_of
@@ -65,23 +72,35 @@ class BlockResult:
     worker: str = ""
 
 
-def _stuck_and_swapped(rows: K.FindingRows, m: L.Manifest, data: BlockData,
-                       st: Sites) -> tuple[np.ndarray, np.ndarray]:
-    """Stuck days of every point, swapped serial meters; returns (stuck days, swapped)."""
+def _stuck(rows: K.FindingRows, m: L.Manifest, data: BlockData) -> np.ndarray:
+    """Stuck days of every point (points, days): one non-zero value all day, all measured.
+
+    A value is NaN exactly where its quality is missing (:mod:`meterbench.fleet.assemble`), so
+    a day with every interval measured has no NaN, and its maximum and minimum are the
+    values' own; on other days they may be NaN, but such a day is not stuck anyway.
+    """
     topo = data.topo
     first = m.day_first_index
     v = data.imp.kwh
-    hi = np.maximum.reduceat(np.nan_to_num(v, nan=-np.inf), first[:-1], axis=1)
-    lo = np.minimum.reduceat(np.nan_to_num(v, nan=np.inf), first[:-1], axis=1)
-    complete = np.add.reduceat(data.imp.quality == Quality.MEASURED, first[:-1], axis=1) \
+    hi = np.maximum.reduceat(v, first[:-1], axis=1)
+    lo = np.minimum.reduceat(v, first[:-1], axis=1)
+    complete = count_per_day(data.imp.quality == Quality.MEASURED, first) \
         == (first[1:] - first[:-1])[None, :]
     stuck = complete & (hi == lo) & (hi > 0)
-    for pt, day in zip(*np.nonzero(stuck), strict=True):
-        rows.add(K.STUCK, topo.site[pt], topo.gsrn[pt], topo.operator[pt], int(day),
-                 value=float(hi[pt, day]),
-                 detail=f"{hi[pt, day]:.3f} kWh in every interval of the day")
-    imp_sum = np.nansum(data.imp.kwh[st.serial], axis=1)
-    exp_sum = np.nansum(data.exp.kwh[st.serial], axis=1)
+    pt, day = np.nonzero(stuck)
+    value = hi[pt, day]
+    rows.add_many(K.STUCK, pt, topo, day, value=value,
+                  detail=[f"{x:.3f} kWh in every interval of the day" for x in value.tolist()])
+    return stuck
+
+
+def _swapped(rows: K.FindingRows, data: BlockData, st: Sites, serial_filled: np.ndarray
+             ) -> np.ndarray:
+    """Serial meters (consumption points) whose export exceeds their import over the period
+    (``serial_filled``: their import, NaN as 0; sums as np.nansum makes them)."""
+    topo = data.topo
+    imp_sum = serial_filled.sum(axis=1)
+    exp_sum = nan_to_zero(data.exp.kwh[st.serial_rows]).sum(axis=1)
     swapped = (exp_sum > imp_sum) & (exp_sum >= SWAP_MIN_KWH)
     for j in np.flatnonzero(swapped):
         pt = st.serial[j]
@@ -90,7 +109,7 @@ def _stuck_and_swapped(rows: K.FindingRows, m: L.Manifest, data: BlockData,
                  detail=f"a consumption point that exported {exp_sum[j]:.1f} kWh and imported "
                         f"{imp_sum[j]:.1f} kWh ({share:.0f} % export): import and export "
                         "swapped")
-    return stuck, swapped
+    return swapped
 
 
 def _meter_errors(rows: K.FindingRows, m: L.Manifest, data: BlockData, st: Sites,
@@ -101,8 +120,10 @@ def _meter_errors(rows: K.FindingRows, m: L.Manifest, data: BlockData, st: Sites
     exceeds the in-service limit. Meters in ``skip`` are fitted but not judged."""
     topo = data.topo
     est = estimate_errors(main_net, serial, st.serial_site, usable & np.isfinite(serial))
-    limits = np.array([in_service_limit_pct(str(c), country=m.country) if c else np.nan
-                       for c in topo.accuracy_class[st.serial]])
+    classes = topo.accuracy_class[st.serial]
+    limit_of = {c: in_service_limit_pct(str(c), country=m.country) if c else np.nan
+                for c in set(classes.tolist())}
+    limits = np.array([limit_of[c] for c in classes.tolist()], dtype=np.float64)
     judged = est.estimated & ~skip & np.isfinite(limits)
     exceeds = judged & ((est.low_pct > limits) | (est.high_pct < -limits))
     for j in np.flatnonzero(exceeds):
@@ -142,13 +163,17 @@ def screen_data(m: L.Manifest, data: BlockData, settings: ScreenSettings, block:
     rows = K.FindingRows(m.first_day)
     delivery_findings(rows, m, data, settings.deadline, result.timeliness)
     residual_findings(rows, m, data, st)
-    stuck, swapped = _stuck_and_swapped(rows, m, data, st)
+    stuck = _stuck(rows, m, data)
+    serial_imp = data.imp.kwh[st.serial_rows]
+    serial_filled = nan_to_zero(serial_imp)
+    swapped = _swapped(rows, data, st, serial_filled)
     main_net = main_net_of(data, st)
     first = m.day_first_index
     day_of_interval = np.repeat(np.arange(m.days), first[1:] - first[:-1])
-    usable = (data.imp.quality[st.serial] != Quality.MISSING) \
-        & ~stuck[st.serial][:, day_of_interval]
-    labelled_wrong, corrected = labelling_findings(rows, m, data, st, main_net, usable, swapped)
+    usable = (data.imp.quality[st.serial_rows] != Quality.MISSING) \
+        & ~stuck[st.serial_rows][:, day_of_interval]
+    labelled_wrong, corrected = labelling_findings(rows, m, data, st, main_net, serial_imp,
+                                                   serial_filled, usable, swapped)
     result.errors = _meter_errors(rows, m, data, st, main_net, corrected, usable,
                                   swapped | labelled_wrong)
     result.findings = rows.table()

@@ -16,8 +16,6 @@ start, so the correction subtracts ``s``.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
-from zoneinfo import ZoneInfo
 
 import numpy as np
 
@@ -25,6 +23,7 @@ from meterbench.core.quality import Quality
 from meterbench.core.timeutil import MS_PER_HOUR
 from meterbench.pipeline.localday import DEFAULT_ZONE, reindex
 from meterbench.pipeline.series import IntervalSeries
+from meterbench.pipeline.zone_hours import hour_facts
 
 NONE = "none"
 SHIFT = "shift"
@@ -74,16 +73,12 @@ def _s(ms: int | None) -> float | None:
 
 
 def is_summer_time(times_ms: np.ndarray, zone: str = DEFAULT_ZONE) -> np.ndarray:
-    """True where daylight-saving time is in force in ``zone`` (evaluated once per UTC hour)."""
+    """True where daylight-saving time is in force in ``zone`` (evaluated once per UTC hour,
+    from the zone's table of hours: :func:`meterbench.pipeline.zone_hours.hour_facts`)."""
     t = np.asarray(times_ms, dtype=np.int64)
     if not t.size:
         return np.zeros(0, dtype=bool)
-    tz = ZoneInfo(zone)
-    hours = t // MS_PER_HOUR
-    uniq, inv = np.unique(hours, return_inverse=True)
-    flags = np.array([bool(datetime.fromtimestamp(int(h) * 3600, UTC).astimezone(tz).dst())
-                      for h in uniq.tolist()])
-    return flags[inv].reshape(t.shape)
+    return hour_facts(t // MS_PER_HOUR, zone)[0]
 
 
 def _duration_words(ms: int) -> str:
@@ -96,24 +91,30 @@ def _duration_words(ms: int) -> str:
 
 def _scores(op: IntervalSeries, ref: IntervalSeries, season_mask: np.ndarray,
             shifts: list[int]) -> dict[int, float]:
-    """Relative mismatch Σ|op(t+s) − ref(t)| / Σ|ref(t)| over ``season_mask`` per shift."""
+    """Relative mismatch Σ|op(t+s) − ref(t)| / Σ|ref(t)| over ``season_mask`` per shift.
+
+    ``op(t+s)`` is the operator's value ``s`` later, missing beyond the reference's span. The
+    operator series is padded with NaN once, so each shift is a view of it rather than a new
+    array; each sum adds the same values in the same order as shifting a copy would.
+    """
     res = ref.resolution_ms
+    n = len(ref)
+    reach = max((abs(s // res) for s in shifts), default=0)
+    padded = np.full(n + 2 * reach, np.nan)
+    padded[reach:reach + n] = op.quantity[:n]
+    known = np.isfinite(padded)
+    ref_ok = (ref.quality != Quality.MISSING) & season_mask & np.isfinite(ref.quantity)
+    ref_abs = np.abs(ref.quantity)
     out: dict[int, float] = {}
-    ref_ok = (ref.quality != Quality.MISSING) & season_mask
     for s in shifts:
-        k = s // res
-        shifted = np.full(len(ref), np.nan)
-        if k >= 0:
-            shifted[:len(ref) - k] = op.quantity[k:len(ref)]
-        else:
-            shifted[-k:] = op.quantity[:len(ref) + k]
-        ok = ref_ok & np.isfinite(shifted) & np.isfinite(ref.quantity)
+        a = reach + s // res
+        ok = ref_ok & known[a:a + n]
         if np.count_nonzero(ok) < MIN_PAIRS:
             continue
-        den = float(np.sum(np.abs(ref.quantity[ok])))
+        den = float(np.sum(ref_abs[ok]))
         if den == 0:
             continue
-        out[s] = float(np.sum(np.abs(shifted[ok] - ref.quantity[ok])) / den)
+        out[s] = float(np.sum(np.abs(padded[a:a + n][ok] - ref.quantity[ok])) / den)
     return out
 
 

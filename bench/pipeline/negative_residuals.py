@@ -3,7 +3,8 @@
 A negative residual on ``main − Σ serial sub-meters`` has three known causes (each follows from
 the formula's inputs): production behind the main meter (which cannot be netted against a serial
 consumption point), a sub-meter reading more than the main meter, and misaligned timestamps.
-:func:`diagnose_negative_residuals` tells them apart per interval and writes one event each.
+:func:`diagnose_negative_residuals` tells them apart per interval and writes one event each;
+:func:`diagnose_codes` gives the same codes for many sites at once, without the sentences.
 """
 
 from __future__ import annotations
@@ -26,6 +27,8 @@ from meterbench.pipeline.netting import (
 DIAG_PRODUCTION = "production_behind_main"
 DIAG_MISALIGNED = "misaligned_timestamps"
 DIAG_SUB_EXCEEDS = "sub_meter_exceeds_main"
+#: The causes in the order of :func:`diagnose_codes`' codes (a code is the index + 1; 0: none).
+CAUSES = (DIAG_MISALIGNED, DIAG_PRODUCTION, DIAG_SUB_EXCEEDS)
 
 
 @dataclass(frozen=True)
@@ -36,29 +39,106 @@ class NegativeResidualDiagnosis:
     events: list[PipelineEvent]
 
 
+@dataclass(frozen=True)
+class ShiftSearch:
+    """Per site: the one-sub whole-interval shift that removes most negative residuals.
+
+    ``sub`` is the sub-meter's index among its site's (-1: no shift removes any); ``before``
+    and ``after`` count the negatives over the intervals the shift keeps (so edge intervals
+    pushed out do not count as "fixed"); 0 when no shift helps.
+    """
+
+    sub: np.ndarray
+    shift: np.ndarray
+    before: np.ndarray
+    after: np.ndarray
+
+    @property
+    def explains(self) -> np.ndarray:
+        """The shift removes at least half the negatives: misaligned timestamps."""
+        return (self.sub >= 0) & (self.after <= self.before // 2)
+
+
+def _shift_search(main_imp: np.ndarray, subs_imp: np.ndarray, site_start: np.ndarray,
+                  max_shift: int, tolerance: float) -> ShiftSearch:
+    """The shift search of many sites at once (values NaN-free).
+
+    ``main_imp`` is ``(sites, n)``; ``subs_imp`` rows are grouped by site, site i's being
+    ``site_start[i]`` to ``site_start[i + 1]``. Every site's sub-meters are summed in row
+    order, and each (sub-meter, shift) is tried in the order of the sites' sub-meters, then
+    the shifts from earliest to latest: the first with the largest gain wins, as when the
+    candidates are tried one after another keeping only a strictly better one.
+    """
+    n_sites, n = main_imp.shape
+    count = np.diff(site_start)
+    total = np.zeros((n_sites, n))
+    for k in range(int(count.max(initial=0))):
+        has = np.flatnonzero(count > k)
+        total[has] += subs_imp[site_start[has] + k]
+    base = main_imp - total
+    negatives_to = np.zeros((n_sites, n + 1), dtype=np.int64)  # negatives in base[:, :i]
+    np.cumsum(base < -tolerance, axis=1, out=negatives_to[:, 1:])
+    site_of = np.repeat(np.arange(n_sites), count)
+    others = base[site_of] + subs_imp
+    shifts = [s for s in range(-max_shift, max_shift + 1) if s != 0 and abs(s) < n]
+    before = np.zeros((len(site_of), len(shifts)), dtype=np.int64)
+    after = np.zeros((len(site_of), len(shifts)), dtype=np.int64)
+    for i, s in enumerate(shifts):
+        lo, hi = (0, n - s) if s > 0 else (-s, n)
+        before[:, i] = (negatives_to[:, hi] - negatives_to[:, lo])[site_of]
+        moved = subs_imp[:, lo + s:hi + s]
+        after[:, i] = np.count_nonzero(others[:, lo:hi] - moved < -tolerance, axis=1)
+    found = ShiftSearch(*(np.zeros(n_sites, dtype=np.int64) for _ in range(4)))
+    found.sub[:] = -1
+    gain = before - after
+    for site in np.flatnonzero(count > 0).tolist() if shifts else []:
+        a, b = int(site_start[site]), int(site_start[site + 1])
+        best = int(np.argmax(gain[a:b]))  # the first of the largest, in (sub, shift) order
+        if gain[a:b].flat[best] > 0:
+            j, i = divmod(best, len(shifts))
+            found.sub[site], found.shift[site] = j, shifts[i]
+            found.before[site], found.after[site] = before[a + j, i], after[a + j, i]
+    return found
+
+
 def _best_shift(main_imp: np.ndarray, subs_imp: np.ndarray, max_shift: int, tolerance: float
                 ) -> tuple[int, int, int, int]:
-    """The one-sub whole-interval shift that removes most negative residuals.
+    """One site's shift search: (sub index or -1, shift, negatives before, negatives after)."""
+    found = _shift_search(main_imp[None, :], subs_imp, np.array([0, len(subs_imp)]), max_shift,
+                          tolerance)
+    return int(found.sub[0]), int(found.shift[0]), int(found.before[0]), int(found.after[0])
 
-    Returns (sub index or -1, shift, negatives before, negatives after), both counts taken over
-    the intervals the shift keeps (so edge intervals pushed out do not count as "fixed").
+
+def diagnose_codes(main_import: np.ndarray, main_export: np.ndarray, subs_import: np.ndarray,
+                   site_start: np.ndarray, negative: np.ndarray, *, max_shift_intervals: int = 4,
+                   tolerance_kwh: float = DEFAULT_TOLERANCE_KWH) -> np.ndarray:
+    """The codes :func:`diagnose_negative_residuals` gives, for many sites at once.
+
+    ``main_import``, ``main_export`` and ``negative`` (the intervals to explain) are
+    ``(sites, n)``; ``subs_import`` rows are grouped by site as ``site_start`` says (see
+    :func:`_shift_search`). Returns ``(sites, n)`` int8: ``CAUSES[code - 1]``, 0 where not
+    negative. No sentences are written: a fleet needs the causes, not an event per interval.
     """
-    base = main_imp - np.sum(subs_imp, axis=0)
-    best = (-1, 0, 0, 0)
-    best_gain = 0
-    n = len(base)
-    for j in range(subs_imp.shape[0]):
-        others = base + subs_imp[j]
-        for s in range(-max_shift, max_shift + 1):
-            if s == 0 or abs(s) >= n:
-                continue
-            keep = slice(0, n - s) if s > 0 else slice(-s, n)
-            moved = subs_imp[j][s:] if s > 0 else subs_imp[j][:s]
-            before = int(np.count_nonzero(base[keep] < -tolerance))
-            after = int(np.count_nonzero(others[keep] - moved < -tolerance))
-            if before - after > best_gain:
-                best, best_gain = (j, s, before, after), before - after
-    return best
+    main_exp = _nan_to_num(np.asarray(main_export, dtype=np.float64))
+    found = _shift_search(_nan_to_num(np.asarray(main_import, dtype=np.float64)),
+                          _nan_to_num(np.asarray(subs_import, dtype=np.float64)),
+                          np.asarray(site_start), max_shift_intervals, tolerance_kwh)
+    code = {c: np.int8(k + 1) for k, c in enumerate(CAUSES)}
+    otherwise = np.where(found.explains, code[DIAG_MISALIGNED], code[DIAG_SUB_EXCEEDS])
+    codes = np.where(negative, otherwise[:, None], np.int8(0)).astype(np.int8)
+    codes[negative & (main_exp > tolerance_kwh)] = code[DIAG_PRODUCTION]
+    return codes
+
+
+def _nan_to_num(values: np.ndarray) -> np.ndarray:
+    """``np.nan_to_num`` of a float array (a copy: NaN → 0, ±inf → ± the largest float) in
+    fewer steps when nothing is infinite, the usual case."""
+    out = np.array(values, dtype=np.float64)
+    np.copyto(out, 0.0, where=np.isnan(out))
+    infinite = np.isinf(out)
+    if infinite.any():
+        out[infinite] = np.copysign(np.finfo(np.float64).max, out[infinite])
+    return out
 
 
 def diagnose_negative_residuals(main: PointFlows, subs: PointFlows, virtual: VirtualPoint,
@@ -81,9 +161,9 @@ def diagnose_negative_residuals(main: PointFlows, subs: PointFlows, virtual: Vir
     events: list[PipelineEvent] = []
     if not len(neg):
         return NegativeResidualDiagnosis(codes, events)
-    subs_imp = np.nan_to_num(np.atleast_2d(np.asarray(subs.import_kwh, dtype=np.float64)))
-    main_imp = np.nan_to_num(np.asarray(main.import_kwh, dtype=np.float64))
-    main_exp = np.nan_to_num(np.asarray(main.export_kwh, dtype=np.float64))
+    subs_imp = _nan_to_num(np.atleast_2d(np.asarray(subs.import_kwh, dtype=np.float64)))
+    main_imp = _nan_to_num(np.asarray(main.import_kwh, dtype=np.float64))
+    main_exp = _nan_to_num(np.asarray(main.export_kwh, dtype=np.float64))
     names = list(sub_names) if sub_names else [f"sub-meter {j + 1}" for j in
                                                range(subs_imp.shape[0])]
     j, shift, before, left = _best_shift(main_imp, subs_imp, max_shift_intervals, tolerance_kwh)

@@ -16,6 +16,8 @@ from meterbench.core.errors import UserError
 from meterbench.fleet import layout as L
 from meterbench.fleet.screen import ScreenSettings, screen_block
 
+from .tables import assert_same_table
+
 
 def _screen(dataset: Path, out: Path, env: dict[str, str]) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "meterbench", "fleet", "screen", str(dataset),
@@ -95,6 +97,30 @@ def test_a_day_with_the_wrong_number_of_values(copy: Path, tmp_path: Path,
         screen_block(str(copy), 0, ScreenSettings())
     assert f"{path}: import: row 1:" in info.value.format()
     assert "import values for" in info.value.format()
+
+
+def test_an_infinite_value_is_refused_but_not_where_it_is_marked_missing(
+        copy: Path, tmp_path: Path) -> None:
+    def export_value(t: pa.Table, value: float, quality: int) -> pa.Table:
+        v, q = t.column("export").to_pylist(), t.column("export_quality").to_pylist()
+        v[4][5], q[4][5] = value, quality
+        t = t.set_column(t.column_names.index("export"), "export",
+                         pa.array(v, pa.list_(pa.float64())))
+        return t.set_column(t.column_names.index("export_quality"), "export_quality",
+                            pa.array(q, pa.list_(pa.uint8())))
+
+    original = pq.read_table(L.block_path(copy, 1))
+    _rewrite_block(copy, 1, lambda t: export_value(original, float("nan"), 0))
+    missing = screen_block(str(copy), 1, ScreenSettings())
+    # marked missing, an infinity is as missing as NaN: it has no number either way
+    _rewrite_block(copy, 1, lambda t: export_value(original, float("-inf"), 0))
+    marked = screen_block(str(copy), 1, ScreenSettings())
+    assert_same_table(marked.findings, missing.findings)
+    assert_same_table(marked.errors, missing.errors)
+    path = _rewrite_block(copy, 1, lambda t: export_value(original, float("-inf"), 1))
+    with pytest.raises(UserError) as info:
+        screen_block(str(copy), 1, ScreenSettings())
+    assert f"{path}: export: row 5: an infinite export value for" in info.value.format()
 
 
 def test_unknown_dataset_version_and_not_a_dataset(copy: Path, tmp_path: Path,

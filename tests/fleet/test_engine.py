@@ -36,7 +36,10 @@ def test_local_cluster_gives_what_one_process_gives_bit_for_bit(small_fleet: Pat
     with dask_client(workers=2) as client:
         assert len(client.scheduler_info()["workers"]) == 2
         results = run_blocks(small_fleet, ScreenSettings(), list(range(m.blocks)), client=client)
+        kept = client.run(lambda dask_worker: "meterbench-keep-freed-memory"
+                          in dask_worker.plugins)
     many = combine(m, results)
+    assert list(kept.values()) == [True, True]  # every local worker keeps freed memory
     assert len({r.worker for r in results}) == 2  # both workers took blocks
     assert one.findings.num_rows > 50
     assert_same_table(one.findings, many.findings)

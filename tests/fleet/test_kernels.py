@@ -2,18 +2,25 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from meterbench.fleet import error_estimate
 from meterbench.fleet import layout as L
 from meterbench.fleet.assemble import block_sites, read_block
 from meterbench.fleet.error_estimate import estimate_errors
-from meterbench.fleet.residuals import diagnose_site, flows
-from meterbench.pipeline.negative_residuals import DIAG_PRODUCTION, diagnose_negative_residuals
-from meterbench.pipeline.netting import PointFlows, virtual_main_point
+from meterbench.fleet.residuals import flows, site_codes
+from meterbench.pipeline.negative_residuals import (
+    CAUSES,
+    DIAG_PRODUCTION,
+    diagnose_negative_residuals,
+)
+from meterbench.pipeline.netting import virtual_main_point
 
 
 def _site(rng: np.random.Generator, n: int, errors: list[float], noise: float
@@ -64,6 +71,30 @@ def test_interval_covers_the_truth_about_95_percent_of_the_time() -> None:
     assert abs(diff.mean()) < 3 * diff.std() / np.sqrt(n_sites)  # no bias beyond chance
 
 
+def test_sites_fitted_a_few_at_a_time_give_what_all_at_once_gives(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each site's fit is its own: chunking for the cache changes no bit (with gaps and NaN)."""
+    rng = np.random.default_rng(3)
+    mains, serials, site = [], [], []
+    for s in range(40):
+        errors = list(rng.uniform(-0.05, 0.05, size=1 + s % 3))
+        main, serial = _site(rng, 960, errors, noise=0.05)
+        mains.append(main)
+        serials.extend(serial)
+        site.extend([s] * len(errors))
+    main_net, serial = np.array(mains), np.array(serials)
+    serial[rng.random(serial.shape) < 0.01] = np.nan
+    usable = rng.random(serial.shape) > 0.02
+    results = []
+    for chunk in (1, 960, 1 << 30):  # one site at a time, a few, all
+        monkeypatch.setattr(error_estimate, "CHUNK_VALUES", chunk)
+        results.append(estimate_errors(main_net, serial, np.array(site), usable))
+    assert results[0].estimated.sum() > 30
+    for other in results[1:]:
+        for name in ("error_pct", "low_pct", "high_pct", "used", "estimated"):
+            assert getattr(other, name).tobytes() == getattr(results[0], name).tobytes(), name
+
+
 def test_a_meter_that_never_switches_is_not_estimated() -> None:
     main = np.full((1, 960), 0.4)
     serial = np.zeros((1, 960))
@@ -71,24 +102,36 @@ def test_a_meter_that_never_switches_is_not_estimated() -> None:
     assert not est.estimated[0] and np.isnan(est.error_pct[0])
 
 
-def test_diagnosis_fast_path_gives_what_the_full_kernel_gives(scored_fleet: Path) -> None:
+def test_diagnosis_of_a_block_s_sites_at_once_gives_what_the_full_kernel_gives(
+        scored_fleet: Path) -> None:
     m = L.read_manifest(scored_fleet)
     topo = L.read_topology(scored_fleet, m, block=0)
     data = read_block(scored_fleet, m, topo, 0)
-    s = block_sites(topo)
+    s = block_sites(data.topo)
     starts = m.start_ms + m.resolution_ms * np.arange(m.n_intervals, dtype=np.int64)
-    checked = production = 0
-    for site in range(len(s.main)):
-        f = flows(data.imp, data.exp, s.main[site:site + 1])
-        main = PointFlows(*(x[0] for x in (f.import_kwh, f.export_kwh, f.import_quality,
-                                           f.export_quality)))
+    many = virtual_main_point(flows(data.imp, data.exp, s.main), flows(data.imp, data.exp,
+                                                                       s.serial),
+                              sub_site=s.serial_site, n_sites=len(s.main))
+    sites = np.flatnonzero(many.negative_import.any(axis=1))
+    codes = site_codes(data, s, sites, many.negative_import[sites])
+    production = 0
+    for row, site in enumerate(sites.tolist()):
+        main = flows(data.imp, data.exp, s.main[site])
         subs = flows(data.imp, data.exp, s.serial[s.serial_site == site])
-        vp = virtual_main_point(main, subs)
-        if not vp.negative_import.any():
-            continue
-        full = diagnose_negative_residuals(main, subs, vp, starts, m.resolution_ms).codes
-        fast = diagnose_site(main, subs, vp, starts, m.resolution_ms, [], "")
-        assert [c or "" for c in full] == fast.tolist()
-        checked += 1
-        production += int((fast == DIAG_PRODUCTION).sum())
-    assert checked >= 10 and production > 100
+        alone = replace(virtual_main_point(main, subs),  # the intervals the block's netting found
+                        negative_import=many.negative_import[site])
+        full = diagnose_negative_residuals(main, subs, alone, starts, m.resolution_ms).codes
+        assert [c or "" for c in full] == [("", *CAUSES)[c] for c in codes[row].tolist()]
+        production += full.count(DIAG_PRODUCTION)
+    assert len(sites) >= 10 and production > 100
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.floats(allow_nan=True, allow_infinity=True) | st.sampled_from([0.0, -0.0, 1.0,
+                                                                          1e-12, 1e-300]))
+def test_huber_weight_in_two_steps_is_the_three_step_formula_bit_for_bit(u: float) -> None:
+    """The fit computes the weight ``min(1, 1/max(u, 1e-12))`` as ``1/max(u, 1)``."""
+    a = np.array([abs(u)])  # u = |r| / (c σ) is never negative
+    three = np.minimum(1.0, 1.0 / np.maximum(a, 1e-12))
+    two = 1.0 / np.maximum(a, 1.0)
+    assert three.tobytes() == two.tobytes()

@@ -65,8 +65,12 @@ def _summary(data: dict[str, Any]) -> Section:
         counts=(Badge("fail" if me["exceeds"] else "pass",
                       f"{me['exceeds']} meter(s) beyond the in-service limit"),
                 Badge("pass", f"{me['within']} within"),
+                Badge("conditional_pass" if me.get("inconclusive") else "pass",
+                      f"{me.get('inconclusive', 0)} inconclusive (95 % interval across the limit)"),
                 Badge("info", f"{me['not_estimated']} not estimated"),
-                Badge("info", f"{me['not_judged']} not judged (labelling or channels wrong)")))
+                Badge("info", f"{me['not_judged']} not judged (labelling or channels wrong)"),
+                *([Badge("info", f"{me['no_class']} without accuracy class")]
+                  if me.get("no_class") else [])))
     rows = [(k, doc["findings"].get(k, 0), text) for k, text in data["kinds"].items()]
     return Section("summary", "Findings by kind", (
         line, table(KIND_COLUMNS, rows),
@@ -119,8 +123,10 @@ def _errors(data: dict[str, Any]) -> Section:
         Paragraph("Robust regression of the main meter's changes on the serial meters' changes "
                   "over the whole period (Huber M-estimator, 95 % interval from a Newey-West "
                   "sandwich). A meter is flagged when its whole 95 % interval lies beyond the "
-                  f"in-service limit of its class ({country} preset). The estimate is relative "
-                  "to the main meter.", muted=True)))
+                  f"in-service limit of its class ({country} preset) and counted within only "
+                  "when the whole interval lies inside it; an interval reaching across the "
+                  "limit is inconclusive (more data or a bench test decides). The estimate is "
+                  "relative to the main meter.", muted=True)))
 
 
 TRUTH_COLUMNS = (
@@ -154,6 +160,11 @@ def _truth(gt: dict[str, Any]) -> Section:
             ("meters within their limit, flagged (false positives)",
              _of(me["false_positive_rate"], me["within_limit"])),
             ("meters whose error could not be estimated", me.get("not_estimated")),
+            ("inconclusive (95 % interval across the limit): truly beyond / truly within",
+             f"{me.get('inconclusive_beyond_limit', 'n/a')} / "
+             f"{me.get('inconclusive_within_limit', 'n/a')}"),
+            ("meters beyond their limit passed as within (must be 0 but for chance)",
+             me.get("passed_beyond_limit", "n/a")),
             ("95 % intervals that hold the true error", _share(me["ci95_coverage"], 3)),
             ("PV sites: negative-residual intervals explained as production",
              f"{_share(pv['explained_share']) or 'n/a'} ({pv['with_negative_residuals']} of "

@@ -51,6 +51,30 @@ class ErrorEstimate:
     estimated: np.ndarray    # bool: enough switching to say anything
 
 
+#: What a serial meter's estimate says against its in-service limit, in the order a reader
+#: checks them (``meter_errors.parquet`` column ``status``).
+STATUSES = ("within", "inconclusive", "exceeds", "not_estimated", "not_judged", "no_class")
+
+
+def judge_errors(est: ErrorEstimate, limits: np.ndarray, skip: np.ndarray) -> np.ndarray:
+    """Each meter's status: a guarded decision on its whole 95 % interval (ILAC-G8).
+
+    ``exceeds`` when the interval lies wholly beyond ±limit, ``within`` only when it lies wholly
+    inside; an interval that reaches across the limit is ``inconclusive`` (the data cannot tell,
+    so the meter is neither passed nor flagged). ``not_estimated``: too little switching;
+    ``not_judged``: fitted, but its labelling or channels were found wrong (``skip``);
+    ``no_class``: no accuracy class, so no limit to judge against.
+    """
+    est_ok = est.estimated
+    with np.errstate(invalid="ignore"):
+        exceeds = (est.low_pct > limits) | (est.high_pct < -limits)
+        inside = (est.low_pct >= -limits) & (est.high_pct <= limits)
+    status = np.where(exceeds, "exceeds", np.where(inside, "within", "inconclusive"))
+    status = np.where(np.isfinite(limits), status, "no_class")
+    status = np.where(skip, "not_judged", status)
+    return np.where(est_ok, status, "not_estimated").astype(object)
+
+
 #: Sites fitted together hold about this many values per array (1 MB of doubles): the fit
 #: makes some eighty passes over its arrays, which then stay in a core's cache instead of
 #: being fetched from memory each time. Every site's fit is its own, so the grouping does not

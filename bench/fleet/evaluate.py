@@ -111,7 +111,12 @@ def _meter_error_score(t_rows: list[dict[str, Any]], errors: Any) -> dict[str, A
             "estimate_minus_truth_sd_pct": float(residual.std()) if len(residual) else None,
             "ci95_coverage": _ratio(int(sum(covered)), len(covered)),
             "not_estimated": sum(1 for g in positives | negatives
-                                 if est[g]["status"] == "not_estimated")}
+                                 if est[g]["status"] == "not_estimated"),
+            "inconclusive_beyond_limit": sum(1 for g in positives
+                                             if est[g]["status"] == "inconclusive"),
+            "inconclusive_within_limit": sum(1 for g in negatives
+                                             if est[g]["status"] == "inconclusive"),
+            "passed_beyond_limit": sum(1 for g in positives if est[g]["status"] == "within")}
 
 
 def _pv_score(f_rows: list[dict[str, Any]], t_rows: list[dict[str, Any]]) -> dict[str, Any]:

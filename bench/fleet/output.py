@@ -29,6 +29,7 @@ from meterbench.fleet import findings as K
 from meterbench.fleet import layout as L
 from meterbench.fleet.assemble import read_block
 from meterbench.fleet.deliveries import DELAY_BINS
+from meterbench.fleet.error_estimate import STATUSES
 from meterbench.fleet.screen import BlockResult, ScreenSettings
 
 SUMMARY_FORMAT = "meterbench.fleet-screen/1"
@@ -106,8 +107,7 @@ def summary(screen: Screen, dataset: Path, settings: ScreenSettings,
         "findings_by_operator": {op: {k: c[k] for k in K.KINDS if c[k]}
                                  for op, c in sorted(by_operator.items())},
         "timeliness": timeliness,
-        "meter_errors": {s: status.get(s, 0) for s in ("within", "exceeds", "not_estimated",
-                                                        "not_judged")},
+        "meter_errors": {s: status.get(s, 0) for s in STATUSES},
         "engine": engine,
         "ground_truth": score,
         "software": {"meterbench": __version__, "python": platform.python_version(),

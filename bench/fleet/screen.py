@@ -41,7 +41,7 @@ from meterbench.fleet.assemble import (
     read_block,
 )
 from meterbench.fleet.deliveries import Timeliness, delivery_findings
-from meterbench.fleet.error_estimate import estimate_errors
+from meterbench.fleet.error_estimate import estimate_errors, judge_errors
 from meterbench.fleet.labels import labelling_findings, main_net_of
 from meterbench.fleet.residuals import residual_findings
 
@@ -124,9 +124,8 @@ def _meter_errors(rows: K.FindingRows, m: L.Manifest, data: BlockData, st: Sites
     limit_of = {c: in_service_limit_pct(str(c), country=m.country) if c else np.nan
                 for c in set(classes.tolist())}
     limits = np.array([limit_of[c] for c in classes.tolist()], dtype=np.float64)
-    judged = est.estimated & ~skip & np.isfinite(limits)
-    exceeds = judged & ((est.low_pct > limits) | (est.high_pct < -limits))
-    for j in np.flatnonzero(exceeds):
+    status = judge_errors(est, limits, skip)
+    for j in np.flatnonzero(status == "exceeds"):
         pt = st.serial[j]
         rows.add(K.METER_ERROR, topo.site[pt], topo.gsrn[pt], topo.operator[pt], -1,
                  value=float(est.error_pct[j]), low=float(est.low_pct[j]),
@@ -137,8 +136,6 @@ def _meter_errors(rows: K.FindingRows, m: L.Manifest, data: BlockData, st: Sites
                         f"in-service limit ±{limits[j]:g} % of class {topo.accuracy_class[pt]} "
                         f"({m.country})")
     pa = L.pa()
-    status = np.where(~est.estimated, "not_estimated",
-                      np.where(skip, "not_judged", np.where(exceeds, "exceeds", "within")))
     return pa.table({
         "site": pa.array(topo.site[st.serial].tolist(), pa.string()),
         "gsrn": pa.array(topo.gsrn[st.serial].tolist(), pa.string()),

@@ -184,6 +184,9 @@ def _score(dataset: Path, run: dict) -> None:
           f"{_share(e['false_positive_rate'])} of {e['within_limit']}, 95 % CI coverage "
           f"{_share(e['ci95_coverage'], 3)}; PV sites explained as production: "
           f"{_share(pv['explained_share'])} ({pv['with_negative_residuals']} sites)")
+    print(f"  meter errors inconclusive (95 % interval across the limit): "
+          f"{e['inconclusive_beyond_limit']} truly beyond, {e['inconclusive_within_limit']} truly "
+          f"within; beyond the limit but passed as within: {e['passed_beyond_limit']}")
 
 
 def _share(x: float | None, digits: int = 4) -> str:

@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from meterbench.reports import fleet as figs
+from meterbench.reports import numbers
 from meterbench.reports.page import (
     Badge,
     Column,
@@ -172,13 +173,36 @@ def _truth(gt: dict[str, Any]) -> Section:
         ])))
 
 
+#: How a finding's ``value`` reads, per kind (docs/fleet.md, "Findings"): a count, hours or %.
+VALUE_TEXT = {
+    "meter_error": lambda v: f"{v:+.2f} %",
+    "labelling": lambda v: f"{v:+g} h",
+    "late_delivery": lambda v: f"{v:.1f} h late",
+    "negative_residual": lambda v: f"{v:,.0f} interval(s)",
+    "negative_export_residual": lambda v: f"{v:,.0f} interval(s)",
+    "swapped_channels": lambda v: f"{v:.0f} % export",
+    "duplicate_delivery": lambda v: f"{v:,.0f} deliveries",
+    "stuck": lambda v: f"{v:.3f} kWh",
+    "incomplete": lambda v: f"{v:,.0f} missing",
+    "conflicting_delivery": lambda v: f"{v:,.0f} value(s) differ",
+}
+
+
+def finding_value(f: dict[str, Any]) -> str | None:
+    """The finding's value with what it counts or measures (None where it has none)."""
+    v = f.get("value")
+    if v is None or v != v:
+        return None
+    fmt = VALUE_TEXT.get(f["kind"])
+    return fmt(float(v)) if fmt else numbers.fixed(v, 4)
+
+
 FINDING_COLUMNS = (
     Column("kind", lambda f: _kind(f["kind"]) + (f" ({_kind(f['cause'])})" if f.get("cause")
                                                   else ""), kind="text"),
     Column("point", lambda f: f["gsrn"], kind="code"),
     Column("when", lambda f: f.get("days") or "whole period", kind="text"),
-    Column("value", lambda f: f["value"] if f["value"] == f["value"] else None, decimals=4,
-           missing="—"),
+    Column("value", lambda f: finding_value(f), kind="text"),
     Column("detail", lambda f: f.get("detail"), kind="text"),
 )
 

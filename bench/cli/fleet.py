@@ -192,8 +192,8 @@ def _screen(args: argparse.Namespace) -> int:
     e = doc["engine"]
     print(f"meterbench: {doc['site_days']:,} site-days screened in {e['seconds']:.1f} s "
           f"({e['site_days_per_s']:,.0f} site-days/s, {e['workers']} worker(s)): {total:,} "
-          f"findings, {doc['meter_errors']['exceeds']} meter(s) beyond the in-service limit",
-          file=sys.stderr)
+          f"findings, {doc['meter_errors']['exceeds']} meter(s) beyond the in-service limit, "
+          f"{doc['meter_errors']['inconclusive']} inconclusive", file=sys.stderr)
     if args.json:
         import json
 

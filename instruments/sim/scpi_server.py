@@ -209,7 +209,7 @@ class ScpiDevice:
         self.ese = 0
         self.sre = 0
         self._opc_armed = False
-        self._held: tuple[list[str], list[str], bool] | None = None  # units left, replies, OPC?
+        self._held: tuple[list[str], list[str]] | None = None  # units from the waiting one, replies
         self._replies: list[str] = []
         self.register("*IDN", True, lambda s, a: self.IDN)
         self.register("*RST", False, lambda s, a: self._rst())
@@ -239,7 +239,8 @@ class ScpiDevice:
         return False
 
     def abort(self) -> None:
-        """Stop any overlapped operation (``*RST`` and ``*CLS`` do, IEEE 488.2 §10.3, §10.32)."""
+        """Stop any overlapped operation (``*RST`` does, IEEE 488.2 §10.32; ``*CLS`` does not:
+        it only clears the status data and leaves the operation-complete idle states, §10.3)."""
 
     # -- IEEE 488.2 status model -------------------------------------------------------------------
     def _rst(self) -> None:
@@ -248,7 +249,6 @@ class ScpiDevice:
         self.reset()
 
     def _cls(self) -> None:
-        self.abort()
         self.errors.clear()
         self.esr = 0
         self._opc_armed = False
@@ -302,29 +302,27 @@ class ScpiDevice:
         with self.lock:
             self.log.append(message)
             self._replies = []
-            return self._run(_split_units(message), opc_query=False)
+            return self._run(_split_units(message))
 
     def resume(self) -> str | _Deferred | None:
         """Continue a message held by ``*OPC?``/``*WAI`` once the operation has completed."""
         with self.lock:
             if self._held is None:
                 return None
-            units, self._replies, opc_query = self._held
+            units, self._replies = self._held
             self._held = None
-            return self._run(units, opc_query=opc_query)
+            return self._run(units)
 
-    def _run(self, units: list[str], *, opc_query: bool) -> str | _Deferred | None:
-        if opc_query:
-            if self.pending():
-                self._held = (units, self._replies, True)
-                return DEFERRED
-            self._replies.append("1")
+    def _run(self, units: list[str]) -> str | _Deferred | None:
+        """Execute units in order; an ``*OPC?`` or ``*WAI`` meeting a pending operation holds
+        itself and everything after it (asked again on each :meth:`resume`)."""
         while units:
-            unit, units = units[0], units[1:]
+            unit, rest = units[0], units[1:]
             head = unit.split(" ", 1)[0].upper()
+            units = rest
             if head in ("*OPC?", "*WAI"):
                 if self.pending():
-                    self._held = (units, self._replies, head == "*OPC?")
+                    self._held = ([unit, *rest], self._replies)
                     return DEFERRED
                 if head == "*OPC?":
                     self._replies.append("1")

@@ -26,6 +26,7 @@ from meterbench.instruments.sim.lab import (
     start_lab,
 )
 from meterbench.instruments.sim.meter import ErrorCurve
+from meterbench.instruments.sim.scpi_server import ScpiDevice
 
 from .vclock import VirtualClock
 
@@ -143,3 +144,47 @@ def test_power_on_sets_pon_once_and_cls_and_rst_keep_their_roles(clock: VirtualC
     assert device.handle("*ESR?") == "0" and device.handle("SYST:ERR?") == '0,"No error"'
     assert device.handle("*ESE 256") is None  # a mask is 0..255
     assert device.handle("SYST:ERR?").startswith("-222,")
+
+
+class _Busy(ScpiDevice):
+    """A device with one overlapped operation that runs until the test ends it."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.busy = True
+        self.aborted = False
+        self.register("*IDN?", True, lambda s, a: "test,busy,0,0")
+        self.register(":FETCh", True, lambda s, a: "42" if not self.busy else "stale")
+
+    def pending(self) -> bool:
+        return self.busy
+
+    def abort(self) -> None:
+        self.aborted = True
+        self.busy = False
+
+
+@pytest.mark.parametrize("wait", ["*WAI", "*OPC?"])
+def test_a_held_wait_holds_every_unit_after_it_until_the_operation_completes(wait: str) -> None:
+    from meterbench.instruments.sim.scpi_server import DEFERRED
+
+    device = _Busy()
+    assert device.handle(f"{wait};FETC?") is DEFERRED
+    for _ in range(3):  # asked again while still pending: still held, FETC? not yet run
+        assert device.resume() is DEFERRED
+    device.busy = False
+    assert device.resume() == ("1;42" if wait == "*OPC?" else "42")
+    assert device.resume() is None  # nothing held any more
+
+
+def test_cls_clears_status_but_leaves_the_operation_running() -> None:
+    from meterbench.instruments.sim.scpi_server import DEFERRED
+
+    device = _Busy()
+    device.handle("BOGUS")
+    device.handle("*CLS")  # IEEE 488.2 §10.3: status data cleared, operation not aborted
+    assert not device.aborted and device.pending()
+    assert device.handle("*ESR?") == "0" and device.handle("SYST:ERR?") == '0,"No error"'
+    assert device.handle("*OPC?") is DEFERRED
+    device.handle("*RST")  # §10.32: *RST does stop it
+    assert device.aborted

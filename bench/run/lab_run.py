@@ -11,6 +11,7 @@ from collections.abc import Callable
 from typing import Any
 
 from meterbench.accuracy.job import run_plan
+from meterbench.acquisition.preflight import check_lab_reachable
 from meterbench.config.bench_file import BenchConfig
 from meterbench.core.records import Record
 from meterbench.run.lab_devices import LabDevices, open_lab
@@ -35,7 +36,10 @@ class LabRun:
         return None
 
     def check_reachable(self) -> None:
-        """Instruments are checked by opening them (their ``*IDN?``) when the run starts."""
+        """A real lab's LAN and serial instruments and its meters' transports answer (before any
+        run folder exists); GPIB and USB instruments are checked by opening them at the start."""
+        if not self.config.simulate:
+            check_lab_reachable(self.config)
 
     def start(self, now_ms: Callable[[], int]) -> None:
         self.lab = open_lab(self.config)

@@ -186,3 +186,57 @@ def test_a_run_whose_devices_never_started_still_writes_its_results(tmp_path: Pa
     assert doc["acquisition"]["readings"] == 0
     assert all(m["measured"] == 0 for m in doc["intervals"]["meters"])
 
+
+
+def _real_lab(instrument_port: int, meter_port: int) -> str:
+    """The built-in lab bench made real: every instrument on a raw socket at 127.0.0.1:port,
+    every meter on Modbus TCP at 127.0.0.1:meter_port."""
+    from meterbench.config.bench_file import resolve
+
+    text = resolve("sim-lab")[1].replace("simulate = true", "simulate = false")
+    text = text.replace("[[instrument]]\n", "[[instrument]]\nresource = "
+                        f'"TCPIP0::127.0.0.1::{instrument_port}::SOCKET"\n')
+    meter = f'transport = {{ kind = "tcp", host = "127.0.0.1", port = {meter_port}, timeout = 0.5'
+    text = text.replace('role = "mut"\n', f'role = "mut"\n{meter} }}\n', 1)
+    return text.replace("transport = { unit = 2 }", f"{meter}, unit = 2 }}")
+
+
+def test_unreachable_instrument_of_a_real_lab_bench(tmp_path: Path,
+                                                    capsys: pytest.CaptureFixture[str]) -> None:
+    port = _closed_port()
+    path = tmp_path / "real-lab.toml"
+    path.write_text(_real_lab(port, _closed_port()))
+    assert meterbench.cli.main(["run", str(path), "--out", str(tmp_path / "run")]) == 2
+    assert_one_line_error(capsys.readouterr().err, str(path), "instrument[0].resource",
+                          f"127.0.0.1:{port}", "source")
+    assert not (tmp_path / "run").exists()
+
+
+def test_unreachable_meter_of_a_real_lab_bench(tmp_path: Path,
+                                               capsys: pytest.CaptureFixture[str]) -> None:
+    meter_port = _closed_port()
+    with socket.socket() as listening:  # something answers where the instruments are
+        listening.bind(("127.0.0.1", 0))
+        listening.listen(8)
+        path = tmp_path / "real-lab.toml"
+        path.write_text(_real_lab(listening.getsockname()[1], meter_port))
+        assert meterbench.cli.main(["run", str(path), "--out", str(tmp_path / "run")]) == 2
+    assert_one_line_error(capsys.readouterr().err, str(path), "meter[0].transport.port",
+                          f"127.0.0.1:{meter_port}", "meter 'mut_good'")
+    assert not (tmp_path / "run").exists()
+
+
+@pytest.mark.parametrize(("resource", "where"), [
+    ("TCPIP0::10.0.0.5::5025::SOCKET", ("10.0.0.5", 5025)),
+    ("TCPIP::lab-counter.local::inst0::INSTR", ("lab-counter.local", 111)),
+    ("TCPIP0::10.0.0.5::INSTR", ("10.0.0.5", 111)),
+    ("TCPIP0::10.0.0.5::hislip0::INSTR", ("10.0.0.5", 4880)),
+    ("ASRL/dev/ttyUSB3::INSTR", Path("/dev/ttyUSB3")),
+    ("ASRL1::INSTR", None),
+    ("GPIB0::22::INSTR", None),
+    ("USB0::0x2A8D::0x1601::MY1234::INSTR", None),
+])
+def test_where_a_visa_resource_points(resource: str, where: object) -> None:
+    from meterbench.acquisition.preflight import visa_endpoint
+
+    assert visa_endpoint(resource) == where

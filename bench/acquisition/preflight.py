@@ -15,7 +15,6 @@ from pathlib import Path
 from meterbench.config.bench_file import BenchConfig
 from meterbench.core.errors import UserError
 
-
 #: TCP ports of the VISA ``TCPIP::…::INSTR`` protocols: HiSLIP (IVI-6.1; IANA port 4880) and
 #: VXI-11's portmapper (ONC RPC, RFC 1833: port 111), where every VXI-11 session starts.
 HISLIP_PORT = 4880

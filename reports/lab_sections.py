@@ -21,11 +21,19 @@ from meterbench.reports.page import (
     table,
     verdict_badge,
 )
-from meterbench.reports.records_table import record_columns
+from meterbench.reports.records_table import outside_limit, record_columns, u_above_target
 
 
 def _run(direction: str) -> Any:
     return lambda r: ((r.get("data") or {}).get("runs") or {}).get(direction)
+
+
+def _no_run(direction: str) -> Any:
+    """Why a run has no error: it ran but its error calculator never finished, or it did not run."""
+    def why(r: dict[str, Any]) -> str:
+        done = ((r.get("data") or {}).get("completed") or {}).get(direction)
+        return "not completed" if done is False else "not run"
+    return why
 
 
 def _current(r: dict[str, Any]) -> str | None:
@@ -37,20 +45,14 @@ def _limit(r: dict[str, Any]) -> str | None:
     return numbers.limit(r.get("low"), r.get("high"), "%")
 
 
-def _u_above_target(r: dict[str, Any]) -> bool:
-    return (r.get("data") or {}).get("uncertainty_ok") is False
-
-
 def _pulses(r: dict[str, Any]) -> str | None:
     """Meter / reference pulses counted, per run (pulse method only)."""
     data = r.get("data") or {}
     meter, ref = data.get("meter_pulses") or {}, data.get("reference_pulses") or {}
-    runs = [f"{meter[d]} / {ref.get(d, '?')}" for d in ("rising", "falling") if d in meter]
+    done = data.get("completed") or {}
+    runs = [f"{meter[d]} / {ref.get(d, '?')}" if done.get(d) is not False else "not completed"
+            for d in ("rising", "falling") if d in meter]
     return "; ".join(runs) or None
-
-
-def _failed(r: dict[str, Any]) -> bool:
-    return r.get("verdict") in ("fail", "conditional_fail")
 
 
 #: One line per column. Optional columns appear only when a point record carries the key.
@@ -60,10 +62,12 @@ POINT_COLUMNS = (
     Column("PF", "data.pf", kind="text"),
     Column("load", "data.load", kind="text"),
     Column("method", "data.method", kind="text", optional=True),
-    Column("rising", _run("rising"), unit="%", decimals=3, signed=True, missing="not run"),
-    Column("falling", _run("falling"), unit="%", decimals=3, signed=True, missing="not run"),
-    Column("error", "value", unit="%", decimals=3, signed=True, emphasis=_failed),
-    Column("U", "uncertainty", unit="%", decimals=3, emphasis=_u_above_target),
+    Column("rising", _run("rising"), unit="%", decimals=3, signed=True, missing=_no_run("rising")),
+    Column("falling", _run("falling"), unit="%", decimals=3, signed=True,
+           missing=_no_run("falling")),
+    Column("error", "value", unit="%", decimals=3, signed=True, emphasis=outside_limit,
+           missing="not evaluated"),
+    Column("U", "uncertainty", unit="%", decimals=3, emphasis=u_above_target),
     Column("U target", "data.target_pct", unit="%", decimals=3, optional=True),
     Column("ν_eff", lambda r: numbers.dof((r.get("data") or {}).get("dof_eff")), optional=True),
     Column("k", "data.k", decimals=2, optional=True),
@@ -81,7 +85,8 @@ BUDGET_NOTE = (
     "edge vs register read); repeatability (rising vs falling, ν = runs − 1). U is expanded with "
     "the coverage factor k the point states: Student's t at 95.45 % for the Welch–Satterthwaite "
     "ν_eff (k = 2 where ν_eff = ∞). A highlighted U is above the plan's target; a highlighted "
-    "error is outside its limit.")
+    "error is outside its limit (under the guarded rule a point inside its limit fails when "
+    "its U does not fit between the error and the limit).")
 
 
 def sections(results: dict[str, Any]) -> list[Section]:

@@ -207,7 +207,7 @@ class Column:
     decimals: int | None = None
     signed: bool = False
     optional: bool = False
-    missing: str | None = None
+    missing: str | Callable[[Any], str] | None = None  # text for no value (or a function of the row)
     emphasis: Callable[[Any], bool] | None = None
 
     @property
@@ -222,6 +222,11 @@ class Column:
             out = out.get(part) if isinstance(out, dict) else None
         return out
 
+    def _missing(self, row: Any, default: str) -> str:
+        if callable(self.missing):
+            return self.missing(row)
+        return self.missing or default
+
     def cell(self, row: Any) -> Cell:
         raw = self.raw(row)
         if self.kind == "verdict":
@@ -229,14 +234,14 @@ class Column:
                 verdict_badge(raw) if raw else Badge("info", "no verdict"))
             return Cell(badge.label, badge=badge)
         if self.kind in ("text", "code"):
-            return text_cell(raw, self.missing or "—", code=self.kind == "code")
+            return text_cell(raw, self._missing(row, "—"), code=self.kind == "code")
         if isinstance(raw, str):  # a number results.json carries as text ("inf")
             text = numbers.fixed(raw, 0)
         elif self.decimals is not None:
             text = numbers.fixed(raw, self.decimals, signed=self.signed)
         else:
             text = numbers.quantity(raw, self.unit, signed=self.signed)
-        return num_cell(text, self.missing or "n/a",
+        return num_cell(text, self._missing(row, "n/a"),
                         emphasis=bool(self.emphasis and raw is not None and self.emphasis(row)))
 
 

@@ -31,18 +31,28 @@ def _uncertainty(r: dict[str, Any]) -> str | None:
     return numbers.quantity(r.get("uncertainty"), r.get("unit"))
 
 
-def _outside(r: dict[str, Any]) -> bool:
-    return r.get("verdict") in ("fail", "conditional_fail")
+def outside_limit(r: dict[str, Any]) -> bool:
+    """The record's value lies outside its limit (a highlighted value means that, and only that:
+    a guarded verdict can fail a value inside its limit because of its U)."""
+    value, low, high = r.get("value"), r.get("low"), r.get("high")
+    if not isinstance(value, (int, float)) or value != value:
+        return False
+    return (low is not None and value < low) or (high is not None and value > high)
+
+
+def u_above_target(r: dict[str, Any]) -> bool:
+    """The record's U is above the target its plan set (``data.uncertainty_ok`` false)."""
+    return (r.get("data") or {}).get("uncertainty_ok") is False
 
 
 def record_columns(*, subject: bool = True, rule: bool = False, name: str = "check") -> list[Column]:
     cols = [Column(name, "name", kind="text")]
     if subject:
         cols.append(Column("subject", "subject", kind="code"))  # a meter id or a GSRN
-    cols += [Column("value", _value, missing="not evaluated", emphasis=_outside),
+    cols += [Column("value", _value, missing="not evaluated", emphasis=outside_limit),
              Column("unit", _unit, kind="text"),
              Column("limit", _limit, missing="—"),
-             Column("U", _uncertainty, missing="—")]
+             Column("U", _uncertainty, missing="—", emphasis=u_above_target)]
     if rule:
         cols.append(Column("decision rule", "rule", kind="text"))
     cols += [Column("verdict", "verdict", kind="verdict"),

@@ -136,6 +136,11 @@ def point_records(measurements: Sequence[Measurement | PulseMeasurement], *,
         groups.setdefault((m.meter, m.point.name), []).append(m)
     out = []
     for (meter, _), runs in groups.items():
+        incomplete = [r for r in runs if isinstance(r, PulseMeasurement) and not r.completed]
+        if incomplete:
+            out.append(incomplete_point_record(meter, runs, incomplete, limit(meter, runs[0].point),
+                                               rule))
+            continue
         p = runs[0].point
         errors = [r.error_pct for r in runs]
         value = sum(errors) / len(errors)
@@ -166,6 +171,32 @@ def point_records(measurements: Sequence[Measurement | PulseMeasurement], *,
                               target_pct=target, **_method_data(runs),
                               uncertainty_ok=u <= target, limit_basis=lim.basis)))
     return out
+
+
+def incomplete_point_record(meter: str, runs: Sequence[Measurement | PulseMeasurement],
+                            incomplete: Sequence[PulseMeasurement], lim: Limit, rule: str
+                            ) -> Record:
+    """A point whose error calculator never finished a run: the meter's test output did not give
+    its N pulses within twice the planned time, so there is no error to compute (and no U). The
+    meter does not register as it should at this current: the point fails, without a value."""
+    p = runs[0].point
+    stopped = {id(r) for r in incomplete}
+    which = ", ".join(r.direction for r in incomplete)
+    first = incomplete[0]
+    detail = (f"{p.current_a:g} A PF {p.pf} {p.load}; not evaluated: the error calculator did not "
+              f"count the meter's {first.meter_pulses} test-output pulses ({first.meter_constant:,.0f} "
+              f"imp/kWh) within twice the planned {first.plan.gate_ms / 1000:,.0f} s + 60 s in the {which} "
+              f"run{'s' if len(incomplete) > 1 else ''}: the meter does not register as it should at "
+              f"this current; {lim.basis}")
+    data = dict(kind="point", current_a=p.current_a, pf=p.pf, phi_deg=p.phi_deg, load=p.load,
+                runs={r.direction: (None if id(r) in stopped else r.error_pct) for r in runs},
+                completed={r.direction: id(r) not in stopped for r in runs},
+                plans={r.direction: r.plan.as_dict() for r in runs},
+                target_pct=runs[0].plan.target_pct, limit_basis=lim.basis,
+                **_method_data(runs))
+    data["gates_s"] = {r.direction: (None if id(r) in stopped else r.gate_ms / 1000) for r in runs}
+    return record("lab.point", meter, None, "%", "fail", name=p.name, low=-lim.pct, high=lim.pct,
+                  rule=RULE_TEXT[rule], detail=detail, data=data)
 
 
 def starting_record(d: RegisterDelta, current_a: float, *, expected_kwh: float) -> Record:
@@ -206,18 +237,26 @@ def creep_record(d: RegisterDelta, rating: MeterRating, voltage_v: float, *,
                             export_kwh=d.export_kwh))
 
 
-def dial_record(d: RegisterDelta, lim: Limit, *, reference_accuracy_pct: float, rule: str) -> Record:
-    """Register (dial) test over a fixed energy: register advance vs the reference's energy."""
+def dial_record(d: RegisterDelta, lim: Limit, *, reference_accuracy_pct: float, rule: str,
+                uncertainty_fraction: float) -> Record:
+    """Register (dial) test over a fixed energy: register advance vs the reference's energy.
+    Its U is held to the same target as a point's (``uncertainty_fraction`` × MPE); a register
+    step too coarse for the dial energy shows as a U above the target."""
     ref = d.reference_kwh["SIGMA"]
+    target = uncertainty_fraction * lim.pct
     value = (d.import_kwh - ref) / ref * 100.0 if ref > 0 else math.nan
     b = budget(reference_accuracy_pct=reference_accuracy_pct, step_kwh=d.step_kwh,
                reference_kwh=ref, window_ms=d.window_ms + 1.0, gate_ms=d.gate_ms)
     return record("lab.dial", d.meter, value, "%",
                   decide(value, -lim.pct, lim.pct, b.expanded, rule), low=-lim.pct, high=lim.pct,
                   uncertainty=b.expanded, rule=RULE_TEXT[rule],
-                  detail=f"register +{d.import_kwh:.5f} kWh vs reference {ref:.5f} kWh; {lim.basis}",
+                  detail=f"register +{d.import_kwh:.5f} kWh vs reference {ref:.5f} kWh; {lim.basis}"
+                  + (f"; WARNING U = {b.expanded:.3g} % exceeds the target {target:.3g} % (the "
+                     f"register step {d.step_kwh:g} kWh is coarse for the dial energy)"
+                     if b.expanded > target else ""),
                   data=dict(kind="dial", method="register", reference_kwh=ref,
-                            gate_s=d.gate_ms / 1000, budget=b.as_dict()))
+                            gate_s=d.gate_ms / 1000, budget=b.as_dict(), target_pct=target,
+                            uncertainty_ok=b.expanded <= target))
 
 
 def classify_registration(d: RegisterDelta, phase_kwh: float, tolerance_pct: float) -> str:

@@ -131,7 +131,9 @@ def dial_records(bench: LabBench, muts: Sequence[MeterUnderTest], plan: LabPlan)
                          phi_deg=(0.0,) * 3, gate_ms=gate, settings=plan.settings)
     return [evaluate.dial_record(d, plan.limit(m, r.i_ref),
                                  reference_accuracy_pct=bench.reference_accuracy_pct,
-                                 rule=plan.rule) for d, m in zip(ds, muts, strict=True)]
+                                 rule=plan.rule,
+                                 uncertainty_fraction=plan.settings.uncertainty_fraction)
+            for d, m in zip(ds, muts, strict=True)]
 
 
 def summation_records(bench: LabBench, muts: Sequence[MeterUnderTest], plan: LabPlan

@@ -102,8 +102,9 @@ def test_a_meter_that_never_pulses_fails_with_an_incomplete_count():
     dead = mut("dead", ErrorCurve.constant(0.0), starting_current_a=1.0)  # starts above Itr
     with lab(dead, pulses=True) as running:
         (rec,) = accuracy_records(running.bench, running.muts, plan)
-    assert rec.verdict == "fail" and rec.value is not None and math.isnan(rec.value)
-    assert "not completed" in rec.detail
+    assert rec.verdict == "fail" and rec.value is None and rec.uncertainty is None
+    assert "not evaluated" in rec.detail and rec.data["completed"] == {"rising": False,
+                                                                       "falling": False}
 
 
 @settings(max_examples=200, deadline=None)

@@ -205,6 +205,9 @@ def quality_figure(meters: Sequence[str], quality_labels: Sequence[Sequence[str]
 
 PF_STYLE = {"0.5 ind": ("#c0392b", "v"), "1": ("#1f5fa8", "o"), "0.8 cap": ("#2e8b57", "^")}
 RATING_MARKS = (("i_min", "Imin"), ("i_tr", "Itr"), ("i_ref", "Iref"), ("i_max", "Imax"))
+#: Single-phase points are drawn this factor right of their current (on the log axis), so a
+#: balanced point at the same current and error is not hidden under them.
+SINGLE_PHASE_OFFSET = 1.07
 
 
 def current_label(amps: float) -> str:
@@ -240,7 +243,8 @@ def error_curve_figure(points: Sequence[dict], title: str, *,
     currents as labelled ticks and Imin/Itr/Iref/Imax marked above.
 
     ``points``: dicts with ``current_a``, ``pf``, ``load``, ``value``, ``uncertainty``, ``low``,
-    ``high``. Single-phase points are drawn hollow at their current.
+    ``high``. Single-phase points are drawn hollow, just right of their current
+    (:data:`SINGLE_PHASE_OFFSET`); their own MPE (Table 2's single-phase row) is drawn dashed.
     """
     with style():
         fig = new_figure(10, 4.8)
@@ -253,14 +257,18 @@ def error_curve_figure(points: Sequence[dict], title: str, *,
                               and p.get("value") is not None), key=lambda p: p["current_a"])
                 if not sel:
                     continue
-                ax.errorbar([p["current_a"] for p in sel], [p["value"] for p in sel],
+                shift = 1.0 if balanced else SINGLE_PHASE_OFFSET
+                ax.errorbar([p["current_a"] * shift for p in sel], [p["value"] for p in sel],
                             yerr=[p.get("uncertainty") or 0.0 for p in sel], color=color,
                             marker=marker, capsize=3, linestyle="-" if balanced else "none",
                             markerfacecolor=color if balanced else "white",
-                            label=f"PF {pf}" + ("" if balanced else ", single phase"))
-        for k, (x0, x1, low, high) in enumerate(mpe_segments(points, rating)):
-            ax.hlines([high, low], x0, x1, colors=LIMIT_COLOR, linewidth=1.3,
-                      label="± MPE per current range" if k == 0 else None)
+                            label=f"PF {pf}" + ("" if balanced else ", single-phase load"))
+        for balanced, style_, text in ((True, "solid", "± MPE per current range"),
+                                       (False, "dashed", "± MPE, single-phase load")):
+            subset = [p for p in points if (p["load"] == "balanced") == balanced]
+            for k, (x0, x1, low, high) in enumerate(mpe_segments(subset, rating)):
+                ax.hlines([high, low], x0, x1, colors=LIMIT_COLOR, linewidth=1.3,
+                          linestyles=style_, label=text if k == 0 else None)
         ax.axhline(0, color="grey", linewidth=0.5)
         ax.set_xscale("log")
         currents = sorted({p["current_a"] for p in points})

@@ -158,8 +158,7 @@ def meter_blocks(m: dict[str, Any]) -> list[Any]:
         blocks.append(FigureBlock(
             "lab:" + m["meter"], "error curve",
             f"{m['meter']}: error over current per power factor with U and the ±MPE per "
-            "current range; single-phase-load points hollow, just right of their current, "
-            "with their own ±MPE dashed",
+            "current range",
             lambda: figures.error_curve_figure(curve, title + ": error curve", rating=rating)))
         blocks.append(table(POINT_COLUMNS, points))
     if special:

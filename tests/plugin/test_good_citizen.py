@@ -119,6 +119,20 @@ def test_a_lab_fixture_on_a_field_bench_is_a_usage_error(pytester, tmp_path, fix
     assert not (tmp_path / "r").exists()
 
 
+@pytest.mark.parametrize("source", [
+    "import pytest\n\n@pytest.fixture\ndef mine(power_source):\n    return power_source\n\n"
+    "def test_x(mine):\n    pass\n",
+    "import pytest\n\n@pytest.mark.usefixtures('power_source')\ndef test_x():\n    pass\n",
+    "def test_x(power_source, lab):\n    pass\n",
+])
+def test_the_usage_error_names_what_the_test_asked_for_not_its_dependencies(pytester, tmp_path,
+                                                                              source):
+    pytester.makepyfile(source)  # power_source needs the lab fixture: name power_source
+    result = run_here(pytester, "--bench", str(TINY), "--run-dir", str(tmp_path / "r"))
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    assert "fixture 'power_source' cannot be provided by bench 'tiny'" in result.stderr.str()
+
+
 def test_a_field_fixture_on_a_lab_bench_is_a_usage_error(pytester, tmp_path):
     pytester.makepyfile("def test_x(analysis):\n    pass\n")
     result = run_here(pytester, "--bench", "sim-lab", "--run-dir", str(tmp_path / "r"))

@@ -311,25 +311,54 @@ class Layout:
             spare -= give
         return widths
 
+    def _fit(self, headers: tuple[str, ...], aligns: tuple[str, ...],
+             rows: tuple[tuple[Cell, ...], ...]) -> tuple[list[float], float]:
+        """Column widths and the font size at which the table fits the text width."""
+        size = TABLE
+        while True:
+            widths = self._widths(headers, aligns, rows, size)
+            if widths is not None:
+                return widths, size
+            if size <= MIN_TABLE:
+                # the narrowest it gets: equal shares, text breaks between characters
+                return [WIDTH / len(headers)] * len(headers), size
+            size = round(size - 0.5, 1)
+
+    @staticmethod
+    def _wrap_row(row: tuple[Cell, ...], widths: list[float], size: float,
+                  bold_first: bool) -> list[list[str]]:
+        return [[c.badge.label] if c.badge else
+                wrap(c.text, widths[j] - 2 * PAD_X, size, bold_first and j == 0, c.code)
+                for j, c in enumerate(row)]
+
+    @staticmethod
+    def _header_height(headers: tuple[str, ...], widths: list[float], size: float) -> float:
+        lines = max(len(wrap(h, w - 2 * PAD_X, size, True))
+                    for h, w in zip(headers, widths, strict=True))
+        return lines * size * LEADING + 2 * PAD_Y
+
+    def table_start_height(self, t: Table) -> float:
+        """The height of a table's header and first row: what a heading keeps with it."""
+        widths, size = self._fit(t.headers, t.aligns, t.rows)
+        first = (max(len(w) for w in self._wrap_row(t.rows[0], widths, size, False))
+                 * size * LEADING + 2 * PAD_Y) if t.rows else 0.0
+        return self._header_height(t.headers, widths, size) + first
+
     def table(self, headers: tuple[str, ...], aligns: tuple[str, ...],
               rows: tuple[tuple[Cell, ...], ...], *, widths: list[float] | None = None,
               header: bool = True, bold_first: bool = False) -> None:
         size = TABLE
-        while widths is None:
-            widths = self._widths(headers, aligns, rows, size)
-            if widths is None:
-                if size <= MIN_TABLE:
-                    # the narrowest it gets: equal shares, text breaks between characters
-                    widths = [WIDTH / len(headers)] * len(headers)
-                    break
-                size = round(size - 0.5, 1)
+        if widths is None:
+            widths, size = self._fit(headers, aligns, rows)
         lh = size * LEADING
         xs = [LEFT + sum(widths[:j]) for j in range(len(widths))]
+        first_row = (max(len(w) for w in self._wrap_row(rows[0], widths, size, bold_first))
+                     * lh + 2 * PAD_Y) if rows else lh + 2 * PAD_Y
 
         def draw_header() -> None:
             wrapped = [wrap(h, w - 2 * PAD_X, size, True) for h, w in zip(headers, widths, strict=True)]
             height = max(len(w) for w in wrapped) * lh + 2 * PAD_Y
-            self.need(height + lh + 2 * PAD_Y)
+            self.need(height + first_row)  # a header never ends a page without its first row
             self.add(Box(LEFT, self.y, sum(widths), height))
             for j, lines in enumerate(wrapped):
                 self._cell_lines(lines, xs[j], widths[j], aligns[j] == "right", size, True,
@@ -339,13 +368,7 @@ class Layout:
         if header:
             draw_header()
         for row in rows:
-            wrapped = []
-            for j, c in enumerate(row):
-                if c.badge:
-                    wrapped.append([c.badge.label])
-                else:
-                    wrapped.append(wrap(c.text, widths[j] - 2 * PAD_X, size,
-                                        bold_first and j == 0, c.code))
+            wrapped = self._wrap_row(row, widths, size, bold_first)
             height = max(len(w) for w in wrapped) * lh + 2 * PAD_Y
             if self.y + height > PORTRAIT[1] - BOTTOM:
                 self._new_page()
@@ -387,7 +410,11 @@ def layout(page: Page) -> list[TextPage | FigurePage]:
     lay.title()
     for section in page.sections:
         lay.section_title(section.title)
-        for block in section.blocks:
+        blocks = section.blocks
+        for i, block in enumerate(blocks):
+            after = blocks[i + 1] if i + 1 < len(blocks) else None
+            if isinstance(block, Heading) and isinstance(after, Table) and after.rows:
+                lay.need(40 + lay.table_start_height(after))  # a heading stays with its table
             lay.block(block)
     if page.footer:
         lay.lines(page.footer, BODY - 1, color=MUTED)

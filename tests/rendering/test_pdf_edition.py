@@ -153,3 +153,23 @@ def test_text_from_user_files_is_never_read_as_a_formula(field_report, tmp_path)
                    sections=(Section("s", name, (Paragraph(name), fig)),))
     text = _text(write_pdf(page, tmp_path / "dollars.pdf"))
     assert text.count(name) >= 4  # title, running title, section, paragraph, figure page
+
+
+@pytest.mark.parametrize("filler", range(30, 62, 2))
+def test_a_heading_and_a_table_header_stay_with_the_table_s_first_row(filler):
+    """Wherever the page ends (filler lines move the heading down), the heading, the table's
+    header and its first row (here a tall one) are on one page."""
+    from meterbench.reports.page import Cell, Heading, Page, Paragraph, Section, Table
+
+    tall = Cell(", ".join(f"test_number_{i}_of_the_suite_that_was_skipped" for i in range(13)))
+    t = Table(headers=("reason", "which"), aligns=("left", "left"),
+              rows=((Cell("why"), tall), (Cell("again"), Cell("short"))))
+    page = Page("t", ("s",), (Section("s", "section", (
+        *(Paragraph(f"filler line {i}") for i in range(filler)),
+        Heading("Skipped tests: by reason"), t)),))
+
+    def where(text: str) -> int:
+        return next(n for n, p in enumerate(layout(page)) if isinstance(p, TextPage)
+                    and any(isinstance(op, Text) and op.text.startswith(text) for op in p.ops))
+
+    assert where("Skipped tests") == where("reason") == where("test_number_0")

@@ -199,7 +199,8 @@ def incomplete_point_record(meter: str, runs: Sequence[Measurement | PulseMeasur
                   rule=RULE_TEXT[rule], detail=detail, data=data)
 
 
-def starting_record(d: RegisterDelta, current_a: float, *, expected_kwh: float) -> Record:
+def starting_record(d: RegisterDelta, current_a: float, *, expected_kwh: float,
+                    warning: str = "") -> Record:
     """The meter must start registering at Ist (MID Annex V). It passes when its register
     advanced by more than two register steps (the two reads' quantization) over a gate long
     enough for the expected energy to be many steps."""
@@ -208,7 +209,8 @@ def starting_record(d: RegisterDelta, current_a: float, *, expected_kwh: float) 
     return record("lab.starting", d.meter, d.import_kwh, "kWh", "pass" if ok else "fail",
                   low=low, rule="registers: advance > 2 register steps (two reads, ±q each)",
                   detail=f"Ist {current_a:g} A PF 1 for {d.gate_ms / 1000:g} s; expected about "
-                         f"{expected_kwh:.5f} kWh, register advanced {d.import_kwh:.5f} kWh",
+                         f"{expected_kwh:.5f} kWh, register advanced {d.import_kwh:.5f} kWh"
+                         + (f"; WARNING {warning}" if warning else ""),
                   data=dict(kind="starting", method="register", current_a=current_a,
                             expected_kwh=expected_kwh,
                             step_kwh=d.step_kwh, gate_s=d.gate_ms / 1000))

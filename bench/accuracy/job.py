@@ -24,6 +24,7 @@ from meterbench.accuracy.executor import (
 )
 from meterbench.accuracy.limit_table import LimitTable
 from meterbench.accuracy.limits import CREEP_VOLTAGE_FACTOR, mid_table
+from meterbench.accuracy.planner import plan_starting
 from meterbench.accuracy.plans import TestPoint, plan_points
 from meterbench.core.records import Record
 
@@ -107,11 +108,12 @@ def starting_records(bench: LabBench, muts: Sequence[MeterUnderTest], plan: LabP
         i_st = m.rating.starting_current
         power = 3 * m.rating.u_n * i_st
         step = m.reader.step_kwh("energy.import", m.reader.read().values["energy.import"])
-        gate = max(plan.settings.min_gate_ms, int(math.ceil(20 * step / power * MS_PER_HOUR * 1000
-                                                            / 1000)) * 1000)
+        gate, warning = plan_starting(power, step_kwh=step, min_gate_ms=plan.settings.min_gate_ms,
+                                      max_gate_ms=plan.settings.max_gate_ms)
         d = register_deltas(bench, [m], voltage_v=(m.rating.u_n,) * 3, current_a=(i_st,) * 3,
                             phi_deg=(0.0,) * 3, gate_ms=gate, settings=plan.settings)[0]
-        out.append(evaluate.starting_record(d, i_st, expected_kwh=power * gate / MS_PER_HOUR / 1000))
+        out.append(evaluate.starting_record(d, i_st, expected_kwh=power * gate / MS_PER_HOUR / 1000,
+                                            warning=warning))
     return out
 
 

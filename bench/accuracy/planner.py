@@ -79,6 +79,42 @@ def plan_gate(power_w: float, mpe_pct: float, *, step_kwh: float, reference_accu
     return DurationPlan(gate, power_w * gate / MS_PER_HOUR / 1000, target, u, reachable, warning)
 
 
+# -- the register tests ---------------------------------------------------------------------------
+#: The starting test aims at this many register steps at Ist, and can decide (advance > 2 steps,
+#: :func:`meterbench.accuracy.evaluate.starting_record`) only when at least this many are expected.
+STARTING_STEPS = 20
+STARTING_MIN_STEPS = 4
+
+
+def plan_starting(power_w: float, *, step_kwh: float, min_gate_ms: int,
+                  max_gate_ms: int) -> tuple[int, str]:
+    """The starting test's gate: long enough for :data:`STARTING_STEPS` register steps at Ist,
+    within the plan's minimum and maximum gate; a warning when even the maximum gate leaves too
+    few steps to tell a meter that starts from one that does not."""
+    need = int(math.ceil(STARTING_STEPS * step_kwh / power_w * MS_PER_HOUR * 1000 / 1000)) * 1000
+    gate = min(max(min_gate_ms, need), max_gate_ms)
+    steps = power_w * gate / MS_PER_HOUR / 1000 / step_kwh
+    if steps >= STARTING_MIN_STEPS:
+        return gate, ""
+    return gate, (f"at Ist the register advances only {steps:.1f} steps of {step_kwh:g} kWh in "
+                  f"{gate / 60000:.0f} min: too coarse to tell whether the meter starts")
+
+
+def plan_dial(power_w: float, mpe_pct: float, *, dial_kwh: float, step_kwh: float,
+              reference_accuracy_pct: float, window_ms: float, fraction: float = 1.0 / 3.0
+              ) -> DurationPlan:
+    """The register (dial) test over ``dial_kwh`` at ``power_w``: its gate and expected U, with a
+    warning when the register step makes U larger than the target (fraction·MPE)."""
+    gate = int(math.ceil(dial_kwh / power_w * MS_PER_HOUR * 1000 / 1000)) * 1000
+    target = fraction * mpe_pct
+    u = expected_u_pct(gate, power_w, step_kwh=step_kwh,
+                       reference_accuracy_pct=reference_accuracy_pct, window_ms=window_ms)
+    ok = u <= target
+    return DurationPlan(gate, power_w * gate / MS_PER_HOUR / 1000, target, u, ok,
+                        "" if ok else f"U {u:.3g} % > target {target:.3g} %: the register step "
+                        f"{step_kwh:g} kWh is coarse for a {dial_kwh:g} kWh dial test")
+
+
 # -- the pulse method ----------------------------------------------------------------------------
 #
 # An error calculator counts reference pulses (constant C_ref) over N meter pulses (C_m) at power

@@ -26,7 +26,7 @@ from meterbench.accuracy.evaluate import limit_for
 from meterbench.accuracy.field import DEADLINE_PRESETS, FieldSettings, field_acceptance
 from meterbench.accuracy.job import LIMIT_BASES
 from meterbench.accuracy.limits import IN_SERVICE_FACTOR
-from meterbench.accuracy.planner import plan_gate, plan_pulses
+from meterbench.accuracy.planner import plan_dial, plan_gate, plan_pulses, plan_starting
 from meterbench.accuracy.plans import plan_points, rising_then_falling
 from meterbench.accuracy.register import register_step_kwh
 from meterbench.cli.pipeline_csv import read_intervals
@@ -36,6 +36,7 @@ from meterbench.core.timeutil import parse_iso
 from meterbench.instruments.registers import load_register_map
 from meterbench.run.folder import json_safe
 from meterbench.run.lab_devices import meter_test_output
+from meterbench.units import MS_PER_HOUR
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -208,6 +209,32 @@ def run_field(args: argparse.Namespace) -> int:
     return 1 if failed else 0
 
 
+def _register_test_rows(cfg: Any, m: Any, reg: float, step: float) -> list[dict[str, Any]]:
+    """The plan's starting and register (dial) tests of one meter: they read the registers
+    whatever the point method, so the register step sets how long they take and what they can
+    tell (the same planners the run uses)."""
+    plan, s, r = cfg.lab.plan, cfg.lab.plan.settings, m.rating
+    rows: list[dict[str, Any]] = []
+    base = dict(meter=m.id, pf="1", method="register", register_kwh=reg, step_kwh=step)
+    if plan.starting:
+        power = 3 * r.u_n * r.starting_current
+        gate, warning = plan_starting(power, step_kwh=step, min_gate_ms=s.min_gate_ms,
+                                      max_gate_ms=s.max_gate_ms)
+        rows.append(dict(base, point="starting (Ist)", current_a=r.starting_current,
+                         limit_pct=None, gate_s=gate / 1000,
+                         energy_kwh=power * gate / MS_PER_HOUR / 1000, target_pct=None,
+                         expected_u_pct=None, reachable=not warning, warning=warning))
+    if plan.dial_kwh > 0:
+        lim = limit_for(r, r.i_ref, basis=plan.limit_basis, country=plan.country, band=s.band,
+                        pf="1", load="balanced", table=plan.table).pct
+        d = plan_dial(3 * r.u_n * r.i_ref, lim, dial_kwh=plan.dial_kwh, step_kwh=step,
+                      reference_accuracy_pct=cfg.lab.reference_accuracy_pct,
+                      window_ms=s.timing_window_ms, fraction=s.uncertainty_fraction)
+        rows.append(dict(base, point="register (dial) test", current_a=r.i_ref, limit_pct=lim,
+                         **d.as_dict()))
+    return rows
+
+
 def run_plan_cmd(args: argparse.Namespace) -> int:
     cfg = load_bench(args.bench)
     if cfg.lab is None:
@@ -248,6 +275,7 @@ def run_plan_cmd(args: argparse.Namespace) -> int:
             rows.append(dict(meter=m.id, point=point.name, current_a=point.current_a, pf=point.pf,
                              limit_pct=lim, method="pulse" if pulsed else "register",
                              register_kwh=reg, step_kwh=step, **g.as_dict()))
+        rows += _register_test_rows(cfg, m, reg, step)
     if args.json:
         print(json.dumps(rows, indent=2))
     else:
@@ -255,8 +283,9 @@ def run_plan_cmd(args: argparse.Namespace) -> int:
             flag = "" if r["reachable"] else f"  WARNING {r['warning']}"
             how = (f"{r['meter_pulses']:6d} pulses" if r["method"] == "pulse"
                    else "      register")
+            u = ("" if r["expected_u_pct"] is None else
+                 f"  U {r['expected_u_pct']:.3f} % (target {r['target_pct']:.3f} %)")
             print(f"{r['meter']:12s} {r['point']:26s} {how} gate {r['gate_s']:8.0f} s  "
-                  f"{r['energy_kwh']:.4f} kWh  U {r['expected_u_pct']:.3f} % "
-                  f"(target {r['target_pct']:.3f} %){flag}")
+                  f"{r['energy_kwh']:.4f} kWh{u}{flag}")
     return 1 if any(not r["reachable"] for r in rows) else 0
 

@@ -76,9 +76,12 @@ def test_cli_field_bad_deliveries_file_is_a_user_error(tmp_path, capsys):
 def test_cli_plan_warns_when_the_register_is_too_coarse(capsys):
     assert main(["accuracy", "plan", "sim-lab"]) == 0
     assert "pulses gate" in capsys.readouterr().out  # sim-lab's points: the pulse method
-    # the pulse method does not care about the register; the register method does
-    assert main(["accuracy", "plan", "sim-lab", "--register-kwh", "900000"]) == 0
-    capsys.readouterr()
+    # the pulse method's points do not care about the register; the register tests (starting,
+    # dial) and the register method do
+    assert main(["accuracy", "plan", "sim-lab", "--register-kwh", "900000", "--json"]) == 1
+    rows = json.loads(capsys.readouterr().out)
+    warned = {r["point"] for r in rows if not r["reachable"]}
+    assert warned and warned <= {"starting (Ist)", "register (dial) test"}
     assert main(["accuracy", "plan", "sim-lab", "--register-kwh", "900000", "--method",
                  "register", "--json"]) == 1
     rows = json.loads(capsys.readouterr().out)

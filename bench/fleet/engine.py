@@ -13,6 +13,8 @@ from __future__ import annotations
 import importlib
 import logging
 import os
+import socket
+import sys
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -57,6 +59,45 @@ def missing_extra() -> str | None:
             "pip install 'meterbench[fleet]'")
 
 
+SCHEDULER_EXPECTED = "the address of a running dask scheduler, e.g. tcp://10.0.0.5:8786"
+#: How long a scheduler without workers is given for one to join.
+WORKER_WAIT_S = 60.0
+#: How long a scheduler's address is given to send its greeting.
+GREETING_S = 10.0
+
+
+def probe_scheduler(address: str, timeout_s: float | None = None) -> None:
+    """Refuse, as one line, an address that is malformed, unreachable, or reachable but silent.
+
+    A Dask scheduler greets a new TCP connection at once (distributed's comm handshake: each
+    side writes its handshake before reading the other's); a service that accepts and stays
+    silent would otherwise keep the client waiting without end. Only ``tcp://`` (and bare
+    ``host:port``) addresses are probed; others (tls, inproc) go to Dask as given."""
+    timeout_s = GREETING_S if timeout_s is None else timeout_s
+    scheme, _, rest = address.rpartition("://")
+    if scheme not in ("", "tcp"):
+        return
+    host, sep, port = rest.rpartition(":")
+    if not sep or not host or not port.isdigit():
+        raise UserError(f"not a scheduler address: {address!r}", field="--scheduler",
+                        expected=SCHEDULER_EXPECTED)
+    try:
+        with socket.create_connection((host.strip("[]"), int(port)), timeout=timeout_s) as s:
+            s.settimeout(timeout_s)
+            greeting = s.recv(1)
+    except TimeoutError:
+        raise UserError(f"{address} accepts connections but sent nothing in {timeout_s:.0f} s: "
+                        "not a Dask scheduler", field="--scheduler",
+                        expected=SCHEDULER_EXPECTED) from None
+    except OSError as exc:
+        raise UserError(f"cannot reach the Dask scheduler at {address}: "
+                        f"{exc.strerror or type(exc).__name__}", field="--scheduler",
+                        expected=SCHEDULER_EXPECTED) from None
+    if not greeting:
+        raise UserError(f"{address} closed the connection at once: not a Dask scheduler",
+                        field="--scheduler", expected=SCHEDULER_EXPECTED)
+
+
 @contextmanager
 def dask_client(scheduler: str | None = None, workers: int | None = None,
                 memory_limit: str | None = None) -> Iterator[Any]:
@@ -71,13 +112,27 @@ def dask_client(scheduler: str | None = None, workers: int | None = None,
     from dask.distributed import Client, LocalCluster
 
     if scheduler:
+        probe_scheduler(scheduler)
         try:
             client = Client(scheduler, timeout="20s")
         except (OSError, TimeoutError) as exc:
             raise UserError(f"cannot reach the Dask scheduler: {exc}", field="--scheduler",
-                            expected="the address of a running dask scheduler, e.g. "
-                                     "tcp://10.0.0.5:8786") from None
+                            expected=SCHEDULER_EXPECTED) from None
+        except Exception as exc:  # noqa: BLE001 - what answered does not speak Dask's protocol
+            raise UserError(f"{scheduler} answered, but not as a Dask scheduler "
+                            f"({type(exc).__name__})", field="--scheduler",
+                            expected=SCHEDULER_EXPECTED) from None
         try:
+            if not client.scheduler_info().get("workers"):
+                print(f"meterbench: waiting up to {WORKER_WAIT_S:.0f} s for a worker to join "
+                      f"the scheduler at {scheduler}", file=sys.stderr)
+                try:
+                    client.wait_for_workers(1, timeout=WORKER_WAIT_S)
+                except (TimeoutError, OSError):
+                    raise UserError(f"the Dask scheduler has no workers (none joined in "
+                                    f"{WORKER_WAIT_S:.0f} s)", field="--scheduler",
+                                    expected="a scheduler with workers: start dask worker "
+                                             f"{scheduler} on the machines") from None
             yield client
         finally:
             client.close()

@@ -26,6 +26,7 @@ from datetime import date, timedelta
 from functools import cached_property
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import numpy as np
 
@@ -219,6 +220,16 @@ def read_manifest(folder: Path) -> Manifest:
     if manifest.resolution not in ("PT15M", "PT1H") or manifest.days < 1 or manifest.blocks < 1:
         raise UserError("resolution, days or blocks out of range", source=source,
                         expected="PT15M or PT1H, days >= 1, blocks >= 1")
+    from meterbench.accuracy.limits import IN_SERVICE_FACTOR
+
+    if manifest.country not in IN_SERVICE_FACTOR:
+        raise UserError(f"no in-service limit preset {manifest.country!r}", source=source,
+                        field="country", expected=", ".join(sorted(IN_SERVICE_FACTOR)))
+    try:
+        ZoneInfo(manifest.zone)
+    except (ValueError, OSError, KeyError):
+        raise UserError(f"not an IANA time zone: {manifest.zone!r}", source=source,
+                        field="zone", expected="e.g. Europe/Copenhagen") from None
     return manifest
 
 

@@ -150,3 +150,71 @@ def test_an_existing_output_folder_is_never_overwritten(small_fleet: Path, tmp_p
     (tmp_path / "run" / "keep.txt").write_text("mine")
     _one_line_error(_screen(small_fleet, tmp_path / "run", cli_env), "already exists")
     assert (tmp_path / "run" / "keep.txt").read_text() == "mine"
+
+
+def _fleet(*argv: str, env: dict[str, str]) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "meterbench", "fleet", *argv],
+                          capture_output=True, text=True, env=env, timeout=120)
+
+
+@pytest.mark.parametrize(("argv", "needle"), [
+    (["synth", "--sites", "5", "--days", "2", "--start", "2026-03-01", "--seed", "-1"], "--seed"),
+    (["synth", "--sites", "5", "--days", "2", "--start", "2026-03-01", "--sites-per-block", "0"],
+     "--sites-per-block"),
+    (["ingest", "x.json", "--topology", "t.csv", "--zone", "Mars/Olympus"], "--zone"),
+    (["ingest", "x.json", "--topology", "t.csv", "--country", "SE"], "--country"),
+    (["screen", "DATASET", "--memory-limit", "lots"], "--memory-limit"),
+    (["screen", "DATASET", "--memory-limit", "1MB"], "--memory-limit"),
+    (["screen", "DATASET", "--scheduler", "nonsense"], "not a scheduler address"),
+])
+def test_bad_options_are_one_line_errors(small_fleet: Path, tmp_path: Path,
+                                         cli_env: dict[str, str], argv: list[str],
+                                         needle: str) -> None:
+    argv = [str(small_fleet) if a == "DATASET" else a for a in argv]
+    proc = _fleet(*argv, "--out", str(tmp_path / "out"), env=cli_env)
+    _one_line_error(proc, needle)
+    assert not (tmp_path / "out").exists()
+
+
+def _serve(reply: bytes | None) -> tuple[int, object]:
+    """A TCP service on 127.0.0.1 that is not a Dask scheduler: it answers ``reply`` (or stays
+    silent when None) to every connection."""
+    import socket
+    import threading
+
+    server = socket.create_server(("127.0.0.1", 0))
+    held: list[socket.socket] = []
+
+    def serve() -> None:
+        while True:
+            try:
+                conn, _ = server.accept()
+            except OSError:
+                return
+            if reply is None:
+                held.append(conn)  # accepted, never answered
+            else:
+                conn.sendall(reply * 64)
+                conn.close()
+
+    threading.Thread(target=serve, daemon=True).start()
+    return server.getsockname()[1], server
+
+
+@pytest.mark.parametrize(("reply", "needle"), [
+    (None, "sent nothing"),
+    (b"HTTP/1.1 400 Bad Request\r\n\r\n", "not as a Dask scheduler"),
+])
+def test_a_service_that_is_not_a_scheduler_is_refused_not_waited_for(
+        small_fleet: Path, tmp_path: Path, cli_env: dict[str, str], monkeypatch,
+        reply: bytes | None, needle: str) -> None:
+    from meterbench.fleet import engine
+
+    port, server = _serve(reply)
+    monkeypatch.setattr(engine, "GREETING_S", 1.0)
+    try:
+        with pytest.raises(UserError, match=needle):
+            with engine.dask_client(f"tcp://127.0.0.1:{port}"):
+                pass
+    finally:
+        server.close()

@@ -88,7 +88,9 @@ def errors_figure(errors: dict[str, list[float]]) -> Any:
 
 
 def daily_figure(site: dict[str, Any]) -> Any:
-    d = site["daily"]
+    """A site's day totals; a day with a value missing is a gap (None in the run's data)."""
+    d = {k: (np.array([np.nan if x is None else x for x in v], dtype=float) if k != "days"
+             else v) for k, v in site["daily"].items()}
     t = np.asarray(d["days"], dtype="datetime64[D]")
     fig = figures.new_figure(9, 2.6)
     ax = fig.subplots()

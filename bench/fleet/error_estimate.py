@@ -62,7 +62,7 @@ def judge_errors(est: ErrorEstimate, limits: np.ndarray, skip: np.ndarray) -> np
     ``exceeds`` when the interval lies wholly beyond ±limit, ``within`` only when it lies wholly
     inside; an interval that reaches across the limit is ``inconclusive`` (the data cannot tell,
     so the meter is neither passed nor flagged). ``not_estimated``: too little switching;
-    ``not_judged``: fitted, but its labelling or channels were found wrong (``skip``);
+    ``not_judged``: its labelling or channels were found wrong (``skip``), estimated or not;
     ``no_class``: no accuracy class, so no limit to judge against.
     """
     est_ok = est.estimated
@@ -71,8 +71,10 @@ def judge_errors(est: ErrorEstimate, limits: np.ndarray, skip: np.ndarray) -> np
         inside = (est.low_pct >= -limits) & (est.high_pct <= limits)
     status = np.where(exceeds, "exceeds", np.where(inside, "within", "inconclusive"))
     status = np.where(np.isfinite(limits), status, "no_class")
-    status = np.where(skip, "not_judged", status)
-    return np.where(est_ok, status, "not_estimated").astype(object)
+    status = np.where(est_ok, status, "not_estimated")
+    # a meter whose labels or channels were found wrong is not judged, whether or not its fit
+    # had enough to go on (swapped channels leave a consumption meter's import nearly empty)
+    return np.where(skip, "not_judged", status).astype(object)
 
 
 #: Sites fitted together hold about this many values per array (1 MB of doubles): the fit

@@ -223,10 +223,13 @@ def _site_view(screen: Screen, dataset: Path, full: L.Topology, site: str,
     starts = m.start_ms + m.resolution_ms * np.arange(a, b, dtype=np.int64)
     main_net = data.imp.kwh[main] - data.exp.kwh[main]
     serial_kwh = data.imp.kwh[serial]
-    virtual = main_net - np.nansum(serial_kwh, axis=0)
+    virtual = main_net - np.sum(serial_kwh, axis=0)  # a missing value: no virtual value
 
-    def daily(v: np.ndarray) -> list[float]:
-        return np.add.reduceat(np.nan_to_num(v), first[:-1]).round(3).tolist()
+    def daily(v: np.ndarray) -> list[float | None]:
+        """Day totals; a day with any value missing has no total (a gap in the chart, never a
+        day of 0 kWh)."""
+        return [None if x is None else round(x, 3)
+                for x in _nan_list(np.add.reduceat(v, first[:-1]))]
 
     return {"site": site, "gsrn_main": str(topo.gsrn[main]),
             "serial": [{"gsrn": str(topo.gsrn[p]), "operator": str(topo.operator[p]),
@@ -237,7 +240,7 @@ def _site_view(screen: Screen, dataset: Path, full: L.Topology, site: str,
             "serial_kwh": [_nan_list(s[a:b]) for s in serial_kwh],
             "virtual_kwh": _nan_list(virtual[a:b]),
             "daily": {"days": [m.day_of(d).isoformat() for d in range(m.days)],
-                      "main": daily(main_net), "serial": daily(np.nansum(serial_kwh, axis=0)),
+                      "main": daily(main_net), "serial": daily(np.sum(serial_kwh, axis=0)),
                       "virtual": daily(virtual)}}
 
 

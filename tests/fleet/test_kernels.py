@@ -105,18 +105,18 @@ def test_a_meter_that_never_switches_is_not_estimated() -> None:
 def test_a_meter_is_within_only_when_its_whole_interval_is_inside_the_limit() -> None:
     from meterbench.fleet.error_estimate import ErrorEstimate, judge_errors
 
-    #            inside  across+  across−  beyond+  beyond−  open(+inf)  none  skip   no class
-    low = np.array([-1.0, 3.0, -4.5, 4.5, -9.0, 3.5, np.nan, -1.0, -1.0])
-    high = np.array([1.0, 5.0, -3.0, 6.0, -4.2, np.inf, np.nan, 1.0, 1.0])
+    #      inside  across+  across−  beyond+  beyond−  open(+inf)  none  skip  no class  skip+none
+    low = np.array([-1.0, 3.0, -4.5, 4.5, -9.0, 3.5, np.nan, -1.0, -1.0, np.nan])
+    high = np.array([1.0, 5.0, -3.0, 6.0, -4.2, np.inf, np.nan, 1.0, 1.0, np.nan])
     est = ErrorEstimate(error_pct=(low + np.where(np.isinf(high), low, high)) / 2,
-                        low_pct=low, high_pct=high, used=np.full(9, 500),
+                        low_pct=low, high_pct=high, used=np.full(10, 500),
                         estimated=~np.isnan(low))
-    limits = np.array([4.0] * 8 + [np.nan])
-    skip = np.zeros(9, bool)
-    skip[7] = True
+    limits = np.array([4.0] * 8 + [np.nan, 4.0])
+    skip = np.zeros(10, bool)
+    skip[[7, 9]] = True
     assert judge_errors(est, limits, skip).tolist() == [
         "within", "inconclusive", "inconclusive", "exceeds", "exceeds", "inconclusive",
-        "not_estimated", "not_judged", "no_class"]
+        "not_estimated", "not_judged", "no_class", "not_judged"]
 
 
 def test_diagnosis_of_a_block_s_sites_at_once_gives_what_the_full_kernel_gives(

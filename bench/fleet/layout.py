@@ -346,6 +346,11 @@ def check_topology(topo: Topology, manifest: Manifest, source: str) -> None:
         which = no_main[0] if len(no_main) else sites[mains > 1][0]
         raise UserError(f"site {which} does not have exactly one main meter", source=source,
                         field="role", expected="one main and at least one serial meter per site")
+    no_serial = np.setdiff1d(all_sites, topo.site[topo.role == ROLE_SERIAL].astype(str))
+    if len(no_serial):
+        raise UserError(f"site {no_serial[0]} has no serial meter (nothing to screen there)",
+                        source=source, field="role",
+                        expected="one main and at least one serial meter per site")
 
 
 def refuse_existing(out: Path, what: str) -> None:

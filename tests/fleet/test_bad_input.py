@@ -218,3 +218,15 @@ def test_a_service_that_is_not_a_scheduler_is_refused_not_waited_for(
                 pass
     finally:
         server.close()
+
+
+def test_topology_site_without_a_serial_meter(copy: Path, tmp_path: Path,
+                                              cli_env: dict[str, str]) -> None:
+    t = pq.read_table(copy / L.TOPOLOGY)
+    site = t.column("site")[0].as_py()
+    keep = [not (s == site and r == "serial")
+            for s, r in zip(t.column("site").to_pylist(), t.column("role").to_pylist(),
+                            strict=True)]
+    pq.write_table(t.filter(pa.array(keep)), copy / L.TOPOLOGY)
+    _one_line_error(_screen(copy, tmp_path / "run", cli_env), "topology.parquet",
+                    f"site {site} has no serial meter")

@@ -90,7 +90,7 @@ def _operators(data: dict[str, Any]) -> Section:
                  for k in present))
     deadline = doc.get("deadline")
     timely = (Column("operator (GLN)", lambda r: r[0], kind="text"),
-              Column("deliveries", lambda r: r[1]["deliveries"], decimals=0),
+              Column("point-days delivered", lambda r: r[1]["deliveries"], decimals=0),
               Column("median after the day", lambda r: r[1]["median_h_after_day_end"], unit="h",
                      decimals=1),
               Column("95 % within", lambda r: r[1]["p95_h_after_day_end"], unit="h", decimals=1),

@@ -22,7 +22,8 @@ from meterbench.fleet import findings as K
 from meterbench.fleet import layout as L
 from meterbench.fleet.assemble import BlockData, Direction, count_per_day
 
-#: Delivery delays are kept as a histogram in quarter-hours up to a week (longer: last bin).
+#: Delivery delays are kept as a histogram in quarter-hours up to a week (longer: last bin, and
+#: the quantiles there are reported as "more than a week"); the latest delay is kept exactly.
 DELAY_BINS = 7 * 24 * 4
 
 
@@ -31,6 +32,7 @@ class Timeliness:
     """Per operator: delay histogram (quarter-hours after the day's end), deliveries, late."""
 
     delay_hist: dict[str, np.ndarray] = field(default_factory=dict)
+    latest_ms: dict[str, int] = field(default_factory=dict)  # the longest delay, exactly
     deliveries: dict[str, int] = field(default_factory=dict)
     late: dict[str, int] = field(default_factory=dict)
 
@@ -119,6 +121,9 @@ def _timeliness(rows: K.FindingRows, m: L.Manifest, topo: L.Topology, data: Bloc
         sel = (topo.operator == op)[:, None] & got
         q = np.clip(delay_q[sel], 0, DELAY_BINS - 1)
         hist = np.bincount(q, minlength=DELAY_BINS)
+        if sel.any():
+            longest = int((at - m.day_bounds_ms[None, 1:])[sel].max())
+            result.latest_ms[op] = max(result.latest_ms.get(op, longest), longest)
         result.delay_hist[op] = result.delay_hist.get(op, 0) + hist
         result.deliveries[op] = result.deliveries.get(op, 0) + int(sel.sum())
         result.late.setdefault(op, 0)

@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 
 from meterbench import __version__
+from meterbench.core.timeutil import MS_PER_HOUR
 from meterbench.fleet import findings as K
 from meterbench.fleet import layout as L
 from meterbench.fleet.assemble import read_block
@@ -60,11 +61,15 @@ def combine(manifest: L.Manifest, results: list[BlockResult]) -> Screen:
     return Screen(manifest, findings, errors, results)
 
 
-def _quantile_h(hist: np.ndarray, q: float) -> float | None:
+def _quantile_h(hist: np.ndarray, q: float) -> float | str | None:
+    """The q-quantile of the delays in hours (quarter-hour resolution); ``"≥ 167.75"`` when it
+    falls in the histogram's last bin (a week or more)."""
     total = hist.sum()
     if not total:
         return None
     k = int(np.searchsorted(np.cumsum(hist), q * total))
+    if k >= DELAY_BINS - 1:
+        return f"≥ {(DELAY_BINS - 1) / 4:g}"
     return round(k / 4, 2)
 
 
@@ -77,18 +82,22 @@ def summary(screen: Screen, dataset: Path, settings: ScreenSettings,
     for r in rows:
         by_operator[r["operator"]][r["kind"]] += 1
     hist: dict[str, np.ndarray] = {}
+    latest: dict[str, int] = {}
     deliveries: Counter[str] = Counter()
     late: Counter[str] = Counter()
     for r in screen.results:
         for op, h in r.timeliness.delay_hist.items():
             hist[op] = hist.get(op, np.zeros(DELAY_BINS, dtype=np.int64)) + h
+        for op, ms in r.timeliness.latest_ms.items():
+            latest[op] = max(latest.get(op, ms), ms)
         deliveries.update(r.timeliness.deliveries)
         late.update(r.timeliness.late)
     timeliness = {op: {"deliveries": int(deliveries[op]),
                        "late": int(late[op]) if settings.deadline else None,
                        "median_h_after_day_end": _quantile_h(h, 0.5),
                        "p95_h_after_day_end": _quantile_h(h, 0.95),
-                       "max_h_after_day_end": _quantile_h(h, 1.0)}
+                       "max_h_after_day_end": (round(latest[op] / MS_PER_HOUR, 2)
+                                               if op in latest else None)}
                   for op, h in sorted(hist.items())}
     status = Counter(screen.errors.column("status").to_pylist())
     site_days = sum(r.site_days for r in screen.results)

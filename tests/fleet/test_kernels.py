@@ -152,3 +152,14 @@ def test_huber_weight_in_two_steps_is_the_three_step_formula_bit_for_bit(u: floa
     three = np.minimum(1.0, 1.0 / np.maximum(a, 1e-12))
     two = 1.0 / np.maximum(a, 1.0)
     assert three.tobytes() == two.tobytes()
+
+
+def test_delay_quantiles_beyond_the_week_say_so_and_the_latest_is_exact() -> None:
+    from meterbench.fleet.deliveries import DELAY_BINS
+    from meterbench.fleet.output import _quantile_h
+
+    hist = np.zeros(DELAY_BINS, dtype=np.int64)
+    hist[8] = 3             # three deliveries 2 h after the day
+    assert _quantile_h(hist, 0.5) == 2.0
+    hist[-1] = 10           # ten delivered half a year late
+    assert _quantile_h(hist, 0.5) == "≥ 167.75" and _quantile_h(hist, 0.1) == 2.0

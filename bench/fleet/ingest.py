@@ -28,9 +28,10 @@ import numpy as np
 
 from meterbench.cli.pipeline_csv import read_csv_text, read_intervals, sniff_columns
 from meterbench.core.errors import UserError
-from meterbench.core.quality import FROM_CIM, Quality
+from meterbench.core.quality import Quality
 from meterbench.core.timeutil import RESOLUTIONS_MS
 from meterbench.datahub import codes
+from meterbench.datahub.counts import READ_QUALITY
 from meterbench.datahub.files import read_message_file
 from meterbench.datahub.identifiers import require_gln, require_gsrn
 from meterbench.datahub.to_series import message_files
@@ -136,7 +137,8 @@ def _from_messages(path: Path, lookup: dict[str, tuple[int, str]]) -> Iterable[D
                 if not 0 <= k < n:
                     raise UserError(f"position {p.position} outside the period", source=str(file),
                                     field="Point.position", expected=f"1 … {n}")
-                q = FROM_CIM.get(p.quality or codes.DEFAULT_QUALITY, Quality.MISSING)
+                # the bench's reading of DataHub codes: A05 "incomplete" is estimated, value kept
+                q = READ_QUALITY.get(p.quality or codes.DEFAULT_QUALITY, Quality.MISSING)
                 quality[k] = q
                 if q != Quality.MISSING and p.quantity is not None:
                     values[k] = float(p.quantity)

@@ -208,3 +208,40 @@ def test_a_delivered_gsrn_missing_from_the_topology_is_one_line(delivered: dict[
     assert len(err) == 1 and "is not in the topology" in err[0], proc.stderr
     assert "marketEvaluationPoint.mRID" in err[0]
     assert not (tmp_path / "ds").exists() and not (tmp_path / "ds.partial").exists()
+
+
+def test_a05_incomplete_is_read_as_estimated_with_its_value(delivered: dict[str, Path],
+                                                            tmp_path: Path) -> None:
+    """As everywhere in the bench (DataHub's A05 "incomplete": a real value, not complete)."""
+    import json
+
+    first = sorted(delivered["outbox"].iterdir())[0]
+    doc = json.loads(first.read_text())
+    points = [p for s in _walk(doc, "Point") for p in s]
+    changed = next(p for p in points if p.get("quantity") is not None
+                   and p["quality"]["value"] == "A04")
+    changed["quality"]["value"] = "A05"
+    outbox = tmp_path / "outbox"
+    outbox.mkdir()
+    (outbox / first.name).write_text(json.dumps(doc))
+    ingest([outbox], delivered["topology"], tmp_path / "ds")
+    (row,) = [r for r in deliveries(tmp_path / "ds") if r["import_quality"] or r["export_quality"]]
+    column = "import" if row["import_quality"] else "export"
+    k = changed["position"]["value"] - 1
+    assert row[f"{column}_quality"][k] == Quality.ESTIMATED
+    assert row[column][k] == pytest.approx(float(changed["quantity"]["value"]
+                                                  if isinstance(changed["quantity"], dict)
+                                                  else changed["quantity"]))
+
+
+def _walk(node, key):
+    """Every list under ``key`` anywhere in a JSON document."""
+    if isinstance(node, dict):
+        for k, v in node.items():
+            if k == key and isinstance(v, list):
+                yield v
+            else:
+                yield from _walk(v, key)
+    elif isinstance(node, list):
+        for v in node:
+            yield from _walk(v, key)

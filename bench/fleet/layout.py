@@ -121,7 +121,10 @@ def points_table(manifest: Manifest, topo: Topology, point: np.ndarray, day: np.
 
 
 def write_points(path: Path, table: Any) -> None:
-    """One block's points file: float columns byte-stream-split, zstd, one row group."""
+    """One block's points file: zstd, one row group. The kWh lists are dictionary-encoded
+    (Arrow's default: quarter-hour values at a meter's resolution repeat; measured on a
+    synthetic block, 3.5 MB and the fastest read, against 13.5 MB byte-stream-split);
+    byte-stream-split is the fallback once a column's dictionary outgrows its page limit."""
     pq().write_table(table, path, compression="zstd", compression_level=1,
                      use_byte_stream_split=["import.list.element", "export.list.element"],
                      row_group_size=max(1, table.num_rows))

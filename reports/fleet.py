@@ -43,22 +43,30 @@ def kinds_figure(counts: dict[str, int], order: list[str]) -> Any:
 def heatmap_figure(heat: dict[str, Any]) -> Any:
     counts = np.asarray(heat["counts"], dtype=float)
     sites, days = heat["sites"], heat["days"]
-    fig = figures.new_figure(10, 1.6 + 0.16 * max(len(sites), 1))
+    # tall enough for the title, the day bars, the legend and a few sites' rows
+    fig = figures.new_figure(10, max(3.6, 1.6 + 0.16 * len(sites)))
     ax0, ax = fig.subplots(2, 1, sharex=True, gridspec_kw={"height_ratios": [1, 5]})
     ax0.bar(np.arange(len(days)), heat["per_day"], color=figures.COLORS[1], width=0.9)
+    ax0.set_ylim(0, max(1.0, float(np.max(heat["per_day"], initial=0)) * 1.05))
     ax0.set_ylabel("findings\nper day", fontsize=8)
     ax0.set_title("the whole fleet per local day (top); the sites with the most serious "
                   "findings (below)", fontsize=9)
     if len(sites):
+        top = max(float(counts.max()) if counts.size else 0.0, 1.0)
         im = ax.imshow(np.log10(counts + 1), aspect="auto", cmap="Reds", interpolation="nearest",
-                       extent=(-0.5, len(days) - 0.5, len(sites) - 0.5, -0.5))
+                       extent=(-0.5, len(days) - 0.5, len(sites) - 0.5, -0.5),
+                       vmin=0.0, vmax=np.log10(top + 1))
         marks = np.flatnonzero(np.asarray(heat["period_findings"]) > 0)
         ax.plot(np.full(len(marks), len(days) - 0.2), marks, "<", color=figures.COLORS[3],
                 markersize=4, clip_on=False, label="finding about the whole period")
         ax.set_yticks(np.arange(len(sites)), sites, fontsize=6)
         cb = fig.colorbar(im, ax=[ax0, ax], fraction=0.025, pad=0.02)
-        cb.set_label("log10(1 + findings)", fontsize=8)
-        ax.legend(loc="lower left", fontsize=7, bbox_to_anchor=(0, -0.14 - 2.0 / len(sites)))
+        ticks = sorted({c for c in (0, 1, 2, 5, 10, 20, 50, 100, 200, 500, 1000) if c < top}
+                       | {int(top)})
+        cb.set_ticks([np.log10(c + 1) for c in ticks], labels=[str(c) for c in ticks])
+        cb.set_label("findings (log scale)", fontsize=8)
+        ax.legend(loc="lower left", fontsize=7,
+                  bbox_to_anchor=(0, -0.14 - 2.0 / max(len(sites), 12)))
     step = max(1, len(days) // 12)
     ax.set_xticks(np.arange(0, len(days), step), [days[k][5:] for k in range(0, len(days), step)],
                   fontsize=7)

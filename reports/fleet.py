@@ -13,7 +13,7 @@ from typing import Any
 import matplotlib.dates as mdates
 import numpy as np
 
-from meterbench.reports import figures
+from meterbench.reports import figures, numbers
 
 
 def kinds_figure(counts: dict[str, int], order: list[str]) -> Any:
@@ -36,7 +36,7 @@ def kinds_figure(counts: dict[str, int], order: list[str]) -> Any:
         ax.set_xlabel("findings")
         ax.xaxis.get_major_locator().set_params(integer=True)
     for k, name in enumerate(names):
-        ax.text(counts[name], k, f" {counts[name]:,}", va="center", fontsize=8)
+        ax.text(counts[name], k, " " + (numbers.fixed(counts[name], 0) or "0"), va="center", fontsize=8)
     return fig
 
 

@@ -22,6 +22,7 @@ from meterbench.reports.page import (
     Section,
     VerdictLine,
     key_values,
+    plural,
     table,
 )
 
@@ -38,11 +39,11 @@ def build_fleet_page(data: dict[str, Any]) -> Page:
         sections.append(_truth(doc["ground_truth"]))
     sections += [_worst(data), _traceability(doc)]
     return Page(
-        title=f"meterbench fleet screen — {doc['sites']:,} sites, {doc['serial_meters']:,} serial "
-              "meters",
+        title=f"meterbench fleet screen — {plural(doc['sites'], 'site')}, "
+              f"{plural(doc['serial_meters'], 'serial meter')}",
         subtitle=(f"local days {period['first_day']} + {period['days']} ({period['zone']}, "
                   f"{period['resolution']})",
-                  f"{doc['site_days']:,} site-days in {doc['blocks']} blocks",
+                  f"{plural(doc['site_days'], 'site-day')} in {plural(doc['blocks'], 'block')}",
                   f"{doc['engine']['scheduler']}, {doc['engine']['workers']} worker(s)",
                   f"meterbench {doc['software'].get('meterbench', '')}".strip()),
         sections=tuple(sections),
@@ -62,15 +63,16 @@ def _summary(data: dict[str, Any]) -> Section:
     total = sum(doc["findings"].values())
     me = doc["meter_errors"]
     line = VerdictLine(
-        badge=Badge("fail" if total else "pass", f"{total:,} finding" + ("" if total == 1 else "s")),
+        badge=Badge("fail" if total else "pass", plural(total, "finding")),
         counts=(Badge("fail" if me["exceeds"] else "pass",
-                      f"{me['exceeds']} meter(s) beyond the in-service limit"),
-                Badge("pass", f"{me['within']} within"),
+                      f"{me['exceeds']:,} meter(s) beyond the in-service limit"),
+                Badge("pass", f"{me['within']:,} within"),
                 Badge("conditional_pass" if me.get("inconclusive") else "pass",
-                      f"{me.get('inconclusive', 0)} inconclusive (95 % interval across the limit)"),
-                Badge("info", f"{me['not_estimated']} not estimated"),
-                Badge("info", f"{me['not_judged']} not judged (labelling or channels wrong)"),
-                *([Badge("info", f"{me['no_class']} without accuracy class")]
+                      f"{me.get('inconclusive', 0):,} inconclusive (95 % interval across the "
+                      "limit)"),
+                Badge("info", f"{me['not_estimated']:,} not estimated"),
+                Badge("info", f"{me['not_judged']:,} not judged (labelling or channels wrong)"),
+                *([Badge("info", f"{me['no_class']:,} without accuracy class")]
                   if me.get("no_class") else [])))
     rows = [(k, doc["findings"].get(k, 0), text) for k, text in data["kinds"].items()]
     return Section("summary", "Findings by kind", (

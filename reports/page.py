@@ -163,7 +163,7 @@ def plural(n: int, noun: str) -> str:
     """``1 record``, ``2 records`` (the noun's first word takes the s)."""
     first, _, rest = noun.partition(" ")
     word = first if n == 1 else first + "s"
-    return f"{n} {word}" + (f" {rest}" if rest else "")
+    return f"{n:,} {word}" + (f" {rest}" if rest else "")
 
 
 def text_cell(value: Any, missing: str = "—", *, code: bool = False) -> Cell:

@@ -219,10 +219,13 @@ def _check_source_range(plan: LabPlan, meter: Any, source: InstrumentSpec, tab: 
     currents += [rating.i_ref]  # warm-up, dial and summation tests
     max_current = source.kind.limits.get("max_current_a")
     if max_current is not None and max(currents) > max_current:
-        raise tab.error("kind" if plan.kind != "custom" else "points",
-                        f"the plan needs {max(currents):g} A (Imax {rating.i_max:g} A)",
-                        expected=f"currents within the power source's ({source.driver}) "
-                                 f"{max_current:g} A")
+        expected = f"currents within the power source's ({source.driver}) {max_current:g} A"
+        if plan.kind != "custom" or max(currents) in (rating.i_max, rating.i_ref):
+            # the rating sets the plan's currents: the rating is what to edit (or the source)
+            key = "i_max" if max(currents) == rating.i_max else "i_ref"
+            raise UserError(f"the plan needs {max(currents):g} A ({key} {max(currents):g} A)",
+                            source=tab.source, field=f"meter[*].rating.{key}", expected=expected)
+        raise tab.error("points", f"the plan needs {max(currents):g} A", expected=expected)
     max_voltage = source.kind.limits.get("max_voltage_v")
     if max_voltage is not None and CREEP_VOLTAGE_FACTOR * rating.u_n > max_voltage:
         raise tab.error("creep", f"1.15 · Un = {CREEP_VOLTAGE_FACTOR * rating.u_n:g} V",
@@ -303,23 +306,24 @@ def _place_error_calculators(instruments: dict[str, InstrumentSpec], meters: tup
     """Each error calculator at a meter under test: the one it names, or the only one."""
     out: dict[str, InstrumentSpec] = {}
     ids = [m.id for m in meters]
-    for spec in instruments.values():
+    for i, spec in enumerate(instruments.values()):
+        field = f"instrument[{i}].meter"
         if spec.role in PER_METER_ROLES:
             meter = spec.meter
             if meter is None:
                 if len(ids) != 1:
                     raise UserError(f"the {spec.role} ({spec.driver}) names no meter",
-                                    source=tab.source, field="instrument.meter",
+                                    source=tab.source, field=field,
                                     expected="meter = one of " + ", ".join(ids))
                 meter = ids[0]
             if meter not in ids:
                 raise UserError(f"the {spec.role} ({spec.driver}) names meter {meter!r}",
-                                source=tab.source, field="instrument.meter",
+                                source=tab.source, field=field,
                                 expected="the id of a [[meter]] with role mut: " + ", ".join(ids))
             spec = replace(spec, meter=meter)
             if spec.slot in out:
                 raise UserError(f"two {spec.role}s at meter {meter!r}", source=tab.source,
-                                field="instrument.meter", expected="one per meter under test")
+                                field=field, expected="one per meter under test")
         out[spec.slot] = spec
     return out
 

@@ -128,7 +128,12 @@ class Table:
         self._used.add(key)
         if key not in self.data:
             if default is ...:
-                raise self.error(key, "missing required field")
+                what = {dict: "a table", list: "an array", str: "a string", bool: "true or false",
+                        int: "a whole number", float: "a number"}
+                names = [what.get(k, k.__name__) for k in (kind if isinstance(kind, tuple)
+                                                            else (kind,))]
+                raise self.error(key, "missing required field",
+                                 expected=f"{key} = {' or '.join(names)} (docs/bench-file.md)")
             return default
         value = self.data[key]
         kinds = kind if isinstance(kind, tuple) else (kind,)

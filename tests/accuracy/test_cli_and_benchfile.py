@@ -114,7 +114,7 @@ def _sim_lab_data():
     (lambda d: d["lab"].update(source="TCPIP::1.2.3.4::5025::SOCKET"), "lab.source"),
     (lambda d: d["lab"].update(reference_accuracy_pct=0.02), "lab.reference_accuracy_pct"),
     (lambda d: d["lab"]["plan"].update(points=[{"current": "0.1 Iref"}]), "lab.plan.points"),
-    (lambda d: [m["rating"].update(i_max=40.0) for m in d["meter"]], "lab.plan.kind"),
+    (lambda d: [m["rating"].update(i_max=40.0) for m in d["meter"]], "meter[*].rating.i_max"),
 ])
 def test_lab_bench_file_errors_name_the_field(mutate, field):
     data = _sim_lab_data()

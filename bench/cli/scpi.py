@@ -71,10 +71,17 @@ def run(args: argparse.Namespace) -> int:
             elif args.action == "query":
                 print(instrument.query(args.command))
             elif args.action == "write":
+                # errors another client left in the queue are not this command's: say so first
+                for entry in instrument.read_error_queue():
+                    print(f"meterbench: already in the error queue before this command: {entry}",
+                          file=sys.stderr)
                 instrument.write(args.command)
             else:
-                for entry in instrument.read_error_queue():
+                entries = instrument.read_error_queue()
+                for entry in entries:
                     print(entry)
+                if not entries:
+                    print("meterbench: the error queue is empty", file=sys.stderr)
     except InstrumentError as exc:
         for entry in exc.errors:
             print(f"{exc.resource}: {entry}", file=sys.stderr)

@@ -38,6 +38,21 @@ def test_rejected_write_prints_the_instruments_message_and_exits_1(empty_lab: Si
     assert '-222,"Data out of range;5000 outside [16, 850]"' in capsys.readouterr().err
 
 
+def test_errors_left_by_another_client_are_not_this_write_s(empty_lab: SimLab, capsys) -> None:
+    import socket
+
+    port = int(empty_lab.source_resource.split("::")[2])
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as raw:
+        raw.sendall(b"NOT:A:COMMand 1\n*OPC?\n")  # another client leaves -113 in the queue
+        assert raw.recv(16).strip() == b"1"
+    assert _run(["write", empty_lab.source_resource, "SOUR:FREQ 50"]) == 0  # this one is fine
+    err = capsys.readouterr().err
+    assert "already in the error queue before this command" in err and "-113" in err
+    assert _run(["errors", empty_lab.source_resource]) == 0
+    captured = capsys.readouterr()
+    assert captured.out == "" and "the error queue is empty" in captured.err
+
+
 def test_other_error_query_and_backend(capsys) -> None:
     assert _run(["query", "GPIB0::1::INSTR", "*IDN?", "--backend", f"{YAML}@sim",
                  "--error-query", ":STATus:ERRor?", "--timeout", "200ms"]) == 0

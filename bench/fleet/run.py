@@ -8,6 +8,7 @@ from datetime import time as dtime
 from pathlib import Path
 from typing import Any
 
+from meterbench.core.errors import UserError
 from meterbench.fleet import layout as L
 from meterbench.fleet.engine import Progress, check_dataset, dask_client, run_blocks, warm_up
 from meterbench.fleet.evaluate import score
@@ -35,6 +36,10 @@ def screen_command(dataset: Path, out: Path, *, scheduler: str | None = None,
                    progress: Progress | None = None) -> dict[str, Any]:
     """Screen ``dataset`` on Dask and write the run folder ``out``; returns summary.json."""
     L.refuse_existing(out, "the screen's results")  # before the cluster starts
+    if out.resolve().is_relative_to(dataset.resolve()):
+        raise UserError("inside the dataset it screens", source=str(out), field="--out",
+                        expected="a run folder outside the dataset (a dataset holds only what "
+                                 "fleet synth or ingest wrote)")
     manifest, _ = check_dataset(dataset)
     settings = ScreenSettings(deadline=deadline)
     t_start = time.perf_counter()

@@ -230,3 +230,9 @@ def test_topology_site_without_a_serial_meter(copy: Path, tmp_path: Path,
     pq.write_table(t.filter(pa.array(keep)), copy / L.TOPOLOGY)
     _one_line_error(_screen(copy, tmp_path / "run", cli_env), "topology.parquet",
                     f"site {site} has no serial meter")
+
+
+def test_a_run_folder_inside_the_dataset_is_refused(copy: Path, cli_env: dict[str, str]) -> None:
+    before = sorted(p.relative_to(copy) for p in copy.rglob("*"))
+    _one_line_error(_screen(copy, copy / "screen", cli_env), "--out", "inside the dataset")
+    assert sorted(p.relative_to(copy) for p in copy.rglob("*")) == before

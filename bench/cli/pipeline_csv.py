@@ -180,6 +180,7 @@ def read_intervals(path: Path) -> list[IntervalRow]:
     """Read an intervals CSV back (the output of ``meterbench intervals``) into series."""
     source = str(path)
     groups: dict[tuple[str, str], tuple[int, list[int], list[float], list[int]]] = {}
+    row_of: dict[tuple[str, str], list[int]] = {}
     with read_csv_text(path) as fh:
         reader = csv.DictReader(fh)
         _header(reader, INTERVAL_COLUMNS, source)
@@ -210,14 +211,22 @@ def read_intervals(path: Path) -> list[IntervalRow]:
             starts.append(start)
             qtys.append(qty)
             quals.append(int(FROM_LABEL[qual_text]))
+            row_of.setdefault((meter, channel), []).append(row_no)
     out = []
     for (meter, channel), (res, starts, qtys, quals) in groups.items():
         order = np.argsort(starts, kind="stable")
         s = np.asarray(starts, dtype=np.int64)[order]
-        if np.any(np.diff(s) != res):
-            raise UserError(f"intervals of {meter} {channel} are not a regular series",
+        steps = np.diff(s)
+        if np.any(steps != res):
+            k = int(np.flatnonzero(steps != res)[0])
+            rows = np.asarray(row_of[(meter, channel)])[order]
+            a, b = format_minute_utc(int(s[k])), format_minute_utc(int(s[k + 1]))
+            what = (f"start {b} twice (rows {rows[k]} and {rows[k + 1]})" if steps[k] == 0 else
+                    f"nothing between {a} (row {rows[k]}) and {b} (row {rows[k + 1]})")
+            raise UserError(f"intervals of {meter} {channel} are not a regular series: {what}",
                             source=source, field="start",
-                            expected=f"consecutive starts {RESOLUTION_NAMES[res]} apart")
+                            expected=f"consecutive starts {RESOLUTION_NAMES[res]} apart, each "
+                                     "once (a gap is a row with quality missing)")
         out.append(IntervalRow(meter, channel, IntervalSeries(
             s, np.asarray(qtys)[order], np.asarray(quals, dtype=np.uint8)[order], res)))
     if not out:

@@ -9,6 +9,7 @@ import importlib.util
 import io
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -520,3 +521,20 @@ def test_item14e_csv_cells_cannot_become_spreadsheet_formulas(
     out = tmp_path / "iv.csv"
     assert meterbench.cli.main(["intervals", str(tmp_path / "r.csv"), "--out", str(out)]) == 0
     assert {r.meter for r in read_intervals(out)} == {hostile}
+
+
+@pytest.mark.parametrize(("rows", "needle"), [
+    (["2026-01-01T00:00Z", "2026-01-01T00:15Z", "2026-01-01T00:15Z"],
+     "start 2026-01-01T00:15Z twice (rows 3 and 4)"),
+    (["2026-01-01T00:00Z", "2026-01-01T00:30Z"],
+     "nothing between 2026-01-01T00:00Z (row 2) and 2026-01-01T00:30Z (row 3)"),
+])
+def test_an_irregular_interval_series_names_its_rows(tmp_path: Path, rows: list[str],
+                                                     needle: str) -> None:
+    from meterbench.cli.pipeline_csv import read_intervals
+
+    path = tmp_path / "i.csv"
+    path.write_text("meter,channel,start,resolution,quantity,quality\n" + "".join(
+        f"m1,energy.import,{r},PT15M,0.1,measured\n" for r in rows))
+    with pytest.raises(UserError, match=re.escape(needle)):
+        read_intervals(path)

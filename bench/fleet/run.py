@@ -36,11 +36,11 @@ def screen_command(dataset: Path, out: Path, *, scheduler: str | None = None,
                    progress: Progress | None = None) -> dict[str, Any]:
     """Screen ``dataset`` on Dask and write the run folder ``out``; returns summary.json."""
     L.refuse_existing(out, "the screen's results")  # before the cluster starts
+    manifest, _ = check_dataset(dataset)
     if out.resolve().is_relative_to(dataset.resolve()):
         raise UserError("inside the dataset it screens", source=str(out), field="--out",
                         expected="a run folder outside the dataset (a dataset holds only what "
                                  "fleet synth or ingest wrote)")
-    manifest, _ = check_dataset(dataset)
     settings = ScreenSettings(deadline=deadline)
     t_start = time.perf_counter()
     with dask_client(scheduler, workers, memory_limit) as client:

@@ -28,18 +28,19 @@ PROBE = ("<script>addEventListener('load', async () => { const imgs = [...docume
          "[i.alt, done[k].status === 'fulfilled', i.naturalWidth, i.naturalHeight]))); });"
          "</script>")
 FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-         "--disable-component-update", "--disable-sync", "--no-first-run",
-         "--virtual-time-budget=60000")
+         "--disable-component-update", "--disable-sync", "--no-first-run")
 
 
 def images_in_chromium(page: Path, tmp_path: Path) -> list[tuple[str, bool, int, int]]:
     """(alt, decoded, natural width, natural height) of every image, as Chromium loaded them."""
     probe = tmp_path / f"probe-{page.stem}.html"
     probe.write_text(page.read_text("utf-8").replace("</body>", PROBE + "</body>"), "utf-8")
-    for _ in range(2):  # a second try when a loaded machine let the page's time budget run out
-        proc = subprocess.run([CHROMIUM, *FLAGS, f"--user-data-dir={tmp_path / 'profile'}",
+    for budget_ms in (60_000, 120_000, 240_000):  # more virtual time when a loaded machine
+        # let the page's budget run out before the images were decoded
+        proc = subprocess.run([CHROMIUM, *FLAGS, f"--virtual-time-budget={budget_ms}",
+                               f"--user-data-dir={tmp_path / 'profile'}",
                                "--dump-dom", probe.as_uri()], capture_output=True, text=True,
-                              timeout=120)
+                              timeout=180)
         found = re.search(r'data-images="([^"]*)"', proc.stdout)
         if found:
             break

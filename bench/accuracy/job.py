@@ -6,7 +6,6 @@ records (one per meter and point or test) and never judges outside :mod:`meterbe
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -24,7 +23,7 @@ from meterbench.accuracy.executor import (
 )
 from meterbench.accuracy.limit_table import LimitTable
 from meterbench.accuracy.limits import CREEP_VOLTAGE_FACTOR, mid_table
-from meterbench.accuracy.planner import plan_starting
+from meterbench.accuracy.planner import dial_gate_ms, plan_starting
 from meterbench.accuracy.plans import TestPoint, plan_points
 from meterbench.core.records import Record
 
@@ -128,7 +127,7 @@ def creep_records(bench: LabBench, muts: Sequence[MeterUnderTest], plan: LabPlan
 def dial_records(bench: LabBench, muts: Sequence[MeterUnderTest], plan: LabPlan) -> list[Record]:
     r = muts[0].rating
     power = 3 * r.u_n * r.i_ref
-    gate = int(math.ceil(plan.dial_kwh / power * MS_PER_HOUR * 1000 / 1000)) * 1000
+    gate = dial_gate_ms(plan.dial_kwh, power)
     ds = register_deltas(bench, muts, voltage_v=(r.u_n,) * 3, current_a=(r.i_ref,) * 3,
                          phi_deg=(0.0,) * 3, gate_ms=gate, settings=plan.settings)
     return [evaluate.dial_record(d, plan.limit(m, r.i_ref),

@@ -100,12 +100,17 @@ def plan_starting(power_w: float, *, step_kwh: float, min_gate_ms: int,
                   f"{gate / 60000:.0f} min: too coarse to tell whether the meter starts")
 
 
+def dial_gate_ms(dial_kwh: float, power_w: float) -> int:
+    """How long (whole seconds) the register (dial) test's energy takes at ``power_w``."""
+    return int(math.ceil(dial_kwh / power_w * MS_PER_HOUR * 1000 / 1000)) * 1000
+
+
 def plan_dial(power_w: float, mpe_pct: float, *, dial_kwh: float, step_kwh: float,
               reference_accuracy_pct: float, window_ms: float, fraction: float = 1.0 / 3.0
               ) -> DurationPlan:
     """The register (dial) test over ``dial_kwh`` at ``power_w``: its gate and expected U, with a
     warning when the register step makes U larger than the target (fraction·MPE)."""
-    gate = int(math.ceil(dial_kwh / power_w * MS_PER_HOUR * 1000 / 1000)) * 1000
+    gate = dial_gate_ms(dial_kwh, power_w)
     target = fraction * mpe_pct
     u = expected_u_pct(gate, power_w, step_kwh=step_kwh,
                        reference_accuracy_pct=reference_accuracy_pct, window_ms=window_ms)

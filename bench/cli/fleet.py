@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from collections.abc import Callable
 from datetime import date
 from datetime import time as dtime
 from pathlib import Path
@@ -85,24 +86,21 @@ def _usage(p: argparse.ArgumentParser) -> int:
     return 2
 
 
-def _positive(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"not a positive whole number: {text!r}")
-    return value
+def _whole_number(minimum: int) -> Callable[[str], int]:
+    """An argparse type: a whole number of at least ``minimum``."""
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            value = minimum - 1
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"not a whole number >= {minimum}: {text!r}")
+        return value
+    return parse
 
 
-def _non_negative(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        value = -1
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"not a whole number >= 0: {text!r}")
-    return value
+_positive = _whole_number(1)
+_non_negative = _whole_number(0)
 
 
 def _countries() -> list[str]:
@@ -119,13 +117,11 @@ def _country(text: str) -> str:
 
 
 def _zone(text: str) -> str:
-    from zoneinfo import ZoneInfo
+    from meterbench.pipeline.localday import known_zone
 
-    try:
-        ZoneInfo(text)
-    except (ValueError, OSError, KeyError):  # ZoneInfoNotFoundError is a KeyError
+    if not known_zone(text):
         raise argparse.ArgumentTypeError(f"not an IANA time zone: {text!r} (e.g. "
-                                         "Europe/Copenhagen)") from None
+                                         "Europe/Copenhagen)")
     return text
 
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 from meterbench import registry
 from meterbench.accuracy.rating import parse_rating
@@ -39,6 +39,7 @@ from meterbench.instruments.sim.constant import ConstantCircuit
 from meterbench.instruments.sim.faults import FaultSchedule
 from meterbench.instruments.sim.meter import SimMeter
 from meterbench.instruments.sim.served import ServedMeter
+from meterbench.pipeline.localday import known_zone
 
 ROLES = ("main", "operator", "reference", "mut")
 CLASSES = ("A", "B", "C")
@@ -594,10 +595,9 @@ def parse_bench(data: dict[str, Any], *, source: str, text: str = "",
     b.declare("name", "timezone", "seed", "simulate")
     name = b.get("name", str)
     tz_name = b.get("timezone", str, "Europe/Copenhagen")
-    try:
-        tz = ZoneInfo(tz_name)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise b.error("timezone", f"unknown time zone {tz_name!r}", expected="an IANA name like Europe/Copenhagen") from None
+    if not known_zone(tz_name):
+        raise b.error("timezone", f"unknown time zone {tz_name!r}", expected="an IANA name like Europe/Copenhagen")
+    tz = ZoneInfo(tz_name)
     seed = b.get("seed", int, 0, within=SEED)
     simulate = b.get("simulate", bool, False) or force_simulate
     b.finish()

@@ -116,13 +116,14 @@ def _timeliness(rows: K.FindingRows, m: L.Manifest, topo: L.Topology, data: Bloc
     at = np.maximum(data.imp.delivered_ms, np.where(topo.exports[:, None],
                                                    data.exp.delivered_ms, 0))
     got = at > 0
-    delay_q = (at - m.day_bounds_ms[None, 1:]) // (MS_PER_HOUR // 4)
+    delay_ms = at - m.day_bounds_ms[None, 1:]
+    delay_q = delay_ms // (MS_PER_HOUR // 4)
     for op in np.unique(topo.operator.astype(str)).tolist():
         sel = (topo.operator == op)[:, None] & got
         q = np.clip(delay_q[sel], 0, DELAY_BINS - 1)
         hist = np.bincount(q, minlength=DELAY_BINS)
         if sel.any():
-            longest = int((at - m.day_bounds_ms[None, 1:])[sel].max())
+            longest = int(delay_ms[sel].max())
             result.latest_ms[op] = max(result.latest_ms.get(op, longest), longest)
         result.delay_hist[op] = result.delay_hist.get(op, 0) + hist
         result.deliveries[op] = result.deliveries.get(op, 0) + int(sel.sum())

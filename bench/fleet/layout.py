@@ -26,13 +26,12 @@ from datetime import date, timedelta
 from functools import cached_property
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import numpy as np
 
 from meterbench.core.errors import UserError
 from meterbench.core.timeutil import MS_PER_HOUR, RESOLUTIONS_MS
-from meterbench.pipeline.localday import DEFAULT_ZONE, local_day_bounds_ms
+from meterbench.pipeline.localday import DEFAULT_ZONE, known_zone, local_day_bounds_ms
 from meterbench.pipeline.zone_hours import hour_facts
 
 FORMAT = "meterbench.fleet/1"
@@ -228,11 +227,9 @@ def read_manifest(folder: Path) -> Manifest:
     if manifest.country not in IN_SERVICE_FACTOR:
         raise UserError(f"no in-service limit preset {manifest.country!r}", source=source,
                         field="country", expected=", ".join(sorted(IN_SERVICE_FACTOR)))
-    try:
-        ZoneInfo(manifest.zone)
-    except (ValueError, OSError, KeyError):
+    if not known_zone(manifest.zone):
         raise UserError(f"not an IANA time zone: {manifest.zone!r}", source=source,
-                        field="zone", expected="e.g. Europe/Copenhagen") from None
+                        field="zone", expected="e.g. Europe/Copenhagen")
     return manifest
 
 

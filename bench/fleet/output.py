@@ -237,8 +237,8 @@ def _site_view(screen: Screen, dataset: Path, full: L.Topology, site: str,
     def daily(v: np.ndarray) -> list[float | None]:
         """Day totals; a day with any value missing has no total (a gap in the chart, never a
         day of 0 kWh)."""
-        return [None if x is None else round(x, 3)
-                for x in _nan_list(np.add.reduceat(v, first[:-1]))]
+        return [round(x, 3) if np.isfinite(x) else None
+                for x in np.add.reduceat(v, first[:-1]).tolist()]
 
     return {"site": site, "gsrn_main": str(topo.gsrn[main]),
             "serial": [{"gsrn": str(topo.gsrn[p]), "operator": str(topo.operator[p]),

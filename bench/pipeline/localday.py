@@ -21,6 +21,15 @@ from meterbench.pipeline.series import IntervalSeries
 DEFAULT_ZONE = "Europe/Copenhagen"
 
 
+def known_zone(name: str) -> bool:
+    """Whether ``name`` is a time zone this machine's zone database knows (an IANA name)."""
+    try:
+        ZoneInfo(name)
+    except (ValueError, OSError, KeyError):  # ZoneInfoNotFoundError is a KeyError
+        return False
+    return True
+
+
 def local_day_bounds_ms(day: date, zone: str = DEFAULT_ZONE) -> tuple[int, int]:
     """UTC epoch ms of local midnight starting ``day`` and of the next local midnight."""
     tz = ZoneInfo(zone)

@@ -25,10 +25,8 @@ def test_a_value_is_highlighted_only_outside_its_limit(value, low, high, outside
 def _dial(step_kwh: float) -> dict:
     delta = RegisterDelta(meter="m", import_kwh=0.5 * 0.9995, export_kwh=0.0, step_kwh=step_kwh,
                           gate_ms=300_000, reference_kwh={"SIGMA": 0.5}, window_ms=5.0)
-    rec = dial_record(delta, Limit(0.7, "MPE class C"), reference_accuracy_pct=0.02,
-                      rule="guarded", uncertainty_fraction=1 / 3)
-    return {"value": rec.value, "low": rec.low, "high": rec.high, "uncertainty": rec.uncertainty,
-            "verdict": rec.verdict, "detail": rec.detail, "data": rec.data}
+    return dial_record(delta, Limit(0.7, "MPE class C"), reference_accuracy_pct=0.02,
+                       rule="guarded", uncertainty_fraction=1 / 3).as_dict()
 
 
 def test_a_dial_test_on_a_coarse_register_says_its_u_is_above_the_target() -> None:

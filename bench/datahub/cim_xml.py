@@ -104,6 +104,9 @@ def parse_xml_safely(data: bytes | str, *, source: str | None = None) -> ET.Elem
                         expected="a plain XML message without DOCTYPE or entities") from None
     except ET.ParseError as exc:
         raise MalformedMessage(f"not well-formed XML: {exc}", source=source) from None
+    except LookupError as exc:  # the XML declaration names an encoding Python does not know
+        raise MalformedMessage(f"not well-formed XML: {exc}", source=source,
+                               expected='encoding="UTF-8" in the XML declaration') from None
 
 
 def from_xml(data: bytes | str, *, source: str | None = None) -> Message:

@@ -256,6 +256,14 @@ def test_datahub_xml_parser_on_corrupted_messages(at: int, insert: bytes, cut: i
         pass
 
 
+def test_an_unknown_encoding_in_the_xml_declaration_is_a_malformed_message() -> None:
+    """Found by the fuzz above (a byte cut from "utf-8"): Python's LookupError escaped."""
+    data = MESSAGE_XML.replace(b"utf-8", b"tf-8", 1).replace(b"UTF-8", b"TF-8", 1)
+    assert data != MESSAGE_XML
+    with pytest.raises(MalformedMessage, match="unknown encoding"):
+        parse_message(data, source="fuzz.xml")
+
+
 @FUZZ
 @given(st.binary(max_size=300) | st.text(max_size=100).map(lambda s: ("<" + s).encode())
        | st.text(max_size=100).map(lambda s: ("{" + s).encode()))

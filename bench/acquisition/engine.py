@@ -283,6 +283,20 @@ async def _connect_all(plans: Sequence[PollPlan]) -> None:
     await asyncio.gather(*(one(link) for link in links.values()))
 
 
+async def _all_or_none(coroutines: Sequence[Any]) -> None:
+    """Run the meters' pollers together; when one fails (a full disk, a bug), stop the others
+    and collect what each of them raised, so the first failure is the one reported and no
+    sibling's failure is left to asyncio's "exception was never retrieved" on stderr."""
+    tasks = [asyncio.ensure_future(c) for c in coroutines]
+    try:
+        await asyncio.gather(*tasks)
+    except BaseException:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        raise
+
+
 async def acquire(plans: Sequence[PollPlan], clock: Clock, store: Store, *, start_ms: int,
                   end_ms: int | None, period_ms: int, jitter_ms: int = 0, seed: int = 0,
                   progress: Progress | None = None, resume_after: Mapping[str, int] | None = None,
@@ -365,7 +379,7 @@ async def acquire(plans: Sequence[PollPlan], clock: Clock, store: Store, *, star
     keeper = asyncio.ensure_future(housekeeping())
     try:
         await _connect_all(plans)
-        await asyncio.gather(*(run_one(i, p) for i, p in enumerate(plans)))
+        await _all_or_none([run_one(i, p) for i, p in enumerate(plans)])
     finally:
         keeper.cancel()
         try:

@@ -185,3 +185,43 @@ def test_meter_poll_period_out_of_range_is_a_user_error(period, message):
     with pytest.raises(UserError, match=message) as err:
         parse_bench(tomllib.loads(text), source="x.toml", text=text)
     assert "x.toml" in str(err.value) and "poll_period" in str(err.value)
+
+
+def test_when_one_poller_fails_the_others_stop_and_no_failure_is_left_unretrieved() -> None:
+    """A full disk fails every poller that commits: the first failure is raised, the siblings
+    are stopped, and none of their exceptions reaches asyncio's "never retrieved" log (which
+    printed a traceback after the one-line error)."""
+    import asyncio
+    import gc
+
+    from meterbench.acquisition.engine import _all_or_none
+
+    unretrieved: list[dict] = []
+    stopped: list[str] = []
+
+    async def fails(after: float, name: str) -> None:
+        await asyncio.sleep(after)
+        raise OSError(28, f"disk full ({name})")
+
+    async def polls_on() -> None:
+        try:
+            await asyncio.sleep(60)
+        except asyncio.CancelledError:
+            stopped.append("poller")
+            raise
+
+    async def main() -> None:
+        asyncio.get_running_loop().set_exception_handler(lambda _, ctx: unretrieved.append(ctx))
+        with pytest.raises(OSError, match="disk full \\(first\\)"):
+            await _all_or_none([fails(0.01, "first"), fails(0.02, "second"), polls_on()])
+        # nothing of the pollers runs on: the poller was stopped at once, the second failure
+        # was awaited (plain gather leaves both running, the second failing later, unseen)
+        assert stopped == ["poller"]
+        assert asyncio.all_tasks() == {asyncio.current_task()}
+        await asyncio.sleep(0.05)
+        gc.collect()
+
+    asyncio.run(main())
+    gc.collect()
+    assert stopped == ["poller"]
+    assert unretrieved == []

@@ -6,8 +6,10 @@ and reaches the same verdicts.
 
 from __future__ import annotations
 
+import _thread
 import argparse
 import sys
+import threading
 from importlib.metadata import entry_points
 from pathlib import Path
 
@@ -15,8 +17,10 @@ from meterbench.config.bench_file import load_bench
 from meterbench.core.errors import UserError
 from meterbench.run.folder import check_run_dir, default_run_dir
 
-#: pytest's exit codes → meterbench's (0 completed, 1 a verdict failed, 2 user error).
-_EXIT = {0: 0, 1: 1, 2: 130, 3: 3, 4: 2, 5: 2}
+#: pytest's exit codes to meterbench's (0 completed, 1 a verdict failed, 2 user error). pytest's 2
+#: is both Ctrl-C and "errors during collection": only a Ctrl-C is 130 (``_Interruption.seen``),
+#: a shipped suite that cannot be imported is an environment failure, 3.
+_EXIT = {0: 0, 1: 1, 2: 3, 3: 3, 4: 2, 5: 2}
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -61,7 +65,10 @@ def run(args: argparse.Namespace) -> int:
         argv += ["-m", args.m]
     argv.append("-q" if args.quiet else "-v")
     selection = _Selection(f"meterbench: running bench {config.name!r} ({config.source}) into {out}")
-    extra = [selection] if _plugin_registered() else [plugin, selection]
+    interruption = _Interruption()
+    extra = [selection, interruption]
+    if not _plugin_registered():
+        extra.insert(0, plugin)
     code = int(pytest.main(argv, plugins=extra))
     if code == int(pytest.ExitCode.NO_TESTS_COLLECTED) and not selection.selected:
         option = "-k" if args.k else "-m" if args.m else "bench"
@@ -74,7 +81,7 @@ def run(args: argparse.Namespace) -> int:
         print(_verdict_line(out / "results.json"))
         print(f"report: {report}")
         print(f"results: {out / 'results.json'}")
-    return _EXIT.get(code, 3)
+    return 130 if interruption.seen else _EXIT.get(code, 3)
 
 
 class _Selection:
@@ -93,6 +100,37 @@ class _Selection:
         self.selected = len(session.items)
         if self.selected:
             print(self.line, file=sys.stderr, flush=True)
+
+
+class _Interruption:
+    """Ctrl-C ends the run, always. Python raises the KeyboardInterrupt wherever the main thread
+    is; when that is a weakref callback or a ``__del__``, the exception is "ignored" (reported
+    through ``sys.unraisablehook``) and the run would go on to its end. Such an interrupt is
+    delivered again a moment later, from outside that callback."""
+
+    REDELIVER_S = 0.05
+
+    def __init__(self) -> None:
+        self.seen = False
+
+    def pytest_keyboard_interrupt(self, excinfo) -> None:  # noqa: ANN001 - pytest hook
+        import pytest
+
+        # pytest stops on errors during collection by raising its own KeyboardInterrupt subclass
+        self.seen = not issubclass(excinfo.type, pytest.Session.Interrupted)
+
+    def pytest_sessionstart(self, session) -> None:  # noqa: ANN001 - pytest hook
+        """After pytest's own ``unraisablehook`` (set at configure), which this one wraps."""
+        previous = sys.unraisablehook
+
+        def hook(unraisable) -> None:  # noqa: ANN001 - sys.unraisablehook's argument
+            if isinstance(unraisable.exc_value, KeyboardInterrupt):
+                threading.Timer(self.REDELIVER_S, _thread.interrupt_main).start()
+                return
+            previous(unraisable)
+
+        sys.unraisablehook = hook
+        session.config.add_cleanup(lambda: setattr(sys, "unraisablehook", previous))
 
 
 def _verdict_line(results_path: Path) -> str:

@@ -5,6 +5,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -181,3 +182,31 @@ def test_sim_duration_reads_like_acquire(duration, cli_env):
     assert proc.returncode == 0, proc.stderr
     assert json.loads(proc.stdout.splitlines()[0])[0]["transport"] == "tcp"
     assert proc.stderr.strip().endswith("stopped")
+
+
+def test_run_interrupted_exits_130_and_says_so(tmp_path):
+    """Ctrl-C is 130. pytest reports a Ctrl-C and errors during collection with the same status
+    (2): only a real interrupt may become 130, a suite that cannot be imported is an environment
+    failure (3)."""
+    proc = subprocess.Popen([*MB, "run", "sim-lab", "--out", str(tmp_path / "run"), "-q"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert "running bench 'sim-lab'" in proc.stderr.readline()
+        time.sleep(0.5)  # inside the run (about 2 s on this bench)
+    finally:
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130, err
+    assert "interrupted" in err and "Traceback" not in err
+
+
+def test_run_whose_suites_cannot_be_collected_is_an_environment_failure(tmp_path, monkeypatch):
+    from meterbench.cli import main
+    from meterbench.fixtures import plugin
+
+    broken = tmp_path / "suites"
+    shutil.copytree(plugin.SUITES_DIR, broken, ignore=shutil.ignore_patterns("__pycache__"))
+    (broken / "test_truth.py").write_text("import a_module_that_is_not_installed\n")
+    monkeypatch.setattr(plugin, "SUITES_DIR", broken)
+    monkeypatch.setattr(plugin, "_in_suites", lambda path: False)  # a plain folder to pytest
+    assert main(["run", "--out", str(tmp_path / "run"), "-q"]) == 3

@@ -89,3 +89,35 @@ def test_nothing_in_this_process_imported_a_project_folder_by_its_bare_name():
                   if name.split(".")[0] in MAPPED and not name.startswith("meterbench")
                   and str(getattr(module, "__file__", "") or "").startswith(str(REPO)))
     assert bare == []
+
+
+def test_running_the_shipped_suites_imports_them_by_their_own_name(tmp_path):
+    """``meterbench run`` runs the shipped suites in its own process. pytest would name them after
+    the folders: in a source checkout (an editable install) ``fixtures.suites.*``, with the
+    checkout put on ``sys.path`` and PyPI's ``fixtures`` shadowed for the rest of the process."""
+    code = f"""
+import json, sys
+before = list(sys.path)
+import fixtures as pypi_fixtures
+from meterbench.cli import main
+try:
+    status = main(["run", "--out", {str(tmp_path / "run")!r}, "-q", "-k", "truth"])
+except SystemExit as exc:
+    status = exc.code
+print(json.dumps({{
+    "status": status,
+    "new_path": [p for p in sys.path if p not in before],
+    "suites": sorted(n for n in sys.modules if n.rpartition(".")[2].startswith("test_")
+                     or n.endswith(".suites")),
+    "fixtures_is_pypi": sys.modules["fixtures"] is pypi_fixtures,
+}}))
+"""
+    out = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True,
+                         text=True, timeout=300, check=True).stdout
+    import json
+
+    doc = json.loads(out.splitlines()[-1])
+    assert doc["status"] == 0
+    assert doc["new_path"] == []
+    assert doc["fixtures_is_pypi"]
+    assert doc["suites"] and all(n.startswith("meterbench.fixtures.suites") for n in doc["suites"])

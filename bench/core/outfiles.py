@@ -27,12 +27,22 @@ from meterbench.core.errors import EnvironmentFailure, UserError, environment_fa
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
-def check_output_path(path: Path, *, what: str = "output file") -> Path:
+def check_output_path(path: Path, *, what: str = "output file", inputs: tuple[Path, ...] = (),
+                      overwrite: bool = True) -> Path:
     """``path`` if a file can be written there; a user error when it names a directory or a
-    folder that does not exist."""
+    folder that does not exist, one of the command's ``inputs`` (writing would destroy what is
+    being read), or (``overwrite=False``) a file that already exists."""
     path = Path(path)
     if path.is_dir():
         raise UserError("is a directory", source=str(path), expected=f"a path for the {what}")
+    for given in inputs:
+        if path.exists() and Path(given).exists() and path.samefile(given):
+            raise UserError(f"is also this command's input {given}: writing the {what} there "
+                            "would destroy it", source=str(path),
+                            expected=f"another path for the {what}")
+    if not overwrite and path.exists():
+        raise UserError("already exists; nothing was written", source=str(path),
+                        expected=f"a new path for the {what}, or --overwrite to replace it")
     parent = path.parent
     if not parent.is_dir():
         raise UserError(f"folder {parent} does not exist", source=str(path),
@@ -41,9 +51,11 @@ def check_output_path(path: Path, *, what: str = "output file") -> Path:
 
 
 @contextlib.contextmanager
-def atomic_output(path: Path, *, what: str = "output file") -> Iterator[Path]:
-    """A temporary path to write; renamed to ``path`` on success, removed on any failure."""
-    path = check_output_path(path, what=what)
+def atomic_output(path: Path, *, what: str = "output file", inputs: tuple[Path, ...] = (),
+                  overwrite: bool = True) -> Iterator[Path]:
+    """A temporary path to write; renamed to ``path`` on success, removed on any failure.
+    ``inputs`` and ``overwrite``: see :func:`check_output_path`."""
+    path = check_output_path(path, what=what, inputs=inputs, overwrite=overwrite)
     tmp = path.with_name(path.name + ".tmp")
     try:
         yield tmp

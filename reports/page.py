@@ -21,7 +21,8 @@ from meterbench.reports import numbers
 
 Align = Literal["left", "right"]
 #: A verdict badge's classes: the verdicts of results.json, test outcomes and a lot's decision.
-VERDICT_STYLES = ("pass", "fail", "conditional_pass", "conditional_fail", "info", "skipped")
+VERDICT_STYLES = ("pass", "fail", "conditional_pass", "conditional_fail", "info", "skipped",
+                  "incomplete")
 
 
 def _need_text(text: str, what: str) -> None:

@@ -93,7 +93,10 @@ def verdict_section(results: dict[str, Any]) -> Section:
              Column("reason", lambda n: reasons.get(n), kind="text",
                     missing="no message (see the failing records above and pytest's log)")],
             failed_tests)]
-    if not failing and not failed_tests:
+    if summary.get("incomplete"):
+        blocks.append(Paragraph(f"Incomplete: {summary['incomplete']}. What was measured until "
+                                "then is below; it is not a pass."))
+    elif not failing and not failed_tests:
         blocks.append(Paragraph("No record failed and no test failed or errored."))
     skipped = test_sum.get("skipped") or []
     if skipped:

@@ -69,19 +69,47 @@ def run(args: argparse.Namespace) -> int:
     extra = [selection, interruption]
     if not _plugin_registered():
         extra.insert(0, plugin)
-    code = int(pytest.main(argv, plugins=extra))
+    try:
+        code = int(pytest.main(argv, plugins=extra))
+    except KeyboardInterrupt:  # while the run folder was written (pytest stops on it before)
+        _say_where(out)
+        raise
     if code == int(pytest.ExitCode.NO_TESTS_COLLECTED) and not selection.selected:
         option = "-k" if args.k else "-m" if args.m else "bench"
         raise UserError(f"selects none of the {selection.deselected} tests of the shipped suites",
                         field=f"{option} {args.k or args.m or ''}".strip(),
                         expected="an expression matching test names or markers "
                         "(pytest --collect-only --bench BENCH lists them); no run folder was made")
+    if interruption.seen:
+        _say_where(out)
+        return 130
+    if code == int(pytest.ExitCode.OK) and selection.selected and selection.ran == 0:
+        reasons = "; ".join(sorted(selection.skip_reasons)) or "no reason given"
+        raise UserError(f"every selected test skipped on bench {config.name!r} ({reasons})",
+                        field=f"-m {args.m}" if args.m else f"-k {args.k}" if args.k else "bench",
+                        expected="a selection with tests this bench can run; no run folder was "
+                        "made")
+    verdict = _say_where(out)
+    if verdict == "incomplete" and code == int(pytest.ExitCode.OK):
+        return 1  # nothing was checked: not a pass
+    return _EXIT.get(code, 3)
+
+
+def _say_where(out: Path) -> str | None:
+    """The verdict line and where the report and results are, when the run wrote them; the
+    verdict (None when no results were written)."""
+    results = out / "results.json"
+    if not results.exists():
+        return None
+    line, verdict = _verdict_line(results)
+    print(line)
     report = out / "report.html"
     if report.exists():
-        print(_verdict_line(out / "results.json"))
         print(f"report: {report}")
-        print(f"results: {out / 'results.json'}")
-    return 130 if interruption.seen else _EXIT.get(code, 3)
+    else:
+        print(f"report: not rendered; `meterbench report {out}` renders it from the folder")
+    print(f"results: {results}")
+    return verdict
 
 
 class _Selection:
@@ -92,14 +120,23 @@ class _Selection:
         self.line = line
         self.selected = 0
         self.deselected = 0
+        self.ran = 0  # selected tests that did not skip
+        self.skip_reasons: set[str] = set()
 
     def pytest_deselected(self, items: list) -> None:  # noqa: ANN001 - pytest hook
         self.deselected += len(items)
 
+    def pytest_runtest_logreport(self, report) -> None:  # noqa: ANN001 - pytest hook
+        if report.skipped and report.when in ("setup", "call"):
+            reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else ""
+            self.skip_reasons.add(str(reason).removeprefix("Skipped: "))
+        elif report.when == "call":
+            self.ran += 1
+
     def pytest_collection_finish(self, session) -> None:  # noqa: ANN001 - pytest hook
         self.selected = len(session.items)
-        if self.selected:
-            print(self.line, file=sys.stderr, flush=True)
+        if any(not item.get_closest_marker("skip") for item in session.items):
+            print(self.line, file=sys.stderr, flush=True)  # not when every test will skip
 
 
 class _Interruption:
@@ -133,8 +170,8 @@ class _Interruption:
         session.config.add_cleanup(lambda: setattr(sys, "unraisablehook", previous))
 
 
-def _verdict_line(results_path: Path) -> str:
-    """One line for the person at the bench: the verdict and the counts behind it, read from the
+def _verdict_line(results_path: Path) -> tuple[str, str]:
+    """One line for the person at the bench (and the verdict): the verdict and the counts behind it, read from the
     results' summary (the same counts the report shows)."""
     import json
 
@@ -144,4 +181,6 @@ def _verdict_line(results_path: Path) -> str:
     tests = summary.get("tests", {}).get("by_outcome", {})
     rec = ", ".join(f"{n} {v.replace('_', ' ')}" for v, n in records.items()) or "no records"
     tst = ", ".join(f"{n} {o}" for o, n in tests.items()) or "no tests"
-    return f"verdict: {doc.get('verdict', 'info').upper()} (records: {rec}; tests: {tst})"
+    verdict = doc.get("verdict", "info")
+    line = f"verdict: {verdict.upper()} (records: {rec}; tests: {tst})"
+    return line + (f": {summary['incomplete']}" if summary.get("incomplete") else ""), verdict

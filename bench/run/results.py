@@ -83,6 +83,8 @@ class Results:
     #: Kind-specific sections (field: acquisition, intervals, netting, field, truth, accuracy,
     #: datahub; lab: accuracy), each built by its run strategy.
     sections: dict[str, Any] = field(default_factory=dict)
+    #: Why the suites did not run to their end (an interrupt, errors during collection), or None.
+    interrupted: str | None = None
 
     def __post_init__(self) -> None:
         if self.run.kind not in KINDS:
@@ -98,10 +100,23 @@ class Results:
 
     @property
     def verdict(self) -> str:
-        """``fail`` when any record failed or any test failed or errored, else ``pass``."""
+        """``fail`` when any record failed or any test failed or errored; else ``incomplete``
+        when the suites did not run to their end or nothing was checked (no record and no test
+        passed: a pass needs something that could have failed); else ``pass``."""
         failed = any(r.verdict in FAILING for r in self.records) or any(
             t.outcome in FAILED_OUTCOMES for t in self.tests)
-        return "fail" if failed else "pass"
+        if failed:
+            return "fail"
+        return "incomplete" if self.incomplete_reason else "pass"
+
+    @property
+    def incomplete_reason(self) -> str | None:
+        """Why the verdict is ``incomplete`` (see :attr:`verdict`), or None."""
+        if self.interrupted:
+            return self.interrupted
+        checked = any(r.verdict != "info" for r in self.records) or any(
+            t.outcome == "passed" for t in self.tests)
+        return None if checked else "nothing was checked: no record and no test passed"
 
     def summary(self) -> dict[str, Any]:
         """The counts every page shows, computed once: records by verdict (failing ones first,
@@ -111,6 +126,7 @@ class Results:
         tests = Counter(t.outcome for t in self.tests)
         return dict(
             verdict=self.verdict,
+            incomplete=self.incomplete_reason if self.verdict == "incomplete" else None,
             records=dict(total=len(self.records),
                          by_verdict={v: records[v] for v in VERDICTS if records.get(v)},
                          failing=[r.id for r in self.records if r.verdict in FAILING]),

@@ -94,6 +94,8 @@ class BenchRun:
         self.store = Store(self.run_dir / STORE_FILE)
         self.records: list[Record] = []
         self.tests: list[TestOutcome] = []
+        #: Why the suites stopped before their end (set by whoever runs them), or None.
+        self.interrupted: str | None = None
 
     # ---- devices ----------------------------------------------------------------------------
     def start(self) -> None:
@@ -170,7 +172,8 @@ class BenchRun:
             devices=self.strategy.device_list(), records=list(self.records),
             tests=list(self.tests), events=self.strategy.events(self.store),
             series=dict(series or {}),
-            sections=self.strategy.sections(self.store, self.records))
+            sections=self.strategy.sections(self.store, self.records),
+            interrupted=self.interrupted)
 
     def write(self) -> Path:
         """results.json and the series files; returns the results path."""

@@ -143,6 +143,8 @@ def _cases() -> dict[str, tuple[list[str], dict[str, str | bytes], int, tuple[st
         "option:run_k_selects_nothing": (["run", "b.toml", "-k", "nothing_matches", "--out",
                                           "out"], tiny, 2, ("-k nothing_matches",
                                                             "selects none")),
+        "option:run_m_all_skipped": (["run", "b.toml", "-m", "lab", "--out", "out"], tiny, 2,
+                                     ("-m lab", "every selected test skipped", "no [lab]")),
         "option:intervals_start_year_9999": (["intervals", "r.csv", "--start",
                                               "9999-12-31T00:00:00Z"],
                                              {"r.csv": READINGS + "m,2026-06-01T00:00:00Z,"

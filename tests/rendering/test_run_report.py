@@ -70,3 +70,35 @@ def test_overdue_reference_calibration_fails():
     assert calibration_record(ref, date(2026, 6, 1)).verdict == "pass"
     assert calibration_record(ref, date(2027, 4, 1)).verdict == "fail"
     assert calibration_record(replace(ref, calibration_due=None), date(2026, 6, 1)).verdict == "info"
+
+
+def test_a_run_that_checked_nothing_is_incomplete_not_a_pass(hostile_run):
+    """The folder was acquired and written, but no record was made and no test ran: nothing
+    could have failed, so it is not a pass, and every page says why."""
+    doc = load_results(hostile_run)
+    assert doc["verdict"] == "incomplete"
+    assert doc["summary"]["incomplete"] == "nothing was checked: no record and no test passed"
+    html = (hostile_run / "report.html").read_text()
+    assert ">INCOMPLETE<" in html and "nothing was checked" in html
+    assert "No record failed and no test failed or errored." not in html
+
+
+def test_an_interrupted_run_is_incomplete_even_when_every_record_passed(tmp_path):
+    from meterbench.config.bench_file import load_bench
+    from meterbench.run.session import BenchRun
+
+    run = BenchRun(load_bench(str(TINY)), tmp_path / "run")
+    try:
+        run.start()
+        run.acquire()
+        ref = load_bench("sim").meter("ev_ref")  # calibrated, due after the day
+        run.add_record(calibration_record(ref, run.config.run.local_date))
+        run.add_test("suite::test_a", "passed", 0.1)
+        run.interrupted = "interrupted after 1 of 9 tests"
+        run.write()
+    finally:
+        run.close()
+    doc = load_results(tmp_path / "run")
+    assert [r["verdict"] for r in doc["records"]] == ["pass"]
+    assert doc["verdict"] == "incomplete"
+    assert doc["summary"]["incomplete"] == "interrupted after 1 of 9 tests"

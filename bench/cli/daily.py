@@ -19,6 +19,7 @@ import sys
 from dataclasses import replace
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
+from typing import Any
 
 from meterbench.config.bench_file import load_bench
 from meterbench.core.errors import UserError
@@ -56,31 +57,38 @@ def _day(text: str) -> date:
 
 
 def run(args: argparse.Namespace) -> int:
-    from meterbench.datahub.daily import run_daily
+    from meterbench.cli.datahub import schema_validation
+    from meterbench.datahub.daily import metering_points, run_daily
     from meterbench.datahub.run_export import prepare_outbox
-    from meterbench.datahub.schema import SchemaValidator, find_schema_dir
     from meterbench.run.lock import locked
     from meterbench.run.session import BenchRun, stderr_progress
     from meterbench.store.run_store import Store
 
     day = _day(args.date)
     config = load_bench(args.bench)
+    if not metering_points(config):
+        raise UserError(f"bench {config.name!r} has no metering point to deliver (no operator "
+                        "meter with a gsrn)", source=config.source, field="meter[*].gsrn",
+                        expected="a field bench whose operator meters have a gsrn "
+                        "(docs/datahub.md)")
     created = parse_iso(args.created, field="--created") if args.created else \
         to_ms(datetime.now().astimezone())
     if args.outbox and Path(args.outbox).exists() and not Path(args.outbox).is_dir():
         raise UserError("is a file, not a folder", source=args.outbox, field="--outbox",
                         expected="a folder for the day's messages")
-    schema_dir = Path(args.schemas) if args.schemas else find_schema_dir()
+    schemas, note = schema_validation(Path(args.schemas) if args.schemas else None)
     if args.run:
         run_dir = Path(args.run)
         if not (run_dir / "store.sqlite").is_file():
             raise UserError("no store.sqlite in the run folder", source=str(run_dir))
+        _check_same_bench(run_dir, config)
     elif config.simulate:
         start = to_ms(datetime.combine(day, time(0), tzinfo=config.tz))
         end = to_ms(datetime.combine(day + timedelta(days=1), time(0), tzinfo=config.tz))
         config = replace(config, run=replace(config.run, local_date=day, days=1, start_ms=start, end_ms=end))
         run_dir = daily_run_dir(config.name, day.isoformat())
         if (run_dir / "store.sqlite").exists():  # acquired before: deliver from it, never re-poll
+            _check_same_bench(run_dir, config)
             print(f"note: using the readings already in {run_dir}", file=sys.stderr)
         else:
             bench_run = BenchRun(config, run_dir, progress=stderr_progress(f"acquiring {day}"))
@@ -92,11 +100,8 @@ def run(args: argparse.Namespace) -> int:
     else:
         raise UserError("a real bench needs --run: the run folder of its acquisition",
                         field="--run", expected="a folder written by meterbench acquire or run")
-    if schema_dir is None:
-        print("note: schema validation skipped (no schema folder given: --schemas DIR or "
-              "$METERBENCH_DATAHUB_SCHEMAS); business rules only",
-              file=sys.stderr)
-    schemas = SchemaValidator(schema_dir) if schema_dir else None
+    if note:
+        print(note, file=sys.stderr)
     outbox = Path(args.outbox) if args.outbox else run_dir / "outbox" / day.isoformat()
     into_run = run_dir.resolve() in outbox.resolve().parents
     # Writing into the run folder holds its lock, like every writer; an outbox elsewhere only
@@ -120,3 +125,20 @@ def run(args: argparse.Namespace) -> int:
               f"(delivered as A02){'' if args.require_complete else '; --require-complete makes this fail'}",
               file=sys.stderr)
     return 1 if result.rejected or (args.require_complete and result.missing) else 0
+
+
+def _check_same_bench(run_dir: Path, config: Any) -> None:
+    """The readings are delivered under the bench file's metering points: a run acquired with
+    another bench file (other GSRNs, other meters) would be delivered under the wrong ones."""
+    from meterbench.store.run_store import Store
+
+    store = Store(run_dir / "store.sqlite", read_only=True)
+    try:
+        made_with = (store.meta().get("bench") or {}).get("sha256")
+    finally:
+        store.close()
+    if made_with and made_with != config.sha256:
+        raise UserError(f"was acquired with another bench file (sha256 {made_with[:12]}…) than "
+                        f"{config.source} (sha256 {config.sha256[:12]}…); nothing was delivered",
+                        source=str(run_dir),
+                        expected="the bench file the run was made with, or a run of this one")

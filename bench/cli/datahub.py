@@ -70,23 +70,31 @@ def _usage(parser: argparse.ArgumentParser) -> int:
     return 2
 
 
-def _schemas(option: Path | None) -> SchemaValidator | None:
+def schema_validation(option: Path | None) -> tuple[SchemaValidator | None, str | None]:
+    """The schema validator of ``--schemas`` (or the folder the environment names), or None with
+    the note saying why validation is skipped. A ``--schemas`` that is not a schema folder is a
+    user error. ``daily`` and ``datahub`` share this, so the note reads the same everywhere."""
     missing = missing_validator_modules()
     if missing:
-        print(f"meterbench: schema validation skipped: {', '.join(missing)} not installed "
-              "(install meterbench[datahub]); business rules only", file=sys.stderr)
-        return None
+        return None, (f"meterbench: schema validation skipped: {', '.join(missing)} not "
+                      "installed (install meterbench[datahub]); business rules only")
     if option is not None:
         if not is_schema_dir(option):
             raise UserError("not a schema folder", source=str(option), field="--schemas",
                             expected="json/ and xml/ with the RSM-012 schemas")
-        return SchemaValidator(option)
+        return SchemaValidator(option), None
     found = find_schema_dir()
     if found is None:
-        print(f"meterbench: schema validation skipped: no schema folder given (--schemas DIR or "
-              f"${SCHEMAS_ENV}); business rules only", file=sys.stderr)
-        return None
-    return SchemaValidator(found)
+        return None, (f"meterbench: schema validation skipped: no schema folder given "
+                      f"(--schemas DIR or ${SCHEMAS_ENV}); business rules only")
+    return SchemaValidator(found), None
+
+
+def _schemas(option: Path | None) -> SchemaValidator | None:
+    validator, note = schema_validation(option)
+    if note:
+        print(note, file=sys.stderr)
+    return validator
 
 
 def run_validate(args: argparse.Namespace) -> int:

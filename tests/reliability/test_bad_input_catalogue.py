@@ -150,6 +150,8 @@ def _cases() -> dict[str, tuple[list[str], dict[str, str | bytes], int, tuple[st
                                              {"r.csv": READINGS + "m,2026-06-01T00:00:00Z,"
                                               "energy.import,1\n"}, 2,
                                              ("--start", "supported range")),
+        "option:daily_lab_bench": (["daily", "sim-lab", "--date", "2026-06-01"], {}, 2,
+                                    ("meter[*].gsrn", "no metering point to deliver")),
         "option:daily_date_year_1": (["daily", "b.toml", "--date", "0001-01-01"], tiny, 2,
                                      ("--date", "supported range")),
         "option:daily_outbox_is_a_file": (["daily", "b.toml", "--date", "2026-06-01",

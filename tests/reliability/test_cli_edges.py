@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 import meterbench.cli
+from meterbench.core.gs1 import gs1_check_digit
 
 from .helpers import TINY_BENCH, assert_one_line_error, make_run, tiny_bench_text
 
@@ -136,3 +137,21 @@ def test_a_closed_store_is_one_file_and_reading_it_leaves_nothing(tiny_run: Path
     assert side_files() == []
     assert meterbench.cli.main(["export", str(tiny_run), "--out", str(tmp_path / "r.csv")]) == 0
     assert side_files() == []
+
+
+def test_daily_refuses_a_run_made_with_another_bench_file(tiny_run: Path, tmp_path: Path,
+                                                          capsys: pytest.CaptureFixture) -> None:
+    """The run's readings would be delivered under this bench file's metering points: with
+    another file (here one GSRN changed) they would go out under the wrong ones."""
+    text = TINY_BENCH.read_text(encoding="utf-8")
+    gsrn = next(line.split('"')[1] for line in text.splitlines() if line.startswith("gsrn"))
+    other = tmp_path / "other.toml"
+    body = gsrn[:-3] + ("99" if gsrn[-3:-1] != "99" else "98")
+    other.write_text(text.replace(gsrn, body + gs1_check_digit(body)), encoding="utf-8")
+    outbox = tmp_path / "outbox"
+    assert meterbench.cli.main(["daily", str(other), "--date", "2026-06-01", "--run",
+                                str(tiny_run), "--outbox", str(outbox)]) == 2
+    assert_one_line_error(capsys.readouterr().err, str(tiny_run), "another bench file")
+    assert not outbox.exists()
+    assert meterbench.cli.main(["daily", str(TINY_BENCH), "--date", "2026-06-01", "--run",
+                                str(tiny_run), "--outbox", str(outbox)]) == 0

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from meterbench.cli.pipeline_csv import IntervalRow, read_readings, write_intervals
 from meterbench.core.errors import UserError
+from meterbench.core.outfiles import atomic_output, check_output_path
 from meterbench.core.timeutil import MS_PER_HOUR, parse_duration, parse_iso
 from meterbench.pipeline.aggregate import MS_PER_QUARTER, quarters_to_hours
 from meterbench.pipeline.intervals import (
@@ -90,6 +91,8 @@ def run(args: argparse.Namespace) -> int:
                           ("--max-power-w", args.max_power_w)):
         if value is not None and not value > 0:
             raise UserError(f"must be positive: {value}", field=option, expected="a number > 0")
+    if args.out:  # refused before anything is read or computed
+        check_output_path(args.out, what="interval CSV", inputs=(args.readings,))
     table = read_readings(args.readings)
     keys = [k for k in table.series if k[1].startswith(ENERGY_PREFIX)]
     skipped = sorted({k[1] for k in table.series} - {k[1] for k in keys})
@@ -139,11 +142,9 @@ def run(args: argparse.Namespace) -> int:
         messages.append(f"ignored non-energy channel(s): {', '.join(skipped)}")
 
     if args.out:
-        try:
-            with args.out.open("w", newline="", encoding="utf-8") as fh:
-                write_intervals(rows, fh)
-        except OSError as exc:
-            raise UserError(f"cannot write: {exc.strerror}", source=str(args.out)) from None
+        with atomic_output(args.out, what="interval CSV", inputs=(args.readings,)) as tmp, \
+                tmp.open("w", newline="", encoding="utf-8") as fh:
+            write_intervals(rows, fh)
     else:
         write_intervals(rows, sys.stdout)
     if not args.quiet:

@@ -145,6 +145,10 @@ def _cases() -> dict[str, tuple[list[str], dict[str, str | bytes], int, tuple[st
                                                             "selects none")),
         "option:run_m_all_skipped": (["run", "b.toml", "-m", "lab", "--out", "out"], tiny, 2,
                                      ("-m lab", "every selected test skipped", "no [lab]")),
+        "option:intervals_out_is_its_input": (["intervals", "r.csv", "--out", "r.csv"],
+                                              {"r.csv": READINGS + "m,2026-06-01T00:00:00Z,"
+                                               "energy.import,1\n"}, 2,
+                                              ("r.csv", "is also this command's input")),
         "option:intervals_start_year_9999": (["intervals", "r.csv", "--start",
                                               "9999-12-31T00:00:00Z"],
                                              {"r.csv": READINGS + "m,2026-06-01T00:00:00Z,"

@@ -78,6 +78,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     common_scheme(q)
     q.add_argument("--seed", help="selection seed (default: a fresh random one, recorded)")
     q.add_argument("--spares", type=int, help="number of spares (default 10 %% of n, >= 2)")
+    q.add_argument("--test-points", help="comma-separated test points every tested meter must "
+                   "have a result at (default: 0.1Iref PF1, Iref PF1, 2Iref PF1, Iref PF0.5i)")
     q.add_argument("--state", help="severity state JSON carried from the lot's last round")
     q.add_argument("--out", required=True, help="selection JSON to write")
     q.add_argument("--json", action="store_true")
@@ -168,6 +170,23 @@ def _write_json(path: str, doc: dict) -> None:
     with _writing(path):
         Path(path).write_text(json.dumps(doc, indent=1, ensure_ascii=False) + "\n",
                               encoding="utf-8")
+
+
+def _test_points(text: str | None, accuracy_class: str, limit_rule: str) -> tuple[str, ...]:
+    """``--test-points`` as names the in-service limit understands (default: the periodic
+    verification points), so that a typo is refused when the selection is drawn, not when the
+    lab's results come back."""
+    from meterbench.sampling.evaluation import DEFAULT_TEST_POINTS, normalize_point
+    from meterbench.sampling.in_service_limits import in_service_limit
+    if text is None:
+        return DEFAULT_TEST_POINTS
+    points = tuple(dict.fromkeys(normalize_point(p) for p in text.split(",") if p.strip()))
+    if not points:
+        raise UserError("no test point given", field="--test-points",
+                        expected="comma-separated names like 'Iref PF1,2Iref PF1'")
+    for tp in points:
+        in_service_limit(accuracy_class, tp, limit_rule, source="--test-points")
+    return points
 
 
 def _plan(args: argparse.Namespace, scheme, lot_size: int, inspection: str) -> dict:
@@ -261,9 +280,10 @@ def cmd_select(args: argparse.Namespace) -> int:
                             expected="corrective action before sampling again")
     inspection = args.inspection or (state.inspection if state else "normal")
     plan = _plan(args, scheme, lot.size, inspection)
+    points = _test_points(args.test_points, lot.accuracy_class, scheme.limit)
     doc = make_selection(scheme=scheme, lot=lot, plan=plan, seed=args.seed, spares=args.spares,
                          inventory_name="built-in example" if args.inventory == EXAMPLE
-                         else Path(args.inventory).name, state=state)
+                         else Path(args.inventory).name, state=state, test_points=points)
     _write_json(args.out, doc)
     if args.json:
         print(json.dumps({k: doc[k] for k in ("lot", "selection")}, indent=1))
@@ -378,7 +398,9 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     if unknown:
         raise UserError(f"meter {unknown[0]} not in the inventory", source=args.inventory,
                         field="meter_id", expected="the inventory the selection came from")
+    from meterbench.sampling.workflow import required_points
     rows = simulate_results([meters[i] for i in ids], bad_share=args.bad_share,
+                            test_points=required_points(doc),
                             truth_seed=args.truth_seed,
                             unreachable=set(sel["sample"][:args.unreachable]))
     with _writing(args.out), open(args.out, "w", newline="", encoding="utf-8") as fh:

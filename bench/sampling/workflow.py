@@ -13,7 +13,15 @@ from datetime import date
 from meterbench import __version__
 from meterbench.core.errors import UserError
 from meterbench.sampling import criteria, iso2859, oc, variables
-from meterbench.sampling.evaluation import PointResult, group_by_meter, judge_meter, take_tested
+from meterbench.sampling.evaluation import (
+    DEFAULT_TEST_POINTS,
+    PointResult,
+    group_by_meter,
+    judge_meter,
+    missing_points,
+    normalize_point,
+    take_tested,
+)
 from meterbench.sampling.in_service_limits import LIMIT_RULES
 from meterbench.sampling.inventory import Meter
 from meterbench.sampling.lots import Lot
@@ -79,7 +87,10 @@ def plan_with_oc(plan: dict) -> dict:
 
 def make_selection(*, scheme: Scheme, lot: Lot, plan: dict, seed: str | None = None,
                    spares: int | None = None, inventory_name: str = "",
-                   state: SeverityState | None = None) -> dict:
+                   state: SeverityState | None = None,
+                   test_points: Sequence[str] = DEFAULT_TEST_POINTS) -> dict:
+    """The selection document: the lot, its plan, the drawn meters and the test points every
+    tested meter must have a result at (``evaluate`` refuses a meter with fewer)."""
     seed = seed or new_seed()
     n1 = plan.get("n1") or plan["n"]
     n2 = plan.get("n2") or 0
@@ -88,6 +99,7 @@ def make_selection(*, scheme: Scheme, lot: Lot, plan: dict, seed: str | None = N
     return {"kind": SELECTION_KIND, "version": 1, "software": f"meterbench {__version__}",
             "inventory": inventory_name, "scheme": scheme.to_dict(), "lot": lot.summary(),
             "plan": plan_with_oc(plan), "selection": sel.to_dict(),
+            "test_points": [normalize_point(tp) for tp in test_points],
             "severity_state": state.to_dict() if state else None}
 
 
@@ -95,6 +107,27 @@ def _check_selection(doc: dict, source: str) -> None:
     if not isinstance(doc, dict) or doc.get("kind") != SELECTION_KIND:
         raise UserError("not a selection document", source=source, field="kind",
                         expected=f"{SELECTION_KIND!r}, as written by 'meterbench sampling select'")
+
+
+def required_points(doc: dict) -> list[str]:
+    """The test points every tested meter needs: the selection's, or (a selection written before
+    they were recorded) the default periodic-verification points."""
+    points = doc.get("test_points")
+    return [normalize_point(str(tp)) for tp in points] if points else list(DEFAULT_TEST_POINTS)
+
+
+def check_complete(tested: Sequence[str], by_meter: dict[str, list[PointResult]],
+                   required: Sequence[str], *, results_source: str) -> None:
+    """Every tested meter has a result at every required point. A meter with some results is not
+    "not reached" (that needs no result at all), and a missing point is not a pass."""
+    for mid in tested:
+        gone = missing_points(by_meter[mid], required)
+        if gone:
+            raise UserError(f"meter {mid} has no result at {', '.join(gone)}",
+                            source=results_source, field="test_point",
+                            expected="a result at every test point of the selection ("
+                            + ", ".join(required) + ") for every tested meter; a meter with no "
+                            "result at all counts as not reached")
 
 
 def evaluate_round(doc: dict, results: Sequence[PointResult], meters: dict[str, Meter], *,
@@ -127,6 +160,8 @@ def evaluate_round(doc: dict, results: Sequence[PointResult], meters: dict[str, 
         raise UserError(f"results for {len(tested)} meters, the plan needs {n_first}",
                         source=results_source, field="meter_id",
                         expected=f"{n_first} tested meters (sample, then spares in order)")
+    required = required_points(doc)
+    check_complete(tested, by_meter, required, results_source=results_source)
     limit_rule = scheme.limit
     verdicts = {mid: judge_meter(mid, meters[mid].accuracy_class, by_meter[mid],
                                  limit_rule=limit_rule, decision_rule=decision_rule,
@@ -149,6 +184,7 @@ def evaluate_round(doc: dict, results: Sequence[PointResult], meters: dict[str, 
                                 f"{plan['n2']} is needed, results for {len(second)}",
                                 source=results_source, field="meter_id",
                                 expected="results for the second sample")
+            check_complete(second, by_meter, required, results_source=results_source)
             d = d1 + sum(not verdicts[m].conforming for m in second)
             decision = _attr_decision(d, plan["ac2"], plan["re2"], stage="cumulative")
             decision["first_sample_nonconforming"] = d1

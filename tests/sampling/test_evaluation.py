@@ -169,3 +169,52 @@ def test_a_plan_that_contradicts_the_carried_state_is_refused():
                        state=SeverityState(inspection="tightened"))
     ok = evaluate_round(doc, res, meters, scheme=scheme, tested_on=date(2026, 1, 1))
     assert ok["severity_state"]["inspection"] == "reduced"
+
+
+def test_a_tested_meter_missing_a_test_point_is_refused_not_conforming():
+    """Review item 1: deleting a meter's failing row (or every row but one point) used to count
+    the meter as conforming and accept the lot."""
+    lot, meters = _lot()
+    scheme = get_scheme("dk-7y")
+    doc = make_selection(scheme=scheme, lot=lot, plan=make_plan(scheme, lot.size, aql="1.0"),
+                         seed="m", spares=2)
+    sample = doc["selection"]["sample"]
+    assert doc["test_points"] == ["0.1Iref PF1", "Iref PF1", "2Iref PF1", "Iref PF0.5i"]
+    full = _results(meters, sample)
+    bad = sample[3]
+    without = [r for r in full if not (r.meter_id == bad and r.test_point == "Iref PF0.5i")]
+    with pytest.raises(UserError, match=rf"r.csv: test_point: meter {bad} has no result at "
+                       r"Iref PF0.5i \(expected"):
+        evaluate_round(doc, without, meters, scheme=scheme, tested_on=date(2026, 1, 1),
+                       results_source="r.csv")
+    only_iref = [r for r in full if r.test_point == "Iref PF1"]
+    with pytest.raises(UserError, match="has no result at 0.1Iref PF1, 2Iref PF1, Iref PF0.5i"):
+        evaluate_round(doc, only_iref, meters, scheme=scheme, tested_on=date(2026, 1, 1))
+
+
+def test_the_selection_s_test_points_are_required_and_an_older_selection_gets_the_default():
+    lot, meters = _lot()
+    scheme = get_scheme("dk-7y")
+    doc = make_selection(scheme=scheme, lot=lot, plan=make_plan(scheme, lot.size, aql="1.0"),
+                         seed="t", spares=0, test_points=("Iref PF1",))
+    sample = doc["selection"]["sample"]
+    rows = simulate_results([meters[i] for i in sample], test_points=("Iref PF1",))
+    res = [PointResult(str(r["meter_id"]), str(r["test_point"]), float(r["error_pct"]), 0.1, k)
+           for k, r in enumerate(rows)]
+    assert evaluate_round(doc, res, meters, scheme=scheme,
+                          tested_on=date(2026, 1, 1))["decision"]["accepted"]
+    del doc["test_points"]
+    with pytest.raises(UserError, match="has no result at 0.1Iref PF1"):
+        evaluate_round(doc, res, meters, scheme=scheme, tested_on=date(2026, 1, 1))
+
+
+def test_double_sampling_second_sample_must_be_complete_too():
+    lot, meters = _lot(1200)
+    scheme = get_scheme("dk-7y")
+    doc = make_selection(scheme=scheme, lot=lot, plan=make_plan(scheme, lot.size, aql="1.0",
+                                                                double=True), seed="d", spares=0)
+    first, second = doc["selection"]["sample"], doc["selection"]["second_sample"]
+    res = _results(meters, first + second, bad=first[:1])
+    res = [r for r in res if not (r.meter_id == second[5] and r.test_point == "2Iref PF1")]
+    with pytest.raises(UserError, match=f"meter {second[5]} has no result at 2Iref PF1"):
+        evaluate_round(doc, res, meters, scheme=scheme, tested_on=date(2026, 1, 1))

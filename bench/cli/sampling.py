@@ -11,16 +11,18 @@ from __future__ import annotations
 
 import argparse
 import csv
+import io
 import json
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Sequence
+from contextlib import ExitStack
+from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
 from meterbench.core.bounded import MAX_JSON_BYTES, read_bytes_bounded
 from meterbench.core.errors import UserError
-from meterbench.core.outfiles import spreadsheet_cell
+from meterbench.core.outfiles import atomic_output, check_output_path, spreadsheet_cell
 
 EXAMPLE = "example"
 
@@ -82,6 +84,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    "have a result at (default: 0.1Iref PF1, Iref PF1, 2Iref PF1, Iref PF0.5i)")
     q.add_argument("--state", help="severity state JSON carried from the lot's last round")
     q.add_argument("--out", required=True, help="selection JSON to write")
+    q.add_argument("--overwrite", action="store_true",
+                   help="replace an existing output file (never one of the command's inputs)")
     q.add_argument("--json", action="store_true")
     q.set_defaults(func=cmd_select)
 
@@ -101,6 +105,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    help="switching: the authority approves reduced inspection")
     q.add_argument("--out", help="evaluation JSON to write")
     q.add_argument("--report", help="HTML report to write")
+    q.add_argument("--overwrite", action="store_true",
+                   help="replace an existing output file (never one of the command's inputs)")
     q.add_argument("--json", action="store_true")
     q.set_defaults(func=cmd_evaluate)
 
@@ -108,10 +114,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     q.add_argument("evaluation")
     q.add_argument("--inventory", help=f"inventory CSV or '{EXAMPLE}' for the population")
     q.add_argument("--out", required=True)
+    q.add_argument("--overwrite", action="store_true",
+                   help="replace an existing output file (never one of the command's inputs)")
     q.set_defaults(func=cmd_report)
 
     q = sub.add_parser("example", help="write the built-in example inventory CSV")
     q.add_argument("out")
+    q.add_argument("--overwrite", action="store_true",
+                   help="replace an existing output file (never one of the command's inputs)")
     q.set_defaults(func=cmd_example)
 
     q = sub.add_parser("simulate", help="simulated lab results for a selection (for trying)")
@@ -122,6 +132,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     q.add_argument("--unreachable", type=int, default=0,
                    help="leave the first N sampled meters without results")
     q.add_argument("--out", required=True)
+    q.add_argument("--overwrite", action="store_true",
+                   help="replace an existing output file (never one of the command's inputs)")
     q.set_defaults(func=cmd_simulate)
 
 
@@ -156,20 +168,55 @@ def _read_json(path: str) -> dict:
         raise UserError(f"not JSON: {exc.msg} at line {exc.lineno}", source=path) from None
 
 
-@contextmanager
-def _writing(path: str) -> Iterator[None]:
-    """An output file that cannot be written (no such folder, no permission) is a user error."""
-    try:
-        yield
-    except OSError as exc:
-        raise UserError(f"cannot write: {exc.strerror or exc}", source=str(path),
-                        expected="a path in an existing, writable folder") from None
+@dataclass(frozen=True)
+class Output:
+    """One file a command writes: where, what it is (for messages) and its whole text."""
+
+    path: str
+    what: str
+    text: str
+    may_replace: bool = False   # the documented in-place update (--state-out = --state)
 
 
-def _write_json(path: str, doc: dict) -> None:
-    with _writing(path):
-        Path(path).write_text(json.dumps(doc, indent=1, ensure_ascii=False) + "\n",
-                              encoding="utf-8")
+def _inputs(*specs: str | None) -> tuple[Path, ...]:
+    """The command's input files (``example`` and absent options are not files)."""
+    return tuple(Path(s) for s in specs if s and s != EXAMPLE)
+
+
+def _same_file(a: str | Path, b: str | Path) -> bool:
+    a, b = Path(a), Path(b)
+    if a.exists() and b.exists():
+        return a.samefile(b)
+    return a.resolve() == b.resolve()
+
+
+def write_outputs(outputs: Sequence[Output], *, inputs: tuple[Path, ...] = (),
+                  overwrite: bool = False) -> None:
+    """Write every output, or none: all are checked first (an input given as an output, an
+    existing file without ``--overwrite``, two outputs on one path, a missing folder: exit 2),
+    then each is written through :func:`atomic_output`, and the files are renamed into place only
+    when all are written (a refused write is an environment failure, exit 3, leaving no file).
+
+    A sampling output is a record (the drawn sample, the lot's decision): replacing one silently
+    would let a sample be re-drawn until it is favourable, so an existing file needs
+    ``--overwrite``, and a command's own input is never an output (``--state-out`` on the
+    ``--state`` file is the one documented update)."""
+    for k, out in enumerate(outputs):
+        for other in outputs[:k]:
+            if _same_file(out.path, other.path):
+                raise UserError(f"is also where the {other.what} goes", source=out.path,
+                                expected=f"a separate path for the {out.what}")
+        check_output_path(Path(out.path), what=out.what, inputs=inputs,
+                          overwrite=overwrite or out.may_replace)
+    with ExitStack() as stack:
+        for out in outputs:
+            tmp = stack.enter_context(atomic_output(Path(out.path), what=out.what, inputs=inputs,
+                                                    overwrite=overwrite or out.may_replace))
+            tmp.write_text(out.text, encoding="utf-8", newline="")
+
+
+def _json_text(doc: dict) -> str:
+    return json.dumps(doc, indent=1, ensure_ascii=False) + "\n"
 
 
 def _test_points(text: str | None, accuracy_class: str, limit_rule: str) -> tuple[str, ...]:
@@ -284,7 +331,8 @@ def cmd_select(args: argparse.Namespace) -> int:
     doc = make_selection(scheme=scheme, lot=lot, plan=plan, seed=args.seed, spares=args.spares,
                          inventory_name="built-in example" if args.inventory == EXAMPLE
                          else Path(args.inventory).name, state=state, test_points=points)
-    _write_json(args.out, doc)
+    write_outputs([Output(args.out, "selection", _json_text(doc))],
+                  inputs=_inputs(args.inventory, args.state), overwrite=args.overwrite)
     if args.json:
         print(json.dumps({k: doc[k] for k in ("lot", "selection")}, indent=1))
         return 0
@@ -330,12 +378,20 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
                         production_steady=not args.production_irregular,
                         reduced_approved=args.reduced_approved, source=args.selection,
                         results_source=args.results)
+    outputs = []
     if args.out:
-        _write_json(args.out, ev)
-    if args.state_out and ev["severity_state"] is not None:
-        _write_json(args.state_out, ev["severity_state"])
+        outputs.append(Output(args.out, "evaluation", _json_text(ev)))
     if args.report:
-        _render(ev, args.report, args.inventory)
+        outputs.append(Output(args.report, "report", _report_html(ev, args.inventory)))
+    if args.state_out and ev["severity_state"] is not None:
+        in_place = bool(args.state) and _same_file(args.state_out, args.state)
+        outputs.append(Output(args.state_out, "severity state", _json_text(ev["severity_state"]),
+                              may_replace=in_place))
+    inputs = _inputs(args.selection, args.results, args.inventory)
+    state_in = _inputs(args.state)
+    if state_in and not (args.state_out and _same_file(args.state_out, args.state)):
+        inputs += state_in
+    write_outputs(outputs, inputs=inputs, overwrite=args.overwrite)
     if args.json:
         print(json.dumps(ev, indent=1))
     else:
@@ -357,13 +413,12 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     return 0 if ev["decision"]["accepted"] else 1
 
 
-def _render(ev: dict, out: str, inventory: str | None) -> None:
-    from meterbench.reports.sampling import render_sampling_report
+def _report_html(ev: dict, inventory: str | None) -> str:
+    """The HTML report of an evaluation, as text (written with the command's other outputs)."""
+    from meterbench.reports.sampling import render_sampling_html
     from meterbench.sampling.report_document import report_document
     meters = _load_inventory(inventory) if inventory else None
-    document = report_document(ev, meters)
-    with _writing(out):
-        render_sampling_report(document, out)
+    return render_sampling_html(report_document(ev, meters))
 
 
 def cmd_report(args: argparse.Namespace) -> int:
@@ -371,15 +426,16 @@ def cmd_report(args: argparse.Namespace) -> int:
     if not isinstance(ev, dict) or ev.get("kind") != "meterbench.sampling.evaluation":
         raise UserError("not an evaluation document", source=args.evaluation, field="kind",
                         expected="the --out JSON of 'meterbench sampling evaluate'")
-    _render(ev, args.out, args.inventory)
+    write_outputs([Output(args.out, "report", _report_html(ev, args.inventory))],
+                  inputs=_inputs(args.evaluation, args.inventory), overwrite=args.overwrite)
     print(f"wrote {args.out}")
     return 0
 
 
 def cmd_example(args: argparse.Namespace) -> int:
     from meterbench.sampling.example import example_inventory_text
-    with _writing(args.out):
-        Path(args.out).write_text(example_inventory_text(), encoding="utf-8")
+    write_outputs([Output(args.out, "inventory", example_inventory_text())],
+                  overwrite=args.overwrite)
     print(f"wrote {args.out}")
     return 0
 
@@ -403,11 +459,12 @@ def cmd_simulate(args: argparse.Namespace) -> int:
                             test_points=required_points(doc),
                             truth_seed=args.truth_seed,
                             unreachable=set(sel["sample"][:args.unreachable]))
-    with _writing(args.out), open(args.out, "w", newline="", encoding="utf-8") as fh:
-        w = csv.DictWriter(fh, fieldnames=["meter_id", "test_point", "error_pct",
-                                           "uncertainty_pct"])
-        w.writeheader()
-        w.writerows({k: spreadsheet_cell(v) for k, v in r.items()} for r in rows)
+    buf = io.StringIO()
+    w = csv.DictWriter(buf, fieldnames=["meter_id", "test_point", "error_pct", "uncertainty_pct"])
+    w.writeheader()
+    w.writerows({k: spreadsheet_cell(v) for k, v in r.items()} for r in rows)
+    write_outputs([Output(args.out, "results file", buf.getvalue())],
+                  inputs=_inputs(args.selection, args.inventory), overwrite=args.overwrite)
     print(f"wrote {len(rows)} results for {len({r['meter_id'] for r in rows})} meters to "
           f"{args.out}", file=sys.stdout)
     return 0

@@ -35,7 +35,6 @@ from meterbench.core.csvheader import require_columns
 from meterbench.core.errors import UserError
 from meterbench.sampling.in_service_limits import in_service_limit
 
-
 #: The periodic-verification points the lab measures unless the selection names others
 #: (``select --test-points``): 0.1·Iref, Iref, 2·Iref at PF 1 and Iref at PF 0.5 inductive. A
 #: project default (verification practice), recorded in every selection, not a regulatory number.

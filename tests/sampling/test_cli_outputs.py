@@ -1,0 +1,104 @@
+"""What the sampling commands write: never over their own inputs, never over an existing record
+without ``--overwrite``, all outputs or none, and a refused write is exit 3 (review items 2, 4)."""
+
+from __future__ import annotations
+
+import errno
+import json
+from pathlib import Path
+
+import pytest
+
+LOT = "EASTRON-SDM630-MID-0-5-10-100-A-B-2017"
+
+
+@pytest.fixture
+def round_files(run_cli, tmp_path: Path) -> dict[str, Path]:
+    """An inventory, a selection and simulated results, as docs/sampling.md makes them."""
+    f = {n: tmp_path / n for n in ("inv.csv", "sel.json", "res.csv")}
+    assert run_cli("sampling", "example", str(f["inv.csv"]))[0] == 0
+    assert run_cli("sampling", "select", str(f["inv.csv"]), "--lot", LOT, "--aql", "1.0",
+                   "--seed", "s", "--out", str(f["sel.json"]))[0] == 0
+    assert run_cli("sampling", "simulate", str(f["sel.json"]), "--inventory", str(f["inv.csv"]),
+                   "--out", str(f["res.csv"]))[0] == 0
+    return f
+
+
+def _evaluate(f: dict[str, Path], *extra: str) -> tuple[str, ...]:
+    return ("sampling", "evaluate", str(f["sel.json"]), "--results", str(f["res.csv"]),
+            "--inventory", str(f["inv.csv"]), "--on", "2026-12-01", *extra)
+
+
+def test_select_refuses_to_redraw_over_a_stored_selection(run_cli, round_files):
+    sel = round_files["sel.json"]
+    before = sel.read_bytes()
+    code, _, err = run_cli("sampling", "select", str(round_files["inv.csv"]), "--lot", LOT,
+                           "--aql", "1.0", "--out", str(sel))
+    assert code == 2 and err.count("\n") == 1 and "already exists" in err and "--overwrite" in err
+    assert sel.read_bytes() == before
+    code, _, _ = run_cli("sampling", "select", str(round_files["inv.csv"]), "--lot", LOT,
+                         "--aql", "1.0", "--seed", "t", "--out", str(sel), "--overwrite")
+    assert code == 0 and json.loads(sel.read_text())["selection"]["seed"] == "t"
+
+
+@pytest.mark.parametrize("which", ["sel.json", "res.csv", "inv.csv"])
+def test_evaluate_never_writes_over_its_inputs_even_with_overwrite(run_cli, round_files, which):
+    target = round_files[which]
+    before = target.read_bytes()
+    for option in ("--out", "--report", "--state-out"):
+        code, _, err = run_cli(*_evaluate(round_files, option, str(target), "--overwrite"))
+        assert code == 2 and "is also this command's input" in err, (option, err)
+        assert target.read_bytes() == before
+
+
+def test_simulate_and_select_never_write_over_the_inventory(run_cli, round_files):
+    inv = round_files["inv.csv"]
+    before = inv.read_bytes()
+    code, _, err = run_cli("sampling", "simulate", str(round_files["sel.json"]), "--inventory",
+                           str(inv), "--out", str(inv), "--overwrite")
+    assert code == 2 and "is also this command's input" in err
+    code, _, err = run_cli("sampling", "select", str(inv), "--lot", LOT, "--aql", "1.0",
+                           "--out", str(inv), "--overwrite")
+    assert code == 2 and "is also this command's input" in err
+    assert inv.read_bytes() == before
+
+
+def test_every_output_is_checked_before_any_is_written(run_cli, round_files, tmp_path):
+    ev, st = tmp_path / "ev.json", tmp_path / "st.json"
+    code, _, err = run_cli(*_evaluate(round_files, "--out", str(ev), "--state-out", str(st),
+                                      "--report", str(tmp_path / "nowhere" / "r.html")))
+    assert code == 2 and "does not exist" in err
+    assert not ev.exists() and not st.exists()
+    code, _, err = run_cli(*_evaluate(round_files, "--out", str(ev), "--report", str(ev)))
+    assert code == 2 and "is also where the evaluation goes" in err and not ev.exists()
+
+
+def test_existing_outputs_need_overwrite_except_the_state_updated_in_place(run_cli, round_files,
+                                                                          tmp_path):
+    ev, st = tmp_path / "ev.json", tmp_path / "st.json"
+    assert run_cli(*_evaluate(round_files, "--out", str(ev), "--state-out", str(st)))[0] == 0
+    code, _, err = run_cli(*_evaluate(round_files, "--out", str(ev)))
+    assert code == 2 and "already exists" in err
+    assert run_cli(*_evaluate(round_files, "--out", str(ev), "--overwrite"))[0] == 0
+    code, _, err = run_cli("sampling", "example", str(round_files["inv.csv"]))
+    assert code == 2 and "already exists" in err
+    code, _, err = run_cli("sampling", "report", str(ev), "--out", str(ev), "--overwrite")
+    assert code == 2 and "is also this command's input" in err
+
+
+def test_a_refused_write_is_an_environment_failure_leaving_nothing(run_cli, round_files,
+                                                                   tmp_path, monkeypatch):
+    import meterbench.core.outfiles as outfiles
+
+    def denied(src, dst):
+        raise PermissionError(errno.EACCES, "Permission denied", str(dst))
+
+    monkeypatch.setattr(outfiles.os, "replace", denied)
+    out = tmp_path / "ro" / "sel.json"
+    out.parent.mkdir()
+    code, _, err = run_cli("sampling", "select", str(round_files["inv.csv"]), "--lot", LOT,
+                           "--aql", "1.0", "--out", str(out))
+    assert code == 3, err
+    assert err.startswith("meterbench: environment error:") and "Permission denied" in err
+    assert err.count("\n") == 1 and str(out) in err
+    assert list(out.parent.iterdir()) == []

@@ -377,7 +377,8 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
                         decision_rule=args.decision_rule, state=state,
                         production_steady=not args.production_irregular,
                         reduced_approved=args.reduced_approved, source=args.selection,
-                        results_source=args.results)
+                        results_source=args.results,
+                        state_source=args.state or f"{args.selection} (severity_state)")
     outputs = []
     if args.out:
         outputs.append(Output(args.out, "evaluation", _json_text(ev)))

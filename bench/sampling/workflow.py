@@ -7,6 +7,8 @@ without importing the bench.
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Sequence
 from datetime import date
 
@@ -109,6 +111,13 @@ def _check_selection(doc: dict, source: str) -> None:
                         expected=f"{SELECTION_KIND!r}, as written by 'meterbench sampling select'")
 
 
+def selection_digest(doc: dict) -> str:
+    """SHA-256 of the lot id and the drawn meters (canonical JSON): what identifies one round."""
+    key = {"lot_id": doc["lot"]["lot_id"], "selection": doc["selection"]}
+    return hashlib.sha256(json.dumps(key, sort_keys=True, ensure_ascii=False)
+                          .encode("utf-8")).hexdigest()
+
+
 def required_points(doc: dict) -> list[str]:
     """The test points every tested meter needs: the selection's, or (a selection written before
     they were recorded) the default periodic-verification points."""
@@ -134,9 +143,20 @@ def evaluate_round(doc: dict, results: Sequence[PointResult], meters: dict[str, 
                    scheme: Scheme, tested_on: date, decision_rule: str = "simple",
                    state: SeverityState | None = None, production_steady: bool = True,
                    reduced_approved: bool = False, source: str = "<selection>",
-                   results_source: str = "<results>") -> dict:
-    """Judge the tested meters and decide the lot. Returns the evaluation document."""
+                   results_source: str = "<results>", state_source: str | None = None) -> dict:
+    """Judge the tested meters and decide the lot. Returns the evaluation document.
+
+    A carried ``state`` that already counts this selection is refused: the switching rules count
+    lots, and one lot evaluated twice is still one lot."""
     _check_selection(doc, source)
+    digest = selection_digest(doc)
+    seen = state.counted(digest) if state else None
+    if seen:
+        raise UserError(f"this selection (lot {seen.get('lot_id')}, seed {seen.get('seed')}) "
+                        f"is already counted in this state (tested on {seen.get('tested_on')})",
+                        source=state_source or source, field="rounds",
+                        expected="the state from before that evaluation (or no --state), or a "
+                        "new selection: a lot is counted once")
     plan = doc["plan"]
     sel = doc["selection"]
     by_meter = group_by_meter(results)
@@ -230,7 +250,10 @@ def evaluate_round(doc: dict, results: Sequence[PointResult], meters: dict[str, 
                              small_ac=(not double and plan["ac"] <= 1))
         ns, switching_reason = next_state(st, outcome, production_steady=production_steady,
                                           reduced_approved=reduced_approved)
-        new_state = ns.to_dict()
+        new_state = ns.with_round({
+            "lot_id": str(doc["lot"]["lot_id"]), "seed": str(sel.get("seed")),
+            "selection_sha256": digest, "tested_on": tested_on.isoformat(),
+            "verdict": "accepted" if accepted else "rejected"}).to_dict()
     tested_all = tested + second
     return {
         "kind": EVALUATION_KIND, "version": 1, "software": f"meterbench {__version__}",
@@ -246,6 +269,7 @@ def evaluate_round(doc: dict, results: Sequence[PointResult], meters: dict[str, 
         "decision": {**decision, "accepted": accepted,
                      "verdict": "accepted" if accepted else "rejected"},
         "consequence": consequence,
+        "selection_sha256": digest,
         "severity_state": new_state, "switching": switching_reason,
     }
 

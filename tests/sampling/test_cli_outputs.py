@@ -102,3 +102,13 @@ def test_a_refused_write_is_an_environment_failure_leaving_nothing(run_cli, roun
     assert err.startswith("meterbench: environment error:") and "Permission denied" in err
     assert err.count("\n") == 1 and str(out) in err
     assert list(out.parent.iterdir()) == []
+
+
+def test_state_updated_in_place_counts_the_lot_once(run_cli, round_files, tmp_path):
+    st = tmp_path / "st.json"
+    assert run_cli(*_evaluate(round_files, "--state-out", str(st)))[0] == 0
+    before = st.read_bytes()
+    code, _, err = run_cli(*_evaluate(round_files, "--state", str(st), "--state-out", str(st)))
+    assert code == 2 and err.count("\n") == 1 and "already counted" in err and str(st) in err
+    assert st.read_bytes() == before
+    assert json.loads(before)["switching_score"] == 3

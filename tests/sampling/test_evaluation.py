@@ -78,7 +78,10 @@ def test_rejection_gives_the_scheme_consequence_and_tightens_after_two():
     ev = evaluate_round(doc, res, meters, scheme=scheme, tested_on=date(2026, 3, 1))
     assert not ev["decision"]["accepted"] and ev["decision"]["nonconforming"] == 2
     assert ev["consequence"]["action"] == "replace the lot"
-    again = evaluate_round(doc, res, meters, scheme=scheme, tested_on=date(2026, 3, 1),
+    doc2 = make_selection(scheme=scheme, lot=lot, plan=plan, seed="y2", spares=0)
+    sample2 = doc2["selection"]["sample"]
+    again = evaluate_round(doc2, _results(meters, sample2, bad=sample2[:2]), meters,
+                           scheme=scheme, tested_on=date(2026, 3, 1),
                            state=SeverityState.from_dict(ev["severity_state"]))
     assert again["severity_state"]["inspection"] == "tightened"
 
@@ -218,3 +221,34 @@ def test_double_sampling_second_sample_must_be_complete_too():
     res = [r for r in res if not (r.meter_id == second[5] and r.test_point == "2Iref PF1")]
     with pytest.raises(UserError, match=f"meter {second[5]} has no result at 2Iref PF1"):
         evaluate_round(doc, res, meters, scheme=scheme, tested_on=date(2026, 1, 1))
+
+
+def test_a_state_counts_each_selection_once():
+    """Review item 3: --state X --state-out X re-run on one selection climbed the switching
+    score 3, 6, … 30 and reached reduced inspection from one lot's single result."""
+    lot, meters = _lot(1200)
+    scheme = get_scheme("dk-7y")
+    doc = make_selection(scheme=scheme, lot=lot, plan=make_plan(scheme, lot.size, aql="1.0"),
+                         seed="once", spares=0)
+    res = _results(meters, doc["selection"]["sample"])
+    ev = evaluate_round(doc, res, meters, scheme=scheme, tested_on=date(2026, 12, 1))
+    rounds = ev["severity_state"]["rounds"]
+    assert [(r["lot_id"], r["seed"], r["tested_on"], r["verdict"]) for r in rounds] == [
+        ("L1", "once", "2026-12-01", "accepted")]
+    assert rounds[0]["selection_sha256"] == ev["selection_sha256"]
+    state = SeverityState.from_dict(ev["severity_state"])
+    with pytest.raises(UserError, match=r"st.json: rounds: this selection \(lot L1, seed once\) "
+                       r"is already counted in this state \(tested on 2026-12-01\)"):
+        evaluate_round(doc, res, meters, scheme=scheme, tested_on=date(2026, 12, 2),
+                       state=state, state_source="st.json")
+    # the next round (a new selection) is counted, and the record survives a severity switch
+    doc2 = make_selection(scheme=scheme, lot=lot, plan=make_plan(scheme, lot.size, aql="1.0"),
+                          seed="next", spares=0)
+    ev2 = evaluate_round(doc2, _results(meters, doc2["selection"]["sample"]), meters,
+                         scheme=scheme, tested_on=date(2031, 12, 1), state=state)
+    assert [r["seed"] for r in ev2["severity_state"]["rounds"]] == ["once", "next"]
+    from meterbench.sampling.switching import LotOutcome, next_state
+    switched, _ = next_state(SeverityState.from_dict(ev2["severity_state"]),
+                             LotOutcome(accepted=False))
+    switched, _ = next_state(switched, LotOutcome(accepted=False))
+    assert switched.inspection == "tightened" and len(switched.rounds) == 2

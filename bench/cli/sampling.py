@@ -400,8 +400,8 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         print(f"lot {ev['lot']['lot_id']}: {len(ev['tested'])} meters tested, "
               f"{d.get('nonconforming')} nonconforming ({ev['limit_rule']}; "
               f"{ev['decision_rule']['text']})")
-        if ev["not_reached"]:
-            print(f"not reached, replaced by spares: {' '.join(ev['not_reached'])}")
+        for line in _spare_lines(ev):
+            print(line)
         print(f"decision: {d['verdict'].upper()}: {d['statement']}")
         c = ev["consequence"]
         print(f"consequence: {c['action']}" + (f"; next sampling due {c['next_due']}"
@@ -412,6 +412,34 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
             print(f"inspection severity: {ev['severity_state']['inspection']} "
                   f"({ev['switching']})")
     return 0 if ev["decision"]["accepted"] else 1
+
+
+def _plural(count: int, word: str, plural: str | None = None) -> str:
+    """``1 meter``, ``2 meters``: counts in messages read as English."""
+    return f"{count} {word if count == 1 else (plural or word + 's')}"
+
+
+def _spare_lines(ev: dict) -> list[str]:
+    """What happened to unreached meters and to results the plan did not need."""
+    lines = []
+    pairs = ev.get("replaced") or []
+    if pairs:
+        lines.append("not reached, replaced by spares: "
+                     + ", ".join(f"{p['not_reached']} -> {p['spare']}" for p in pairs))
+    spares_missing = [m for m in ev["not_reached"]
+                      if m not in {p["not_reached"] for p in pairs}]
+    if spares_missing:
+        lines.append(f"spares without results (skipped): {' '.join(spares_missing)}")
+    ignored = ev.get("ignored_results") or []
+    if ignored:
+        outside = sum(not r["conforming"] for r in ignored)
+        roles = sorted({"unused spares" if r["role"] == "unused spare" else r["role"]
+                        for r in ignored})
+        lines.append(f"results of {_plural(len(ignored), 'meter')} not counted ("
+                     + "; ".join(roles) + "): " + " ".join(r["meter_id"] for r in ignored)
+                     + (f"; {outside} of them outside the limit" if outside else "")
+                     + "; only the sample and the spares that replaced unreached meters count")
+    return lines
 
 
 def _report_html(ev: dict, inventory: str | None) -> str:

@@ -27,6 +27,8 @@ def report_document(evaluation: dict, meters: Sequence[Meter] | None = None) -> 
         "selection": evaluation["selection"],
         "tested": evaluation["tested"],
         "not_reached": evaluation["not_reached"],
+        "replaced": evaluation.get("replaced") or [],
+        "ignored_results": evaluation.get("ignored_results") or [],
         "meters": evaluation["meters"],
         "decision": evaluation["decision"],
         "decision_rule": evaluation["decision_rule"],

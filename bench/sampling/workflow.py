@@ -255,6 +255,7 @@ def evaluate_round(doc: dict, results: Sequence[PointResult], meters: dict[str, 
             "selection_sha256": digest, "tested_on": tested_on.isoformat(),
             "verdict": "accepted" if accepted else "rejected"}).to_dict()
     tested_all = tested + second
+    replaced, ignored = spare_use(sel, tested_all, missing, have)
     return {
         "kind": EVALUATION_KIND, "version": 1, "software": f"meterbench {__version__}",
         "tested_on": tested_on.isoformat(), "lot": lot_meta, "scheme": doc["scheme"],
@@ -264,7 +265,9 @@ def evaluate_round(doc: dict, results: Sequence[PointResult], meters: dict[str, 
                           if decision_rule == "simple" else
                           "guarded acceptance: |error| <= limit - U (ILAC-G8:09/2019)"},
         "limit_rule": LIMIT_RULES[limit_rule],
-        "tested": tested_all, "not_reached": missing,
+        "tested": tested_all, "not_reached": missing, "replaced": replaced,
+        "ignored_results": [{"meter_id": m, "role": role,
+                             "conforming": verdicts[m].conforming} for m, role in ignored],
         "meters": [verdicts[m].to_dict() for m in tested_all],
         "decision": {**decision, "accepted": accepted,
                      "verdict": "accepted" if accepted else "rejected"},
@@ -272,6 +275,24 @@ def evaluate_round(doc: dict, results: Sequence[PointResult], meters: dict[str, 
         "selection_sha256": digest,
         "severity_state": new_state, "switching": switching_reason,
     }
+
+
+def spare_use(sel: dict, tested: Sequence[str], missing: Sequence[str],
+              have: set[str]) -> tuple[list[dict[str, str]], list[tuple[str, str]]]:
+    """Which spare replaced which unreached meter (both in drawing order), and the meters whose
+    results were not counted, with why (``unused spare`` or ``second sample not needed``).
+
+    Results beyond the plan's sample are not counted whatever they say: the plan's risks hold
+    for the randomly drawn sample, and choosing which extra results count would bias it."""
+    spares = set(sel["spares"])
+    used = [m for m in tested if m in spares]
+    unreached = [m for m in missing if m not in spares]
+    replaced = [{"not_reached": a, "spare": b} for a, b in zip(unreached, used, strict=False)]
+    counted = set(tested)
+    ignored = [(m, "unused spare" if m in spares else "second sample not needed")
+               for m in list(sel["sample"]) + list(sel["second_sample"]) + list(sel["spares"])
+               if m in have and m not in counted]
+    return replaced, ignored
 
 
 def _attr_decision(d: int, ac: int, re: int, *, stage: str) -> dict:

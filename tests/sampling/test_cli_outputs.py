@@ -112,3 +112,19 @@ def test_state_updated_in_place_counts_the_lot_once(run_cli, round_files, tmp_pa
     assert code == 2 and err.count("\n") == 1 and "already counted" in err and str(st) in err
     assert st.read_bytes() == before
     assert json.loads(before)["switching_score"] == 3
+
+
+def test_evaluate_says_which_spares_replaced_whom_and_what_was_not_counted(run_cli, round_files,
+                                                                          tmp_path):
+    sel = json.loads(round_files["sel.json"].read_text())["selection"]
+    res = tmp_path / "res2.csv"
+    assert run_cli("sampling", "simulate", str(round_files["sel.json"]), "--inventory",
+                   str(round_files["inv.csv"]), "--unreachable", "2", "--out", str(res))[0] == 0
+    code, out, _ = run_cli("sampling", "evaluate", str(round_files["sel.json"]), "--results",
+                           str(res), "--inventory", str(round_files["inv.csv"]), "--on",
+                           "2026-12-01")
+    assert code == 0
+    s, p = sel["sample"], sel["spares"]
+    assert (f"not reached, replaced by spares: {s[0]} -> {p[0]}, {s[1]} -> {p[1]}\n") in out
+    assert (f"results of {len(p) - 2} meters not counted (unused spares): "
+            + " ".join(p[2:])) in out

@@ -252,3 +252,22 @@ def test_a_state_counts_each_selection_once():
                              LotOutcome(accepted=False))
     switched, _ = next_state(switched, LotOutcome(accepted=False))
     assert switched.inspection == "tightened" and len(switched.rounds) == 2
+
+
+def test_which_spare_replaced_which_meter_and_which_results_were_not_counted():
+    """Review item 5: a spare's results (even 25 % off) were silently ignored and the output
+    never said which spare replaced which unreached meter."""
+    lot, meters = _lot()
+    scheme = get_scheme("dk-7y")
+    doc = make_selection(scheme=scheme, lot=lot, plan=make_plan(scheme, lot.size, aql="1.0"),
+                         seed="sp", spares=5)
+    sample, spares = doc["selection"]["sample"], doc["selection"]["spares"]
+    res = _results(meters, sample + spares, unreachable=[sample[0], sample[7], spares[0]],
+                   bad=[spares[4]])
+    ev = evaluate_round(doc, res, meters, scheme=scheme, tested_on=date(2026, 1, 1))
+    assert ev["replaced"] == [{"not_reached": sample[0], "spare": spares[1]},
+                              {"not_reached": sample[7], "spare": spares[2]}]
+    assert ev["ignored_results"] == [
+        {"meter_id": spares[3], "role": "unused spare", "conforming": True},
+        {"meter_id": spares[4], "role": "unused spare", "conforming": False}]
+    assert ev["decision"]["nonconforming"] == 0

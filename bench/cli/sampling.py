@@ -287,7 +287,7 @@ def cmd_plan(args: argparse.Namespace) -> int:
 
 def cmd_due(args: argparse.Namespace) -> int:
     from meterbench.sampling.lots import form_lots
-    from meterbench.sampling.schemes import due_status
+    from meterbench.sampling.schemes import due_status, lot_rule_text
     scheme = _scheme(args)
     on = _date(args.on, "--on")
     meters = _load_inventory(args.inventory)
@@ -298,7 +298,7 @@ def cmd_due(args: argparse.Namespace) -> int:
                           "lots": [s.to_dict() for s in statuses]}, indent=1))
         return 0
     print(f"{len(meters)} meters in {len(lots)} lots; scheme {scheme.name}: {scheme.title}")
-    print(f"lot rule: {scheme.lot_rule}")
+    print(f"lot rule: {lot_rule_text(scheme)}")
     shown = [s for s in statuses if s.due or args.all]
     for s in shown:
         mark = "DUE " if s.due else "    "

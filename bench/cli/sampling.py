@@ -219,6 +219,22 @@ def _json_text(doc: dict) -> str:
     return json.dumps(doc, indent=1, ensure_ascii=False) + "\n"
 
 
+#: ISO 2859-1:1999 Table I (and every plan here) starts at lots of 2: a single meter is not a lot.
+MIN_LOT_SIZE = 2
+
+
+def _individual_note(size: int) -> str:
+    return (f"a lot of at least {MIN_LOT_SIZE} meters (ISO 2859-1 Table I starts at "
+            f"{MIN_LOT_SIZE}); test {'this meter' if size == 1 else 'its meters'} individually")
+
+
+def _check_samplable(lot, inventory: str) -> None:
+    """A lot too small for any plan is refused naming the inventory, the lot and what to do."""
+    if lot.size < MIN_LOT_SIZE:
+        raise UserError(f"lot {lot.lot_id} has {_plural(lot.size, 'meter')}", source=inventory,
+                        field="lot", expected=_individual_note(lot.size))
+
+
 def _test_points(text: str | None, accuracy_class: str, limit_rule: str) -> tuple[str, ...]:
     """``--test-points`` as names the in-service limit understands (default: the periodic
     verification points), so that a typo is refused when the selection is drawn, not when the
@@ -297,15 +313,18 @@ def cmd_due(args: argparse.Namespace) -> int:
         print(json.dumps({"scheme": scheme.name, "on": on.isoformat(), "meters": len(meters),
                           "lots": [s.to_dict() for s in statuses]}, indent=1))
         return 0
-    print(f"{len(meters)} meters in {len(lots)} lots; scheme {scheme.name}: {scheme.title}")
+    print(f"{_plural(len(meters), 'meter')} in {_plural(len(lots), 'lot')}; scheme "
+          f"{scheme.name}: {scheme.title}")
     print(f"lot rule: {lot_rule_text(scheme)}")
     shown = [s for s in statuses if s.due or args.all]
     for s in shown:
         mark = "DUE " if s.due else "    "
         y0, y1 = s.lot.production_years
         years = f"{y0}" if y0 == y1 else f"{y0}-{y1}"
-        print(f"{mark}{s.lot.lot_id:<44} {s.lot.size:>6} meters  {years}  "
-              f"due {s.due_date or '?'}  {s.reason}")
+        note = ("  (too few to sample: test individually)" if s.lot.size < MIN_LOT_SIZE
+                else "")
+        print(f"{mark}{s.lot.lot_id:<44} {s.lot.size:>6} {'meter ' if s.lot.size == 1 else 'meters'}  {years}  "
+              f"due {s.due_date or '?'}  {s.reason}{note}")
     n_due = sum(s.due for s in statuses)
     print(f"{n_due} of {len(lots)} lots due on {on}")
     return 0
@@ -319,6 +338,7 @@ def cmd_select(args: argparse.Namespace) -> int:
     meters = _load_inventory(args.inventory)
     lots = form_lots(meters, max_year_span=scheme.max_year_span, year_basis=scheme.year_basis)
     lot = find_lot(lots, args.lot)
+    _check_samplable(lot, args.inventory)
     state = None
     if args.state:
         state = SeverityState.from_dict(_read_json(args.state), source=args.state)

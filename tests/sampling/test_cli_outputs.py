@@ -128,3 +128,20 @@ def test_evaluate_says_which_spares_replaced_whom_and_what_was_not_counted(run_c
     assert (f"not reached, replaced by spares: {s[0]} -> {p[0]}, {s[1]} -> {p[1]}\n") in out
     assert (f"results of {len(p) - 2} meters not counted (unused spares): "
             + " ".join(p[2:])) in out
+
+
+INVENTORY_HEADER = ("meter_id,model,class,rating,production_year,installation_date,"
+                    "last_verification,location\n")
+
+
+def test_a_lot_of_one_meter_is_refused_naming_inventory_lot_and_what_to_do(run_cli, tmp_path):
+    """Review item 7: due marked it DUE, select said only 'lot-size: lot size 1 too small'."""
+    inv = tmp_path / "one.csv"
+    inv.write_text(INVENTORY_HEADER + "M1,Lone,B,5(80)A,2017,2018-01-01,,site\n")
+    code, out, _ = run_cli("sampling", "due", str(inv), "--on", "2026-11-27")
+    assert code == 0 and "1 meter in 1 lot;" in out and "test individually" in out
+    code, _, err = run_cli("sampling", "select", str(inv), "--lot", "LONE-5-80-A-B-2017",
+                           "--aql", "1.0", "--out", str(tmp_path / "s.json"))
+    assert code == 2 and err.count("\n") == 1
+    assert f"{inv}: lot: lot LONE-5-80-A-B-2017 has 1 meter" in err
+    assert "test this meter individually" in err and not (tmp_path / "s.json").exists()

@@ -145,6 +145,11 @@ def _load_inventory(spec: str):
     return example_inventory() if spec == EXAMPLE else read_inventory(spec)
 
 
+def _inventory_name(spec: str) -> str:
+    """How messages name the inventory: its path, or the built-in example's name."""
+    return "example inventory" if spec == EXAMPLE else spec
+
+
 def _scheme(args: argparse.Namespace):
     from meterbench.sampling.schemes import get_scheme
     return get_scheme(args.scheme, first_years=getattr(args, "first_years", None),
@@ -302,11 +307,13 @@ def cmd_plan(args: argparse.Namespace) -> int:
 
 
 def cmd_due(args: argparse.Namespace) -> int:
+    from meterbench.sampling.inventory import check_not_after
     from meterbench.sampling.lots import form_lots
     from meterbench.sampling.schemes import due_status, lot_rule_text
     scheme = _scheme(args)
     on = _date(args.on, "--on")
     meters = _load_inventory(args.inventory)
+    check_not_after(meters, on, source=_inventory_name(args.inventory), option="--on")
     lots = form_lots(meters, max_year_span=scheme.max_year_span, year_basis=scheme.year_basis)
     statuses = [due_status(scheme, lot, on) for lot in lots]
     if args.json:
@@ -370,6 +377,7 @@ def cmd_select(args: argparse.Namespace) -> int:
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
     from meterbench.sampling.evaluation import read_results
+    from meterbench.sampling.inventory import check_not_after
     from meterbench.sampling.schemes import get_scheme
     from meterbench.sampling.switching import SeverityState
     from meterbench.sampling.workflow import evaluate_round
@@ -393,12 +401,18 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     elif doc.get("severity_state"):
         state = SeverityState.from_dict(doc["severity_state"], source=args.selection)
     tested_on = _date(args.on, "--on") if args.on else date.today()
+    sel = doc.get("selection") or {}
+    drawn = [meters[m] for k in ("sample", "second_sample", "spares") for m in sel.get(k) or []
+             if m in meters]
+    check_not_after(drawn, tested_on, source=_inventory_name(args.inventory),
+                    option="--on" if args.on else "today")
     ev = evaluate_round(doc, results, meters, scheme=scheme, tested_on=tested_on,
                         decision_rule=args.decision_rule, state=state,
                         production_steady=not args.production_irregular,
                         reduced_approved=args.reduced_approved, source=args.selection,
                         results_source=args.results,
-                        state_source=args.state or f"{args.selection} (severity_state)")
+                        state_source=args.state or f"{args.selection} (severity_state)",
+                        inventory_source=_inventory_name(args.inventory))
     outputs = []
     if args.out:
         outputs.append(Output(args.out, "evaluation", _json_text(ev)))

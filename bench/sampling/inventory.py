@@ -57,6 +57,8 @@ class Meter:
     mid: bool = True
     technology: str = "electronic"
     extra: dict[str, str] = field(default_factory=dict, compare=False)
+    #: the CSV row it came from (header = row 1), for messages; None when built in code
+    row: int | None = field(default=None, compare=False)
 
 
 def parse_date(text: str, *, source: str, field_name: str, row: int) -> date:
@@ -99,6 +101,10 @@ def _meter(raw: dict[str, str], *, source: str, row: int) -> Meter:
     last_text = (raw.get("last_verification") or "").strip()
     last = parse_date(last_text, source=source, field_name="last_verification",
                       row=row) if last_text else None
+    if last is not None and last.year < int(year_text):
+        raise UserError(f"row {row}: verified {last} before production year {year_text}",
+                        source=source, field="last_verification",
+                        expected="a date in or after the production year")
     tech = (raw.get("technology") or "electronic").strip().lower() or "electronic"
     if tech not in TECHNOLOGIES:
         raise UserError(f"row {row}: technology {tech!r}", source=source, field="technology",
@@ -110,7 +116,18 @@ def _meter(raw: dict[str, str], *, source: str, row: int) -> Meter:
                  location=raw["location"].strip(), last_verification=last,
                  lot_id=(raw.get("lot_id") or "").strip() or None,
                  mid=_yes_no(raw.get("mid") or "", source=source, row=row), technology=tech,
-                 extra=extra)
+                 extra=extra, row=row)
+
+
+def check_not_after(meters: Iterable[Meter], on: date, *, source: str, option: str) -> None:
+    """No meter was verified after ``on``: a verification in the future of the date the command
+    works on is a typo (a wrong year), and it would start the lot's next interval from it."""
+    for m in meters:
+        if m.last_verification is not None and m.last_verification > on:
+            where = f"row {m.row}: " if m.row else ""
+            raise UserError(f"{where}meter {m.meter_id} verified {m.last_verification}, after "
+                            f"{option} {on}", source=source, field="last_verification",
+                            expected=f"a date on or before {option} {on}")
 
 
 def read_inventory_text(text: str, *, source: str = "<inventory>") -> list[Meter]:

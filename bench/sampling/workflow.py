@@ -111,6 +111,21 @@ def _check_selection(doc: dict, source: str) -> None:
                         expected=f"{SELECTION_KIND!r}, as written by 'meterbench sampling select'")
 
 
+def check_installed(tested: Sequence[str], meters: dict[str, Meter], tested_on: date, *,
+                    inventory_source: str = "the inventory") -> None:
+    """Every tested meter was installed on or before the test date: in-service sampling of a
+    meter that was not yet in service is a wrong date (``--on``) or a wrong inventory."""
+    late = [m for m in tested if meters[m].installation_date > tested_on]
+    if late:
+        first = meters[late[0]]
+        raise UserError(f"test date {tested_on} is before the installation of tested meter "
+                        f"{first.meter_id} ({first.installation_date}"
+                        + (f", {inventory_source} row {first.row}" if first.row else "")
+                        + (f", and {len(late) - 1} more" if len(late) > 1 else "") + ")",
+                        field="--on", expected="the date the meters were tested, on or after "
+                        "every tested meter's installation_date")
+
+
 def selection_digest(doc: dict) -> str:
     """SHA-256 of the lot id and the drawn meters (canonical JSON): what identifies one round."""
     key = {"lot_id": doc["lot"]["lot_id"], "selection": doc["selection"]}
@@ -143,7 +158,8 @@ def evaluate_round(doc: dict, results: Sequence[PointResult], meters: dict[str, 
                    scheme: Scheme, tested_on: date, decision_rule: str = "simple",
                    state: SeverityState | None = None, production_steady: bool = True,
                    reduced_approved: bool = False, source: str = "<selection>",
-                   results_source: str = "<results>", state_source: str | None = None) -> dict:
+                   results_source: str = "<results>", state_source: str | None = None,
+                   inventory_source: str = "the inventory") -> dict:
     """Judge the tested meters and decide the lot. Returns the evaluation document.
 
     A carried ``state`` that already counts this selection is refused: the switching rules count
@@ -182,6 +198,7 @@ def evaluate_round(doc: dict, results: Sequence[PointResult], meters: dict[str, 
                         expected=f"{n_first} tested meters (sample, then spares in order)")
     required = required_points(doc)
     check_complete(tested, by_meter, required, results_source=results_source)
+    check_installed(tested, meters, tested_on, inventory_source=inventory_source)
     limit_rule = scheme.limit
     verdicts = {mid: judge_meter(mid, meters[mid].accuracy_class, by_meter[mid],
                                  limit_rule=limit_rule, decision_rule=decision_rule,

@@ -113,3 +113,36 @@ def test_lots_partition_the_inventory_into_uniform_lots_within_the_span(rows, sp
         assert len({(m.model, m.accuracy_class) for m in lot.meters}) == 1
         y0, y1 = lot.production_years
         assert y1 - y0 <= span
+
+
+def test_implausible_verification_and_test_dates_are_refused(run_cli, tmp_path):
+    """Review item 8: a verification before production or after --on, and an evaluation dated
+    before the tested meters were installed, were accepted."""
+    header = ("meter_id,model,class,rating,production_year,installation_date,last_verification,"
+              "location\n")
+    early = tmp_path / "early.csv"
+    early.write_text(header + "M1,X,B,5(80)A,2017,2018-01-01,2016-05-01,s\n")
+    code, _, err = run_cli("sampling", "due", str(early), "--on", "2026-01-01")
+    assert code == 2 and err.count("\n") == 1
+    assert f"{early}: last_verification: row 2: verified 2016-05-01 before production" in err
+    future = tmp_path / "future.csv"
+    future.write_text(header + "M1,X,B,5(80)A,2017,2018-01-01,,s\n"
+                      "M2,X,B,5(80)A,2017,2018-01-01,2027-01-01,s\n")
+    code, _, err = run_cli("sampling", "due", str(future), "--on", "2026-01-01")
+    assert code == 2 and err.count("\n") == 1
+    assert (f"{future}: last_verification: row 3: meter M2 verified 2027-01-01, after --on "
+            "2026-01-01") in err
+
+
+def test_evaluate_before_the_installation_of_a_tested_meter_is_refused(run_cli, tmp_path):
+    sel, res = tmp_path / "s.json", tmp_path / "r.csv"
+    lot = "EASTRON-SDM630-MID-0-5-10-100-A-B-2017"
+    assert run_cli("sampling", "select", "example", "--lot", lot, "--aql", "1.0", "--seed", "x",
+                   "--out", str(sel))[0] == 0
+    assert run_cli("sampling", "simulate", str(sel), "--inventory", "example", "--out",
+                   str(res))[0] == 0
+    code, _, err = run_cli("sampling", "evaluate", str(sel), "--results", str(res),
+                           "--inventory", "example", "--on", "2017-06-01")
+    assert code == 2 and err.count("\n") == 1
+    assert "--on: test date 2017-06-01 is before the installation of tested meter" in err
+    assert "example inventory row" in err

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
-from meterbench.core.bounded import MAX_JSON_BYTES, read_bytes_bounded
+from meterbench.core.bounded import MAX_CSV_BYTES, MAX_JSON_BYTES, read_bytes_bounded
 from meterbench.core.errors import UserError
 from meterbench.core.outfiles import atomic_output, check_output_path, spreadsheet_cell
 
@@ -148,6 +148,17 @@ def _load_inventory(spec: str):
 def _inventory_name(spec: str) -> str:
     """How messages name the inventory: its path, or the built-in example's name."""
     return "example inventory" if spec == EXAMPLE else spec
+
+
+def _inventory_digest(spec: str) -> str:
+    """SHA-256 of the inventory's bytes, recorded in the selection so that a mismatching
+    inventory given to ``evaluate`` can be recognised as such."""
+    import hashlib
+
+    from meterbench.sampling.example import example_inventory_text
+    data = (example_inventory_text().encode("utf-8") if spec == EXAMPLE else
+            read_bytes_bounded(Path(spec), MAX_CSV_BYTES, what="inventory file"))
+    return hashlib.sha256(data).hexdigest()
 
 
 def _scheme(args: argparse.Namespace):
@@ -357,7 +368,8 @@ def cmd_select(args: argparse.Namespace) -> int:
     points = _test_points(args.test_points, lot.accuracy_class, scheme.limit)
     doc = make_selection(scheme=scheme, lot=lot, plan=plan, seed=args.seed, spares=args.spares,
                          inventory_name="built-in example" if args.inventory == EXAMPLE
-                         else Path(args.inventory).name, state=state, test_points=points)
+                         else Path(args.inventory).name, state=state, test_points=points,
+                         inventory_sha256=_inventory_digest(args.inventory))
     write_outputs([Output(args.out, "selection", _json_text(doc))],
                   inputs=_inputs(args.inventory, args.state), overwrite=args.overwrite)
     if args.json:
@@ -513,10 +525,9 @@ def cmd_simulate(args: argparse.Namespace) -> int:
         raise UserError("not a selection document", source=args.selection, field="selection")
     meters = {m.meter_id: m for m in _load_inventory(args.inventory)}
     ids = list(sel["sample"]) + list(sel["second_sample"]) + list(sel["spares"])
-    unknown = [i for i in ids if i not in meters]
-    if unknown:
-        raise UserError(f"meter {unknown[0]} not in the inventory", source=args.inventory,
-                        field="meter_id", expected="the inventory the selection came from")
+    from meterbench.sampling.workflow import check_inventory_matches
+    check_inventory_matches(doc, meters, inventory_source=_inventory_name(args.inventory),
+                            selection_source=args.selection)
     from meterbench.sampling.workflow import required_points
     rows = simulate_results([meters[i] for i in ids], bad_share=args.bad_share,
                             test_points=required_points(doc),

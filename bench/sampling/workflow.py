@@ -90,7 +90,8 @@ def plan_with_oc(plan: dict) -> dict:
 def make_selection(*, scheme: Scheme, lot: Lot, plan: dict, seed: str | None = None,
                    spares: int | None = None, inventory_name: str = "",
                    state: SeverityState | None = None,
-                   test_points: Sequence[str] = DEFAULT_TEST_POINTS) -> dict:
+                   test_points: Sequence[str] = DEFAULT_TEST_POINTS,
+                   inventory_sha256: str | None = None) -> dict:
     """The selection document: the lot, its plan, the drawn meters and the test points every
     tested meter must have a result at (``evaluate`` refuses a meter with fewer)."""
     seed = seed or new_seed()
@@ -99,7 +100,7 @@ def make_selection(*, scheme: Scheme, lot: Lot, plan: dict, seed: str | None = N
     k = default_spares(n1 + n2) if spares is None else spares
     sel = select([m.meter_id for m in lot.meters], n1, seed=seed, spares=k, n2=n2)
     return {"kind": SELECTION_KIND, "version": 1, "software": f"meterbench {__version__}",
-            "inventory": inventory_name, "scheme": scheme.to_dict(), "lot": lot.summary(),
+            "inventory": inventory_name, "inventory_sha256": inventory_sha256, "scheme": scheme.to_dict(), "lot": lot.summary(),
             "plan": plan_with_oc(plan), "selection": sel.to_dict(),
             "test_points": [normalize_point(tp) for tp in test_points],
             "severity_state": state.to_dict() if state else None}
@@ -109,6 +110,27 @@ def _check_selection(doc: dict, source: str) -> None:
     if not isinstance(doc, dict) or doc.get("kind") != SELECTION_KIND:
         raise UserError("not a selection document", source=source, field="kind",
                         expected=f"{SELECTION_KIND!r}, as written by 'meterbench sampling select'")
+
+
+def check_inventory_matches(doc: dict, meters: dict[str, Meter], *, inventory_source: str,
+                            selection_source: str) -> None:
+    """Every meter the selection drew is in the inventory, as the lot it was drawn from (model,
+    rating, class). A mismatch is the inventory's fault, not the results': say so."""
+    lot = doc["lot"]
+    sel = doc["selection"]
+    for mid in list(sel["sample"]) + list(sel["second_sample"]) + list(sel["spares"]):
+        m = meters.get(mid)
+        problem = ("is not in it" if m is None else
+                   f"is {m.model} {m.rating} class {m.accuracy_class} there, the lot is "
+                   f"{lot.get('model')} {lot.get('rating')} class {lot.get('class')}"
+                   if (m.model, m.rating, m.accuracy_class) != (lot.get("model"), lot.get("rating"),
+                                                                lot.get("class")) else None)
+        if problem:
+            digest = doc.get("inventory_sha256")
+            raise UserError(f"does not match the selection {selection_source}: meter {mid} of lot "
+                            f"{lot.get('lot_id')} {problem}", source=inventory_source,
+                            field="meter_id", expected="the inventory the selection was drawn "
+                            "from" + (f" (SHA-256 {digest[:16]}…)" if digest else ""))
 
 
 def check_installed(tested: Sequence[str], meters: dict[str, Meter], tested_on: date, *,
@@ -182,10 +204,8 @@ def evaluate_round(doc: dict, results: Sequence[PointResult], meters: dict[str, 
         raise UserError(f"results for meters that were not drawn: {', '.join(strangers[:5])}",
                         source=results_source, field="meter_id",
                         expected="only meters of the selection (sample or spares)")
-    for mid in by_meter:
-        if mid not in meters:
-            raise UserError(f"meter {mid} is not in the inventory", source=results_source,
-                            field="meter_id", expected="a meter of the inventory")
+    check_inventory_matches(doc, meters, inventory_source=inventory_source,
+                            selection_source=source)
     have = set(by_meter)
     first_order = list(sel["sample"]) + list(sel["spares"])
     double = bool(plan.get("double"))

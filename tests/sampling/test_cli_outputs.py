@@ -145,3 +145,25 @@ def test_a_lot_of_one_meter_is_refused_naming_inventory_lot_and_what_to_do(run_c
     assert code == 2 and err.count("\n") == 1
     assert f"{inv}: lot: lot LONE-5-80-A-B-2017 has 1 meter" in err
     assert "test this meter individually" in err and not (tmp_path / "s.json").exists()
+
+
+def test_an_inventory_that_does_not_match_the_selection_is_blamed(run_cli, round_files,
+                                                                   tmp_path):
+    """Review item 9: the mismatch was reported as the results file's meter_id error."""
+    doc = json.loads(round_files["sel.json"].read_text())
+    assert len(doc["inventory_sha256"]) == 64
+    inv = round_files["inv.csv"].read_text()
+    two = tmp_path / "two.csv"
+    two.write_text("\n".join(line for line in inv.splitlines()
+                             if not line.startswith("EA")) + "\n")
+    for argv in (_evaluate({**round_files, "inv.csv": two}),
+                 ("sampling", "simulate", str(round_files["sel.json"]), "--inventory", str(two),
+                  "--out", str(tmp_path / "r.csv"))):
+        code, _, err = run_cli(*argv)
+        assert code == 2 and err.count("\n") == 1, err
+        assert f"{two}: meter_id: does not match the selection {round_files['sel.json']}" in err
+        assert "res.csv" not in err and doc["inventory_sha256"][:16] in err
+    other = tmp_path / "other.csv"
+    other.write_text(inv.replace("Eastron SDM630-MID", "Other"))
+    code, _, err = run_cli(*_evaluate({**round_files, "inv.csv": other}))
+    assert code == 2 and "is Other 0.5-10(100)A class B there" in err

@@ -157,7 +157,7 @@ def _inventory_digest(spec: str) -> str:
 
     from meterbench.sampling.example import example_inventory_text
     data = (example_inventory_text().encode("utf-8") if spec == EXAMPLE else
-            read_bytes_bounded(Path(spec), MAX_CSV_BYTES, what="inventory file"))
+            read_bytes_bounded(Path(spec), MAX_CSV_BYTES, what="inventory"))
     return hashlib.sha256(data).hexdigest()
 
 
@@ -169,10 +169,11 @@ def _scheme(args: argparse.Namespace):
 
 
 def _date(text: str, field: str) -> date:
+    from meterbench.sampling.inventory import date_problem
     try:
         return date.fromisoformat(text)
     except ValueError:
-        raise UserError(f"not a date: {text!r}", field=field, expected="YYYY-MM-DD") from None
+        raise UserError(date_problem(text), field=field, expected="YYYY-MM-DD") from None
 
 
 def _read_json(path: str) -> dict:

@@ -104,11 +104,13 @@ def _number(text: str | None, *, source: str, field: str, row: int) -> float:
 
 def read_results(path: str | Path) -> list[PointResult]:
     p = Path(path)
+    from meterbench.sampling.inventory import undecodable
+    data = read_bytes_bounded(p, MAX_CSV_BYTES, what="results file")
     try:
-        text = read_bytes_bounded(p, MAX_CSV_BYTES, what="results file").decode("utf-8-sig")
+        text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        raise UserError(f"not UTF-8 text (byte {exc.start})", source=str(p),
-                        expected="a UTF-8 CSV file") from None
+        raise UserError(undecodable(data, exc), source=str(p),
+                        expected="a UTF-8 CSV file (save it as CSV UTF-8)") from None
     return read_results_text(text, source=str(p))
 
 

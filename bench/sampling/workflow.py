@@ -213,7 +213,8 @@ def evaluate_round(doc: dict, results: Sequence[PointResult], meters: dict[str, 
     n_first = min(n_first, len(drawn))
     tested, missing = take_tested(first_order, n_first, have)
     if len(tested) < n_first:
-        raise UserError(f"results for {len(tested)} meters, the plan needs {n_first}",
+        raise UserError(f"results for {len(tested)} meter{'' if len(tested) == 1 else 's'}, "
+                        f"the plan needs {n_first}",
                         source=results_source, field="meter_id",
                         expected=f"{n_first} tested meters (sample, then spares in order)")
     required = required_points(doc)

@@ -238,7 +238,13 @@ def selection_section(doc: dict[str, Any]) -> Section:
          ", ".join(sel.get("second_sample") or [])),
         (f"spares ({len(sel.get('spares') or [])})",
          ", ".join(sel.get("spares") or []) or "none drawn"),
-        ("not reached (replaced by spares in order)", ", ".join(doc.get("not_reached") or [])),
+        ("not reached (replaced by spares in order)",
+         ", ".join(f"{p['not_reached']} → {p['spare']}" for p in doc.get("replaced") or [])
+         or ", ".join(doc.get("not_reached") or [])),
+        ("results not counted (not needed by the plan)",
+         ", ".join(f"{r['meter_id']} ({r['role']}"
+                   + ("" if r.get("conforming") else ", outside the limit") + ")"
+                   for r in doc.get("ignored_results") or [])),
     ])
     return Section("selection", "Selection", (kv,))
 

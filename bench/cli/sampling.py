@@ -11,16 +11,18 @@ from __future__ import annotations
 
 import argparse
 import csv
+import io
 import json
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Sequence
+from contextlib import ExitStack
+from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
-from meterbench.core.bounded import MAX_JSON_BYTES, read_bytes_bounded
+from meterbench.core.bounded import MAX_CSV_BYTES, MAX_JSON_BYTES, read_bytes_bounded
 from meterbench.core.errors import UserError
-from meterbench.core.outfiles import spreadsheet_cell
+from meterbench.core.outfiles import atomic_output, check_output_path, spreadsheet_cell
 
 EXAMPLE = "example"
 
@@ -78,8 +80,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     common_scheme(q)
     q.add_argument("--seed", help="selection seed (default: a fresh random one, recorded)")
     q.add_argument("--spares", type=int, help="number of spares (default 10 %% of n, >= 2)")
+    q.add_argument("--test-points", help="comma-separated test points every tested meter must "
+                   "have a result at (default: 0.1Iref PF1, Iref PF1, 2Iref PF1, Iref PF0.5i)")
     q.add_argument("--state", help="severity state JSON carried from the lot's last round")
     q.add_argument("--out", required=True, help="selection JSON to write")
+    q.add_argument("--overwrite", action="store_true",
+                   help="replace an existing output file (never one of the command's inputs)")
     q.add_argument("--json", action="store_true")
     q.set_defaults(func=cmd_select)
 
@@ -99,6 +105,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    help="switching: the authority approves reduced inspection")
     q.add_argument("--out", help="evaluation JSON to write")
     q.add_argument("--report", help="HTML report to write")
+    q.add_argument("--overwrite", action="store_true",
+                   help="replace an existing output file (never one of the command's inputs)")
     q.add_argument("--json", action="store_true")
     q.set_defaults(func=cmd_evaluate)
 
@@ -106,10 +114,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     q.add_argument("evaluation")
     q.add_argument("--inventory", help=f"inventory CSV or '{EXAMPLE}' for the population")
     q.add_argument("--out", required=True)
+    q.add_argument("--overwrite", action="store_true",
+                   help="replace an existing output file (never one of the command's inputs)")
     q.set_defaults(func=cmd_report)
 
     q = sub.add_parser("example", help="write the built-in example inventory CSV")
     q.add_argument("out")
+    q.add_argument("--overwrite", action="store_true",
+                   help="replace an existing output file (never one of the command's inputs)")
     q.set_defaults(func=cmd_example)
 
     q = sub.add_parser("simulate", help="simulated lab results for a selection (for trying)")
@@ -120,6 +132,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     q.add_argument("--unreachable", type=int, default=0,
                    help="leave the first N sampled meters without results")
     q.add_argument("--out", required=True)
+    q.add_argument("--overwrite", action="store_true",
+                   help="replace an existing output file (never one of the command's inputs)")
     q.set_defaults(func=cmd_simulate)
 
 
@@ -131,6 +145,22 @@ def _load_inventory(spec: str):
     return example_inventory() if spec == EXAMPLE else read_inventory(spec)
 
 
+def _inventory_name(spec: str) -> str:
+    """How messages name the inventory: its path, or the built-in example's name."""
+    return "example inventory" if spec == EXAMPLE else spec
+
+
+def _inventory_digest(spec: str) -> str:
+    """SHA-256 of the inventory's bytes, recorded in the selection so that a mismatching
+    inventory given to ``evaluate`` can be recognised as such."""
+    import hashlib
+
+    from meterbench.sampling.example import example_inventory_text
+    data = (example_inventory_text().encode("utf-8") if spec == EXAMPLE else
+            read_bytes_bounded(Path(spec), MAX_CSV_BYTES, what="inventory"))
+    return hashlib.sha256(data).hexdigest()
+
+
 def _scheme(args: argparse.Namespace):
     from meterbench.sampling.schemes import get_scheme
     return get_scheme(args.scheme, first_years=getattr(args, "first_years", None),
@@ -139,10 +169,11 @@ def _scheme(args: argparse.Namespace):
 
 
 def _date(text: str, field: str) -> date:
+    from meterbench.sampling.inventory import date_problem
     try:
         return date.fromisoformat(text)
     except ValueError:
-        raise UserError(f"not a date: {text!r}", field=field, expected="YYYY-MM-DD") from None
+        raise UserError(date_problem(text), field=field, expected="YYYY-MM-DD") from None
 
 
 def _read_json(path: str) -> dict:
@@ -154,20 +185,88 @@ def _read_json(path: str) -> dict:
         raise UserError(f"not JSON: {exc.msg} at line {exc.lineno}", source=path) from None
 
 
-@contextmanager
-def _writing(path: str) -> Iterator[None]:
-    """An output file that cannot be written (no such folder, no permission) is a user error."""
-    try:
-        yield
-    except OSError as exc:
-        raise UserError(f"cannot write: {exc.strerror or exc}", source=str(path),
-                        expected="a path in an existing, writable folder") from None
+@dataclass(frozen=True)
+class Output:
+    """One file a command writes: where, what it is (for messages) and its whole text."""
+
+    path: str
+    what: str
+    text: str
+    may_replace: bool = False   # the documented in-place update (--state-out = --state)
 
 
-def _write_json(path: str, doc: dict) -> None:
-    with _writing(path):
-        Path(path).write_text(json.dumps(doc, indent=1, ensure_ascii=False) + "\n",
-                              encoding="utf-8")
+def _inputs(*specs: str | None) -> tuple[Path, ...]:
+    """The command's input files (``example`` and absent options are not files)."""
+    return tuple(Path(s) for s in specs if s and s != EXAMPLE)
+
+
+def _same_file(a: str | Path, b: str | Path) -> bool:
+    a, b = Path(a), Path(b)
+    if a.exists() and b.exists():
+        return a.samefile(b)
+    return a.resolve() == b.resolve()
+
+
+def write_outputs(outputs: Sequence[Output], *, inputs: tuple[Path, ...] = (),
+                  overwrite: bool = False) -> None:
+    """Write every output, or none: all are checked first (an input given as an output, an
+    existing file without ``--overwrite``, two outputs on one path, a missing folder: exit 2),
+    then each is written through :func:`atomic_output`, and the files are renamed into place only
+    when all are written (a refused write is an environment failure, exit 3, leaving no file).
+
+    A sampling output is a record (the drawn sample, the lot's decision): replacing one silently
+    would let a sample be re-drawn until it is favourable, so an existing file needs
+    ``--overwrite``, and a command's own input is never an output (``--state-out`` on the
+    ``--state`` file is the one documented update)."""
+    for k, out in enumerate(outputs):
+        for other in outputs[:k]:
+            if _same_file(out.path, other.path):
+                raise UserError(f"is also where the {other.what} goes", source=out.path,
+                                expected=f"a separate path for the {out.what}")
+        check_output_path(Path(out.path), what=out.what, inputs=inputs,
+                          overwrite=overwrite or out.may_replace)
+    with ExitStack() as stack:
+        for out in outputs:
+            tmp = stack.enter_context(atomic_output(Path(out.path), what=out.what, inputs=inputs,
+                                                    overwrite=overwrite or out.may_replace))
+            tmp.write_text(out.text, encoding="utf-8", newline="")
+
+
+def _json_text(doc: dict) -> str:
+    return json.dumps(doc, indent=1, ensure_ascii=False) + "\n"
+
+
+#: ISO 2859-1:1999 Table I (and every plan here) starts at lots of 2: a single meter is not a lot.
+MIN_LOT_SIZE = 2
+
+
+def _individual_note(size: int) -> str:
+    return (f"a lot of at least {MIN_LOT_SIZE} meters (ISO 2859-1 Table I starts at "
+            f"{MIN_LOT_SIZE}); test {'this meter' if size == 1 else 'its meters'} individually")
+
+
+def _check_samplable(lot, inventory: str) -> None:
+    """A lot too small for any plan is refused naming the inventory, the lot and what to do."""
+    if lot.size < MIN_LOT_SIZE:
+        raise UserError(f"lot {lot.lot_id} has {_plural(lot.size, 'meter')}", source=inventory,
+                        field="lot", expected=_individual_note(lot.size))
+
+
+def _test_points(text: str | None, accuracy_class: str, limit_rule: str) -> tuple[str, ...]:
+    """``--test-points`` as names the in-service limit understands (default: the periodic
+    verification points), so that a typo is refused when the selection is drawn, not when the
+    lab's results come back."""
+    from meterbench.sampling.evaluation import DEFAULT_TEST_POINTS, normalize_point
+    from meterbench.sampling.in_service_limits import in_service_limit
+    if text is None:
+        return DEFAULT_TEST_POINTS
+    points = tuple(dict.fromkeys(normalize_point(p) for p in text.split(",") if p.strip()))
+    if not points:
+        raise UserError("no test point given", field="--test-points",
+                        expected="comma-separated names like 'Iref PF1,2Iref PF1'")
+    for tp in points:
+        in_service_limit(accuracy_class, tp, limit_rule, source="--test-points")
+    return points
 
 
 def _plan(args: argparse.Namespace, scheme, lot_size: int, inspection: str) -> dict:
@@ -220,26 +319,31 @@ def cmd_plan(args: argparse.Namespace) -> int:
 
 
 def cmd_due(args: argparse.Namespace) -> int:
+    from meterbench.sampling.inventory import check_not_after
     from meterbench.sampling.lots import form_lots
-    from meterbench.sampling.schemes import due_status
+    from meterbench.sampling.schemes import due_status, lot_rule_text
     scheme = _scheme(args)
     on = _date(args.on, "--on")
     meters = _load_inventory(args.inventory)
+    check_not_after(meters, on, source=_inventory_name(args.inventory), option="--on")
     lots = form_lots(meters, max_year_span=scheme.max_year_span, year_basis=scheme.year_basis)
     statuses = [due_status(scheme, lot, on) for lot in lots]
     if args.json:
         print(json.dumps({"scheme": scheme.name, "on": on.isoformat(), "meters": len(meters),
                           "lots": [s.to_dict() for s in statuses]}, indent=1))
         return 0
-    print(f"{len(meters)} meters in {len(lots)} lots; scheme {scheme.name}: {scheme.title}")
-    print(f"lot rule: {scheme.lot_rule}")
+    print(f"{_plural(len(meters), 'meter')} in {_plural(len(lots), 'lot')}; scheme "
+          f"{scheme.name}: {scheme.title}")
+    print(f"lot rule: {lot_rule_text(scheme)}")
     shown = [s for s in statuses if s.due or args.all]
     for s in shown:
         mark = "DUE " if s.due else "    "
         y0, y1 = s.lot.production_years
         years = f"{y0}" if y0 == y1 else f"{y0}-{y1}"
-        print(f"{mark}{s.lot.lot_id:<44} {s.lot.size:>6} meters  {years}  "
-              f"due {s.due_date or '?'}  {s.reason}")
+        note = ("  (too few to sample: test individually)" if s.lot.size < MIN_LOT_SIZE
+                else "")
+        print(f"{mark}{s.lot.lot_id:<44} {s.lot.size:>6} {'meter ' if s.lot.size == 1 else 'meters'}  {years}  "
+              f"due {s.due_date or '?'}  {s.reason}{note}")
     n_due = sum(s.due for s in statuses)
     print(f"{n_due} of {len(lots)} lots due on {on}")
     return 0
@@ -253,6 +357,7 @@ def cmd_select(args: argparse.Namespace) -> int:
     meters = _load_inventory(args.inventory)
     lots = form_lots(meters, max_year_span=scheme.max_year_span, year_basis=scheme.year_basis)
     lot = find_lot(lots, args.lot)
+    _check_samplable(lot, args.inventory)
     state = None
     if args.state:
         state = SeverityState.from_dict(_read_json(args.state), source=args.state)
@@ -261,10 +366,13 @@ def cmd_select(args: argparse.Namespace) -> int:
                             expected="corrective action before sampling again")
     inspection = args.inspection or (state.inspection if state else "normal")
     plan = _plan(args, scheme, lot.size, inspection)
+    points = _test_points(args.test_points, lot.accuracy_class, scheme.limit)
     doc = make_selection(scheme=scheme, lot=lot, plan=plan, seed=args.seed, spares=args.spares,
                          inventory_name="built-in example" if args.inventory == EXAMPLE
-                         else Path(args.inventory).name, state=state)
-    _write_json(args.out, doc)
+                         else Path(args.inventory).name, state=state, test_points=points,
+                         inventory_sha256=_inventory_digest(args.inventory))
+    write_outputs([Output(args.out, "selection", _json_text(doc))],
+                  inputs=_inputs(args.inventory, args.state), overwrite=args.overwrite)
     if args.json:
         print(json.dumps({k: doc[k] for k in ("lot", "selection")}, indent=1))
         return 0
@@ -282,6 +390,7 @@ def cmd_select(args: argparse.Namespace) -> int:
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
     from meterbench.sampling.evaluation import read_results
+    from meterbench.sampling.inventory import check_not_after
     from meterbench.sampling.schemes import get_scheme
     from meterbench.sampling.switching import SeverityState
     from meterbench.sampling.workflow import evaluate_round
@@ -305,17 +414,32 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     elif doc.get("severity_state"):
         state = SeverityState.from_dict(doc["severity_state"], source=args.selection)
     tested_on = _date(args.on, "--on") if args.on else date.today()
+    sel = doc.get("selection") or {}
+    drawn = [meters[m] for k in ("sample", "second_sample", "spares") for m in sel.get(k) or []
+             if m in meters]
+    check_not_after(drawn, tested_on, source=_inventory_name(args.inventory),
+                    option="--on" if args.on else "today")
     ev = evaluate_round(doc, results, meters, scheme=scheme, tested_on=tested_on,
                         decision_rule=args.decision_rule, state=state,
                         production_steady=not args.production_irregular,
                         reduced_approved=args.reduced_approved, source=args.selection,
-                        results_source=args.results)
+                        results_source=args.results,
+                        state_source=args.state or f"{args.selection} (severity_state)",
+                        inventory_source=_inventory_name(args.inventory))
+    outputs = []
     if args.out:
-        _write_json(args.out, ev)
-    if args.state_out and ev["severity_state"] is not None:
-        _write_json(args.state_out, ev["severity_state"])
+        outputs.append(Output(args.out, "evaluation", _json_text(ev)))
     if args.report:
-        _render(ev, args.report, args.inventory)
+        outputs.append(Output(args.report, "report", _report_html(ev, args.inventory)))
+    if args.state_out and ev["severity_state"] is not None:
+        in_place = bool(args.state) and _same_file(args.state_out, args.state)
+        outputs.append(Output(args.state_out, "severity state", _json_text(ev["severity_state"]),
+                              may_replace=in_place))
+    inputs = _inputs(args.selection, args.results, args.inventory)
+    state_in = _inputs(args.state)
+    if state_in and not (args.state_out and _same_file(args.state_out, args.state)):
+        inputs += state_in
+    write_outputs(outputs, inputs=inputs, overwrite=args.overwrite)
     if args.json:
         print(json.dumps(ev, indent=1))
     else:
@@ -323,8 +447,8 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         print(f"lot {ev['lot']['lot_id']}: {len(ev['tested'])} meters tested, "
               f"{d.get('nonconforming')} nonconforming ({ev['limit_rule']}; "
               f"{ev['decision_rule']['text']})")
-        if ev["not_reached"]:
-            print(f"not reached, replaced by spares: {' '.join(ev['not_reached'])}")
+        for line in _spare_lines(ev):
+            print(line)
         print(f"decision: {d['verdict'].upper()}: {d['statement']}")
         c = ev["consequence"]
         print(f"consequence: {c['action']}" + (f"; next sampling due {c['next_due']}"
@@ -337,13 +461,40 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     return 0 if ev["decision"]["accepted"] else 1
 
 
-def _render(ev: dict, out: str, inventory: str | None) -> None:
-    from meterbench.reports.sampling import render_sampling_report
+def _plural(count: int, word: str, plural: str | None = None) -> str:
+    """``1 meter``, ``2 meters``: counts in messages read as English."""
+    return f"{count} {word if count == 1 else (plural or word + 's')}"
+
+
+def _spare_lines(ev: dict) -> list[str]:
+    """What happened to unreached meters and to results the plan did not need."""
+    lines = []
+    pairs = ev.get("replaced") or []
+    if pairs:
+        lines.append("not reached, replaced by spares: "
+                     + ", ".join(f"{p['not_reached']} -> {p['spare']}" for p in pairs))
+    spares_missing = [m for m in ev["not_reached"]
+                      if m not in {p["not_reached"] for p in pairs}]
+    if spares_missing:
+        lines.append(f"spares without results (skipped): {' '.join(spares_missing)}")
+    ignored = ev.get("ignored_results") or []
+    if ignored:
+        outside = sum(not r["conforming"] for r in ignored)
+        roles = sorted({"unused spares" if r["role"] == "unused spare" else r["role"]
+                        for r in ignored})
+        lines.append(f"results of {_plural(len(ignored), 'meter')} not counted ("
+                     + "; ".join(roles) + "): " + " ".join(r["meter_id"] for r in ignored)
+                     + (f"; {outside} of them outside the limit" if outside else "")
+                     + "; only the sample and the spares that replaced unreached meters count")
+    return lines
+
+
+def _report_html(ev: dict, inventory: str | None) -> str:
+    """The HTML report of an evaluation, as text (written with the command's other outputs)."""
+    from meterbench.reports.sampling import render_sampling_html
     from meterbench.sampling.report_document import report_document
     meters = _load_inventory(inventory) if inventory else None
-    document = report_document(ev, meters)
-    with _writing(out):
-        render_sampling_report(document, out)
+    return render_sampling_html(report_document(ev, meters))
 
 
 def cmd_report(args: argparse.Namespace) -> int:
@@ -351,15 +502,16 @@ def cmd_report(args: argparse.Namespace) -> int:
     if not isinstance(ev, dict) or ev.get("kind") != "meterbench.sampling.evaluation":
         raise UserError("not an evaluation document", source=args.evaluation, field="kind",
                         expected="the --out JSON of 'meterbench sampling evaluate'")
-    _render(ev, args.out, args.inventory)
+    write_outputs([Output(args.out, "report", _report_html(ev, args.inventory))],
+                  inputs=_inputs(args.evaluation, args.inventory), overwrite=args.overwrite)
     print(f"wrote {args.out}")
     return 0
 
 
 def cmd_example(args: argparse.Namespace) -> int:
     from meterbench.sampling.example import example_inventory_text
-    with _writing(args.out):
-        Path(args.out).write_text(example_inventory_text(), encoding="utf-8")
+    write_outputs([Output(args.out, "inventory", example_inventory_text())],
+                  overwrite=args.overwrite)
     print(f"wrote {args.out}")
     return 0
 
@@ -374,18 +526,20 @@ def cmd_simulate(args: argparse.Namespace) -> int:
         raise UserError("not a selection document", source=args.selection, field="selection")
     meters = {m.meter_id: m for m in _load_inventory(args.inventory)}
     ids = list(sel["sample"]) + list(sel["second_sample"]) + list(sel["spares"])
-    unknown = [i for i in ids if i not in meters]
-    if unknown:
-        raise UserError(f"meter {unknown[0]} not in the inventory", source=args.inventory,
-                        field="meter_id", expected="the inventory the selection came from")
+    from meterbench.sampling.workflow import check_inventory_matches
+    check_inventory_matches(doc, meters, inventory_source=_inventory_name(args.inventory),
+                            selection_source=args.selection)
+    from meterbench.sampling.workflow import required_points
     rows = simulate_results([meters[i] for i in ids], bad_share=args.bad_share,
+                            test_points=required_points(doc),
                             truth_seed=args.truth_seed,
                             unreachable=set(sel["sample"][:args.unreachable]))
-    with _writing(args.out), open(args.out, "w", newline="", encoding="utf-8") as fh:
-        w = csv.DictWriter(fh, fieldnames=["meter_id", "test_point", "error_pct",
-                                           "uncertainty_pct"])
-        w.writeheader()
-        w.writerows({k: spreadsheet_cell(v) for k, v in r.items()} for r in rows)
+    buf = io.StringIO()
+    w = csv.DictWriter(buf, fieldnames=["meter_id", "test_point", "error_pct", "uncertainty_pct"])
+    w.writeheader()
+    w.writerows({k: spreadsheet_cell(v) for k, v in r.items()} for r in rows)
+    write_outputs([Output(args.out, "results file", buf.getvalue())],
+                  inputs=_inputs(args.selection, args.inventory), overwrite=args.overwrite)
     print(f"wrote {len(rows)} results for {len({r['meter_id'] for r in rows})} meters to "
           f"{args.out}", file=sys.stdout)
     return 0

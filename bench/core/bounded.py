@@ -41,15 +41,20 @@ def read_bytes_bounded(path: Path, limit: int, *, what: str = "file",
                 total += len(chunk)
                 if total > limit:
                     raise error(f"{what} is larger than {_size_words(limit)}", source=source,
-                                expected=f"a {what} of at most {_size_words(limit)} "
+                                expected=f"{_a(what)} of at most {_size_words(limit)} "
                                 "(the documented limit)")
     except FileNotFoundError:
         raise error(f"cannot read {what}: no such file", source=source) from None
     except IsADirectoryError:
-        raise error(f"is a directory, not a {what}", source=source) from None
+        raise error(f"is a directory, not {_a(what)}", source=source) from None
     except OSError as exc:
         raise error(f"cannot read {what}: {exc.strerror or exc}", source=source) from None
     return b"".join(parts)
+
+
+def _a(noun: str) -> str:
+    """``noun`` with its indefinite article: "an inventory", "a results file"."""
+    return f"{'an' if noun[:1].lower() in 'aeiou' else 'a'} {noun}"
 
 
 def read_text_bounded(path: Path, limit: int, *, what: str = "file",

@@ -15,6 +15,9 @@ A meter is nonconforming when any of its test points is outside the in-service l
 rule (ILAC-G8:09/2019): ``simple`` acceptance (guard band 0) by default; ``guarded``
 accepts a point only if |error| <= limit − U (needs ``uncertainty_pct``). The report states which.
 Meters of the sample without any result count as not reached and are replaced by spares in order.
+A meter with results at some but not all of the selection's test points is neither: it is refused
+(:func:`missing_points`), because counting it as conforming would let a deleted failing row pass
+the lot, and counting it as unreached would let a failing meter be swapped for a spare.
 """
 
 from __future__ import annotations
@@ -31,6 +34,16 @@ from meterbench.core.bounded import MAX_CSV_BYTES, read_bytes_bounded
 from meterbench.core.csvheader import require_columns
 from meterbench.core.errors import UserError
 from meterbench.sampling.in_service_limits import in_service_limit
+
+#: The periodic-verification points the lab measures unless the selection names others
+#: (``select --test-points``): 0.1·Iref, Iref, 2·Iref at PF 1 and Iref at PF 0.5 inductive. A
+#: project default (verification practice), recorded in every selection, not a regulatory number.
+DEFAULT_TEST_POINTS: tuple[str, ...] = ("0.1Iref PF1", "Iref PF1", "2Iref PF1", "Iref PF0.5i")
+
+
+def normalize_point(name: str) -> str:
+    """A test point name as results are compared: inner whitespace collapsed to one space."""
+    return " ".join(name.split())
 
 
 @dataclass(frozen=True)
@@ -54,7 +67,7 @@ def read_results_text(text: str, *, source: str = "<results>") -> list[PointResu
         if not any((v or "").strip() for v in raw.values() if isinstance(v, str)):
             continue
         mid = (raw.get("meter_id") or "").strip()
-        tp = " ".join((raw.get("test_point") or "").split())
+        tp = normalize_point(raw.get("test_point") or "")
         if not mid:
             raise UserError(f"row {row_no}: empty", source=source, field="meter_id",
                             expected="a meter id")
@@ -91,11 +104,13 @@ def _number(text: str | None, *, source: str, field: str, row: int) -> float:
 
 def read_results(path: str | Path) -> list[PointResult]:
     p = Path(path)
+    from meterbench.sampling.inventory import undecodable
+    data = read_bytes_bounded(p, MAX_CSV_BYTES, what="results file")
     try:
-        text = read_bytes_bounded(p, MAX_CSV_BYTES, what="results file").decode("utf-8-sig")
+        text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        raise UserError(f"not UTF-8 text (byte {exc.start})", source=str(p),
-                        expected="a UTF-8 CSV file") from None
+        raise UserError(undecodable(data, exc), source=str(p),
+                        expected="a UTF-8 CSV file (save it as CSV UTF-8)") from None
     return read_results_text(text, source=str(p))
 
 
@@ -162,3 +177,9 @@ def group_by_meter(results: Sequence[PointResult]) -> dict[str, list[PointResult
     for r in results:
         out[r.meter_id].append(r)
     return out
+
+
+def missing_points(results: Sequence[PointResult], required: Sequence[str]) -> list[str]:
+    """The ``required`` test points a meter has no result for, in the order required."""
+    have = {r.test_point for r in results}
+    return [tp for tp in required if tp not in have]

@@ -17,6 +17,7 @@ from importlib import resources
 
 import numpy as np
 
+from meterbench.sampling.evaluation import DEFAULT_TEST_POINTS
 from meterbench.sampling.in_service_limits import in_service_limit
 from meterbench.sampling.inventory import Meter, read_inventory_text
 
@@ -37,7 +38,7 @@ _FLEET = (
      "EV charger"),
 )
 EXAMPLE_SEED = 20261127
-PERIODIC_TEST_POINTS = ("0.1Iref PF1", "Iref PF1", "2Iref PF1", "Iref PF0.5i")
+PERIODIC_TEST_POINTS = DEFAULT_TEST_POINTS
 """Periodic verification points for direct-connected meters (verification practice; an example)."""
 
 

@@ -24,8 +24,10 @@ dates are whole dates in the scheme's country, so no time zone applies.
 
 from __future__ import annotations
 
+import calendar
 import csv
 import io
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
@@ -57,14 +59,40 @@ class Meter:
     mid: bool = True
     technology: str = "electronic"
     extra: dict[str, str] = field(default_factory=dict, compare=False)
+    #: the CSV row it came from (header = row 1), for messages; None when built in code
+    row: int | None = field(default=None, compare=False)
+
+
+_ISO_DAY = re.compile(r"^(\d{4})-(\d{2})-(\d{2})$")
+
+
+def date_problem(text: str) -> str:
+    """Why ``text`` is not a date: a well-formed YYYY-MM-DD naming a day that does not exist
+    (2026-02-30) is told so, rather than "not a date (expected YYYY-MM-DD)" it already is."""
+    m = _ISO_DAY.match(text.strip())
+    if m:
+        year, month, day = (int(g) for g in m.groups())
+        if not 1 <= month <= 12:
+            return f"{text.strip()}: there is no month {month}"
+        days = calendar.monthrange(year, month)[1] if year >= 1 else 31
+        if not 1 <= day <= days:
+            return (f"{text.strip()}: no such day ({calendar.month_name[month]} {year} has "
+                    f"{days} days)")
+    return f"not a date: {text!r}"
 
 
 def parse_date(text: str, *, source: str, field_name: str, row: int) -> date:
     try:
         return date.fromisoformat(text.strip())
     except ValueError:
-        raise UserError(f"row {row}: not a date: {text!r}", source=source, field=field_name,
+        raise UserError(f"row {row}: {date_problem(text)}", source=source, field=field_name,
                         expected="YYYY-MM-DD") from None
+
+
+def undecodable(data: bytes, exc: UnicodeDecodeError) -> str:
+    """Where a file stops being UTF-8: its line (= CSV row, header = 1) and the byte."""
+    line = data[:exc.start].count(b"\n") + 1
+    return f"line {line}: not UTF-8 text (byte {exc.start}, 0x{data[exc.start]:02x})"
 
 
 def _yes_no(text: str, *, source: str, row: int) -> bool:
@@ -99,6 +127,10 @@ def _meter(raw: dict[str, str], *, source: str, row: int) -> Meter:
     last_text = (raw.get("last_verification") or "").strip()
     last = parse_date(last_text, source=source, field_name="last_verification",
                       row=row) if last_text else None
+    if last is not None and last.year < int(year_text):
+        raise UserError(f"row {row}: verified {last} before production year {year_text}",
+                        source=source, field="last_verification",
+                        expected="a date in or after the production year")
     tech = (raw.get("technology") or "electronic").strip().lower() or "electronic"
     if tech not in TECHNOLOGIES:
         raise UserError(f"row {row}: technology {tech!r}", source=source, field="technology",
@@ -110,7 +142,18 @@ def _meter(raw: dict[str, str], *, source: str, row: int) -> Meter:
                  location=raw["location"].strip(), last_verification=last,
                  lot_id=(raw.get("lot_id") or "").strip() or None,
                  mid=_yes_no(raw.get("mid") or "", source=source, row=row), technology=tech,
-                 extra=extra)
+                 extra=extra, row=row)
+
+
+def check_not_after(meters: Iterable[Meter], on: date, *, source: str, option: str) -> None:
+    """No meter was verified after ``on``: a verification in the future of the date the command
+    works on is a typo (a wrong year), and it would start the lot's next interval from it."""
+    for m in meters:
+        if m.last_verification is not None and m.last_verification > on:
+            where = f"row {m.row}: " if m.row else ""
+            raise UserError(f"{where}meter {m.meter_id} verified {m.last_verification}, after "
+                            f"{option} {on}", source=source, field="last_verification",
+                            expected=f"a date on or before {option} {on}")
 
 
 def read_inventory_text(text: str, *, source: str = "<inventory>") -> list[Meter]:
@@ -150,11 +193,12 @@ def _read_inventory_rows(text: str, *, source: str) -> list[Meter]:
 
 def read_inventory(path: str | Path) -> list[Meter]:
     p = Path(path)
+    data = read_bytes_bounded(p, MAX_CSV_BYTES, what="inventory")
     try:
-        text = read_bytes_bounded(p, MAX_CSV_BYTES, what="inventory").decode("utf-8-sig")
+        text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        raise UserError(f"not UTF-8 text (byte {exc.start})", source=str(p),
-                        expected="a UTF-8 CSV file") from None
+        raise UserError(undecodable(data, exc), source=str(p),
+                        expected="a UTF-8 CSV file (save it as CSV UTF-8)") from None
     return read_inventory_text(text, source=str(p))
 
 

@@ -80,6 +80,14 @@ def _uniform_key(m: Meter) -> tuple[str, str, str, bool, str]:
     return (m.model, m.rating, m.accuracy_class, m.mid, m.technology)
 
 
+def year_window(span: int, basis: str = "production") -> str:
+    """The year window of a lot in words: ``one production year`` for 0, else ``production years
+    at most 2 years apart``."""
+    if span == 0:
+        return f"one {basis} year"
+    return f"{basis} years at most {span} year{'s' if span != 1 else ''} apart"
+
+
 def form_lots(meters: Sequence[Meter], *, max_year_span: int = 0,
               year_basis: str = "production") -> list[Lot]:
     """Lots from an inventory: explicit lot ids first, the formation rule for the rest."""
@@ -111,8 +119,8 @@ def form_lots(meters: Sequence[Meter], *, max_year_span: int = 0,
             return (m.last_verification or m.installation_date).year
         return m.production_year
 
-    rule = (f"same model, rating, class, MID status and technology; {year_basis} years at most "
-            f"{max_year_span} apart")
+    rule = (f"same model, rating, class, MID status and technology; "
+            f"{year_window(max_year_span, year_basis)}")
     for key, members in sorted(free.items(), key=lambda kv: kv[0]):
         members = sorted(members, key=lambda m: (year_of(m), m.meter_id))
         group: list[Meter] = []

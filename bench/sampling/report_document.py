@@ -12,7 +12,7 @@ from datetime import date
 
 from meterbench.sampling.inventory import Meter
 from meterbench.sampling.lots import form_lots
-from meterbench.sampling.schemes import due_status, get_scheme
+from meterbench.sampling.schemes import due_status, get_scheme, lot_rule_text
 
 
 def report_document(evaluation: dict, meters: Sequence[Meter] | None = None) -> dict:
@@ -27,6 +27,8 @@ def report_document(evaluation: dict, meters: Sequence[Meter] | None = None) -> 
         "selection": evaluation["selection"],
         "tested": evaluation["tested"],
         "not_reached": evaluation["not_reached"],
+        "replaced": evaluation.get("replaced") or [],
+        "ignored_results": evaluation.get("ignored_results") or [],
         "meters": evaluation["meters"],
         "decision": evaluation["decision"],
         "decision_rule": evaluation["decision_rule"],
@@ -45,7 +47,7 @@ def report_document(evaluation: dict, meters: Sequence[Meter] | None = None) -> 
             "meters": len(meters),
             "by_model": dict(Counter(m.model for m in meters).most_common()),
             "by_class": dict(sorted(Counter(m.accuracy_class for m in meters).items())),
-            "lot_rule": scheme.lot_rule,
+            "lot_rule": lot_rule_text(scheme),
         }
         doc["lots"] = [due_status(scheme, lot, on).to_dict() for lot in lots]
     return doc

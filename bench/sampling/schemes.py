@@ -13,7 +13,7 @@ from dataclasses import asdict, dataclass, replace
 from datetime import date
 
 from meterbench.core.errors import UserError
-from meterbench.sampling.lots import Lot
+from meterbench.sampling.lots import Lot, year_window
 
 
 @dataclass(frozen=True)
@@ -42,7 +42,7 @@ class Scheme:
         return asdict(self)
 
 
-_NOT_STATED = "not stated in the scheme: the bench uses the same production year (span 0)"
+_NOT_STATED = "year window not stated in the scheme"
 
 SCHEMES: dict[str, Scheme] = {s.name: s for s in (
     Scheme("dk-7y", "Denmark, mission and pilot report: about 7 years after installation",
@@ -114,6 +114,22 @@ def get_scheme(name: str, *, first_years: int | None = None, interval_years: int
     if max_year_span is not None:
         s = replace(s, max_year_span=max_year_span)
     return s
+
+
+def lot_rule_text(scheme: Scheme) -> str:
+    """The scheme's lot rule and the year window actually used to form lots: the preset's
+    (the bench uses one year where the scheme states none) or the one ``--max-year-span`` set.
+    Computed from ``max_year_span``, so the text cannot contradict the lots it describes."""
+    preset = SCHEMES.get(scheme.name)
+    window = year_window(scheme.max_year_span, scheme.year_basis)
+    if preset is not None and scheme.max_year_span != preset.max_year_span:
+        used = f"{window} (--max-year-span {scheme.max_year_span}; the preset's: " \
+               f"{year_window(preset.max_year_span, preset.year_basis)})"
+    elif scheme.lot_rule.endswith(f"({_NOT_STATED})"):
+        used = f"{window} (the bench's default)"
+    else:
+        used = window
+    return f"{scheme.lot_rule}; lots formed here: {used}"
 
 
 def add_years(d: date, years: int) -> date:

@@ -16,6 +16,11 @@ Ac 0 or 1 add 2 when the lot is accepted, for Ac >= 2 add 3 when the lot would a
 accepted at the next tighter AQL; otherwise reset to 0. A double plan adds 3 when the lot is accepted
 on the first sample. For meter lots the "stream of lots" is the series of sampling rounds of one
 lot (or one lot family); the state is a small JSON-able dict saved between rounds.
+
+``rounds`` records every evaluated selection (lot id, seed, SHA-256 of the selection, test date,
+verdict), so that evaluating the same selection again against a state that already counts it is
+refused: otherwise one lot's single result could be counted over and over (a switching score of
+3, 6, … 30, and reduced inspection from one sample).
 """
 
 from __future__ import annotations
@@ -42,12 +47,24 @@ class SeverityState:
     tightened_not_accepted: int = 0
     switching_score: int = 0
     history: tuple[str, ...] = field(default_factory=tuple)
+    #: every evaluated selection: lot_id, seed, selection_sha256, tested_on, verdict
+    rounds: tuple[dict[str, str], ...] = field(default_factory=tuple)
 
     def to_dict(self) -> dict[str, object]:
         d = asdict(self)
         d["recent_normal"] = list(self.recent_normal)
         d["history"] = list(self.history)
+        d["rounds"] = [dict(r) for r in self.rounds]
         return d
+
+    def counted(self, selection_sha256: str) -> dict[str, str] | None:
+        """The recorded round of this selection, if this state already counts it."""
+        return next((r for r in self.rounds if r.get("selection_sha256") == selection_sha256),
+                    None)
+
+    def with_round(self, entry: dict[str, str]) -> SeverityState:
+        """This state with one more evaluated selection recorded."""
+        return replace(self, rounds=self.rounds + (dict(entry),))
 
     @classmethod
     def from_dict(cls, data: dict, *, source: str | None = None) -> SeverityState:
@@ -57,7 +74,9 @@ class SeverityState:
                         tightened_accepted_run=int(data.get("tightened_accepted_run", 0)),
                         tightened_not_accepted=int(data.get("tightened_not_accepted", 0)),
                         switching_score=int(data.get("switching_score", 0)),
-                        history=tuple(str(x) for x in data.get("history", [])))
+                        history=tuple(str(x) for x in data.get("history", [])),
+                        rounds=tuple({str(k): str(v) for k, v in r.items()}
+                                     for r in data.get("rounds", [])))
         except (TypeError, ValueError, AttributeError) as exc:
             raise UserError(f"bad severity state: {exc}", source=source,
                             expected="the JSON written by 'meterbench sampling evaluate'") from None
@@ -132,4 +151,5 @@ def resume(state: SeverityState) -> SeverityState:
 
 
 def _to(state: SeverityState, inspection: str, why: str) -> SeverityState:
-    return SeverityState(inspection=inspection, history=state.history + (why,))
+    return SeverityState(inspection=inspection, history=state.history + (why,),
+                         rounds=state.rounds)

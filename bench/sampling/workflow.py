@@ -7,13 +7,23 @@ without importing the bench.
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Sequence
 from datetime import date
 
 from meterbench import __version__
 from meterbench.core.errors import UserError
 from meterbench.sampling import criteria, iso2859, oc, variables
-from meterbench.sampling.evaluation import PointResult, group_by_meter, judge_meter, take_tested
+from meterbench.sampling.evaluation import (
+    DEFAULT_TEST_POINTS,
+    PointResult,
+    group_by_meter,
+    judge_meter,
+    missing_points,
+    normalize_point,
+    take_tested,
+)
 from meterbench.sampling.in_service_limits import LIMIT_RULES
 from meterbench.sampling.inventory import Meter
 from meterbench.sampling.lots import Lot
@@ -79,15 +89,20 @@ def plan_with_oc(plan: dict) -> dict:
 
 def make_selection(*, scheme: Scheme, lot: Lot, plan: dict, seed: str | None = None,
                    spares: int | None = None, inventory_name: str = "",
-                   state: SeverityState | None = None) -> dict:
+                   state: SeverityState | None = None,
+                   test_points: Sequence[str] = DEFAULT_TEST_POINTS,
+                   inventory_sha256: str | None = None) -> dict:
+    """The selection document: the lot, its plan, the drawn meters and the test points every
+    tested meter must have a result at (``evaluate`` refuses a meter with fewer)."""
     seed = seed or new_seed()
     n1 = plan.get("n1") or plan["n"]
     n2 = plan.get("n2") or 0
     k = default_spares(n1 + n2) if spares is None else spares
     sel = select([m.meter_id for m in lot.meters], n1, seed=seed, spares=k, n2=n2)
     return {"kind": SELECTION_KIND, "version": 1, "software": f"meterbench {__version__}",
-            "inventory": inventory_name, "scheme": scheme.to_dict(), "lot": lot.summary(),
+            "inventory": inventory_name, "inventory_sha256": inventory_sha256, "scheme": scheme.to_dict(), "lot": lot.summary(),
             "plan": plan_with_oc(plan), "selection": sel.to_dict(),
+            "test_points": [normalize_point(tp) for tp in test_points],
             "severity_state": state.to_dict() if state else None}
 
 
@@ -97,13 +112,89 @@ def _check_selection(doc: dict, source: str) -> None:
                         expected=f"{SELECTION_KIND!r}, as written by 'meterbench sampling select'")
 
 
+def check_inventory_matches(doc: dict, meters: dict[str, Meter], *, inventory_source: str,
+                            selection_source: str) -> None:
+    """Every meter the selection drew is in the inventory, as the lot it was drawn from (model,
+    rating, class). A mismatch is the inventory's fault, not the results': say so."""
+    lot = doc["lot"]
+    sel = doc["selection"]
+    for mid in list(sel["sample"]) + list(sel["second_sample"]) + list(sel["spares"]):
+        m = meters.get(mid)
+        problem = ("is not in it" if m is None else
+                   f"is {m.model} {m.rating} class {m.accuracy_class} there, the lot is "
+                   f"{lot.get('model')} {lot.get('rating')} class {lot.get('class')}"
+                   if (m.model, m.rating, m.accuracy_class) != (lot.get("model"), lot.get("rating"),
+                                                                lot.get("class")) else None)
+        if problem:
+            digest = doc.get("inventory_sha256")
+            raise UserError(f"does not match the selection {selection_source}: meter {mid} of lot "
+                            f"{lot.get('lot_id')} {problem}", source=inventory_source,
+                            field="meter_id", expected="the inventory the selection was drawn "
+                            "from" + (f" (SHA-256 {digest[:16]}…)" if digest else ""))
+
+
+def check_installed(tested: Sequence[str], meters: dict[str, Meter], tested_on: date, *,
+                    inventory_source: str = "the inventory") -> None:
+    """Every tested meter was installed on or before the test date: in-service sampling of a
+    meter that was not yet in service is a wrong date (``--on``) or a wrong inventory."""
+    late = [m for m in tested if meters[m].installation_date > tested_on]
+    if late:
+        first = meters[late[0]]
+        raise UserError(f"test date {tested_on} is before the installation of tested meter "
+                        f"{first.meter_id} ({first.installation_date}"
+                        + (f", {inventory_source} row {first.row}" if first.row else "")
+                        + (f", and {len(late) - 1} more" if len(late) > 1 else "") + ")",
+                        field="--on", expected="the date the meters were tested, on or after "
+                        "every tested meter's installation_date")
+
+
+def selection_digest(doc: dict) -> str:
+    """SHA-256 of the lot id and the drawn meters (canonical JSON): what identifies one round."""
+    key = {"lot_id": doc["lot"]["lot_id"], "selection": doc["selection"]}
+    return hashlib.sha256(json.dumps(key, sort_keys=True, ensure_ascii=False)
+                          .encode("utf-8")).hexdigest()
+
+
+def required_points(doc: dict) -> list[str]:
+    """The test points every tested meter needs: the selection's, or (a selection written before
+    they were recorded) the default periodic-verification points."""
+    points = doc.get("test_points")
+    return [normalize_point(str(tp)) for tp in points] if points else list(DEFAULT_TEST_POINTS)
+
+
+def check_complete(tested: Sequence[str], by_meter: dict[str, list[PointResult]],
+                   required: Sequence[str], *, results_source: str) -> None:
+    """Every tested meter has a result at every required point. A meter with some results is not
+    "not reached" (that needs no result at all), and a missing point is not a pass."""
+    for mid in tested:
+        gone = missing_points(by_meter[mid], required)
+        if gone:
+            raise UserError(f"meter {mid} has no result at {', '.join(gone)}",
+                            source=results_source, field="test_point",
+                            expected="a result at every test point of the selection ("
+                            + ", ".join(required) + ") for every tested meter; a meter with no "
+                            "result at all counts as not reached")
+
+
 def evaluate_round(doc: dict, results: Sequence[PointResult], meters: dict[str, Meter], *,
                    scheme: Scheme, tested_on: date, decision_rule: str = "simple",
                    state: SeverityState | None = None, production_steady: bool = True,
                    reduced_approved: bool = False, source: str = "<selection>",
-                   results_source: str = "<results>") -> dict:
-    """Judge the tested meters and decide the lot. Returns the evaluation document."""
+                   results_source: str = "<results>", state_source: str | None = None,
+                   inventory_source: str = "the inventory") -> dict:
+    """Judge the tested meters and decide the lot. Returns the evaluation document.
+
+    A carried ``state`` that already counts this selection is refused: the switching rules count
+    lots, and one lot evaluated twice is still one lot."""
     _check_selection(doc, source)
+    digest = selection_digest(doc)
+    seen = state.counted(digest) if state else None
+    if seen:
+        raise UserError(f"this selection (lot {seen.get('lot_id')}, seed {seen.get('seed')}) "
+                        f"is already counted in this state (tested on {seen.get('tested_on')})",
+                        source=state_source or source, field="rounds",
+                        expected="the state from before that evaluation (or no --state), or a "
+                        "new selection: a lot is counted once")
     plan = doc["plan"]
     sel = doc["selection"]
     by_meter = group_by_meter(results)
@@ -113,10 +204,8 @@ def evaluate_round(doc: dict, results: Sequence[PointResult], meters: dict[str, 
         raise UserError(f"results for meters that were not drawn: {', '.join(strangers[:5])}",
                         source=results_source, field="meter_id",
                         expected="only meters of the selection (sample or spares)")
-    for mid in by_meter:
-        if mid not in meters:
-            raise UserError(f"meter {mid} is not in the inventory", source=results_source,
-                            field="meter_id", expected="a meter of the inventory")
+    check_inventory_matches(doc, meters, inventory_source=inventory_source,
+                            selection_source=source)
     have = set(by_meter)
     first_order = list(sel["sample"]) + list(sel["spares"])
     double = bool(plan.get("double"))
@@ -124,9 +213,13 @@ def evaluate_round(doc: dict, results: Sequence[PointResult], meters: dict[str, 
     n_first = min(n_first, len(drawn))
     tested, missing = take_tested(first_order, n_first, have)
     if len(tested) < n_first:
-        raise UserError(f"results for {len(tested)} meters, the plan needs {n_first}",
+        raise UserError(f"results for {len(tested)} meter{'' if len(tested) == 1 else 's'}, "
+                        f"the plan needs {n_first}",
                         source=results_source, field="meter_id",
                         expected=f"{n_first} tested meters (sample, then spares in order)")
+    required = required_points(doc)
+    check_complete(tested, by_meter, required, results_source=results_source)
+    check_installed(tested, meters, tested_on, inventory_source=inventory_source)
     limit_rule = scheme.limit
     verdicts = {mid: judge_meter(mid, meters[mid].accuracy_class, by_meter[mid],
                                  limit_rule=limit_rule, decision_rule=decision_rule,
@@ -149,6 +242,7 @@ def evaluate_round(doc: dict, results: Sequence[PointResult], meters: dict[str, 
                                 f"{plan['n2']} is needed, results for {len(second)}",
                                 source=results_source, field="meter_id",
                                 expected="results for the second sample")
+            check_complete(second, by_meter, required, results_source=results_source)
             d = d1 + sum(not verdicts[m].conforming for m in second)
             decision = _attr_decision(d, plan["ac2"], plan["re2"], stage="cumulative")
             decision["first_sample_nonconforming"] = d1
@@ -194,8 +288,12 @@ def evaluate_round(doc: dict, results: Sequence[PointResult], meters: dict[str, 
                              small_ac=(not double and plan["ac"] <= 1))
         ns, switching_reason = next_state(st, outcome, production_steady=production_steady,
                                           reduced_approved=reduced_approved)
-        new_state = ns.to_dict()
+        new_state = ns.with_round({
+            "lot_id": str(doc["lot"]["lot_id"]), "seed": str(sel.get("seed")),
+            "selection_sha256": digest, "tested_on": tested_on.isoformat(),
+            "verdict": "accepted" if accepted else "rejected"}).to_dict()
     tested_all = tested + second
+    replaced, ignored = spare_use(sel, tested_all, missing, have)
     return {
         "kind": EVALUATION_KIND, "version": 1, "software": f"meterbench {__version__}",
         "tested_on": tested_on.isoformat(), "lot": lot_meta, "scheme": doc["scheme"],
@@ -205,13 +303,34 @@ def evaluate_round(doc: dict, results: Sequence[PointResult], meters: dict[str, 
                           if decision_rule == "simple" else
                           "guarded acceptance: |error| <= limit - U (ILAC-G8:09/2019)"},
         "limit_rule": LIMIT_RULES[limit_rule],
-        "tested": tested_all, "not_reached": missing,
+        "tested": tested_all, "not_reached": missing, "replaced": replaced,
+        "ignored_results": [{"meter_id": m, "role": role,
+                             "conforming": verdicts[m].conforming} for m, role in ignored],
         "meters": [verdicts[m].to_dict() for m in tested_all],
         "decision": {**decision, "accepted": accepted,
                      "verdict": "accepted" if accepted else "rejected"},
         "consequence": consequence,
+        "selection_sha256": digest,
         "severity_state": new_state, "switching": switching_reason,
     }
+
+
+def spare_use(sel: dict, tested: Sequence[str], missing: Sequence[str],
+              have: set[str]) -> tuple[list[dict[str, str]], list[tuple[str, str]]]:
+    """Which spare replaced which unreached meter (both in drawing order), and the meters whose
+    results were not counted, with why (``unused spare`` or ``second sample not needed``).
+
+    Results beyond the plan's sample are not counted whatever they say: the plan's risks hold
+    for the randomly drawn sample, and choosing which extra results count would bias it."""
+    spares = set(sel["spares"])
+    used = [m for m in tested if m in spares]
+    unreached = [m for m in missing if m not in spares]
+    replaced = [{"not_reached": a, "spare": b} for a, b in zip(unreached, used, strict=False)]
+    counted = set(tested)
+    ignored = [(m, "unused spare" if m in spares else "second sample not needed")
+               for m in list(sel["sample"]) + list(sel["second_sample"]) + list(sel["spares"])
+               if m in have and m not in counted]
+    return replaced, ignored
 
 
 def _attr_decision(d: int, ac: int, re: int, *, stage: str) -> dict:

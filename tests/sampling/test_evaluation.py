@@ -78,7 +78,10 @@ def test_rejection_gives_the_scheme_consequence_and_tightens_after_two():
     ev = evaluate_round(doc, res, meters, scheme=scheme, tested_on=date(2026, 3, 1))
     assert not ev["decision"]["accepted"] and ev["decision"]["nonconforming"] == 2
     assert ev["consequence"]["action"] == "replace the lot"
-    again = evaluate_round(doc, res, meters, scheme=scheme, tested_on=date(2026, 3, 1),
+    doc2 = make_selection(scheme=scheme, lot=lot, plan=plan, seed="y2", spares=0)
+    sample2 = doc2["selection"]["sample"]
+    again = evaluate_round(doc2, _results(meters, sample2, bad=sample2[:2]), meters,
+                           scheme=scheme, tested_on=date(2026, 3, 1),
                            state=SeverityState.from_dict(ev["severity_state"]))
     assert again["severity_state"]["inspection"] == "tightened"
 
@@ -169,3 +172,102 @@ def test_a_plan_that_contradicts_the_carried_state_is_refused():
                        state=SeverityState(inspection="tightened"))
     ok = evaluate_round(doc, res, meters, scheme=scheme, tested_on=date(2026, 1, 1))
     assert ok["severity_state"]["inspection"] == "reduced"
+
+
+def test_a_tested_meter_missing_a_test_point_is_refused_not_conforming():
+    """Review item 1: deleting a meter's failing row (or every row but one point) used to count
+    the meter as conforming and accept the lot."""
+    lot, meters = _lot()
+    scheme = get_scheme("dk-7y")
+    doc = make_selection(scheme=scheme, lot=lot, plan=make_plan(scheme, lot.size, aql="1.0"),
+                         seed="m", spares=2)
+    sample = doc["selection"]["sample"]
+    assert doc["test_points"] == ["0.1Iref PF1", "Iref PF1", "2Iref PF1", "Iref PF0.5i"]
+    full = _results(meters, sample)
+    bad = sample[3]
+    without = [r for r in full if not (r.meter_id == bad and r.test_point == "Iref PF0.5i")]
+    with pytest.raises(UserError, match=rf"r.csv: test_point: meter {bad} has no result at "
+                       r"Iref PF0.5i \(expected"):
+        evaluate_round(doc, without, meters, scheme=scheme, tested_on=date(2026, 1, 1),
+                       results_source="r.csv")
+    only_iref = [r for r in full if r.test_point == "Iref PF1"]
+    with pytest.raises(UserError, match="has no result at 0.1Iref PF1, 2Iref PF1, Iref PF0.5i"):
+        evaluate_round(doc, only_iref, meters, scheme=scheme, tested_on=date(2026, 1, 1))
+
+
+def test_the_selection_s_test_points_are_required_and_an_older_selection_gets_the_default():
+    lot, meters = _lot()
+    scheme = get_scheme("dk-7y")
+    doc = make_selection(scheme=scheme, lot=lot, plan=make_plan(scheme, lot.size, aql="1.0"),
+                         seed="t", spares=0, test_points=("Iref PF1",))
+    sample = doc["selection"]["sample"]
+    rows = simulate_results([meters[i] for i in sample], test_points=("Iref PF1",))
+    res = [PointResult(str(r["meter_id"]), str(r["test_point"]), float(r["error_pct"]), 0.1, k)
+           for k, r in enumerate(rows)]
+    assert evaluate_round(doc, res, meters, scheme=scheme,
+                          tested_on=date(2026, 1, 1))["decision"]["accepted"]
+    del doc["test_points"]
+    with pytest.raises(UserError, match="has no result at 0.1Iref PF1"):
+        evaluate_round(doc, res, meters, scheme=scheme, tested_on=date(2026, 1, 1))
+
+
+def test_double_sampling_second_sample_must_be_complete_too():
+    lot, meters = _lot(1200)
+    scheme = get_scheme("dk-7y")
+    doc = make_selection(scheme=scheme, lot=lot, plan=make_plan(scheme, lot.size, aql="1.0",
+                                                                double=True), seed="d", spares=0)
+    first, second = doc["selection"]["sample"], doc["selection"]["second_sample"]
+    res = _results(meters, first + second, bad=first[:1])
+    res = [r for r in res if not (r.meter_id == second[5] and r.test_point == "2Iref PF1")]
+    with pytest.raises(UserError, match=f"meter {second[5]} has no result at 2Iref PF1"):
+        evaluate_round(doc, res, meters, scheme=scheme, tested_on=date(2026, 1, 1))
+
+
+def test_a_state_counts_each_selection_once():
+    """Review item 3: --state X --state-out X re-run on one selection climbed the switching
+    score 3, 6, … 30 and reached reduced inspection from one lot's single result."""
+    lot, meters = _lot(1200)
+    scheme = get_scheme("dk-7y")
+    doc = make_selection(scheme=scheme, lot=lot, plan=make_plan(scheme, lot.size, aql="1.0"),
+                         seed="once", spares=0)
+    res = _results(meters, doc["selection"]["sample"])
+    ev = evaluate_round(doc, res, meters, scheme=scheme, tested_on=date(2026, 12, 1))
+    rounds = ev["severity_state"]["rounds"]
+    assert [(r["lot_id"], r["seed"], r["tested_on"], r["verdict"]) for r in rounds] == [
+        ("L1", "once", "2026-12-01", "accepted")]
+    assert rounds[0]["selection_sha256"] == ev["selection_sha256"]
+    state = SeverityState.from_dict(ev["severity_state"])
+    with pytest.raises(UserError, match=r"st.json: rounds: this selection \(lot L1, seed once\) "
+                       r"is already counted in this state \(tested on 2026-12-01\)"):
+        evaluate_round(doc, res, meters, scheme=scheme, tested_on=date(2026, 12, 2),
+                       state=state, state_source="st.json")
+    # the next round (a new selection) is counted, and the record survives a severity switch
+    doc2 = make_selection(scheme=scheme, lot=lot, plan=make_plan(scheme, lot.size, aql="1.0"),
+                          seed="next", spares=0)
+    ev2 = evaluate_round(doc2, _results(meters, doc2["selection"]["sample"]), meters,
+                         scheme=scheme, tested_on=date(2031, 12, 1), state=state)
+    assert [r["seed"] for r in ev2["severity_state"]["rounds"]] == ["once", "next"]
+    from meterbench.sampling.switching import LotOutcome, next_state
+    switched, _ = next_state(SeverityState.from_dict(ev2["severity_state"]),
+                             LotOutcome(accepted=False))
+    switched, _ = next_state(switched, LotOutcome(accepted=False))
+    assert switched.inspection == "tightened" and len(switched.rounds) == 2
+
+
+def test_which_spare_replaced_which_meter_and_which_results_were_not_counted():
+    """Review item 5: a spare's results (even 25 % off) were silently ignored and the output
+    never said which spare replaced which unreached meter."""
+    lot, meters = _lot()
+    scheme = get_scheme("dk-7y")
+    doc = make_selection(scheme=scheme, lot=lot, plan=make_plan(scheme, lot.size, aql="1.0"),
+                         seed="sp", spares=5)
+    sample, spares = doc["selection"]["sample"], doc["selection"]["spares"]
+    res = _results(meters, sample + spares, unreachable=[sample[0], sample[7], spares[0]],
+                   bad=[spares[4]])
+    ev = evaluate_round(doc, res, meters, scheme=scheme, tested_on=date(2026, 1, 1))
+    assert ev["replaced"] == [{"not_reached": sample[0], "spare": spares[1]},
+                              {"not_reached": sample[7], "spare": spares[2]}]
+    assert ev["ignored_results"] == [
+        {"meter_id": spares[3], "role": "unused spare", "conforming": True},
+        {"meter_id": spares[4], "role": "unused spare", "conforming": False}]
+    assert ev["decision"]["nonconforming"] == 0

@@ -113,3 +113,80 @@ def test_lots_partition_the_inventory_into_uniform_lots_within_the_span(rows, sp
         assert len({(m.model, m.accuracy_class) for m in lot.meters}) == 1
         y0, y1 = lot.production_years
         assert y1 - y0 <= span
+
+
+def test_implausible_verification_and_test_dates_are_refused(run_cli, tmp_path):
+    """Review item 8: a verification before production or after --on, and an evaluation dated
+    before the tested meters were installed, were accepted."""
+    header = ("meter_id,model,class,rating,production_year,installation_date,last_verification,"
+              "location\n")
+    early = tmp_path / "early.csv"
+    early.write_text(header + "M1,X,B,5(80)A,2017,2018-01-01,2016-05-01,s\n")
+    code, _, err = run_cli("sampling", "due", str(early), "--on", "2026-01-01")
+    assert code == 2 and err.count("\n") == 1
+    assert f"{early}: last_verification: row 2: verified 2016-05-01 before production" in err
+    future = tmp_path / "future.csv"
+    future.write_text(header + "M1,X,B,5(80)A,2017,2018-01-01,,s\n"
+                      "M2,X,B,5(80)A,2017,2018-01-01,2027-01-01,s\n")
+    code, _, err = run_cli("sampling", "due", str(future), "--on", "2026-01-01")
+    assert code == 2 and err.count("\n") == 1
+    assert (f"{future}: last_verification: row 3: meter M2 verified 2027-01-01, after --on "
+            "2026-01-01") in err
+
+
+def test_evaluate_before_the_installation_of_a_tested_meter_is_refused(run_cli, tmp_path):
+    sel, res = tmp_path / "s.json", tmp_path / "r.csv"
+    lot = "EASTRON-SDM630-MID-0-5-10-100-A-B-2017"
+    assert run_cli("sampling", "select", "example", "--lot", lot, "--aql", "1.0", "--seed", "x",
+                   "--out", str(sel))[0] == 0
+    assert run_cli("sampling", "simulate", str(sel), "--inventory", "example", "--out",
+                   str(res))[0] == 0
+    code, _, err = run_cli("sampling", "evaluate", str(sel), "--results", str(res),
+                           "--inventory", "example", "--on", "2017-06-01")
+    assert code == 2 and err.count("\n") == 1
+    assert "--on: test date 2017-06-01 is before the installation of tested meter" in err
+    assert "example inventory row" in err
+
+
+def test_messages_read_as_english(run_cli, tmp_path):
+    """Review item 10: "1 meters in 1 lots", "not a inventory", "at most 0 apart", a real-looking
+    date that does not exist, and a Latin-1 byte without its line."""
+    header = ("meter_id,model,class,rating,production_year,installation_date,last_verification,"
+              "location\n")
+    code, _, err = run_cli("sampling", "due", "example", "--on", "2026-02-30")
+    assert code == 2 and "--on: 2026-02-30: no such day (February 2026 has 28 days)" in err
+    code, _, err = run_cli("sampling", "due", "example", "--on", "2026-13-01")
+    assert code == 2 and "no month 13" in err
+    code, _, err = run_cli("sampling", "due", str(tmp_path), "--on", "2026-01-01")
+    assert code == 2 and "is a directory, not an inventory" in err
+    latin = tmp_path / "latin.csv"
+    latin.write_bytes((header + "M1,X,B,5(80)A,2017,2018-01-01,,site\n"
+                       "M2,X,B,5(80)A,2017,2018-01-01,,Kø\n").encode("latin-1"))
+    code, _, err = run_cli("sampling", "due", str(latin), "--on", "2026-01-01")
+    assert code == 2 and f"{latin}: line 3: not UTF-8 text (byte" in err
+    feb = tmp_path / "feb.csv"
+    feb.write_text(header + "M1,X,B,5(80)A,2017,2019-02-29,,s\n")
+    code, _, err = run_cli("sampling", "due", str(feb), "--on", "2026-01-01")
+    assert code == 2 and "installation_date: row 2: 2019-02-29: no such day" in err
+    one = tmp_path / "one.csv"
+    one.write_text(header + "M1,X,B,5(80)A,2017,2018-01-01,,s\n")
+    code, out, _ = run_cli("sampling", "due", str(one), "--on", "2026-01-01", "--all")
+    assert "1 meter in 1 lot;" in out and "at most 0" not in out
+
+
+def test_too_few_results_counts_in_english():
+    from meterbench.sampling.evaluation import PointResult
+    from meterbench.sampling.lots import Lot
+    from meterbench.sampling.schemes import get_scheme
+    from meterbench.sampling.workflow import evaluate_round, make_plan, make_selection
+    ms = tuple(Meter(f"M{i}", "Acme", "B", "5(80)A", 2018, date(2018, 6, 1), "s")
+               for i in range(5))
+    lot = Lot("L", ms, "test")
+    scheme = get_scheme("dk-7y")
+    doc = make_selection(scheme=scheme, lot=lot, plan=make_plan(scheme, 5, aql="10"), seed="e",
+                         spares=0)
+    first = doc["selection"]["sample"][0]
+    rows = [PointResult(first, tp, 0.1, 0.1, k) for k, tp in enumerate(doc["test_points"])]
+    with pytest.raises(UserError, match=r"results for 1 meter, the plan needs"):
+        evaluate_round(doc, rows, {m.meter_id: m for m in ms}, scheme=scheme,
+                       tested_on=date(2026, 1, 1))

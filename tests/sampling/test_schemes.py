@@ -76,3 +76,32 @@ def test_custom_needs_numbers_and_validates_them():
 def test_leap_day():
     assert add_years(date(2020, 2, 29), 7) == date(2027, 2, 28)
     assert add_years(date(2020, 2, 29), 4) == date(2024, 2, 29)
+
+
+def test_the_lot_rule_text_states_the_year_window_actually_used():
+    """Review item 6: with --max-year-span 1 the text said "same production year (span 0)" while
+    a 2019-2020 lot was formed."""
+    from meterbench.sampling.schemes import lot_rule_text
+    default = lot_rule_text(get_scheme("dk-7y"))
+    assert "one production year (the bench's default)" in default and "span 0" not in default
+    wider = lot_rule_text(get_scheme("dk-7y", max_year_span=1))
+    assert "production years at most 1 year apart (--max-year-span 1" in wider
+    assert "lots formed here: one production year" not in wider
+    assert lot_rule_text(get_scheme("se")).endswith("production years at most 2 years apart")
+
+
+def test_due_and_the_report_agree_with_the_lots_they_list(run_cli):
+    from meterbench.sampling.example import example_inventory
+    from meterbench.sampling.report_document import report_document
+    code, out, _ = run_cli("sampling", "due", "example", "--on", "2026-11-27", "--all",
+                           "--max-year-span", "1")
+    assert code == 0 and "2019-2020" in out and "span 0" not in out
+    assert "at most 1 year apart" in out.splitlines()[1]
+    ev = {"scheme": get_scheme("dk-7y", max_year_span=1).to_dict(), "tested_on": "2026-12-01",
+          "lot": {"lot_id": "x"}, "plan": {}, "selection": {}, "tested": [], "not_reached": [],
+          "meters": [], "decision": {}, "decision_rule": {}, "limit_rule": "",
+          "consequence": {}}
+    doc = report_document(ev, example_inventory())
+    assert "at most 1 year apart" in doc["population"]["lot_rule"]
+    assert all("at most 1 year apart" in lot["formed_by"] for lot in doc["lots"]
+               if lot["formed_by"] != "explicit lot_id")

@@ -243,7 +243,6 @@ def test_output_into_a_missing_folder_is_one_line(command: tuple[str, str], tmp_
         argv = ["intervals", str(readings), "--out", str(target)]
     code, err = _main(capsys, *argv)
     assert code == 2
-    # sampling checks every output before writing any (check_output_path names the folder)
-    assert_one_line_error(err, str(target),
-                          "does not exist" if command[0] == "sampling" else "cannot write")
+    # every output is checked before anything is written (check_output_path names the folder)
+    assert_one_line_error(err, str(target), "does not exist")
     assert not target.parent.exists()

@@ -135,7 +135,9 @@ def test_clock_jump_fails_the_clock_check_and_a_steady_offset_is_measured(fault_
 
 def test_the_run_completes_with_every_meter_reported(fault_run: FaultRun) -> None:
     r = fault_run.results
-    assert r["verdict"] in ("pass", "fail")
+    # acquired and written without the suites: nothing was checked, so it is not a pass
+    assert r["verdict"] == "incomplete", r["summary"]
+    assert r["summary"]["incomplete"].startswith("nothing was checked")
     assert {d["id"] for d in r["devices"]} == (set(CONTROLS) | {e.meter for e in MATRIX.values()}
                                                | {"f_frozen_maxp"})
     acq = r["acquisition"]

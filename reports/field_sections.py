@@ -200,7 +200,7 @@ def field_summary(f: dict[str, Any]) -> Any:
         if f.get("bias_k") is not None:
             bias += f", k = {numbers.fixed(f['bias_k'], 2)}"
         if f.get("bias_dof_eff") is not None:
-            bias += f", ν_eff = {numbers.dof(f['bias_dof_eff'])}"
+            bias += f", {numbers.dof_phrase(f['bias_dof_eff'])}"
         bias += ")"
     limit = None
     if f.get("limit_pct") is not None:

@@ -85,6 +85,14 @@ def dof(value: Any) -> str | None:
     return f"{math.floor(v):,}"
 
 
+def dof_phrase(value: Any) -> str | None:
+    """``ν_eff = 12``, ``ν_eff = ∞`` or ``ν_eff > 10,000`` (a bound reads without "=")."""
+    text = dof(value)
+    if text is None:
+        return None
+    return f"ν_eff {text}" if text.startswith(">") else f"ν_eff = {text}"
+
+
 def quantity(value: Any, unit: str | None, *, signed: bool = False) -> str | None:
     """A value in its unit's precision (without the unit)."""
     if value is None or isinstance(value, str):

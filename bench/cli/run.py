@@ -126,6 +126,11 @@ class _Selection:
     def pytest_deselected(self, items: list) -> None:  # noqa: ANN001 - pytest hook
         self.deselected += len(items)
 
+    def pytest_sessionstart(self, session) -> None:  # noqa: ANN001 - pytest hook
+        holder = session.config.pluginmanager.get_plugin("meterbench-run")
+        if holder is not None:  # the report's path is printed once, with the verdict
+            holder.summary_by_caller = True
+
     def pytest_runtest_logreport(self, report) -> None:  # noqa: ANN001 - pytest hook
         if report.skipped and report.when in ("setup", "call"):
             reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else ""

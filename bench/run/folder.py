@@ -88,8 +88,10 @@ def check_run_dir(path: Path, kind: str) -> Path:
                         expected=f"a new or empty folder for {_KIND_WORDS[kind].split(' made')[0]}"
                         + (", or the same command to resume it" if found == "acquire" else ""))
     if found == "run" and kind == "run":
-        raise UserError("run folder holds the readings of an earlier run that did not finish",
-                        source=str(path), expected="a new or empty folder (a run is written once)")
+        what = ("the readings of a day 'meterbench daily' acquired" if (path / "outbox").is_dir()
+                else "the readings of an earlier run that did not finish")
+        raise UserError(f"run folder holds {what}", source=str(path),
+                        expected="a new or empty folder (a run is written once)")
     return path
 
 

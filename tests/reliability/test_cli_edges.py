@@ -155,3 +155,22 @@ def test_daily_refuses_a_run_made_with_another_bench_file(tiny_run: Path, tmp_pa
     assert not outbox.exists()
     assert meterbench.cli.main(["daily", str(TINY_BENCH), "--date", "2026-06-01", "--run",
                                 str(tiny_run), "--outbox", str(outbox)]) == 0
+
+
+def test_run_into_a_folder_daily_acquired_says_so(tmp_path: Path,
+                                                  capsys: pytest.CaptureFixture) -> None:
+    """A day ``meterbench daily`` acquired is a finished delivery, not a run that did not
+    finish: the refusal says which it is."""
+    from meterbench.config.bench_file import load_bench
+    from meterbench.run.session import BenchRun
+
+    day = tmp_path / "daily-tiny-2026-06-01"
+    run = BenchRun(load_bench(str(TINY_BENCH)), day)
+    try:
+        run.start()
+        run.acquire()
+    finally:
+        run.close()
+    (day / "outbox" / "2026-06-01").mkdir(parents=True)
+    assert meterbench.cli.main(["run", str(TINY_BENCH), "--out", str(day), "-q"]) == 2
+    assert_one_line_error(capsys.readouterr().err, str(day), "a day 'meterbench daily' acquired")

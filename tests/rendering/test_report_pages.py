@@ -232,3 +232,12 @@ def test_the_netting_records_share_one_subject_the_virtual_point(field_report):
     assert {r["check"] for r in netting} == {"netting.main_register", "netting.negative_residuals",
                                              "netting.virtual_vs_truth"}
     assert {r["subject"] for r in netting} == {"571313100000000010"}, netting
+
+
+@pytest.mark.parametrize(("dof", "text"), [
+    (None, None), ("inf", "ν_eff = ∞"), (12.7, "ν_eff = 12"), (216_281_915, "ν_eff > 10,000"),
+])
+def test_a_bound_on_the_degrees_of_freedom_reads_without_an_equals_sign(dof, text):
+    from meterbench.reports import numbers
+
+    assert numbers.dof_phrase(dof) == text  # not "ν_eff = > 10,000"

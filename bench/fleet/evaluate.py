@@ -75,7 +75,29 @@ def score(findings: Any, truth: Any, errors: Any) -> dict[str, Any]:
                                 len(claimed))}
     out["meter_error"] = _meter_error_score(t_rows, errors)
     out["pv"] = _pv_score(f_rows, t_rows)
+    out["mislabelled"] = {kind: _mislabelled_score(f_rows, t_rows, kind)
+                          for kind in (F.SHIFT, F.SUMMER_ONLY)}
     return out
+
+
+def _mislabelled_score(f_rows: list[dict[str, Any]], t_rows: list[dict[str, Any]], kind: str
+                       ) -> dict[str, Any]:
+    """How the negative residuals of sites whose only fault is a serial meter labelled at the
+    wrong time (``kind``: a shift all year, or in summer time only) are explained: they are
+    caused by that labelling, so ``misaligned_timestamps`` is the right cause."""
+    labelled = {r["site"] for r in t_rows if r["kind"] == kind}
+    # production, another period fault, or a day whose values are wrong (stuck, a conflicting
+    # second delivery) would explain negatives of their own
+    other = {r["site"] for r in t_rows if r["kind"] in (F.PV, F.STUCK, F.CONFLICT)
+             or (r["kind"] in F.PERIOD_FAULTS and r["kind"] != kind)}
+    sites = labelled - other
+    by_cause: dict[str, int] = {}
+    for r in f_rows:
+        if r["kind"] == K.NEGATIVE and r["site"] in sites:
+            by_cause[r["cause"]] = by_cause.get(r["cause"], 0) + int(r["value"])
+    total = sum(by_cause.values())
+    return {"sites": len(sites), "intervals_by_cause": by_cause,
+            "misaligned_share": _ratio(by_cause.get("misaligned_timestamps", 0), total)}
 
 
 def _meter_error_score(t_rows: list[dict[str, Any]], errors: Any) -> dict[str, Any]:

@@ -68,13 +68,16 @@ def _changes(values: np.ndarray) -> np.ndarray:
 
 def labelling_findings(rows: K.FindingRows, m: L.Manifest, data: BlockData, st: Sites,
                        main_net: np.ndarray, serial_kwh: np.ndarray, serial_filled: np.ndarray,
-                       usable: np.ndarray, skip: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+                       usable: np.ndarray, skip: np.ndarray
+                       ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Labelling diagnosis of the scan's candidates.
 
     ``serial_kwh`` is the serial meters' import (rows of ``st.serial``), ``serial_filled`` the
-    same with NaN as 0. Returns the serial
-    meters found wrong and every serial meter's import with the labelling
-    corrections applied (:func:`meterbench.pipeline.labelling.apply_label_correction`). A
+    same with NaN as 0. Returns the serial meters found wrong, every serial meter's import with
+    the labelling corrections applied
+    (:func:`meterbench.pipeline.labelling.apply_label_correction`), and per serial meter the
+    seasons its labels are shifted in (``[winter, summer]``: a summer-only fault is shifted in
+    summer time only), which the negative-residual diagnosis uses. A
     mislabelled meter spoils the reference of the other meters of its site, so those are
     diagnosed once more against a reference built from the corrected series.
     """
@@ -107,17 +110,19 @@ def labelling_findings(rows: K.FindingRows, m: L.Manifest, data: BlockData, st: 
                 if diag.is_error:
                     found[j] = diag
     wrong = np.zeros(len(st.serial), dtype=bool)
+    shifted = np.zeros((len(st.serial), 2), dtype=bool)
     topo = data.topo
     for j in sorted(found):
         diag = found[j]
         wrong[j] = True
+        shifted[j] = [bool(diag.winter_shift_ms), bool(diag.summer_shift_ms)]  # None, 0: not
         pt = st.serial[j]
         w = np.nan if diag.winter_shift_ms is None else diag.winter_shift_ms / MS_PER_HOUR
         s = np.nan if diag.summer_shift_ms is None else diag.summer_shift_ms / MS_PER_HOUR
         rows.add(K.LABELLING, topo.site[pt], topo.gsrn[pt], topo.operator[pt], -1,
                  value=s if np.isfinite(s) else w, winter_shift_h=w, summer_shift_h=s,
                  cause=diag.kind, detail=f"{diag.text}; correction: {diag.correction}")
-    return wrong, corrected
+    return wrong, corrected, shifted
 
 
 def _diagnose_labelling(m: L.Manifest, starts: np.ndarray, serial: np.ndarray,

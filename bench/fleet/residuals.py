@@ -16,6 +16,7 @@ from meterbench.core.timeutil import MS_PER_HOUR
 from meterbench.fleet import findings as K
 from meterbench.fleet import layout as L
 from meterbench.fleet.assemble import BlockData, Direction, Sites, count_per_day
+from meterbench.pipeline.labelling import is_summer_time
 from meterbench.pipeline.negative_residuals import (
     CAUSES,
     DIAG_MISALIGNED,
@@ -37,9 +38,14 @@ def flows(d_imp: Direction, d_exp: Direction, idx: np.ndarray | slice | int) -> 
     return PointFlows(d_imp.kwh[idx], d_exp.kwh[idx], d_imp.quality[idx], d_exp.quality[idx])
 
 
-def residual_findings(rows: K.FindingRows, m: L.Manifest, data: BlockData,
-                      st: Sites) -> None:
-    """Net every site at once; diagnose the sites with negative residuals, report per day."""
+def residual_findings(rows: K.FindingRows, m: L.Manifest, data: BlockData, st: Sites,
+                      shifted: np.ndarray | None = None) -> None:
+    """Net every site at once; diagnose the sites with negative residuals, report per day.
+
+    ``shifted`` (per serial meter, ``[winter, summer]``): the seasons the labelling diagnosis
+    found a serial meter's labels shifted in. The whole-period shift search cannot see a shift
+    in summer time only; the labelling diagnosis can, so a negative residual of such a site in
+    such a season is misaligned timestamps, not a serial meter reading more than the main."""
     main = flows(data.imp, data.exp, st.main_rows)
     subs = flows(data.imp, data.exp, st.serial_rows)
     vp = virtual_main_point(main, subs, sub_site=st.serial_site, n_sites=len(st.main))
@@ -51,6 +57,8 @@ def residual_findings(rows: K.FindingRows, m: L.Manifest, data: BlockData,
                          PRODUCTION_MARGIN_MS // m.resolution_ms)
     sites = np.flatnonzero(vp.negative_import.any(axis=1))
     codes = site_codes(data, st, sites, vp.negative_import[sites])
+    if shifted is not None and shifted.any():
+        _labelling_explains(codes, sites, st, shifted, is_summer_time(starts, m.zone))
     _production_hours(codes, exporting[sites].any(axis=1), daylight)
     _report_negatives(rows, m, data.topo, st.main[sites], codes,
                       vp.raw_import_kwh[sites], day_of)
@@ -100,6 +108,18 @@ def site_codes(data: BlockData, st: Sites, sites: np.ndarray, negative: np.ndarr
     mains = st.main[sites]
     return diagnose_codes(data.imp.kwh[mains], data.exp.kwh[mains], data.imp.kwh[subs], start,
                           negative)
+
+
+def _labelling_explains(codes: np.ndarray, sites: np.ndarray, st: Sites, shifted: np.ndarray,
+                        summer: np.ndarray) -> None:
+    """Re-attribute, in place, a "sub meter exceeds main" interval of ``sites`` (rows of
+    ``codes``) to misaligned timestamps where a serial meter of the site has shifted labels in
+    that interval's season (production behind the main meter keeps its cause)."""
+    by_site = np.zeros((len(st.main), 2), dtype=bool)
+    np.logical_or.at(by_site, st.serial_site, shifted)
+    season = by_site[sites]
+    in_shift = np.where(summer[None, :], season[:, 1:2], season[:, 0:1])
+    codes[(codes == _CODE[DIAG_SUB_EXCEEDS]) & in_shift] = _CODE[DIAG_MISALIGNED]
 
 
 def _local_slot(starts: np.ndarray, m: L.Manifest) -> np.ndarray:

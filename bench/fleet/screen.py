@@ -159,7 +159,6 @@ def screen_data(m: L.Manifest, data: BlockData, settings: ScreenSettings, block:
                          serial=len(st.serial))
     rows = K.FindingRows(m.first_day)
     delivery_findings(rows, m, data, settings.deadline, result.timeliness)
-    residual_findings(rows, m, data, st)
     stuck = _stuck(rows, m, data)
     serial_imp = data.imp.kwh[st.serial_rows]
     serial_filled = nan_to_zero(serial_imp)
@@ -169,8 +168,10 @@ def screen_data(m: L.Manifest, data: BlockData, settings: ScreenSettings, block:
     day_of_interval = np.repeat(np.arange(m.days), first[1:] - first[:-1])
     usable = (data.imp.quality[st.serial_rows] != Quality.MISSING) \
         & ~stuck[st.serial_rows][:, day_of_interval]
-    labelled_wrong, corrected = labelling_findings(rows, m, data, st, main_net, serial_imp,
-                                                   serial_filled, usable, swapped)
+    labelled_wrong, corrected, shifted = labelling_findings(rows, m, data, st, main_net,
+                                                            serial_imp, serial_filled, usable,
+                                                            swapped)
+    residual_findings(rows, m, data, st, shifted)  # a labelling found explains its negatives
     result.errors = _meter_errors(rows, m, data, st, main_net, corrected, usable,
                                   swapped | labelled_wrong)
     result.findings = rows.table()

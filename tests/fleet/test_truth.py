@@ -55,6 +55,18 @@ def test_pv_sites_negative_residuals_are_explained_as_production(scored: dict[st
     assert pv["explained_share"] == 1.0, pv
 
 
+@pytest.mark.parametrize("kind", ["shift", "summer_only"])
+def test_negative_residuals_of_a_mislabelled_site_are_misaligned_timestamps(
+        scored: dict[str, Any], kind: str) -> None:
+    """A serial meter labelled an hour late (all year, or in summer time only) makes its site's
+    residual negative where its load moved to: misaligned timestamps, not a serial meter reading
+    more than the main one. A shift in summer time only escapes the whole-period shift search;
+    the labelling diagnosis sees it."""
+    s = scored["mislabelled"][kind]
+    assert s["sites"] >= 2 and sum(s["intervals_by_cause"].values()) >= 50, s
+    assert s["misaligned_share"] == 1.0, s
+
+
 @pytest.fixture(scope="module")
 def winter_scored(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     """A fleet seen only in winter: no daylight-saving day in its period."""

@@ -175,7 +175,7 @@ def test_a_plan_that_contradicts_the_carried_state_is_refused():
 
 
 def test_a_tested_meter_missing_a_test_point_is_refused_not_conforming():
-    """Review item 1: deleting a meter's failing row (or every row but one point) used to count
+    """deleting a meter's failing row (or every row but one point) used to count
     the meter as conforming and accept the lot."""
     lot, meters = _lot()
     scheme = get_scheme("dk-7y")
@@ -224,7 +224,7 @@ def test_double_sampling_second_sample_must_be_complete_too():
 
 
 def test_a_state_counts_each_selection_once():
-    """Review item 3: --state X --state-out X re-run on one selection climbed the switching
+    """--state X --state-out X re-run on one selection climbed the switching
     score 3, 6, … 30 and reached reduced inspection from one lot's single result."""
     lot, meters = _lot(1200)
     scheme = get_scheme("dk-7y")
@@ -255,7 +255,7 @@ def test_a_state_counts_each_selection_once():
 
 
 def test_which_spare_replaced_which_meter_and_which_results_were_not_counted():
-    """Review item 5: a spare's results (even 25 % off) were silently ignored and the output
+    """a spare's results (even 25 % off) were silently ignored and the output
     never said which spare replaced which unreached meter."""
     lot, meters = _lot()
     scheme = get_scheme("dk-7y")

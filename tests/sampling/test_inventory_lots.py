@@ -116,7 +116,7 @@ def test_lots_partition_the_inventory_into_uniform_lots_within_the_span(rows, sp
 
 
 def test_implausible_verification_and_test_dates_are_refused(run_cli, tmp_path):
-    """Review item 8: a verification before production or after --on, and an evaluation dated
+    """a verification before production or after --on, and an evaluation dated
     before the tested meters were installed, were accepted."""
     header = ("meter_id,model,class,rating,production_year,installation_date,last_verification,"
               "location\n")
@@ -149,7 +149,7 @@ def test_evaluate_before_the_installation_of_a_tested_meter_is_refused(run_cli, 
 
 
 def test_messages_read_as_english(run_cli, tmp_path):
-    """Review item 10: "1 meters in 1 lots", "not a inventory", "at most 0 apart", a real-looking
+    """"1 meters in 1 lots", "not a inventory", "at most 0 apart", a real-looking
     date that does not exist, and a Latin-1 byte without its line."""
     header = ("meter_id,model,class,rating,production_year,installation_date,last_verification,"
               "location\n")

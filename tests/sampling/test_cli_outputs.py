@@ -135,7 +135,7 @@ INVENTORY_HEADER = ("meter_id,model,class,rating,production_year,installation_da
 
 
 def test_a_lot_of_one_meter_is_refused_naming_inventory_lot_and_what_to_do(run_cli, tmp_path):
-    """due marked it DUE, select said only 'lot-size: lot size 1 too small'."""
+    """Due marked it DUE, select said only 'lot-size: lot size 1 too small'."""
     inv = tmp_path / "one.csv"
     inv.write_text(INVENTORY_HEADER + "M1,Lone,B,5(80)A,2017,2018-01-01,,site\n")
     code, out, _ = run_cli("sampling", "due", str(inv), "--on", "2026-11-27")
@@ -149,7 +149,7 @@ def test_a_lot_of_one_meter_is_refused_naming_inventory_lot_and_what_to_do(run_c
 
 def test_an_inventory_that_does_not_match_the_selection_is_blamed(run_cli, round_files,
                                                                    tmp_path):
-    """the mismatch was reported as the results file's meter_id error."""
+    """The mismatch was reported as the results file's meter_id error."""
     doc = json.loads(round_files["sel.json"].read_text())
     assert len(doc["inventory_sha256"]) == 64
     inv = round_files["inv.csv"].read_text()

@@ -1,4 +1,4 @@
-"""docs/sampling.md documents every option of every sampling subcommand."""
+"""Docs/sampling.md documents every option of every sampling subcommand."""
 
 from __future__ import annotations
 

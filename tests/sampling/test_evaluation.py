@@ -175,7 +175,7 @@ def test_a_plan_that_contradicts_the_carried_state_is_refused():
 
 
 def test_a_tested_meter_missing_a_test_point_is_refused_not_conforming():
-    """deleting a meter's failing row (or every row but one point) used to count
+    """Deleting a meter's failing row (or every row but one point) used to count
     the meter as conforming and accept the lot."""
     lot, meters = _lot()
     scheme = get_scheme("dk-7y")
@@ -255,7 +255,7 @@ def test_a_state_counts_each_selection_once():
 
 
 def test_which_spare_replaced_which_meter_and_which_results_were_not_counted():
-    """a spare's results (even 25 % off) were silently ignored and the output
+    """A spare's results (even 25 % off) were silently ignored and the output
     never said which spare replaced which unreached meter."""
     lot, meters = _lot()
     scheme = get_scheme("dk-7y")

@@ -116,7 +116,7 @@ def test_lots_partition_the_inventory_into_uniform_lots_within_the_span(rows, sp
 
 
 def test_implausible_verification_and_test_dates_are_refused(run_cli, tmp_path):
-    """a verification before production or after --on, and an evaluation dated
+    """A verification before production or after --on, and an evaluation dated
     before the tested meters were installed, were accepted."""
     header = ("meter_id,model,class,rating,production_year,installation_date,last_verification,"
               "location\n")

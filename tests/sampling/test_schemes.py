@@ -79,7 +79,7 @@ def test_leap_day():
 
 
 def test_the_lot_rule_text_states_the_year_window_actually_used():
-    """with --max-year-span 1 the text said "same production year (span 0)" while
+    """With --max-year-span 1 the text said "same production year (span 0)" while
     a 2019-2020 lot was formed."""
     from meterbench.sampling.schemes import lot_rule_text
     default = lot_rule_text(get_scheme("dk-7y"))

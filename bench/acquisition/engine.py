@@ -301,8 +301,8 @@ async def acquire(plans: Sequence[PollPlan], clock: Clock, store: Store, *, star
                   end_ms: int | None, period_ms: int, jitter_ms: int = 0, seed: int = 0,
                   progress: Progress | None = None, resume_after: Mapping[str, int] | None = None,
                   stop: asyncio.Event | None = None, status: StatusHook | None = None,
-                  status_interval_s: float = 1.0, from_next_tick: bool = False
-                  ) -> dict[str, MeterStats]:
+                  status_interval_s: float = 1.0, from_next_tick: bool = False,
+                  stats: dict[str, MeterStats] | None = None) -> dict[str, MeterStats]:
     """Poll every meter from ``start_ms`` to ``end_ms`` (None: until ``stop`` is set); returns
     per-meter statistics.
 
@@ -314,9 +314,12 @@ async def acquire(plans: Sequence[PollPlan], clock: Clock, store: Store, *, star
     ``status_interval_s`` wall seconds (the live display); buffered readings are committed at the
     store's interval even while no poll completes. ``from_next_tick`` starts each meter at its
     first tick at or after ``start_ms`` (a live start) instead of the one at or before it.
+    ``stats``: a dict to fill as the polls go (the caller keeps what was counted until an
+    interrupt); a new one by default.
     """
     stop = stop or asyncio.Event()
-    stats = {p.meter_id: MeterStats() for p in plans}
+    stats = {} if stats is None else stats
+    stats.update({p.meter_id: MeterStats() for p in plans})
     state = {"done": 0, "shown": 0.0}
     starts: dict[str, int] = {}
     ends: dict[str, int | None] = {}

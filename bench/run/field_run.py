@@ -68,11 +68,15 @@ class FieldRun:
         longest = max([cfg.run.poll_ms, *(p.period_ms or 0 for p in plans)])
         margin = 2 * longest  # boundaries at both ends need readings on both sides
         t0 = time.monotonic()
-        self.stats = asyncio.run(acquire(
-            plans, clock, store, start_ms=cfg.run.start_ms - margin,
-            end_ms=cfg.run.end_ms + margin, period_ms=cfg.run.poll_ms,
-            jitter_ms=self.devices.poll_jitter_ms, seed=cfg.seed, progress=progress))
-        self.acquire_seconds = time.monotonic() - t0
+        self.stats = {}  # filled as the polls go: an interrupted run reports what it counted
+        try:
+            asyncio.run(acquire(
+                plans, clock, store, start_ms=cfg.run.start_ms - margin,
+                end_ms=cfg.run.end_ms + margin, period_ms=cfg.run.poll_ms,
+                jitter_ms=self.devices.poll_jitter_ms, seed=cfg.seed, progress=progress,
+                stats=self.stats))
+        finally:
+            self.acquire_seconds = time.monotonic() - t0
         return self.stats
 
     def analyse(self, store: Store) -> Analysis:

@@ -203,6 +203,8 @@ def test_run_interrupted_exits_130_and_its_results_are_incomplete(tmp_path):
     assert doc["verdict"] == "incomplete"
     assert doc["summary"]["incomplete"].startswith("interrupted")
     assert "verdict: INCOMPLETE" in stdout
+    acq = doc["acquisition"]  # what was counted until the interrupt, not zeros beside readings
+    assert 0 < acq["polls_done"] <= acq["polls_scheduled"] and acq["readings"] > 0
 
 
 def test_run_whose_suites_cannot_be_collected_is_an_environment_failure(tmp_path, monkeypatch):

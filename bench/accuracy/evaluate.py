@@ -131,9 +131,11 @@ def point_records(measurements: Sequence[Measurement | PulseMeasurement], *,
                   limit: Callable[[str, TestPoint], Limit], reference_accuracy_pct: float,
                   rule: str) -> list[Record]:
     """One record per (meter, point), rising and falling runs combined."""
-    groups: dict[tuple[str, str], list[Measurement | PulseMeasurement]] = {}
+    # paired by the whole point (current, PF, phases and name), never by its name alone: two
+    # points that shared a name would otherwise be averaged into one record
+    groups: dict[tuple[str, TestPoint], list[Measurement | PulseMeasurement]] = {}
     for m in measurements:
-        groups.setdefault((m.meter, m.point.name), []).append(m)
+        groups.setdefault((m.meter, m.point), []).append(m)
     out = []
     for (meter, _), runs in groups.items():
         incomplete = [r for r in runs if isinstance(r, PulseMeasurement) and not r.completed]

@@ -30,6 +30,7 @@ from meterbench.accuracy.plans import (
     PF_ANGLE_DEG,
     PHASE_SETS,
     PLAN_KINDS,
+    custom_points,
     plan_points,
     rated_current,
 )
@@ -107,7 +108,7 @@ def _ms(tab: Table, key: str, default: str) -> int:
 def _parse_plan(tab: Table, meters: tuple[Any, ...]) -> LabPlan:
     kind = tab.get("kind", str, "initial", choices=PLAN_KINDS)
     points = []
-    for i, item in enumerate(tab.tables("points")):
+    for item in tab.tables("points"):
         cur = item.get("current", (str, float))
         if isinstance(cur, str):
             try:
@@ -121,7 +122,7 @@ def _parse_plan(tab: Table, meters: tuple[Any, ...]) -> LabPlan:
                      name=item.get("name", str, ""))
         item.finish()
         points.append(point)
-        del i
+    _check_point_names(tab, points, meters[0].rating)
     if kind == "custom" and not points:
         raise tab.error("points", "a custom plan needs points", expected='[{current = "Iref", pf = "1"}]')
     if kind != "custom" and points:
@@ -169,6 +170,21 @@ def _parse_plan(tab: Table, meters: tuple[Any, ...]) -> LabPlan:
                                  f"{country}]")
     tab.finish()
     return plan
+
+
+def _check_point_names(tab: Table, points: list[dict[str, Any]], rating: Any) -> None:
+    """Every custom point's name (given, or made from its current, PF and phases) is unique:
+    a point's rising and falling runs are paired by its name, so two points of one name would be
+    merged into one record whose mean hides a failing point."""
+    seen: dict[str, int] = {}
+    for i, p in enumerate(custom_points(points, rating)):
+        if p.name in seen:
+            j = seen[p.name]
+            how = "" if points[i]["name"] else " (made from its current, PF and phases)"
+            raise UserError(f"point {i} has the same name {p.name!r}{how} as point {j}",
+                            source=tab.source, field=f"{tab.field('points')}[{i}].name",
+                            expected="a name unique in the plan (name = \"...\")")
+        seen[p.name] = i
 
 
 def _limits(tab: Table, path_text: str) -> LimitTable:

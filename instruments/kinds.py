@@ -36,6 +36,9 @@ class OptionSpec:
     kind: type | tuple[type, ...]
     default: Any = ...          # ... = required
     help: str = ""
+    #: A number that must be > 0 (a pulse constant, an accuracy): the bench file is refused at
+    #: load otherwise, rather than the plan failing mid-run on a division by it.
+    positive: bool = False
 
     @property
     def required(self) -> bool:

@@ -284,8 +284,10 @@ def parse_instrument(tab: Table, simulate: bool) -> InstrumentSpec:
                         "(simulate = false) or a driver with a simulator")
     options = {key: _option(tab, key, spec) for key, spec in kind.options.items()}
     for key, value in options.items():
-        if isinstance(value, float) and key.endswith("_pct") and not value > 0:
-            raise tab.error(key, f"{value} is not positive", expected=kind.options[key].help)
+        must_be_positive = kind.options[key].positive or key.endswith("_pct")
+        if isinstance(value, float) and must_be_positive and not value > 0:
+            raise tab.error(key, f"{value:g} is not positive",
+                            expected=f"a number > 0: {kind.options[key].help}")
     sim_tab = tab.table("sim", {})
     assert sim_tab is not None
     sim_tab.declare(*kind.sim_options)

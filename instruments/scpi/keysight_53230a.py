@@ -160,7 +160,8 @@ INSTRUMENT = InstrumentKind(
            "ratio; Triggering and Gating) and Programmer's Reference",
     options={"reference_constant": OptionSpec(float, ..., "pulse constant (imp/kWh) of the "
                                               "reference standard's energy pulses on channel 1, "
-                                              "from its manual or certificate"),
+                                              "from its manual or certificate",
+                                              positive=True),
              "input_level_v": OptionSpec(float, ..., "trigger threshold (V) of both inputs, "
                                          "from the pulse outputs' levels")},
     sim_options={"serial": OptionSpec(str, None, SIM_SERIAL_HELP)})

@@ -91,3 +91,26 @@ def test_cli_refuses_duplicate_names_before_creating_a_run_folder(tmp_path, caps
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "lab.plan.points[1].name" in err[0], err
     assert not out.exists()
+
+
+@pytest.mark.parametrize("constant", [0.0, -1_000_000.0])
+def test_a_reference_constant_that_is_not_positive_is_refused_at_load(constant):
+    data = _sim_lab_data()
+    data["instrument"][2]["reference_constant"] = constant
+    err = _refused(data)
+    assert err.field == "instrument[2].reference_constant", err.format()
+    assert "> 0" in err.expected
+
+
+@pytest.mark.parametrize("command", [["accuracy", "plan"], ["run"]])
+def test_a_zero_reference_constant_is_one_line_and_no_run_folder(tmp_path, capsys, command):
+    bench = tmp_path / "lab.toml"
+    text = resources.files("meterbench").joinpath("benches", "sim-lab.toml").read_text("utf-8")
+    bench.write_text(text.replace("reference_constant = 1000000.0  #",
+                                  "reference_constant = 0.0  #"))
+    out = tmp_path / "runs"
+    extra = ["--out", str(out)] if command == ["run"] else []
+    assert main([*command, str(bench), *extra]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "instrument[2].reference_constant" in err[0], err
+    assert not out.exists()

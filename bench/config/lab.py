@@ -164,6 +164,16 @@ def _parse_plan(tab: Table, meters: tuple[Any, ...]) -> LabPlan:
                    creep_ms=_ms(tab, "creep_duration", "20min"),
                    dial_kwh=tab.get("dial_kwh", float, 0.0),
                    summation=tab.get("summation", bool, True), limits=table)
+    if plan.creep_ms <= 0:
+        # a no-load test of no time registers nothing, so it would pass whatever the meter does
+        raise tab.error("creep_duration", f"{plan.creep_ms / 1000:g} s cannot fail",
+                        expected="a duration longer than 0 s, e.g. \"20min\" (or creep = false "
+                                 "to leave the no-load test out)")
+    if plan.dial_kwh < 0:
+        # a negative energy is no test at all: the register test silently disappeared
+        raise tab.error("dial_kwh", f"{plan.dial_kwh:g} kWh is negative",
+                        expected="the energy of the register (dial) test in kWh > 0, or 0 for no "
+                                 "register test")
     if plan.limit_basis == "in_service" and country not in services:
         raise tab.error("limit", f"{plan.table.name} gives no in-service factor for {country}",
                         expected="limit = \"mpe\", or a limits file with [in_service."

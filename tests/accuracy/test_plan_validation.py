@@ -114,3 +114,23 @@ def test_a_zero_reference_constant_is_one_line_and_no_run_folder(tmp_path, capsy
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "instrument[2].reference_constant" in err[0], err
     assert not out.exists()
+
+
+@pytest.mark.parametrize("key, value, field", [
+    ("creep_duration", "0s", "lab.plan.creep_duration"),    # the no-load test could never fail
+    ("creep_duration", "PT0S", "lab.plan.creep_duration"),
+    ("dial_kwh", -1.0, "lab.plan.dial_kwh"),                 # the dial test silently vanished
+    ("dial_kwh", -1e-9, "lab.plan.dial_kwh"),
+])
+def test_plan_values_that_make_a_test_meaningless_are_refused(key, value, field):
+    data = _sim_lab_data()
+    data["lab"]["plan"][key] = value
+    err = _refused(data)
+    assert err.field == field, err.format()
+    assert err.expected
+
+
+def test_dial_kwh_zero_means_no_register_test():
+    data = _sim_lab_data()
+    data["lab"]["plan"]["dial_kwh"] = 0.0
+    assert parse_bench(data, source="lab.toml").lab.plan.dial_kwh == 0.0

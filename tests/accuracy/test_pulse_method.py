@@ -218,3 +218,31 @@ def test_a_point_the_plan_says_reaches_its_target_does_so_in_the_run(
         assert rec.uncertainty <= rec.data["target_pct"], rec.detail
         assert rec.data["uncertainty_ok"]
         assert rec.uncertainty <= rec.data["plan"]["expected_u_pct"] * (1 + 1e-9), rec.detail
+
+
+def test_a_meter_constant_the_pulses_contradict_is_flagged_not_certified_as_an_error():
+    """The bench declares 1000 imp/kWh, the meter's output gives 400: the pulses take 2.5 times
+    the planned gate. The record fails and says the constant is likely wrong (and which one the
+    pulses imply), instead of reporting a −60 % meter."""
+    plan = replace(PLAN, kind="custom", custom_points=({"current": "Imax"},),
+                   settings=replace(PLAN.settings, warmup_ms=0))
+    with lab(mut("m", ErrorCurve.constant(0.0)), pulses=True) as running:
+        m = running.muts[0]
+        assert m.meter_constant == 400.0  # what the simulated SDM630 emits
+        m.test_output = replace(m.test_output, constant_imp_per_kwh=1000.0)  # what the bench says
+        (rec,) = accuracy_records(running.bench, running.muts, plan)
+    assert rec.verdict == "fail"
+    assert rec.detail.startswith("WARNING likely wrong meter constant"), rec.detail
+    facts = rec.data["constant_mismatch"]
+    assert facts["declared_imp_per_kwh"] == 1000.0
+    assert facts["implied_imp_per_kwh"] == pytest.approx(400.0, rel=0.01)
+    assert facts["gate_ratio"] == pytest.approx(2.5, rel=0.01)
+    assert "400 imp/kWh" in rec.detail
+
+
+def test_a_meter_at_its_own_constant_is_not_flagged():
+    plan = replace(PLAN, kind="custom", custom_points=({"current": "Imax"},),
+                   settings=replace(PLAN.settings, warmup_ms=0))
+    with lab(mut("m", ErrorCurve.constant(-3.0)), pulses=True) as running:
+        (rec,) = accuracy_records(running.bench, running.muts, plan)
+    assert rec.data["constant_mismatch"] is None and "meter constant" not in rec.detail

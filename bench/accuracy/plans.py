@@ -69,7 +69,7 @@ def rated_current(text: str, rating: MeterRating) -> float:
     """``"0.1 Iref"`` → 0.1 × Iref; a bare ``"Imax"`` → Imax."""
     m = _CURRENT.match(text)
     if not m:
-        raise ValueError(f"not a rated current: {text!r} (expected e.g. 0.1 Iref, Imax, 2 Itr)")
+        raise ValueError(f"not a rated current: {text!r}")  # callers say what is expected
     k = float(m.group("k") or 1.0)
     base = {"Ist": rating.starting_current, "Imin": rating.i_min, "Itr": rating.i_tr,
             "Iref": rating.i_ref, "Imax": rating.i_max}[m.group("name")]

@@ -126,7 +126,9 @@ def _parse_plan(tab: Table, meters: tuple[Any, ...]) -> LabPlan:
     if kind == "custom" and not points:
         raise tab.error("points", "a custom plan needs points", expected='[{current = "Iref", pf = "1"}]')
     if kind != "custom" and points:
-        raise tab.error("points", f"points are only read for kind = \"custom\", not {kind!r}")
+        raise tab.error("points", f"points are only read for kind = \"custom\", not {kind!r}",
+                        expected="kind = \"custom\" for your own points, or no points with "
+                                 f"kind = {kind!r}")
     limits_file = tab.get("limits", str, None)
     table = _limits(tab, limits_file) if limits_file is not None else None
     temperature = tab.get("temperature_c", float, 23.0)
@@ -147,7 +149,9 @@ def _parse_plan(tab: Table, meters: tuple[Any, ...]) -> LabPlan:
         min_pulses=tab.get("min_pulses", int, 25),
         pulse_timing_ms=tab.get("pulse_timing_ms", float, 1.0))
     if settings.max_gate_ms < settings.min_gate_ms:
-        raise tab.error("max_gate", "shorter than min_gate")
+        raise tab.error("max_gate", f"{settings.max_gate_ms / 1000:g} s is shorter than min_gate "
+                        f"{settings.min_gate_ms / 1000:g} s",
+                        expected="max_gate ≥ min_gate (the planner plans between them)")
     if settings.min_pulses < 1:
         raise tab.error("min_pulses", f"{settings.min_pulses} is not positive",
                         expected="a whole number of meter pulses ≥ 1")
@@ -202,9 +206,11 @@ def _limits(tab: Table, path_text: str) -> LimitTable:
     path = Path(path_text)
     if not path.is_absolute() and tab.source:
         path = Path(tab.source).parent / path
+    expected = "a TOML limits file (docs/accuracy.md, \"Limits files\")"
+    if path.is_dir():
+        raise tab.error("limits", f"{path} is a directory, not a limits file", expected=expected)
     if not path.is_file():
-        raise tab.error("limits", f"limits file not found: {path}",
-                        expected="a TOML limits file (docs/accuracy.md, \"Limits files\")")
+        raise tab.error("limits", f"limits file not found: {path}", expected=expected)
     return load_limit_table(path)
 
 

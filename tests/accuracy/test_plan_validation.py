@@ -134,3 +134,34 @@ def test_dial_kwh_zero_means_no_register_test():
     data = _sim_lab_data()
     data["lab"]["plan"]["dial_kwh"] = 0.0
     assert parse_bench(data, source="lab.toml").lab.plan.dial_kwh == 0.0
+
+
+def _one_line(data) -> str:
+    return _refused(data).format()
+
+
+def test_an_invalid_custom_current_says_what_is_expected_once():
+    data = _sim_lab_data()
+    data["lab"]["plan"].update(kind="custom", points=[{"current": "half of Iref"}])
+    text = _one_line(data)
+    assert "lab.plan.points[0].current" in text and text.count("(expected") == 1, text
+
+
+@pytest.mark.parametrize("update, field", [
+    ({"points": [{"current": "Iref"}]}, "lab.plan.points"),          # kind = "initial"
+    ({"min_gate": "60s", "max_gate": "30s"}, "lab.plan.max_gate"),
+])
+def test_plan_errors_say_what_was_expected(update, field):
+    data = _sim_lab_data()
+    data["lab"]["plan"].update(update)
+    err = _refused(data)
+    assert err.field == field and err.expected, err.format()
+
+
+def test_a_limits_directory_is_not_called_missing(tmp_path):
+    data = _sim_lab_data()
+    data["lab"]["plan"]["limits"] = "."
+    with pytest.raises(UserError) as exc:
+        parse_bench(data, source=str(tmp_path / "lab.toml"))
+    assert exc.value.field == "lab.plan.limits"
+    assert "is a directory" in exc.value.message and "not found" not in exc.value.message

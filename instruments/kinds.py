@@ -36,6 +36,9 @@ class OptionSpec:
     kind: type | tuple[type, ...]
     default: Any = ...          # ... = required
     help: str = ""
+    #: A number that must be > 0 (a pulse constant, an accuracy): the bench file is refused at
+    #: load otherwise, rather than the plan failing mid-run on a division by it.
+    positive: bool = False
 
     @property
     def required(self) -> bool:
@@ -91,6 +94,16 @@ class InstrumentKind:
     simulate: Callable[[SimContext, Mapping[str, Any], Mapping[str, Any]], Any] | None = None
     #: Limits a plan must respect, e.g. ``{"max_current_a": 21.0, "max_voltage_v": 1008.0}``.
     limits: Mapping[str, float] = field(default_factory=dict)
+    #: ``*IDN?`` answers this driver speaks to: (manufacturer, model prefix) pairs, compared
+    #: without case (``meterbench scpi`` picks the driver's error query by them).
+    idn: tuple[tuple[str, str], ...] = ()
+    #: The query that pops one entry off the instrument's error queue (its manual's).
+    error_query: str = "SYST:ERR?"
+
+    def identifies(self, manufacturer: str, model: str) -> bool:
+        """Whether an ``*IDN?`` answer's manufacturer and model are one this driver knows."""
+        return any(manufacturer.strip().upper() == m.upper()
+                   and model.strip().upper().startswith(prefix.upper()) for m, prefix in self.idn)
 
     def __post_init__(self) -> None:
         unknown = [r for r in self.roles if r not in ROLES]

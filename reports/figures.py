@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import base64
 import io
+import math
 import sys
 from collections.abc import Sequence
 from contextlib import contextmanager
@@ -215,36 +216,51 @@ def current_label(amps: float) -> str:
     return f"{amps:.4f}".rstrip("0").rstrip(".")
 
 
-def mpe_segments(points: Sequence[dict], rating: dict | None) -> list[tuple[float, float, float, float]]:
-    """The ±MPE as (from A, to A, low %, high %) per current range of the rating: Imin…Itr and
-    Itr…Imax (2014/32/EU Annex V Table 2 sets the MPE per range), taken from the limits the
-    records carry (so in-service limits or a temperature band show as judged)."""
-    with_limits = [p for p in points if p.get("high") is not None]
-    if not with_limits:
+#: A tested current's limit is drawn this factor either side of it (log axis) where no
+#: neighbouring point of its curve is nearer: the records say nothing of the limit beyond.
+LIMIT_REACH = 1.25
+
+
+def limit_segments(points: Sequence[dict]) -> list[tuple[float, float, float, float]]:
+    """The limits of one curve (one power factor and load) as (from A, to A, low %, high %): each
+    point's own limit, the one its record was judged against (``low``/``high``), drawn from the
+    geometric midpoint to its neighbours (or :data:`LIMIT_REACH` beyond the first and last point).
+
+    Taken from the records alone, never from a fixed table: a lab's limits file may split the
+    currents elsewhere than Annex V Table 2 (Imin/Itr/Imax) or give each power factor its own
+    limit, and in-service limits or a temperature band show as judged. Adjacent equal limits
+    merge into one segment."""
+    judged = sorted((p["current_a"], p.get("low"), p["high"]) for p in points
+                    if p.get("high") is not None and p.get("current_a"))
+    currents = sorted({c for c, _, _ in judged})
+    if not currents:
         return []
-    currents = sorted({p["current_a"] for p in with_limits})
-    if rating and all(rating.get(k) for k in ("i_min", "i_tr", "i_max")):
-        edges = [rating["i_min"], rating["i_tr"], rating["i_max"]]
-    else:
-        edges = [currents[0], currents[-1]]
-    segments = []
-    for lo_edge, hi_edge in zip(edges, edges[1:], strict=False):
-        last = hi_edge == edges[-1]
-        inside = [p for p in with_limits
-                  if lo_edge <= p["current_a"] < hi_edge or (last and p["current_a"] == hi_edge)]
-        for low, high in sorted({(p.get("low"), p["high"]) for p in inside}, key=str):
-            segments.append((lo_edge, hi_edge, low if low is not None else -high, high))
+    bounds = ([currents[0] / LIMIT_REACH]
+              + [math.sqrt(a * b) for a, b in zip(currents, currents[1:], strict=False)]
+              + [currents[-1] * LIMIT_REACH])
+    segments: list[tuple[float, float, float, float]] = []
+    for k, current in enumerate(currents):
+        for low, high in sorted({(lo if lo is not None else -hi, hi)
+                                 for c, lo, hi in judged if c == current}):
+            x0, x1 = bounds[k], bounds[k + 1]
+            merged = next((i for i, s in enumerate(segments)
+                           if s[1] == x0 and s[2:] == (low, high)), None)
+            if merged is None:
+                segments.append((x0, x1, low, high))
+            else:
+                segments[merged] = (segments[merged][0], x1, low, high)
     return segments
 
 
 def error_curve_figure(points: Sequence[dict], title: str, *,
                        rating: dict | None = None) -> Figure:
-    """Error over current per power factor, with U bars, the ±MPE per current range, the plan's
-    currents as labelled ticks and Imin/Itr/Iref/Imax marked above.
+    """Error over current per power factor, with U bars, each point's own limit (in its power
+    factor's colour, :func:`limit_segments`), the plan's currents as labelled ticks and
+    Imin/Itr/Iref/Imax marked above.
 
     ``points``: dicts with ``current_a``, ``pf``, ``load``, ``value``, ``uncertainty``, ``low``,
     ``high``. Single-phase points are drawn hollow, just right of their current
-    (:data:`SINGLE_PHASE_OFFSET`); their own MPE (Table 2's single-phase row) is drawn dashed.
+    (:data:`SINGLE_PHASE_OFFSET`), and their limits dashed.
     """
     with style():
         fig = new_figure(10, 4.8)
@@ -263,12 +279,16 @@ def error_curve_figure(points: Sequence[dict], title: str, *,
                             marker=marker, capsize=3, linestyle="-" if balanced else "none",
                             markerfacecolor=color if balanced else "white",
                             label=f"PF {pf}" + ("" if balanced else ", single-phase load"))
-        for balanced, style_, text in ((True, "solid", "± MPE per current range"),
-                                       (False, "dashed", "± MPE, single-phase load")):
-            subset = [p for p in points if (p["load"] == "balanced") == balanced]
-            for k, (x0, x1, low, high) in enumerate(mpe_segments(subset, rating)):
-                ax.hlines([high, low], x0, x1, colors=LIMIT_COLOR, linewidth=1.3,
-                          linestyles=style_, label=text if k == 0 else None)
+        for pf, load in dict.fromkeys((p["pf"], p["load"]) for p in points):
+            color = PF_STYLE.get(pf, (COLORS[3], "s"))[0]
+            balanced = load == "balanced"
+            shift = 1.0 if balanced else SINGLE_PHASE_OFFSET
+            curve = [p for p in points if p["pf"] == pf and p["load"] == load]
+            text = f"± limit, PF {pf}" + ("" if balanced else f", {load} load")
+            for k, (x0, x1, low, high) in enumerate(limit_segments(curve)):
+                ax.hlines([high, low], x0 * shift, x1 * shift, colors=color, linewidth=1.1,
+                          linestyles="solid" if balanced else "dashed", alpha=0.8,
+                          label=text if k == 0 else None)
         ax.axhline(0, color="grey", linewidth=0.5)
         ax.set_xscale("log")
         currents = sorted({p["current_a"] for p in points})

@@ -157,8 +157,8 @@ def meter_blocks(m: dict[str, Any]) -> list[Any]:
     if curve:
         blocks.append(FigureBlock(
             "lab:" + m["meter"], "error curve",
-            f"{m['meter']}: error over current per power factor with U and the ±MPE per "
-            "current range",
+            f"{m['meter']}: error over current per power factor with U and each point's own "
+            "limit (the one its record was judged against), per power factor and load",
             lambda: figures.error_curve_figure(curve, title + ": error curve", rating=rating)))
         blocks.append(table(POINT_COLUMNS, points))
     if special:

@@ -15,7 +15,12 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from meterbench.accuracy.decision import RULE_TEXT, decide
-from meterbench.accuracy.executor import Measurement, PulseMeasurement, RegisterDelta
+from meterbench.accuracy.executor import (
+    GATE_MISMATCH_FACTOR,
+    Measurement,
+    PulseMeasurement,
+    RegisterDelta,
+)
 from meterbench.accuracy.limit_table import LimitTable, NoLimit
 from meterbench.accuracy.limits import CREEP_MAX_PULSES, mid_table
 from meterbench.accuracy.plans import TestPoint
@@ -127,13 +132,40 @@ def _method_detail(runs: Sequence[Measurement | PulseMeasurement]) -> str:
     return "register method: gate " + " / ".join(f"{r.gate_ms / 1000:g}" for r in runs) + " s"
 
 
+def constant_mismatch(runs: Sequence[Measurement | PulseMeasurement]) -> dict[str, object] | None:
+    """A likely wrong meter constant: the N meter pulses took :data:`GATE_MISMATCH_FACTOR` times
+    longer (or shorter) than the plan computed from the constant and the point's power.
+
+    Why: the pulse method converts pulses to energy with the constant the bench declares, so a
+    meter set to (or built with) another constant shows as a huge "meter error" (1000 imp/kWh
+    declared, 400 emitted: −60 %). Such a ratio is far beyond any meter class; the constant the
+    pulses imply (declared × planned gate / actual gate) says what to check. Returns the facts
+    for the record, or None when the pulses came at the planned rate within the factor."""
+    pulsed = [r for r in runs if isinstance(r, PulseMeasurement) and r.completed
+              and r.gate_ms > 0 and math.isfinite(r.gate_ms)]
+    if not pulsed:
+        return None
+    planned = [float(r.plan.gate_ms) for r in pulsed]  # N / (C_declared · P), ms
+    ratios = [r.gate_ms / p for r, p in zip(pulsed, planned, strict=True)]
+    worst = max(ratios, key=lambda x: max(x, 1.0 / x))
+    if 1.0 / GATE_MISMATCH_FACTOR <= worst <= GATE_MISMATCH_FACTOR:
+        return None
+    first = pulsed[ratios.index(worst)]
+    implied = first.meter_constant / worst
+    return dict(declared_imp_per_kwh=first.meter_constant, implied_imp_per_kwh=implied,
+                gate_ratio=worst, planned_gate_s=planned[ratios.index(worst)] / 1000,
+                gate_s=first.gate_ms / 1000, factor=GATE_MISMATCH_FACTOR)
+
+
 def point_records(measurements: Sequence[Measurement | PulseMeasurement], *,
                   limit: Callable[[str, TestPoint], Limit], reference_accuracy_pct: float,
                   rule: str) -> list[Record]:
     """One record per (meter, point), rising and falling runs combined."""
-    groups: dict[tuple[str, str], list[Measurement | PulseMeasurement]] = {}
+    # paired by the whole point (current, PF, phases and name), never by its name alone: two
+    # points that shared a name would otherwise be averaged into one record
+    groups: dict[tuple[str, TestPoint], list[Measurement | PulseMeasurement]] = {}
     for m in measurements:
-        groups.setdefault((m.meter, m.point.name), []).append(m)
+        groups.setdefault((m.meter, m.point), []).append(m)
     out = []
     for (meter, _), runs in groups.items():
         incomplete = [r for r in runs if isinstance(r, PulseMeasurement) and not r.completed]
@@ -154,6 +186,16 @@ def point_records(measurements: Sequence[Measurement | PulseMeasurement], *,
         detail = (f"{p.current_a:g} A PF {p.pf} {p.load}; "
                   + ", ".join(f"{r.direction} {r.error_pct:+.4f} %" for r in runs)
                   + f"; {_method_detail(runs)}, {ref_kwh:.5f} kWh; {lim.basis}")
+        mismatch = constant_mismatch(runs)
+        if mismatch is not None:
+            verdict = "fail"  # beyond any class either way; said to be the constant, below
+            detail = (f"WARNING likely wrong meter constant: {runs[0].meter_pulses} pulses took "
+                      f"{mismatch['gate_s']:.4g} s against the planned "
+                      f"{mismatch['planned_gate_s']:.4g} s ({mismatch['gate_ratio']:.2f}×), so the "
+                      f"test output gives about {mismatch['implied_imp_per_kwh']:,.0f} imp/kWh, "
+                      f"not the declared {mismatch['declared_imp_per_kwh']:,.0f}: check the meter "
+                      f"constant (rating.meter_constant, or the model's test output) before "
+                      f"reading this as the meter's error; " + detail)
         if u > target:
             detail += f"; WARNING U = {u:.3g} % exceeds the target {target:.3g} % (1/3 MPE)"
         if warn:
@@ -169,7 +211,8 @@ def point_records(measurements: Sequence[Measurement | PulseMeasurement], *,
                               plan=min((r.plan for r in runs), key=lambda x: x.reachable).as_dict(),
                               plans={r.direction: r.plan.as_dict() for r in runs},
                               target_pct=target, **_method_data(runs),
-                              uncertainty_ok=u <= target, limit_basis=lim.basis)))
+                              uncertainty_ok=u <= target, limit_basis=lim.basis,
+                              constant_mismatch=mismatch)))
     return out
 
 

@@ -41,6 +41,11 @@ from meterbench.instruments.regmap import TestOutput
 from meterbench.units import MS_PER_HOUR
 
 METHODS = ("pulse", "register")
+#: A pulse-method run whose N meter pulses take more than this many times the planned gate (plus
+#: a minute) is given up as incomplete; one whose pulses come this many times too fast or too slow
+#: is flagged as a likely wrong meter constant (:func:`meterbench.accuracy.evaluate.
+#: constant_mismatch`). One factor for both: the plan's own expectation, not a regulatory number.
+GATE_MISMATCH_FACTOR = 2.0
 
 
 class Source(Protocol):
@@ -317,7 +322,7 @@ def _collect_pulses(bench: LabBench, plans: dict[str, tuple[MeterUnderTest, Puls
     power = {mid: point.power_w(m.rating.u_n) for mid, (m, _) in plans.items()}
     expected = max(p.gate_ms + pulse_gate_ms(1, p.meter_constant, power[mid])
                    for mid, (_, p) in plans.items())
-    deadline = started_ms + 2 * expected + 60_000
+    deadline = started_ms + GATE_MISMATCH_FACTOR * expected + 60_000
     remaining = started_ms + expected - bench.now()
     if remaining > 0:
         bench.wait(int(math.ceil(remaining)))

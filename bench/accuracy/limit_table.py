@@ -104,7 +104,8 @@ class Found:
 
     @property
     def citation(self) -> str:
-        return f"{self.table}: {self.row.source}; {self.band.name}"
+        row = f": {self.row.source}" if self.row.source else ""  # a row may cite nothing more
+        return f"{self.table}{row}; {self.band.name}"
 
 
 class NoLimit(LookupError):
@@ -188,18 +189,31 @@ def _row(tab: Table, classes: tuple[str, ...], n_bands: int) -> Row:
         # bands: no limit defined there)
         mpe[cls] = (float(raw),) * n_bands if _number(raw) else tuple(float(v) for v in values)
     mpe_tab.finish()
-    source = tab.get("source", str, "")
+    source = _citation(tab, "the row's own citation (or no source: the file's)", required=False)
     tab.finish()
     return Row(load, low, below, tuple(pfs_raw) if pfs_raw is not None else None, mpe, source)
 
 
+#: Where the limits file's format is documented (named in its errors).
+LIMITS_DOC = 'docs/accuracy.md, "Limits files"'
+
+
+def _citation(tab: Table, expected: str, *, required: bool = True) -> str:
+    """A ``source`` that cites something: every number of a limits file must name where it comes
+    from (a verdict's limit basis quotes it), so a blank one is refused like a missing one."""
+    text = tab.get("source", str, ... if required else None)
+    if text is None:
+        return ""
+    if not text.strip():
+        raise tab.error("source", "empty", expected=f"{expected} ({LIMITS_DOC})")
+    return text
+
+
 def parse_limit_table(data: dict[str, Any], source: str) -> LimitTable:
     """A limits file's parsed TOML as a :class:`LimitTable` (every error names the field)."""
-    top = Table(data, source, "")
+    top = Table(data, source, "", doc=LIMITS_DOC)
     name = top.get("name", str)
-    cited = top.get("source", str)
-    if not cited.strip():
-        raise top.error("source", "empty", expected="the standard and table the limits come from")
+    cited = _citation(top, "the standard and table the limits come from")
     classes = tuple(top.get("classes", list))
     if not classes or not all(isinstance(c, str) and c for c in classes):
         raise top.error("classes", "not a list of class names", expected='e.g. ["A", "B", "C"]')
@@ -225,7 +239,9 @@ def parse_limit_table(data: dict[str, Any], source: str) -> LimitTable:
             factor = t.get("factor", float)
             if not factor >= 1:
                 raise t.error("factor", f"{factor} is below 1", expected="a multiple ≥ 1 of the MPE")
-            in_service[country] = InService(factor, t.get("source", str))
+            in_service[country] = InService(factor, _citation(
+                t, "the regulation that sets the in-service factor, e.g. \"BEK nr. 582 of 28 May "
+                   "2018 §11\""))
             t.finish()
         services.finish()
     top.finish()

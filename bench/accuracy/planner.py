@@ -14,9 +14,18 @@ says so (``reachable = False`` and a warning) instead of pretending.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 
-from meterbench.accuracy.uncertainty import COVERAGE_K, SQRT3, u_reference
+from meterbench.accuracy.uncertainty import (
+    COVERAGE_K,
+    SQRT3,
+    Budget,
+    repeatability_dof,
+    u_gate_timing,
+    u_pulse_count,
+    u_reference,
+)
 from meterbench.units import MS_PER_HOUR
 
 #: Pulse-comparison practice: count over at least 30 s (a configurable lab default, not regulatory).
@@ -166,12 +175,65 @@ def expected_pulse_u_pct(meter_pulses: int, power_w: float, *, meter_constant: f
                                   + u_gate**2)
 
 
+#: A point runs twice (rising, then falling current); its value is their mean.
+RUNS_PER_POINT = 2
+
+
+def worst_pulse_u_pct(meter_pulses: int, power_w: float, *, meter_constant: float,
+                      reference_constant: float, reference_accuracy_pct: float, edge_u_ms: float,
+                      meter_error_pct: float = 0.0) -> float:
+    """U of a point's mean of the rising and falling runs of ``meter_pulses`` each, as the record
+    will compute it, when the two runs differ as much as the counting and gate timing themselves
+    can make them differ, for a meter whose error is at most ``meter_error_pct``.
+
+    Why: the record's U includes the runs' spread as a Type A term with one degree of freedom, so
+    even a spread of one reference count raises both u_c and the coverage factor (Student's t at
+    ν_eff, GUM G.4.1); a plan that ignores it promises a U the run then misses. Each run lies
+    within k·u_run of the truth (k = 2; u_run its count and gate-timing terms), so the two differ
+    by at most 2·k·u_run, and U grows with the spread, so that is the worst case. A meter reading
+    high emits its N pulses sooner: fewer reference pulses and a shorter gate, so both terms are
+    taken at the largest error the meter may have (and the reference's declared accuracy)."""
+    slow = (1.0 + abs(meter_error_pct) / 100.0) * (1.0 + reference_accuracy_pct / 100.0)
+    n_ref = meter_pulses * reference_constant / meter_constant / slow
+    gate = pulse_gate_ms(meter_pulses, meter_constant, power_w) / slow
+    u_count, u_gate = u_pulse_count(n_ref), u_gate_timing(edge_u_ms, gate)
+    u_run = math.hypot(u_count, u_gate)
+    spread = 2.0 * COVERAGE_K * u_run  # the largest difference between the two runs
+    mean = Budget(reference=u_reference(reference_accuracy_pct),
+                  resolution=u_count / math.sqrt(RUNS_PER_POINT),
+                  timing=u_gate / math.sqrt(RUNS_PER_POINT),
+                  repeatability=spread / 2.0,  # s/√2 of two runs that differ by `spread`
+                  repeatability_dof=repeatability_dof(RUNS_PER_POINT))
+    return mean.expanded
+
+
+def _fewest_within(target: float, low: int, cap: int, u_of: Callable[[int], float]) -> int | None:
+    """The fewest pulses in [low, cap] whose U (falling with N) is at most ``target``, or None."""
+    if u_of(cap) > target:
+        return None
+    if u_of(low) <= target:
+        return low
+    hi, step = low, 1
+    while True:  # a bracket [lo, hi] by doubling: u_of(lo) > target ≥ u_of(hi)
+        lo, hi = hi, min(cap, hi + step)
+        step *= 2
+        if u_of(hi) <= target:
+            break
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        lo, hi = (lo, mid) if u_of(mid) <= target else (mid, hi)
+    return hi
+
+
 def plan_pulses(power_w: float, mpe_pct: float, *, meter_constant: float,
                 reference_constant: float, reference_accuracy_pct: float, edge_u_ms: float,
                 fraction: float = 1.0 / 3.0, margin: float = 1.0, min_pulses: int = 1,
                 min_gate_ms: int = MIN_GATE_MS, max_gate_ms: int = 4 * MS_PER_HOUR) -> PulsePlan:
-    """The fewest meter pulses reaching U ≤ margin·fraction·MPE, at least ``min_pulses`` and
-    ``min_gate_ms``, at most ``max_gate_ms``."""
+    """The fewest meter pulses reaching U ≤ margin·fraction·MPE without the runs' spread, and
+    U ≤ fraction·MPE with the largest spread counting and gate timing can give
+    (:func:`worst_pulse_u_pct`, for a meter within ±``mpe_pct``), at least ``min_pulses`` and
+    ``min_gate_ms``, at most ``max_gate_ms``. ``expected_u_pct`` is that worst case: what the
+    plan promises the record's U will not exceed."""
     if power_w <= 0:
         raise ValueError("a test point needs positive active power")
     if not (meter_constant > 0 and reference_constant > 0):
@@ -180,6 +242,12 @@ def plan_pulses(power_w: float, mpe_pct: float, *, meter_constant: float,
     a = 100.0 * meter_constant / (math.sqrt(6.0) * reference_constant)
     b = math.sqrt(2.0) * edge_u_ms * 100.0 * meter_constant * power_w / _MS_PULSE
     room = (margin * target / COVERAGE_K) ** 2 - u_reference(reference_accuracy_pct) ** 2
+    kw = dict(meter_constant=meter_constant, reference_constant=reference_constant,
+              reference_accuracy_pct=reference_accuracy_pct, edge_u_ms=edge_u_ms)
+
+    def worst(n: int) -> float:
+        return worst_pulse_u_pct(n, power_w, meter_error_pct=mpe_pct, **kw)
+
     per_ms = meter_constant * power_w / _MS_PULSE  # meter pulses per ms
     fill_min_gate = math.ceil(min_gate_ms * per_ms - 1e-9)
     cap = math.floor(max_gate_ms * per_ms + 1e-9)
@@ -195,15 +263,17 @@ def plan_pulses(power_w: float, mpe_pct: float, *, meter_constant: float,
     else:
         need = math.ceil(math.hypot(a, b) / math.sqrt(room))
         n = max(need, int(min_pulses), fill_min_gate, 1)
-        if n > cap:
-            warning = (f"needs {n} pulses ({pulse_gate_ms(n, meter_constant, power_w) / 60000:.0f}"
-                       f" min) to reach U ≤ {target:.3g} %; capped at {cap} pulses "
-                       f"({max_gate_ms / 60000:.0f} min)")
+        fewest = None if n > cap else _fewest_within(target, n, cap, worst)
+        if fewest is None:
+            more = f"needs {n} pulses" if n > cap else "needs more pulses"
+            warning = (f"{more} ({pulse_gate_ms(max(n, cap), meter_constant, power_w) / 60000:.0f}"
+                       f"{'' if n > cap else '+'} min) to reach U ≤ {target:.3g} %; capped at "
+                       f"{cap} pulses ({max_gate_ms / 60000:.0f} min)")
             n, reachable = cap, False
-    kw = dict(meter_constant=meter_constant, reference_constant=reference_constant,
-              reference_accuracy_pct=reference_accuracy_pct, edge_u_ms=edge_u_ms)
+        else:
+            n = fewest
     gate = pulse_gate_ms(n, meter_constant, power_w)
     return PulsePlan(gate_ms=int(math.ceil(gate)), energy_kwh=n / meter_constant,
-                     target_pct=target, expected_u_pct=expected_pulse_u_pct(n, power_w, **kw),
+                     target_pct=target, expected_u_pct=worst(n),
                      reachable=reachable, warning=warning, meter_pulses=n,
                      meter_constant=meter_constant, reference_constant=reference_constant)

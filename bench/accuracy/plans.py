@@ -69,7 +69,7 @@ def rated_current(text: str, rating: MeterRating) -> float:
     """``"0.1 Iref"`` → 0.1 × Iref; a bare ``"Imax"`` → Imax."""
     m = _CURRENT.match(text)
     if not m:
-        raise ValueError(f"not a rated current: {text!r} (expected e.g. 0.1 Iref, Imax, 2 Itr)")
+        raise ValueError(f"not a rated current: {text!r}")  # callers say what is expected
     k = float(m.group("k") or 1.0)
     base = {"Ist": rating.starting_current, "Imin": rating.i_min, "Itr": rating.i_tr,
             "Iref": rating.i_ref, "Imax": rating.i_max}[m.group("name")]
@@ -111,13 +111,21 @@ def custom_points(items: list[dict[str, Any]], rating: MeterRating) -> list[Test
 
 def plan_points(kind: str, rating: MeterRating, custom: list[dict[str, Any]] | None = None
                 ) -> list[TestPoint]:
+    """The plan's points; their names are unique (a point's runs are paired by its name, and its
+    record is named by it), else ValueError (the bench file refuses such a plan when loaded)."""
     if kind == "initial":
-        return initial_points(rating)
-    if kind == "periodic":
-        return periodic_points(rating)
-    if kind == "custom":
-        return custom_points(custom or [], rating)
-    raise ValueError(f"unknown plan kind {kind!r}")
+        points = initial_points(rating)
+    elif kind == "periodic":
+        points = periodic_points(rating)
+    elif kind == "custom":
+        points = custom_points(custom or [], rating)
+    else:
+        raise ValueError(f"unknown plan kind {kind!r}")
+    names = [p.name for p in points]
+    duplicates = sorted({n for n in names if names.count(n) > 1})
+    if duplicates:
+        raise ValueError(f"two points are named {duplicates[0]!r}: point names must be unique")
+    return points
 
 
 def rising_then_falling(points: list[TestPoint]) -> list[tuple[TestPoint, str]]:

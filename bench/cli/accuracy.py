@@ -235,7 +235,31 @@ def _register_test_rows(cfg: Any, m: Any, reg: float, step: float) -> list[dict[
     return rows
 
 
+def check_register_kwh(value: float | None) -> None:
+    """``--register-kwh`` is an energy a register can show: finite and ≥ 0 (a new meter reads 0),
+    else one line, exit 2, before the bench is loaded."""
+    if value is not None and not (math.isfinite(value) and value >= 0):
+        raise UserError(f"{value:g} is not a register value", field="--register-kwh",
+                        expected="a finite energy in kWh ≥ 0 (the meter's import register)")
+
+
+def check_register_holds(value: float | None, regmap: Any) -> None:
+    """``--register-kwh`` fits the meter's energy register, checked with its codec (a float32
+    register stops near 3.4·10³⁸; an integer one at its width times its scale)."""
+    if value is None:
+        return
+    from meterbench.instruments.errors import CodecError
+
+    try:
+        regmap.channels["energy.import"].encode(value)
+    except (CodecError, OverflowError) as exc:
+        raise UserError(f"{value:g} kWh does not fit the {regmap.name} energy register: {exc}",
+                        field="--register-kwh",
+                        expected=f"a value the {regmap.name} import register can hold") from None
+
+
 def run_plan_cmd(args: argparse.Namespace) -> int:
+    check_register_kwh(args.register_kwh)
     cfg = load_bench(args.bench)
     if cfg.lab is None:
         raise UserError("not a lab bench", source=cfg.source, field="lab",
@@ -249,6 +273,7 @@ def run_plan_cmd(args: argparse.Namespace) -> int:
         reg = args.register_kwh if args.register_kwh is not None else (
             sim.import_kwh if sim is not None else 10_000.0)
         regmap = load_register_map(m.model)
+        check_register_holds(args.register_kwh, regmap)
         step = register_step_kwh(regmap.channels["energy.import"], reg)
         output = meter_test_output(regmap, m.rating)
         counter = cfg.lab.error_calculator(m.id)

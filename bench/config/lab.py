@@ -30,6 +30,7 @@ from meterbench.accuracy.plans import (
     PF_ANGLE_DEG,
     PHASE_SETS,
     PLAN_KINDS,
+    custom_points,
     plan_points,
     rated_current,
 )
@@ -107,7 +108,7 @@ def _ms(tab: Table, key: str, default: str) -> int:
 def _parse_plan(tab: Table, meters: tuple[Any, ...]) -> LabPlan:
     kind = tab.get("kind", str, "initial", choices=PLAN_KINDS)
     points = []
-    for i, item in enumerate(tab.tables("points")):
+    for item in tab.tables("points"):
         cur = item.get("current", (str, float))
         if isinstance(cur, str):
             try:
@@ -121,11 +122,13 @@ def _parse_plan(tab: Table, meters: tuple[Any, ...]) -> LabPlan:
                      name=item.get("name", str, ""))
         item.finish()
         points.append(point)
-        del i
+    _check_point_names(tab, points, meters[0].rating)
     if kind == "custom" and not points:
         raise tab.error("points", "a custom plan needs points", expected='[{current = "Iref", pf = "1"}]')
     if kind != "custom" and points:
-        raise tab.error("points", f"points are only read for kind = \"custom\", not {kind!r}")
+        raise tab.error("points", f"points are only read for kind = \"custom\", not {kind!r}",
+                        expected="kind = \"custom\" for your own points, or no points with "
+                                 f"kind = {kind!r}")
     limits_file = tab.get("limits", str, None)
     table = _limits(tab, limits_file) if limits_file is not None else None
     temperature = tab.get("temperature_c", float, 23.0)
@@ -146,7 +149,9 @@ def _parse_plan(tab: Table, meters: tuple[Any, ...]) -> LabPlan:
         min_pulses=tab.get("min_pulses", int, 25),
         pulse_timing_ms=tab.get("pulse_timing_ms", float, 1.0))
     if settings.max_gate_ms < settings.min_gate_ms:
-        raise tab.error("max_gate", "shorter than min_gate")
+        raise tab.error("max_gate", f"{settings.max_gate_ms / 1000:g} s is shorter than min_gate "
+                        f"{settings.min_gate_ms / 1000:g} s",
+                        expected="max_gate ≥ min_gate (the planner plans between them)")
     if settings.min_pulses < 1:
         raise tab.error("min_pulses", f"{settings.min_pulses} is not positive",
                         expected="a whole number of meter pulses ≥ 1")
@@ -163,6 +168,16 @@ def _parse_plan(tab: Table, meters: tuple[Any, ...]) -> LabPlan:
                    creep_ms=_ms(tab, "creep_duration", "20min"),
                    dial_kwh=tab.get("dial_kwh", float, 0.0),
                    summation=tab.get("summation", bool, True), limits=table)
+    if plan.creep_ms <= 0:
+        # a no-load test of no time registers nothing, so it would pass whatever the meter does
+        raise tab.error("creep_duration", f"{plan.creep_ms / 1000:g} s cannot fail",
+                        expected="a duration longer than 0 s, e.g. \"20min\" (or creep = false "
+                                 "to leave the no-load test out)")
+    if plan.dial_kwh < 0:
+        # a negative energy is no test at all: the register test silently disappeared
+        raise tab.error("dial_kwh", f"{plan.dial_kwh:g} kWh is negative",
+                        expected="the energy of the register (dial) test in kWh > 0, or 0 for no "
+                                 "register test")
     if plan.limit_basis == "in_service" and country not in services:
         raise tab.error("limit", f"{plan.table.name} gives no in-service factor for {country}",
                         expected="limit = \"mpe\", or a limits file with [in_service."
@@ -171,14 +186,31 @@ def _parse_plan(tab: Table, meters: tuple[Any, ...]) -> LabPlan:
     return plan
 
 
+def _check_point_names(tab: Table, points: list[dict[str, Any]], rating: Any) -> None:
+    """Every custom point's name (given, or made from its current, PF and phases) is unique:
+    a point's rising and falling runs are paired by its name, so two points of one name would be
+    merged into one record whose mean hides a failing point."""
+    seen: dict[str, int] = {}
+    for i, p in enumerate(custom_points(points, rating)):
+        if p.name in seen:
+            j = seen[p.name]
+            how = "" if points[i]["name"] else " (made from its current, PF and phases)"
+            raise UserError(f"point {i} has the same name {p.name!r}{how} as point {j}",
+                            source=tab.source, field=f"{tab.field('points')}[{i}].name",
+                            expected="a name unique in the plan (name = \"...\")")
+        seen[p.name] = i
+
+
 def _limits(tab: Table, path_text: str) -> LimitTable:
     """A lab's limits file, relative to the bench file."""
     path = Path(path_text)
     if not path.is_absolute() and tab.source:
         path = Path(tab.source).parent / path
+    expected = "a TOML limits file (docs/accuracy.md, \"Limits files\")"
+    if path.is_dir():
+        raise tab.error("limits", f"{path} is a directory, not a limits file", expected=expected)
     if not path.is_file():
-        raise tab.error("limits", f"limits file not found: {path}",
-                        expected="a TOML limits file (docs/accuracy.md, \"Limits files\")")
+        raise tab.error("limits", f"limits file not found: {path}", expected=expected)
     return load_limit_table(path)
 
 
@@ -268,8 +300,10 @@ def parse_instrument(tab: Table, simulate: bool) -> InstrumentSpec:
                         "(simulate = false) or a driver with a simulator")
     options = {key: _option(tab, key, spec) for key, spec in kind.options.items()}
     for key, value in options.items():
-        if isinstance(value, float) and key.endswith("_pct") and not value > 0:
-            raise tab.error(key, f"{value} is not positive", expected=kind.options[key].help)
+        must_be_positive = kind.options[key].positive or key.endswith("_pct")
+        if isinstance(value, float) and must_be_positive and not value > 0:
+            raise tab.error(key, f"{value:g} is not positive",
+                            expected=f"a number > 0: {kind.options[key].help}")
     sim_tab = tab.table("sim", {})
     assert sim_tab is not None
     sim_tab.declare(*kind.sim_options)

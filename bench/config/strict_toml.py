@@ -83,13 +83,17 @@ def near(key: str, candidates: set[str] | list[str]) -> str | None:
 class Table:
     """A TOML table being read, that remembers which keys were used."""
 
-    def __init__(self, data: Any, source: str, path: str) -> None:
+    def __init__(self, data: Any, source: str, path: str, *,
+                 doc: str = "docs/bench-file.md") -> None:
         if not isinstance(data, dict):
             raise UserError(f"must be a table, got {type(data).__name__}", source=source,
                             field=path or None)
         self.data = data
         self.source = source
         self.path = path
+        #: Where the file's format is documented (named when a required field is missing): a
+        #: limits file or register map read with this class is not a bench file.
+        self.doc = doc
         self._used: set[str] = set()
         self._known: frozenset[str] | None = None
 
@@ -133,7 +137,7 @@ class Table:
                 names = [what.get(k, k.__name__) for k in (kind if isinstance(kind, tuple)
                                                             else (kind,))]
                 raise self.error(key, "missing required field",
-                                 expected=f"{key} = {' or '.join(names)} (docs/bench-file.md)")
+                                 expected=f"{key} = {' or '.join(names)} ({self.doc})")
             return default
         value = self.data[key]
         kinds = kind if isinstance(kind, tuple) else (kind,)
@@ -156,11 +160,12 @@ class Table:
         if key not in self.data and default is None:
             self._used.add(key)
             return None
-        return Table(self.get(key, dict, default), self.source, self.field(key))
+        return Table(self.get(key, dict, default), self.source, self.field(key), doc=self.doc)
 
     def tables(self, key: str) -> list[Table]:
         items = self.get(key, list, [])
-        return [Table(item, self.source, f"{self.field(key)}[{i}]") for i, item in enumerate(items)]
+        return [Table(item, self.source, f"{self.field(key)}[{i}]", doc=self.doc)
+                for i, item in enumerate(items)]
 
     def finish(self) -> None:
         """Refuse keys nobody asked for (typos, fields from a newer version)."""

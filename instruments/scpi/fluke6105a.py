@@ -144,6 +144,7 @@ def _simulate(context: SimContext, sim: Mapping[str, Any], options: Mapping[str,
 INSTRUMENT = InstrumentKind(
     name="fluke6105a", title="Fluke 6100B/6105A Electrical Power Standard", roles=("source",),
     open=_open, simulate=_simulate,
+    idn=(("FLUKE", "6105A"), ("FLUKE", "6100B")), error_query=Fluke6105A.ERROR_QUERY,
     manual="Fluke Calibration, 6100B/6105A Electrical Power Standards, Users Manual, chapter 5 "
            "\"Remote Operation\"",
     sim_options={"serial": OptionSpec(str, None, SIM_SERIAL_HELP)},

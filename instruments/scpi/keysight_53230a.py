@@ -156,11 +156,13 @@ def _simulate(context: SimContext, sim: Mapping[str, Any], options: Mapping[str,
 INSTRUMENT = InstrumentKind(
     name="keysight_53230a", title="Keysight 53230A Universal Counter (error calculator)",
     roles=("error_calculator",), open=_open, simulate=_simulate,
+    idn=(("Keysight Technologies", "53230A"),), error_query=Keysight53230A.ERROR_QUERY,
     manual="Keysight, 53220A/53230A Universal Frequency Counter/Timer User's Guide (Frequency "
            "ratio; Triggering and Gating) and Programmer's Reference",
     options={"reference_constant": OptionSpec(float, ..., "pulse constant (imp/kWh) of the "
                                               "reference standard's energy pulses on channel 1, "
-                                              "from its manual or certificate"),
+                                              "from its manual or certificate",
+                                              positive=True),
              "input_level_v": OptionSpec(float, ..., "trigger threshold (V) of both inputs, "
                                          "from the pulse outputs' levels")},
     sim_options={"serial": OptionSpec(str, None, SIM_SERIAL_HELP)})

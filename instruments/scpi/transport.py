@@ -94,7 +94,7 @@ class VisaTransport:
         except errors.VisaIOError as exc:
             raise ScpiError(f"{self.resource}: write failed: {exc.description}") from exc
         except OSError as exc:  # pyvisa-py lets socket errors through (peer closed, reset)
-            raise ScpiError(f"{self.resource}: connection lost: {exc}") from exc
+            raise socket_failure(self.resource, exc) from exc
 
     def read(self) -> str:
         try:
@@ -104,7 +104,7 @@ class VisaTransport:
                 raise TransportTimeout(self.resource) from exc
             raise ScpiError(f"{self.resource}: read failed: {exc.description}") from exc
         except OSError as exc:
-            raise ScpiError(f"{self.resource}: connection lost: {exc}") from exc
+            raise socket_failure(self.resource, exc) from exc
 
     def close(self) -> None:
         try:
@@ -113,3 +113,11 @@ class VisaTransport:
             if self._owns_rm:
                 self._rm.close()
 
+
+def socket_failure(resource: str, exc: OSError) -> ScpiError:
+    """A socket error as what happened: pyvisa-py connects on the first write, so a refused
+    connection arrives there, and "connection lost" would say it had been connected."""
+    if isinstance(exc, ConnectionRefusedError):
+        return ScpiError(f"{resource}: connection refused (nothing accepts connections there: "
+                         "check the address, the port and that the instrument is on)")
+    return ScpiError(f"{resource}: connection lost: {exc}")

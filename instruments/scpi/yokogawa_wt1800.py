@@ -179,6 +179,7 @@ def _simulate(context: SimContext, sim: Mapping[str, Any], options: Mapping[str,
 INSTRUMENT = InstrumentKind(
     name="yokogawa_wt1800", title="Yokogawa WT1800 series Precision Power Analyzer",
     roles=("reference",), open=_open, simulate=_simulate,
+    idn=(("YOKOGAWA", "WT18"),), error_query=YokogawaWT1800.ERROR_QUERY,
     manual="Yokogawa, WT1801/WT1802/WT1803/WT1804/WT1805/WT1806 Precision Power Analyzer, "
            "Communication Interface User's Manual, IM WT1801-17EN",
     options={"accuracy_pct": OptionSpec(float, ..., "expanded accuracy of energy readings, % of "

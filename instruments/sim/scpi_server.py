@@ -34,6 +34,7 @@ import threading
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 #: SCPI-99 Vol. 2 §21.8 standard error codes and messages used by the simulators.
 NO_ERROR = (0, "No error")
@@ -155,6 +156,17 @@ def _split_params(text: str) -> list[str]:
     return [p.strip().strip('"') for p in text.split(",")]
 
 
+def _bare(action: Callable[[], Any]) -> Handler:
+    """A common command or query that takes no parameter: one given is refused with -108
+    "Parameter not allowed" (a command error: ESR bit 5), as IEEE 488.2 requires, instead of
+    being silently ignored."""
+    def handler(suffixes: tuple[int | None, ...], args: list[str]) -> Any:
+        if args:
+            raise ScpiFault(PARAMETER_NOT_ALLOWED)
+        return action()
+    return handler
+
+
 def _mask(args: list[str]) -> int:
     """An 8-bit enable mask (``*ESE``, ``*SRE``): NR1 0..255 (IEEE 488.2 §10.10, §10.34)."""
     if len(args) != 1:
@@ -211,17 +223,18 @@ class ScpiDevice:
         self._opc_armed = False
         self._held: tuple[list[str], list[str]] | None = None  # units from the waiting one, replies
         self._replies: list[str] = []
-        self.register("*IDN", True, lambda s, a: self.IDN)
-        self.register("*RST", False, lambda s, a: self._rst())
-        self.register("*CLS", False, lambda s, a: self._cls())
+        # IEEE 488.2 §10: only *ESE and *SRE take a parameter; the others refuse one (-108)
+        self.register("*IDN", True, _bare(lambda: self.IDN))
+        self.register("*RST", False, _bare(self._rst))
+        self.register("*CLS", False, _bare(self._cls))
         self.register("*ESE", False, lambda s, a: setattr(self, "ese", _mask(a)))
-        self.register("*ESE", True, lambda s, a: str(self.ese))
-        self.register("*ESR", True, lambda s, a: self._read_esr())
+        self.register("*ESE", True, _bare(lambda: str(self.ese)))
+        self.register("*ESR", True, _bare(self._read_esr))
         self.register("*SRE", False, lambda s, a: setattr(self, "sre", _mask(a) & ~STB_MSS))
-        self.register("*SRE", True, lambda s, a: str(self.sre))
-        self.register("*STB", True, lambda s, a: str(self.status_byte()))
-        self.register("*OPC", False, lambda s, a: self._arm_opc())
-        self.register("*TST", True, lambda s, a: "0")  # IEEE 488.2 §10.38: 0 = self-test passed
+        self.register("*SRE", True, _bare(lambda: str(self.sre)))
+        self.register("*STB", True, _bare(lambda: str(self.status_byte())))
+        self.register("*OPC", False, _bare(self._arm_opc))
+        self.register("*TST", True, _bare(lambda: "0"))  # IEEE 488.2 §10.38: 0 = passed
         self.register(self.ERROR_QUERY_SPEC, True, lambda s, a: self._pop_error())
 
     def register(self, spec: str, query: bool, handler: Handler) -> None:
@@ -321,6 +334,9 @@ class ScpiDevice:
             head = unit.split(" ", 1)[0].upper()
             units = rest
             if head in ("*OPC?", "*WAI"):
+                if unit.split(" ", 1)[1:] and unit.split(" ", 1)[1].strip():
+                    self.queue_error(*PARAMETER_NOT_ALLOWED)  # neither takes one (§10.19, §10.39)
+                    continue
                 if self.pending():
                     self._held = ([unit, *rest], self._replies)
                     return DEFERRED

@@ -136,3 +136,21 @@ def test_custom_plan_points_parse():
 def test_builtin_benches_parse():
     assert load_bench("sim-lab").lab.plan.kind == "initial"
     assert load_bench("sim").lab is None
+
+
+@pytest.mark.parametrize("value, words", [
+    ("1e40", "does not fit the Eastron SDM630 energy register"),  # float32 overflows
+    ("nan", "is not a register value"),
+    ("inf", "is not a register value"),
+    ("-5", "is not a register value"),
+])
+def test_cli_plan_refuses_a_register_value_no_register_can_hold(capsys, value, words):
+    assert main(["accuracy", "plan", "sim-lab", f"--register-kwh={value}"]) == 2
+    captured = capsys.readouterr()
+    err = captured.err.strip().splitlines()
+    assert len(err) == 1 and "--register-kwh" in err[0] and words in err[0], err
+    assert "Traceback" not in captured.err and not captured.out
+
+
+def test_cli_plan_takes_a_new_meters_zero_register():
+    assert main(["accuracy", "plan", "sim-lab", "--register-kwh", "0", "--json"]) == 0

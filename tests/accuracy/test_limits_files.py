@@ -131,12 +131,38 @@ def test_a_lab_limits_file_is_applied_and_cited(tmp_path):
      "'0.1 Iref PF 0.5 ind'"),                           # nothing covers Itr..Iref
     (None, {"temperature_c": 35.0}, "B", "lab.plan.limits", "no MPE for class B"),
     (LAB_TABLE, {"limit": "in_service", "country": "DK"}, "B", "lab.plan.country", "DK"),
+    # a source must cite something wherever it stands (the verdict's basis quotes it)
+    (LAB_TABLE.replace('source = "an invented rule"', 'source = ""'), {}, "B",
+     "in_service.XX.source", "empty"),
+    (LAB_TABLE.replace('source = "an invented rule"', 'source = "  "'), {}, "B",
+     "in_service.XX.source", "empty"),
+    (LAB_TABLE.replace('source = "an invented rule"', ''), {}, "B",
+     "in_service.XX.source", "missing"),
+    (LAB_TABLE.replace('source = "row 2"', 'source = " "'), {}, "B", "row[1].source", "empty"),
+    (LAB_TABLE.replace('source = "values invented for a test (not a standard)"', 'source = ""'),
+     {}, "B", "source", "empty"),
 ])
 def test_limits_errors_name_file_and_field(tmp_path, table, plan, cls, field, words):
     with pytest.raises(UserError) as exc:
         parse_bench(_bench(tmp_path, table, cls=cls, **plan), source=str(tmp_path / "lab.toml"))
     assert exc.value.field == field, exc.value.format()
     assert words in exc.value.format()
+
+
+def test_a_missing_source_points_at_the_limits_file_docs_not_the_bench_file(tmp_path):
+    table = LAB_TABLE.replace('source = "values invented for a test (not a standard)"', "")
+    with pytest.raises(UserError) as exc:
+        parse_bench(_bench(tmp_path, table), source=str(tmp_path / "lab.toml"))
+    assert 'docs/accuracy.md, "Limits files"' in exc.value.format()
+    assert "bench-file.md" not in exc.value.format()
+
+
+def test_a_row_without_its_own_source_cites_the_file_without_an_empty_part(tmp_path):
+    cfg = parse_bench(_bench(tmp_path, LAB_TABLE.replace('source = "row 2"', "")),
+                      source=str(tmp_path / "lab.toml"))
+    lim = cfg.lab.plan.limit(type("M", (), {"rating": cfg.meters[0].rating})(), 5.0)
+    assert "values invented for a test (not a standard); any temperature" in lim.basis
+    assert ": ;" not in lim.basis and "; )" not in lim.basis
 
 
 def test_a_missing_limits_file_is_a_user_error(tmp_path):

@@ -7,8 +7,15 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from matplotlib.collections import LineCollection
+from matplotlib.colors import to_hex
 
-from meterbench.reports.figures import current_label
+from meterbench.reports.figures import (
+    PF_STYLE,
+    SINGLE_PHASE_OFFSET,
+    current_label,
+    error_curve_figure,
+    limit_segments,
+)
 
 
 def _figures(report, prefix: str = ""):
@@ -89,7 +96,65 @@ def test_error_curve_draws_plus_and_minus_mpe_over_every_current_range(lab_repor
             for level in (r["high"], r["low"]):
                 assert any(abs(s[0][1] - level) < 1e-9 and s[0][0] <= i <= s[1][0]
                            for s in segments), (meter, r["name"], level)
-        assert "± MPE per current range" in [t.get_text() for t in ax.get_legend().get_texts()]
+        assert "± limit, PF 1" in [t.get_text() for t in ax.get_legend().get_texts()]
+
+
+def _limit_lines(ax):
+    """(x0, x1, y, colour, dashed) of every horizontal limit segment (U bars are vertical)."""
+    out = []
+    for c in ax.collections:
+        if not isinstance(c, LineCollection):
+            continue
+        colors = c.get_colors()
+        dashed = c.get_linestyle()[0][1] is not None
+        for k, seg in enumerate(c.get_segments()):
+            if len(seg) == 2 and seg[0][1] == seg[1][1] and seg[0][0] != seg[1][0]:
+                out.append((seg[0][0], seg[1][0], seg[0][1],
+                            to_hex(colors[k % len(colors)], keep_alpha=False), dashed))
+    return out
+
+
+# A lab's class 1 limits file with power-factor rows (the reviewer's case): PF 1 is judged
+# against ±1.0 % from 0.1 Iref, PF 0.5 ind against ±1.5 %, and 0.05 Iref (below) against ±1.5 %.
+PF_ROWS = [dict(current_a=0.25, pf="1", load="balanced", value=0.3, uncertainty=0.05,
+                low=-1.5, high=1.5),
+           dict(current_a=0.5, pf="1", load="balanced", value=0.8, uncertainty=0.05,
+                low=-1.0, high=1.0),
+           dict(current_a=5.0, pf="1", load="balanced", value=1.2, uncertainty=0.05,
+                low=-1.0, high=1.0),
+           dict(current_a=20.0, pf="1", load="balanced", value=0.2, uncertainty=0.05,
+                low=-1.0, high=1.0),
+           dict(current_a=0.5, pf="0.5 ind", load="balanced", value=1.2, uncertainty=0.05,
+                low=-1.5, high=1.5),
+           dict(current_a=5.0, pf="0.5 ind", load="balanced", value=-0.4, uncertainty=0.05,
+                low=-1.5, high=1.5),
+           dict(current_a=5.0, pf="1", load="single-phase L1", value=0.9, uncertainty=0.05,
+                low=-2.0, high=2.0)]
+RATING = dict(i_min=0.25, i_tr=0.5, i_ref=5.0, i_max=20.0)
+
+
+def test_error_curve_draws_each_points_own_limit_per_power_factor_and_load():
+    """With a limits file that is not Annex V Table 2 the envelope is each record's own limit:
+    a PF 1 point judged against ±1.0 % is never drawn inside a ±1.5 % line of its own curve, and
+    every limit line is in the colour of the power factor it belongs to."""
+    fig = error_curve_figure(PF_ROWS, "class 1", rating=RATING)
+    lines = _limit_lines(fig.axes[0])
+    assert lines
+    for p in PF_ROWS:
+        balanced = p["load"] == "balanced"
+        x = p["current_a"] * (1.0 if balanced else SINGLE_PHASE_OFFSET)
+        own_curve = {y for x0, x1, y, color, dashed in lines if x0 <= x <= x1
+                     and color == PF_STYLE[p["pf"]][0] and dashed != balanced}
+        assert own_curve == {p["low"], p["high"]}, (p, own_curve)
+
+
+def test_limit_segments_are_the_records_own_limits_and_merge_equal_neighbours():
+    pf1 = [p for p in PF_ROWS if p["pf"] == "1" and p["load"] == "balanced"]
+    segs = limit_segments(pf1)
+    # 0.25 A at ±1.5, then 0.5…20 A at ±1.0 merged into one segment, split at √(0.25·0.5)
+    assert [(round(a, 4), round(b, 4), lo, hi) for a, b, lo, hi in segs] == [
+        (0.2, 0.3536, -1.5, 1.5), (0.3536, 25.0, -1.0, 1.0)]
+    assert limit_segments([dict(current_a=1.0, pf="1", load="balanced", high=None)]) == []
 
 
 def test_operator_vs_reference_error_plot_has_its_limit_lines(field_report):

@@ -68,3 +68,76 @@ def test_bad_input_is_a_user_error(argv: list[str], field: str) -> None:
     with pytest.raises(UserError) as info:
         _run(argv)
     assert info.value.field == field
+
+
+def test_write_to_a_wt1800_uses_its_own_error_query(empty_lab: SimLab, capsys) -> None:
+    """The WT1800 does not know SYST:ERR? (its error query is :STATus:ERRor?): its *IDN? names a
+    registered driver, so that driver's error query is used, the instrument's own message is
+    printed, and no -113 is left behind."""
+    resource = empty_lab.reference_resource
+    assert _run(["write", resource, ":INTEG:STOP"]) == 1  # not running: the WT1800 says so
+    err = capsys.readouterr().err
+    assert '-200,"Execution error;integration not running"' in err, err
+    assert "no answer" not in err
+    assert _run(["errors", resource]) == 0  # nothing left behind (no -113 per attempt)
+    assert "the error queue is empty" in capsys.readouterr().err
+    assert _run(["write", resource, ":INTEG:RESET"]) == 0
+
+
+def test_the_error_query_follows_the_identified_driver() -> None:
+    from meterbench.instruments.scpi.base import Identity
+
+    assert scpi.error_query_for(Identity("YOKOGAWA", "WT1806", "1", "F1")) == (
+        ":STATus:ERRor?", "yokogawa_wt1800")
+    assert scpi.error_query_for(Identity("FLUKE", "6105A", "1", "1"))[1] == "fluke6105a"
+    assert scpi.error_query_for(Identity("ACME", "X1", "1", "1")) == ("SYST:ERR?", None)
+    assert scpi.error_query_for(None) == ("SYST:ERR?", None)
+
+
+def test_an_unknown_instrument_that_ignores_the_error_query_is_told_to_give_one(
+        monkeypatch, capsys) -> None:
+    """No driver knows its *IDN?, and SYST:ERR? goes unanswered: the timeout says the error
+    query may be the wrong one and how to give the right one."""
+    class Silent:
+        resource = "TCPIP::192.0.2.1::5025::SOCKET"
+        timeout_ms = 100
+
+        def __init__(self, *a, **k) -> None:
+            self.sent: list[str] = []
+
+        def write(self, message: str) -> None:
+            self.sent.append(message)
+
+        def read(self) -> str:
+            if self.sent[-1] == "*IDN?":
+                return "ACME,X1,1,1"
+            from meterbench.instruments.scpi.transport import TransportTimeout
+            raise TransportTimeout(self.resource)
+
+        def close(self) -> None:
+            pass
+
+    monkeypatch.setattr("meterbench.instruments.scpi.base.VisaTransport", Silent)
+    assert _run(["errors", Silent.resource]) == 1
+    err = capsys.readouterr().err
+    assert "no answer to 'SYST:ERR?'" in err and "--error-query" in err, err
+
+
+def test_a_refused_connection_is_not_called_lost(capsys) -> None:
+    import socket
+
+    with socket.socket() as s:  # a port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    assert _run(["identify", f"TCPIP::127.0.0.1::{port}::SOCKET", "--timeout", "1s"]) == 1
+    err = capsys.readouterr().err
+    assert "connection refused" in err and "connection lost" not in err, err
+
+
+@pytest.mark.parametrize("action", ["identify", "query", "write", "errors"])
+def test_each_action_has_its_own_help(action: str, capsys) -> None:
+    with pytest.raises(SystemExit) as exc:
+        _run([action, "--help"])
+    assert exc.value.code == 0
+    out = capsys.readouterr().out
+    assert out.startswith(f"usage: meterbench scpi {action}") and "resource" in out

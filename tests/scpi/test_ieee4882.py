@@ -8,6 +8,7 @@ show in *ESR? (bit 5, CME) and, enabled by *ESE, as ESB in the status byte.
 
 from __future__ import annotations
 
+import re
 import socket
 from collections.abc import Iterator
 
@@ -188,3 +189,36 @@ def test_cls_clears_status_but_leaves_the_operation_running() -> None:
     assert device.handle("*OPC?") is DEFERRED
     device.handle("*RST")  # §10.32: *RST does stop it
     assert device.aborted
+
+
+#: Common commands and queries that take no parameter (IEEE 488.2 §10): one given is -108.
+BARE_COMMON = ("*IDN? 1", "*CLS 1", "*RST 1", "*OPC 1", "*OPC? 1", "*WAI 1", "*TST? 1",
+               "*ESR? 1", "*ESE? 1", "*SRE? 1", "*STB? 1")
+
+
+def _error_query(lab: SimLab, name: str) -> str:
+    """The simulator's own error query (the WT1800's is :STATus:ERRor?)."""
+    return ":" + re.sub(r"\[.*?\]", "", lab.devices[f"under_test:{name}"].ERROR_QUERY_SPEC) + "?"
+
+
+@pytest.mark.parametrize("name", _kinds())
+@pytest.mark.parametrize("command", BARE_COMMON)
+def test_a_parameter_to_a_bare_common_command_is_refused(lab: SimLab, name: str,
+                                                         command: str) -> None:
+    """``*IDN? 1`` and its kind were accepted with ESR 0; like ``*ESE 1,2`` they are -108
+    "Parameter not allowed", a command error (ESR bit 5), on every simulator."""
+    client = RawClient(lab.resources()[f"under_test:{name}"])
+    try:
+        client.send("*CLS")
+        reply = client.ask(f"{command};*ESR?") if command.split(" ")[0].endswith("?") else None
+        if reply is None:
+            client.send(command)
+            esr = int(client.ask("*ESR?"))
+        else:
+            esr = int(reply.split(";")[-1])
+            assert ";" not in reply, (command, reply)  # the refused query gave no answer
+        assert esr & CME == CME, (name, command, esr)
+        error = client.ask(_error_query(lab, name))
+        assert error.split(",")[0].split()[-1] == "-108", (name, command, error)
+    finally:
+        client.close()

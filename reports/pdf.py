@@ -21,6 +21,7 @@ from meterbench.reports.page import Page
 from meterbench.reports.pdf_layout import (
     BADGE_COLORS,
     LANDSCAPE,
+    LEADING,
     LEFT,
     MUTED,
     PORTRAIT,
@@ -58,10 +59,11 @@ def _draw_text_page(page: TextPage, figure_pages: dict[int, int]) -> Figure:
             fig.add_artist(Line2D([x0, x1], [y, y], transform=fig.transFigure, color=op.color,
                                   linewidth=op.width))
         elif isinstance(op, FigureRef):
-            x, y = _fig_xy(op.x, op.y, size)
-            fig.text(x, y, f"Figure {op.number}: {op.caption} (page {figure_pages[op.number]})",
-                     fontsize=op.size, style="italic", color=MUTED, va="baseline",
-                     parse_math=False)
+            lines = [*op.lines[:-1], f"{op.lines[-1]} (page {figure_pages[op.number]})".lstrip()]
+            for i, line in enumerate(lines):
+                x, y = _fig_xy(op.x, op.y + i * op.size * LEADING, size)
+                fig.text(x, y, line, fontsize=op.size, style="italic", color=MUTED,
+                         va="baseline", parse_math=False)
         elif isinstance(op, Text):
             x, y = _fig_xy(op.x, op.y, size)
             bbox = None

@@ -9,7 +9,7 @@ token (a SHA-256, a VISA resource) breaks between characters. Numbers never wrap
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 
 from matplotlib.font_manager import FontProperties
@@ -85,15 +85,24 @@ class Box:
     color: str = HEADER_BG
 
 
+#: What "(page p)" is wrapped as: one word as wide as the widest page number a report reaches.
+PAGE_SUFFIX = "(page_999)"
+
+
 @dataclass(frozen=True)
 class FigureRef:
-    """"Figure n: caption (page p)": the page is known once the figure pages are placed."""
+    """"Figure n: caption (page p)", wrapped to the text width (``lines``; the page is
+    appended to the last line once the figure pages are placed)."""
 
     x: float
-    y: float
+    y: float  # the first line's baseline
     number: int
-    caption: str
+    lines: tuple[str, ...]
     size: float = BODY
+
+    @property
+    def height(self) -> float:
+        return len(self.lines) * self.size * LEADING
 
 
 @dataclass
@@ -267,9 +276,12 @@ class Layout:
             self.figures += 1
             fig = FigurePage(self.figures, b, self.section)
             self.pending.append(fig)
-            self.need(BODY * LEADING)
-            self.add(FigureRef(LEFT, self.y + BODY, fig.number, b.caption))
-            self.y += BODY * LEADING + 4
+            lines = wrap(f"Figure {fig.number}: {b.caption} {PAGE_SUFFIX}", WIDTH, BODY)
+            lines[-1] = lines[-1].removesuffix(PAGE_SUFFIX).rstrip()
+            ref = FigureRef(LEFT, self.y + BODY, fig.number, tuple(lines))
+            self.need(ref.height)
+            self.add(replace(ref, y=self.y + BODY))
+            self.y += ref.height + 4
 
     def key_values(self, kv: KeyValues) -> None:
         keys = [k for k, _ in kv.rows]

@@ -1,4 +1,4 @@
-"""Docs/sampling.md documents every option of every sampling subcommand."""
+"""Every option of every sampling subcommand is documented in docs/sampling.md."""
 
 from __future__ import annotations
 

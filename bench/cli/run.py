@@ -14,8 +14,8 @@ from importlib.metadata import entry_points
 from pathlib import Path
 
 from meterbench.config.bench_file import load_bench
-from meterbench.core.errors import UserError
-from meterbench.run.folder import check_run_dir, default_run_dir
+from meterbench.core.errors import EnvironmentFailure, UserError
+from meterbench.run.folder import check_run_dir, default_run_dir, probe_run_dir
 
 #: pytest's exit codes to meterbench's (0 completed, 1 a verdict failed, 2 user error). pytest's 2
 #: is both Ctrl-C and "errors during collection": only a Ctrl-C is 130 (``_Interruption.seen``),
@@ -47,12 +47,16 @@ def run(args: argparse.Namespace) -> int:
 
     from meterbench.fixtures import plugin
 
+    for option, expression in (("-k", args.k), ("-m", args.m)):
+        if expression is not None:
+            _check_expression(option, expression)
     config = load_bench(args.bench, force_simulate=args.sim)  # user errors stop here, exit 2
     from meterbench.run.session import strategy_for
 
     strategy_for(config).check_reachable()  # a real bench's absent device: before any folder
     out = Path(args.out) if args.out else default_run_dir(config.name)
     check_run_dir(out, "run")  # refused before anything starts; the run creates it when it starts
+    probe_run_dir(out)  # a folder the machine will not let it create: one line, exit 3
     suites = plugin.SUITES_DIR
     argv = [str(suites), "-c", str(suites / "pytest.ini"), "--rootdir", str(suites),
             "-W", "ignore::pytest.PytestAssertRewriteWarning",
@@ -83,6 +87,8 @@ def run(args: argparse.Namespace) -> int:
     if interruption.seen:
         _say_where(out)
         return 130
+    if isinstance(selection.bench_error, (UserError, EnvironmentFailure)):
+        raise selection.bench_error  # one line on stderr (exit 2 or 3), as before any folder
     if code == int(pytest.ExitCode.OK) and selection.selected and selection.ran == 0:
         reasons = "; ".join(sorted(selection.skip_reasons)) or "no reason given"
         raise UserError(f"every selected test skipped on bench {config.name!r} ({reasons})",
@@ -93,6 +99,24 @@ def run(args: argparse.Namespace) -> int:
     if verdict == "incomplete" and code == int(pytest.ExitCode.OK):
         return 1  # nothing was checked: not a pass
     return _EXIT.get(code, 3)
+
+
+def _check_expression(option: str, expression: str) -> None:
+    """A ``-k``/``-m`` expression pytest cannot parse is one line before anything starts (pytest
+    would say so after its session header, in its own words)."""
+    from _pytest.mark import expression as grammar  # pytest's own parser
+
+    # pytest 9 raises SyntaxError (msg, offset); pytest 8 its ParseError (message, column)
+    errors = tuple(e for e in (SyntaxError, getattr(grammar, "ParseError", None)) if e)
+    try:
+        grammar.Expression.compile(expression)
+    except errors as exc:
+        why = getattr(exc, "msg", None) or getattr(exc, "message", str(exc))
+        column = getattr(exc, "offset", None) or getattr(exc, "column", None)
+        raise UserError(f"not a valid expression: {why} (column {column})",
+                        field=f"{option} {expression}",
+                        expected="names joined by and, or, not and parentheses, e.g. "
+                        "'field and not delivery'") from None
 
 
 def _say_where(out: Path) -> str | None:
@@ -120,6 +144,7 @@ class _Selection:
         self.line = line
         self.selected = 0
         self.deselected = 0
+        self.holder = None  # the plugin's bench run holder, once the session starts
         self.ran = 0  # selected tests that did not skip
         self.skip_reasons: set[str] = set()
 
@@ -127,9 +152,14 @@ class _Selection:
         self.deselected += len(items)
 
     def pytest_sessionstart(self, session) -> None:  # noqa: ANN001 - pytest hook
-        holder = session.config.pluginmanager.get_plugin("meterbench-run")
-        if holder is not None:  # the report's path is printed once, with the verdict
-            holder.summary_by_caller = True
+        self.holder = session.config.pluginmanager.get_plugin("meterbench-run")
+        if self.holder is not None:  # the report's path is printed once, with the verdict
+            self.holder.summary_by_caller = True
+
+    @property
+    def bench_error(self) -> BaseException | None:
+        """Why the bench run could not be made (a port in use, a folder it may not create)."""
+        return getattr(self.holder, "error", None)
 
     def pytest_runtest_logreport(self, report) -> None:  # noqa: ANN001 - pytest hook
         if report.skipped and report.when in ("setup", "call"):
@@ -158,8 +188,10 @@ class _Interruption:
     def pytest_keyboard_interrupt(self, excinfo) -> None:  # noqa: ANN001 - pytest hook
         import pytest
 
-        # pytest stops on errors during collection by raising its own KeyboardInterrupt subclass
-        self.seen = not issubclass(excinfo.type, pytest.Session.Interrupted)
+        # also called for pytest.exit() (the plugin's one-line refusals) and for errors during
+        # collection (pytest's own KeyboardInterrupt subclass): neither is a Ctrl-C
+        self.seen = (issubclass(excinfo.type, KeyboardInterrupt)
+                     and not issubclass(excinfo.type, pytest.Session.Interrupted))
 
     def pytest_sessionstart(self, session) -> None:  # noqa: ANN001 - pytest hook
         """After pytest's own ``unraisablehook`` (set at configure), which this one wraps."""

@@ -7,6 +7,7 @@ The folder is the whole truth of a run: ``reports`` renders it without the bench
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import errno
 import json
@@ -95,18 +96,40 @@ def check_run_dir(path: Path, kind: str) -> Path:
     return path
 
 
-def claim_run_dir(path: Path, kind: str) -> RunLock:
-    """Create the run folder and lock it for this command, refusing what :func:`check_run_dir`
-    refuses (checked again under the lock, so two commands cannot both pass the check)."""
-    path = check_run_dir(Path(path), kind)
+def _create_run_dir(path: Path) -> None:
+    """``path`` and its missing parents; the machine refusing is an environment failure."""
     try:
-        (path / "series" if kind == "run" else path).mkdir(parents=True, exist_ok=True)
+        path.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         failure = environment_failure(exc, str(path))
         if failure is not None and exc.errno != errno.EEXIST:
             raise EnvironmentFailure(f"cannot create run folder: {failure.message}",
                                      source=str(path)) from None
         raise UserError(f"cannot create run folder: {exc.strerror}", source=str(path)) from None
+
+
+def probe_run_dir(path: Path) -> None:
+    """Create the run folder (and missing parents) and remove them again: a folder the machine
+    will not let the run create is refused before anything starts, leaving nothing behind."""
+    path = Path(path)
+    missing: list[Path] = []
+    at = path
+    while not at.exists() and at != at.parent:
+        missing.append(at)
+        at = at.parent
+    try:
+        _create_run_dir(path)
+    finally:
+        for made in missing:  # the deepest first
+            with contextlib.suppress(OSError):
+                made.rmdir()
+
+
+def claim_run_dir(path: Path, kind: str) -> RunLock:
+    """Create the run folder and lock it for this command, refusing what :func:`check_run_dir`
+    refuses (checked again under the lock, so two commands cannot both pass the check)."""
+    path = check_run_dir(Path(path), kind)
+    _create_run_dir(path / "series" if kind == "run" else path)
     lock = lock_run_dir(path)
     try:
         check_run_dir(path, kind)

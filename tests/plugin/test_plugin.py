@@ -216,3 +216,44 @@ def test_an_unreachable_real_device_is_one_usage_error_not_a_test_error_each(pyt
     out = result.stdout.str() + result.stderr.str()
     assert f"cannot connect to 127.0.0.1:{port} for meter 'main'" in out
     assert not (tmp_path / "r").exists()
+
+
+def test_a_project_s_testpaths_are_run_not_the_shipped_suites(pytester, tmp_path):
+    """``pytest --bench B`` with no paths runs the project's own ``testpaths`` when it has them;
+    only a project without them gets the shipped suites."""
+    pytester.makeini("[pytest]\ntestpaths = mine\n")
+    mine = pytester.mkpydir("mine")
+    (mine / "test_vendor.py").write_text("def test_mine(bench_run):\n"
+                                         "    assert bench_run.config.name == 'tiny'\n")
+    # --bench=FILE: pytest looks for its rootdir among the command line's paths before it knows
+    # the option, so "--bench FILE" would let the bench file's folder decide (docs/plugin.md)
+    result = run(pytester, f"--bench={TINY}", "--run-dir", str(tmp_path / "run"), "-q")
+    result.assert_outcomes(passed=1)
+    tests = json.loads((tmp_path / "run" / "results.json").read_text())["tests"]
+    assert [t["nodeid"] for t in tests] == ["mine/test_vendor.py::test_mine"]
+
+
+def test_a_run_folder_it_may_not_write_is_one_environment_error(pytester, tmp_path):
+    blocked = Path("/sys/meterbench-run")  # sysfs refuses mkdir (EPERM), even to root
+    if not Path("/sys").is_dir():
+        pytest.skip("no /sys here to refuse a folder")
+    pytester.makepyfile(test_vendor="def test_one(bench_run):\n    pass\n"
+                                    "def test_two(bench_run):\n    pass\n")
+    result = run_here(pytester, "--bench", str(TINY), "--run-dir", str(blocked))
+    assert result.ret == 3
+    assert "Traceback" not in result.stdout.str() + result.stderr.str()
+    result.stdout.fnmatch_lines(["*meterbench: environment error: *cannot create run folder*"])
+
+
+def test_a_bench_under_pytest_xdist_is_refused_clearly(pytester, tmp_path):
+    pytest.importorskip("xdist")
+    pytester.makepyfile(test_vendor="def test_one(bench_run):\n    pass\n")
+    result = run_here(pytester, "-n", "2", "--bench", str(TINY))
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["*a bench runs in one pytest process*"])
+    # without --bench, a test that asks for a bench fails saying why (no INTERNALERROR)
+    result = pytester.runpytest_subprocess(*PLUGIN_ARGS, "-p", "no:cacheprovider", "-n", "2",
+                                           str(pytester.path))
+    assert "INTERNALERROR" not in result.stdout.str() + result.stderr.str()
+    result.assert_outcomes(errors=1)  # its fixture's setup
+    result.stdout.fnmatch_lines(["*a bench runs in one pytest process*"])

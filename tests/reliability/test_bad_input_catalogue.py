@@ -143,6 +143,8 @@ def _cases() -> dict[str, tuple[list[str], dict[str, str | bytes], int, tuple[st
         "option:run_k_selects_nothing": (["run", "b.toml", "-k", "nothing_matches", "--out",
                                           "out"], tiny, 2, ("-k nothing_matches",
                                                             "selects none")),
+        "option:run_m_not_an_expression": (["run", "b.toml", "-m", "field and", "--out", "out"],
+                                           tiny, 2, ("-m field and", "not a valid expression")),
         "option:run_m_all_skipped": (["run", "b.toml", "-m", "lab", "--out", "out"], tiny, 2,
                                      ("-m lab", "every selected test skipped", "no [lab]")),
         "option:intervals_out_is_its_input": (["intervals", "r.csv", "--out", "r.csv"],

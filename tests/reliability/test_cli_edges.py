@@ -174,3 +174,17 @@ def test_run_into_a_folder_daily_acquired_says_so(tmp_path: Path,
     (day / "outbox" / "2026-06-01").mkdir(parents=True)
     assert meterbench.cli.main(["run", str(TINY_BENCH), "--out", str(day), "-q"]) == 2
     assert_one_line_error(capsys.readouterr().err, str(day), "a day 'meterbench daily' acquired")
+
+
+def test_run_into_a_folder_the_machine_refuses_is_one_line_exit_3(
+        capsys: pytest.CaptureFixture) -> None:
+    """It used to start the suites and print a traceback per test (exit 1)."""
+    if not Path("/sys").is_dir():
+        pytest.skip("no /sys here to refuse a folder")
+    target = Path("/sys/meterbench-run/deeper")  # sysfs refuses mkdir (EPERM), even to root
+    assert meterbench.cli.main(["run", str(TINY_BENCH), "--out", str(target), "-q"]) == 3
+    captured = capsys.readouterr()
+    assert captured.err.strip().splitlines() == [
+        f"meterbench: environment error: {target}: cannot create run folder: "
+        "Operation not permitted"]
+    assert "Traceback" not in captured.out

@@ -24,7 +24,7 @@ must never be judged as inaccuracy:
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Any
@@ -91,6 +91,23 @@ class FieldResult:
     labelling: LabellingDiagnosis | None
     interval_limit_pct: np.ndarray
     summary: dict[str, Any] = field(default_factory=dict)
+
+
+#: A pair's record verdicts, worst first (ILAC-G8: conditional fail counts as failed, conditional
+#: pass as passed with a warning). ``info`` records state facts and judge nothing.
+_WORST_FIRST = ("fail", "conditional_fail", "conditional_pass", "pass")
+
+
+def pair_verdict(records: Sequence[Record]) -> str:
+    """The operator/reference pair's verdict: the worst verdict among its records.
+
+    The pair is accepted only when every check on it is: a labelling error, missing intervals or
+    intervals outside their limits fail the pair even when the bias is within the MPE (the CLI's
+    exit code, ``--json``, results.json and the report's badge all show this one verdict). With
+    no judged record at all nothing shows the meter acceptable, so the pair fails.
+    """
+    judged = {r.verdict for r in records}
+    return next((v for v in _WORST_FIRST if v in judged), "fail")
 
 
 def bias_with_ci(op: np.ndarray, ref: np.ndarray) -> tuple[float, float, float]:
@@ -253,7 +270,7 @@ def field_acceptance(operator: IntervalSeries, reference: IntervalSeries, *, ope
         operator_kwh=float(op.sum()), reference_kwh=ref_total,
         bias_pct=bias, bias_ci95=[bias - half, bias + half], bias_u_pct=u_exp, bias_k=k,
         bias_dof_eff=dof_json(dof), limit_pct=limit,
-        limit_basis=s.limit_text, rule=RULE_TEXT[s.rule], verdict=verdict,
+        limit_basis=s.limit_text, rule=RULE_TEXT[s.rule], verdict=pair_verdict(records),
         outside=int(outside.sum()),
         labelling=diag.as_record() if diag is not None else {"kind": "unchecked", "text": why},
         time_offset_s=offset_s or 0.0, clock_offset_s=clock_offset_s,

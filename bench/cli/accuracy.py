@@ -32,6 +32,7 @@ from meterbench.accuracy.register import register_step_kwh
 from meterbench.cli.pipeline_csv import read_intervals
 from meterbench.config.bench_file import CLASSES, load_bench
 from meterbench.core.errors import UserError
+from meterbench.core.records import FAILING
 from meterbench.core.timeutil import parse_iso
 from meterbench.instruments.registers import load_register_map
 from meterbench.run.folder import json_safe
@@ -188,7 +189,7 @@ def run_field(args: argparse.Namespace) -> int:
     deliveries = read_deliveries(args.deliveries) if args.deliveries else None
     res = field_acceptance(op, ref, operator_id=op_name, reference_id=ref_name,
                            settings=settings, deliveries=deliveries)
-    failed = any(r.failed for r in res.records)
+    verdict = res.summary["verdict"]  # the pair's: the worst of its records
     if args.json:
         doc = {k: v for k, v in res.summary.items() if k != "points"}
         doc["records"] = [r.as_dict() for r in res.records]
@@ -197,8 +198,8 @@ def run_field(args: argparse.Namespace) -> int:
         print(json.dumps(json_safe(doc), indent=2, allow_nan=False))
     else:
         s = res.summary
-        print(f"{op_name} vs {ref_name}: {s['compared']} of {s['expected']} intervals compared "
-              f"({s['measured_both']} measured on both sides)")
+        print(f"{op_name} vs {ref_name}: {verdict.replace('_', ' ')} — {s['compared']} of "
+              f"{s['expected']} intervals compared ({s['measured_both']} measured on both sides)")
         for side, reading in messages.items():
             print(f"  {side} messages: {reading.describe()}")
         for r in res.records:
@@ -206,7 +207,7 @@ def run_field(args: argparse.Namespace) -> int:
             value = f" {r.value:.4g} {r.unit}".rstrip() if has_value else ""
             u = f" ± {r.uncertainty:.3g}" if has_value and r.uncertainty is not None else ""
             print(f"  {r.verdict:16s} {r.name}:{value}{u} — {r.detail}")
-    return 1 if failed else 0
+    return 1 if verdict in FAILING else 0
 
 
 def _register_test_rows(cfg: Any, m: Any, reg: float, step: float) -> list[dict[str, Any]]:

@@ -37,6 +37,11 @@ def test_cli_field_diagnoses_a_one_hour_shift_from_interval_files(tmp_path, caps
     assert "labelled one hour late" in recs["interval labelling"]["detail"]
     assert recs["operator vs reference bias"]["verdict"] == "pass"  # ... but the meter is accurate
     assert doc["time_offset_s"] == 3600.0
+    # the pair's verdict is the worst record's, as the exit code says (it used to be the bias's)
+    assert doc["verdict"] == "fail"
+    assert main(["accuracy", "field", str(op), str(rf), "--operator-class", "B",
+                 "--reference-class", "C"]) == 1
+    assert capsys.readouterr().out.startswith("ev vs ev_ref: fail — ")
 
 
 def test_cli_field_text_and_deadline_preset(tmp_path, capsys):

@@ -45,6 +45,7 @@ from meterbench.pipeline.labelling import (
     apply_label_correction,
     diagnose_labelling,
 )
+from meterbench.pipeline.localday import known_zone
 from meterbench.pipeline.series import IntervalSeries
 from meterbench.reports import numbers
 
@@ -67,6 +68,20 @@ class FieldSettings:
     completeness_min_pct: float = 100.0
     deadline: time | None = None      # local time on the next day
     zone: str = "Europe/Copenhagen"
+
+    def __post_init__(self) -> None:
+        """Refuse settings whose checks could not be made or could never pass or fail: a
+        completeness threshold outside (0, 100] %, a negative or non-finite quantization step
+        (0 is allowed: exact values), an unknown time zone. Callers that take these from a user
+        check them first and name the option (``meterbench accuracy field``)."""
+        if not (math.isfinite(self.completeness_min_pct) and 0 < self.completeness_min_pct <= 100):
+            raise ValueError(f"completeness_min_pct {self.completeness_min_pct!r} is not in (0, 100]")
+        for name in ("operator_step_kwh", "reference_step_kwh"):
+            step = getattr(self, name)
+            if not (math.isfinite(step) and step >= 0):
+                raise ValueError(f"{name} {step!r} is not a finite energy ≥ 0")
+        if not known_zone(self.zone):
+            raise ValueError(f"unknown time zone {self.zone!r}")
 
     @property
     def limit_pct(self) -> float:
@@ -127,8 +142,17 @@ def bias_with_ci(op: np.ndarray, ref: np.ndarray) -> tuple[float, float, float]:
 
 
 def interval_limits_pct(ref_kwh: np.ndarray, s: FieldSettings) -> np.ndarray:
-    with np.errstate(divide="ignore"):
-        q = 100.0 * (s.operator_step_kwh + s.reference_step_kwh) / np.abs(ref_kwh)
+    """Each interval's limit, %: both classes' MPE plus both quantization steps relative to the
+    reference's energy.
+
+    An interval without energy on the reference has no relative limit (+inf): it is not compared
+    (its error is undefined), and dividing there would warn, or give NaN with exact values
+    (steps of 0).
+    """
+    ref = np.abs(np.asarray(ref_kwh, dtype=float))
+    with_energy = ref > 0
+    q = np.full(ref.shape, np.inf)
+    np.divide(100.0 * (s.operator_step_kwh + s.reference_step_kwh), ref, out=q, where=with_energy)
     return mpe_pct(s.operator_class) + mpe_pct(s.reference_class) + q
 
 

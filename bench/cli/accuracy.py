@@ -35,6 +35,7 @@ from meterbench.core.errors import UserError
 from meterbench.core.records import FAILING
 from meterbench.core.timeutil import parse_iso
 from meterbench.instruments.registers import load_register_map
+from meterbench.pipeline.localday import known_zone
 from meterbench.run.folder import json_safe
 from meterbench.run.lab_devices import meter_test_output
 from meterbench.units import MS_PER_HOUR
@@ -59,14 +60,19 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    help="MPE or the in-service limit (2 × MPE, country preset)")
     f.add_argument("--country", default="DK", choices=tuple(IN_SERVICE_FACTOR))
     f.add_argument("--step", type=float, default=0.001, metavar="KWH",
-                   help="quantization of each interval value in both files (default 0.001 kWh)")
+                   help="quantization of each interval value in both files, a finite kWh ≥ 0 "
+                        "(default 0.001, the three decimals of a DataHub quantity; 0: the "
+                        "values are exact, no quantization allowance)")
     f.add_argument("--completeness", type=float, default=100.0, metavar="PCT",
-                   help="smallest acceptable share of intervals measured on both sides")
+                   help="smallest acceptable share of intervals measured on both sides, a "
+                        "percentage above 0 and at most 100 (default 100)")
     f.add_argument("--deadline", metavar="HH:MM|NO|NL",
                    help="daily delivery deadline, local time on the next day, or a preset")
     f.add_argument("--deliveries", type=Path, metavar="FILE.csv",
                    help="delivery times: columns day (YYYY-MM-DD, local) and delivered (ISO 8601)")
-    f.add_argument("--timezone", default="Europe/Copenhagen")
+    f.add_argument("--timezone", default="Europe/Copenhagen",
+                   help="IANA time zone of the local days (timeliness, labelling seasons; "
+                        "default Europe/Copenhagen)")
     f.add_argument("--json", action="store_true", help="print one JSON object instead of text")
     f.set_defaults(func=run_field)
     pl = sub.add_parser("plan", help="a lab bench's test points and planned gate times")
@@ -168,7 +174,27 @@ def read_deliveries(path: Path) -> dict[date, int]:
     return out
 
 
+def check_field_options(args: argparse.Namespace) -> None:
+    """The numbers and the zone of ``accuracy field`` are ones its checks can use, else one
+    line, exit 2, before any file is read.
+
+    A completeness threshold above 100 % (or NaN) could never pass and one of 0 % could never
+    fail; a negative, infinite or NaN quantization step has no meaning (0 means exact values);
+    an unknown zone would end in a traceback where the local days are computed.
+    """
+    if not (math.isfinite(args.step) and args.step >= 0):
+        raise UserError(f"{args.step:g} is not a quantization step", field="--step",
+                        expected="a finite kWh ≥ 0, 0 for exact values")
+    if not (math.isfinite(args.completeness) and 0 < args.completeness <= 100):
+        raise UserError(f"{args.completeness:g} is not a share of intervals",
+                        field="--completeness", expected="a percentage above 0 and at most 100")
+    if not known_zone(args.timezone):
+        raise UserError(f"unknown time zone {args.timezone!r}", field="--timezone",
+                        expected="an IANA name like Europe/Copenhagen")
+
+
 def run_field(args: argparse.Namespace) -> int:
+    check_field_options(args)
     op_name, op, op_msgs = _series(args.operator, args.operator_meter, args.channel,
                                    "--operator-meter")
     ref_name, ref, ref_msgs = _series(args.reference, args.reference_meter, args.channel,
@@ -177,9 +203,6 @@ def run_field(args: argparse.Namespace) -> int:
     if op.resolution_ms != ref.resolution_ms:
         raise UserError("the two files have different resolutions", source=str(args.reference),
                         field="resolution", expected="the operator file's resolution")
-    if not (args.step >= 0 and math.isfinite(args.step)):
-        raise UserError(f"{args.step} is not a quantization step", field="--step",
-                        expected="kWh ≥ 0")
     settings = FieldSettings(operator_class=args.operator_class,
                              reference_class=args.reference_class, rule=args.rule,
                              limit_basis=args.limit, country=args.country,

@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 import json
+import warnings
 from importlib import resources
 from pathlib import Path
 
 import pytest
 
+from meterbench.accuracy.field import FieldSettings
 from meterbench.cli import main
 from meterbench.cli.pipeline_csv import IntervalRow, write_intervals
 from meterbench.config.bench_file import load_bench, parse_bench
 from meterbench.config.strict_toml import load_toml
 from meterbench.core.errors import UserError
 from meterbench.core.timeutil import MS_PER_HOUR
+from meterbench.pipeline.series import IntervalSeries
 
 from .test_field import _operator, _reference
 
@@ -76,6 +79,65 @@ def test_cli_field_bad_deliveries_file_is_a_user_error(tmp_path, capsys):
     assert code == 2
     err = capsys.readouterr().err
     assert "d.csv: row 2: day" in err and "YYYY-MM-DD" in err
+
+
+@pytest.mark.parametrize("option, value, needles", [
+    ("--timezone", "Mars/Base", ("--timezone: unknown time zone 'Mars/Base'", "IANA")),
+    ("--completeness", "150", ("--completeness: 150 ", "at most 100")),
+    ("--completeness", "nan", ("--completeness: nan ",)),
+    ("--completeness", "inf", ("--completeness: inf ",)),
+    ("--completeness", "0", ("--completeness: 0 ", "above 0")),
+    ("--completeness", "-5", ("--completeness: -5 ",)),
+    ("--step", "-0.001", ("--step: -0.001 ", "≥ 0")),
+    ("--step", "nan", ("--step: nan ",)),
+    ("--step", "inf", ("--step: inf ",)),
+])
+def test_cli_field_options_a_check_cannot_use_are_one_line_user_errors(tmp_path, capsys, option,
+                                                                      value, needles):
+    """An unknown zone ended in a ZoneInfoNotFoundError traceback (exit 1); a completeness of
+    150 % or NaN (a check that can never pass) and of 0 % (one that can never fail) ran."""
+    ref = _reference(days=1)
+    op = _write(tmp_path / "op.csv", "ev", _operator(ref, 0.3))
+    rf = _write(tmp_path / "ref.csv", "ev_ref", ref)
+    before = sorted(tmp_path.iterdir())
+    code = main(["accuracy", "field", str(op), str(rf), "--operator-class", "B",
+                 "--reference-class", "C", option, value])
+    captured = capsys.readouterr()
+    assert code == 2 and captured.out == ""
+    lines = captured.err.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in captured.err, captured.err
+    assert all(n in lines[0] for n in needles), lines[0]
+    assert sorted(tmp_path.iterdir()) == before
+
+
+def test_cli_field_step_zero_means_exact_values_without_warnings(tmp_path, capsys):
+    """``--step 0`` with intervals of zero energy on the reference printed numpy's "invalid value
+    encountered in divide"; exact values get the classes' MPE alone as their limit."""
+    ref = _reference(days=1)
+    qty = ref.quantity.copy()
+    qty[:10] = 0.0
+    ref = IntervalSeries(ref.start_ms, qty, ref.quality, ref.resolution_ms)
+    op = _write(tmp_path / "op.csv", "ev", _operator(ref, 0.3))
+    rf = _write(tmp_path / "ref.csv", "ev_ref", ref)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        code = main(["accuracy", "field", str(op), str(rf), "--operator-class", "B",
+                     "--reference-class", "C", "--step", "0", "--json"])
+    captured = capsys.readouterr()
+    assert code == 0 and captured.err == "", captured.err
+    doc = json.loads(captured.out)
+    assert doc["compared"] == 96 - 10
+    bias = next(r for r in doc["records"] if r["check"] == "field.bias")
+    assert bias["data"]["u_quantization_pct"] == 0.0
+
+
+def test_field_settings_refuse_thresholds_that_cannot_judge():
+    for bad in (dict(completeness_min_pct=150.0), dict(completeness_min_pct=float("nan")),
+                dict(completeness_min_pct=0.0), dict(operator_step_kwh=-0.001),
+                dict(reference_step_kwh=float("inf")), dict(zone="Mars/Base")):
+        with pytest.raises(ValueError):
+            FieldSettings("B", "C", **bad)
+    FieldSettings("B", "C", operator_step_kwh=0.0, reference_step_kwh=0.0)
 
 
 def test_cli_plan_warns_when_the_register_is_too_coarse(capsys):

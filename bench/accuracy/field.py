@@ -225,6 +225,69 @@ def clock_offset_record(operator: Readings, reference: Readings, operator_id: st
                   data=dict(drift_ppm=a.drift_ppm, drift_u_ppm=a.drift_uncertainty_ppm))
 
 
+#: Intervals the bias needs: its confidence interval comes from the scatter, n − 1 degrees of
+#: freedom.
+MIN_BIAS_INTERVALS = 2
+
+
+def _bias_record(op: np.ndarray, ref: np.ndarray, s: FieldSettings, operator_id: str,
+                 reference_id: str) -> Record:
+    """The bias Σ(op − ref)/Σref over the compared intervals, with its CI and U, judged by the
+    rule against the operator's limit.
+
+    With fewer than :data:`MIN_BIAS_INTERVALS` compared intervals (or no energy on the
+    reference) there is no bias to judge: the record fails without a value and says why (as a lab
+    point whose error calculator never finished does), because nothing shows the meter accurate;
+    it never prints NaN.
+    """
+    limit = s.limit_pct
+    n = len(ref)
+    ref_total = float(ref.sum())
+    bias, u_stat, half = bias_with_ci(op, ref)
+    if n < MIN_BIAS_INTERVALS or not math.isfinite(bias):
+        return record("field.bias", operator_id, None, "%", "fail", low=-limit, high=limit,
+                      rule=RULE_TEXT[s.rule],
+                      detail=f"not evaluated: {n} interval{'s' if n != 1 else ''} with energy on "
+                             f"both meters compared ({ref_total:.3f} kWh on the reference "
+                             f"{reference_id}), at least {MIN_BIAS_INTERVALS} needed for the bias "
+                             f"and its confidence interval; nothing shows the meter within "
+                             f"{s.limit_text}",
+                      data=dict(reference=reference_id, compared=n))
+    u_refmeter = mpe_pct(s.reference_class) / math.sqrt(3.0)
+    u_q = (100.0 * math.sqrt(n) * math.hypot(s.operator_step_kwh, s.reference_step_kwh)
+           / math.sqrt(3.0) / ref_total)
+    dof = effective_dof([(u_stat, n - 1), (u_refmeter, math.inf), (u_q, math.inf)])
+    k = coverage_factor(dof)
+    u_exp = k * math.sqrt(u_stat**2 + u_refmeter**2 + u_q**2)
+    return record("field.bias", operator_id, bias, "%", decide(bias, -limit, limit, u_exp, s.rule),
+                  low=-limit, high=limit, uncertainty=u_exp, rule=RULE_TEXT[s.rule],
+                  detail=f"{n} intervals, {ref_total:.3f} kWh on the reference {reference_id}; "
+                         f"95 % CI {bias - half:+.3f} … {bias + half:+.3f} % (scatter); U includes "
+                         f"the reference's class {s.reference_class} and quantization, "
+                         f"k = {k:.3g} (ν_eff {numbers.dof(dof)}); {s.limit_text}",
+                  data=dict(ci95_low=bias - half, ci95_high=bias + half, u_scatter_pct=u_stat,
+                            u_reference_meter_pct=u_refmeter, u_quantization_pct=u_q,
+                            dof_eff=dof_json(dof), k=k, reference=reference_id, compared=n))
+
+
+def _interval_limits_record(outside: int, compared: int, measured_both: int, s: FieldSettings,
+                            operator_id: str) -> Record:
+    """How many compared intervals lie outside their quantization-aware limit (must be 0).
+
+    "0 outside" of 0 compared is no evidence: with nothing compared the record fails without a
+    value and says why, instead of passing on nothing.
+    """
+    rule = (f"per interval |error| ≤ MPE {s.operator_class} + MPE {s.reference_class} "
+            "+ (q_op + q_ref)/ref")
+    if not compared:
+        return record("field.interval_limits", operator_id, None, "intervals", "fail", high=0.0,
+                      rule="simple acceptance (ILAC-G8, w = 0)",
+                      detail=f"not evaluated: no interval with energy on both meters to compare "
+                             f"({measured_both} measured on both sides); {rule}")
+    return simple_acceptance("field.interval_limits", operator_id, float(outside), "intervals",
+                             high=0.0, detail=f"{rule}; {compared} intervals compared")
+
+
 def field_acceptance(operator: IntervalSeries, reference: IntervalSeries, *, operator_id: str,
                      reference_id: str, settings: FieldSettings,
                      deliveries: Mapping[date, int] | None = None,
@@ -242,17 +305,10 @@ def field_acceptance(operator: IntervalSeries, reference: IntervalSeries, *, ope
     lim_k = interval_limits_pct(c.reference_kwh, s)
     outside = mask & (np.abs(np.nan_to_num(c.error_pct)) > lim_k)
     op, ref = c.operator_kwh[mask], c.reference_kwh[mask]
-    bias, u_stat, half = bias_with_ci(op, ref)
     ref_total = float(ref.sum())
-    u_refmeter = mpe_pct(s.reference_class) / math.sqrt(3.0)
-    u_q = (100.0 * math.sqrt(len(ref)) * math.hypot(s.operator_step_kwh, s.reference_step_kwh)
-           / math.sqrt(3.0) / ref_total) if ref_total > 0 else math.inf
-    dof = (effective_dof([(u_stat, len(ref) - 1), (u_refmeter, math.inf), (u_q, math.inf)])
-           if math.isfinite(u_stat) else math.inf)
-    k = coverage_factor(dof)
-    u_exp = k * math.sqrt(u_stat**2 + u_refmeter**2 + u_q**2) if math.isfinite(u_stat) else math.inf
     limit = s.limit_pct
-    verdict = decide(bias, -limit, limit, u_exp, s.rule)
+    bias_rec = _bias_record(op, ref, s, operator_id, reference_id)
+    compared = int(mask.sum())
     expected = len(reference)
     measured_both = int(c.both_measured.sum())
     completeness = 100.0 * measured_both / expected if expected else 0.0
@@ -260,20 +316,8 @@ def field_acceptance(operator: IntervalSeries, reference: IntervalSeries, *, ope
     days = sorted({from_ms(int(t)).astimezone(tz).date() for t in reference.start_ms})
     records = [
         _labelling_record(diag, operator_id, why),
-        record("field.bias", operator_id, bias, "%", verdict, low=-limit, high=limit,
-               uncertainty=u_exp, rule=RULE_TEXT[s.rule],
-               detail=f"{int(mask.sum())} intervals, {ref_total:.3f} kWh on the reference {reference_id}; "
-               f"95 % CI {bias - half:+.3f} … {bias + half:+.3f} % (scatter); U includes the "
-               f"reference's class {s.reference_class} and quantization, k = {k:.3g} "
-               f"(ν_eff {numbers.dof(dof)}); {s.limit_text}",
-               data=dict(ci95_low=bias - half, ci95_high=bias + half, u_scatter_pct=u_stat,
-                         u_reference_meter_pct=u_refmeter, u_quantization_pct=u_q,
-                         dof_eff=dof_json(dof), k=k, reference=reference_id)),
-        simple_acceptance("field.interval_limits", operator_id,
-                          float(outside.sum()), "intervals", high=0.0,
-                          detail=f"per interval |error| ≤ MPE {s.operator_class} + MPE "
-                                 f"{s.reference_class} + (q_op + q_ref)/ref; {int(mask.sum())} "
-                                 "intervals compared"),
+        bias_rec,
+        _interval_limits_record(int(outside.sum()), compared, measured_both, s, operator_id),
         simple_acceptance("field.completeness", operator_id, completeness, "%",
                           low=s.completeness_min_pct,
                           detail=f"{measured_both} of {expected} intervals measured on both sides"),
@@ -290,12 +334,15 @@ def field_acceptance(operator: IntervalSeries, reference: IntervalSeries, *, ope
                     else diag.summer_shift_ms or 0) / 1000.0
     summary = dict(
         operator=operator_id, reference=reference_id, expected=expected,
-        measured_both=measured_both, compared=int(mask.sum()), completeness_pct=completeness,
+        measured_both=measured_both, compared=compared, completeness_pct=completeness,
         operator_kwh=float(op.sum()), reference_kwh=ref_total,
-        bias_pct=bias, bias_ci95=[bias - half, bias + half], bias_u_pct=u_exp, bias_k=k,
-        bias_dof_eff=dof_json(dof), limit_pct=limit,
+        bias_pct=bias_rec.value,
+        bias_ci95=([bias_rec.data["ci95_low"], bias_rec.data["ci95_high"]]
+                   if bias_rec.value is not None else None),
+        bias_u_pct=bias_rec.uncertainty, bias_k=bias_rec.data.get("k"),
+        bias_dof_eff=bias_rec.data.get("dof_eff"), limit_pct=limit,
         limit_basis=s.limit_text, rule=RULE_TEXT[s.rule], verdict=pair_verdict(records),
-        outside=int(outside.sum()),
+        outside=int(outside.sum()) if compared else None,
         labelling=diag.as_record() if diag is not None else {"kind": "unchecked", "text": why},
         time_offset_s=offset_s or 0.0, clock_offset_s=clock_offset_s,
         period=[format_iso_utc(int(reference.start_ms[0])), format_iso_utc(reference.end_ms)]

@@ -17,6 +17,7 @@ import argparse
 import csv
 import json
 import math
+import os
 from datetime import date, time
 from pathlib import Path
 from typing import Any
@@ -193,12 +194,31 @@ def check_field_options(args: argparse.Namespace) -> None:
                         expected="an IANA name like Europe/Copenhagen")
 
 
+def _same_path(a: Path, b: Path) -> bool:
+    try:
+        return os.path.samefile(a, b)
+    except OSError:
+        return a.resolve() == b.resolve()
+
+
+def check_not_self_comparison(operator: Path, op_name: str, reference: Path,
+                              ref_name: str) -> None:
+    """Refuse judging a meter against itself (the same meter of the same file or folder): every
+    interval would agree with itself, so every check would pass whatever the meter measured."""
+    if op_name == ref_name and _same_path(operator, reference):
+        raise UserError(f"operator and reference are the same meter {op_name!r} of the same file",
+                        source=str(reference), field="--reference-meter",
+                        expected="the reference meter: another meter of this file, or another "
+                                 "file")
+
+
 def run_field(args: argparse.Namespace) -> int:
     check_field_options(args)
     op_name, op, op_msgs = _series(args.operator, args.operator_meter, args.channel,
                                    "--operator-meter")
     ref_name, ref, ref_msgs = _series(args.reference, args.reference_meter, args.channel,
                                       "--reference-meter")
+    check_not_self_comparison(args.operator, op_name, args.reference, ref_name)
     messages = {side: r for side, r in (("operator", op_msgs), ("reference", ref_msgs)) if r}
     if op.resolution_ms != ref.resolution_ms:
         raise UserError("the two files have different resolutions", source=str(args.reference),

@@ -72,9 +72,10 @@ def test_cli_field_text_and_deadline_preset(tmp_path, capsys):
 def test_cli_field_bad_deliveries_file_is_a_user_error(tmp_path, capsys):
     ref = _reference(days=1)
     rf = _write(tmp_path / "ref.csv", "r", ref)
+    op = _write(tmp_path / "op.csv", "ev", _operator(ref, 0.3))
     bad = tmp_path / "d.csv"
     bad.write_text("day,delivered\nyesterday,2026-06-02T05:00:00Z\n")
-    code = main(["accuracy", "field", str(rf), str(rf), "--operator-class", "B",
+    code = main(["accuracy", "field", str(op), str(rf), "--operator-class", "B",
                  "--reference-class", "C", "--deadline", "10:00", "--deliveries", str(bad)])
     assert code == 2
     err = capsys.readouterr().err
@@ -138,6 +139,43 @@ def test_field_settings_refuse_thresholds_that_cannot_judge():
         with pytest.raises(ValueError):
             FieldSettings("B", "C", **bad)
     FieldSettings("B", "C", operator_step_kwh=0.0, reference_step_kwh=0.0)
+
+
+def test_cli_field_refuses_a_meter_compared_with_itself(tmp_path, capsys):
+    """``--operator-meter ev --reference-meter ev`` on one file passed every check silently."""
+    ref = _reference(days=1)
+    both = tmp_path / "both.csv"
+    with both.open("w", encoding="utf-8") as fh:
+        write_intervals([IntervalRow("ev", "energy.import", _operator(ref, 0.3)),
+                         IntervalRow("ev_ref", "energy.import", ref)], fh)
+    for argv in (["--operator-meter", "ev", "--reference-meter", "ev"],
+                 ["--operator-meter", "ev_ref", "--reference-meter", "ev_ref"]):
+        code = main(["accuracy", "field", str(both), str(tmp_path / "." / "both.csv"),
+                     "--operator-class", "B", "--reference-class", "C", *argv])
+        captured = capsys.readouterr()
+        assert code == 2 and captured.out == ""
+        lines = captured.err.strip().splitlines()
+        assert len(lines) == 1 and "both.csv: --reference-meter" in lines[0], captured.err
+        assert "same meter" in lines[0]
+    # two meters of one file are a pair
+    assert main(["accuracy", "field", str(both), str(both), "--operator-class", "B",
+                 "--reference-class", "C", "--operator-meter", "ev",
+                 "--reference-meter", "ev_ref"]) == 0
+    capsys.readouterr()
+
+
+def test_cli_field_with_nothing_compared_fails_and_prints_no_nan(tmp_path, capsys):
+    ref = _reference(days=1)
+    later = IntervalSeries(ref.start_ms + 7 * 24 * MS_PER_HOUR, ref.quantity, ref.quality,
+                           ref.resolution_ms)
+    op = _write(tmp_path / "op.csv", "ev", later)
+    rf = _write(tmp_path / "ref.csv", "ev_ref", ref)
+    code = main(["accuracy", "field", str(op), str(rf), "--operator-class", "B",
+                 "--reference-class", "C"])
+    out = capsys.readouterr().out
+    assert code == 1 and "nan" not in out.lower(), out
+    assert out.startswith("ev vs ev_ref: fail — 0 of 96 intervals compared")
+    assert not [line for line in out.splitlines() if line.lstrip().startswith("pass ")], out
 
 
 def test_cli_plan_warns_when_the_register_is_too_coarse(capsys):

@@ -179,3 +179,49 @@ def test_report_badge_shows_the_pairs_verdict(tmp_path):
     section = field_section(tmp_path, {"field": [entry]}, None)
     (heading,) = [b for b in section.blocks if isinstance(b, Heading)]
     assert heading.badge is not None and heading.badge.style == "fail"
+
+
+def _later(series: IntervalSeries, days: int) -> IntervalSeries:
+    return IntervalSeries(series.start_ms + days * 24 * MS_PER_HOUR, series.quantity,
+                          series.quality, series.resolution_ms)
+
+
+def test_nothing_compared_fails_bias_and_interval_limits_without_nan():
+    """Files without an overlapping period gave "95 % CI +nan … +nan %" and a pass for "0
+    intervals outside their limits" of 0 compared."""
+    ref = _reference(days=1)
+    res = field_acceptance(_later(_operator(ref, 0.0), 7), ref, operator_id="ev",
+                           reference_id="ev_ref", settings=SETTINGS)
+    assert res.summary["compared"] == 0
+    for check_id in ("field.bias", "field.interval_limits"):
+        rec = _rec(res, check_id)
+        assert rec.verdict == "fail" and rec.value is None, rec
+        assert rec.detail.startswith("not evaluated: ") and "nan" not in rec.detail, rec.detail
+    assert res.summary["verdict"] == "fail"
+    assert res.summary["bias_pct"] is None and res.summary["bias_ci95"] is None
+    assert res.summary["outside"] is None
+
+
+def test_one_compared_interval_is_not_enough_for_a_bias():
+    ref = _reference(days=1)
+    op = _operator(ref, 0.0)
+    qty, q = np.full(len(op), np.nan), np.full(len(op), Quality.MISSING, dtype=np.uint8)
+    k = int(np.argmax(ref.quantity))
+    qty[k], q[k] = op.quantity[k], Quality.MEASURED
+    res = field_acceptance(IntervalSeries(op.start_ms, qty, q, Q), ref, operator_id="ev",
+                           reference_id="ev_ref", settings=SETTINGS)
+    bias = _rec(res, "field.bias")
+    assert res.summary["compared"] == 1
+    assert bias.verdict == "fail" and bias.value is None and "at least 2" in bias.detail
+    assert _rec(res, "field.interval_limits").verdict == "pass"  # the one interval is within
+
+
+def test_report_says_what_was_not_evaluated_when_nothing_was_compared(tmp_path):
+    from meterbench.reports.field_sections import field_summary
+
+    ref = _reference(days=1)
+    res = field_acceptance(_later(_operator(ref, 0.0), 7), ref, operator_id="ev",
+                           reference_id="ev_ref", settings=SETTINGS)
+    text = repr(field_summary({**res.summary, "records": []}))
+    assert "not evaluated: 0 interval(s)" in text and "none to check against its limit" in text
+    assert "None" not in text.replace("=None", "") and "nan" not in text

@@ -205,12 +205,14 @@ def field_summary(f: dict[str, Any]) -> Any:
     limit = None
     if f.get("limit_pct") is not None:
         limit = f"±{_pct(f['limit_pct'], False)} % ({f.get('limit_basis')}); {f.get('rule')}"
+    outside = (f"{f.get('outside')} outside their quantization-aware limit"
+               if f.get("outside") is not None else "none to check against its limit")
     intervals = (f"{f.get('expected')} expected, {f.get('measured_both')} measured on both sides "
                  f"({numbers.fixed(f.get('completeness_pct'), 2)} % complete), "
-                 f"{f.get('compared')} with energy compared; {f.get('outside')} outside their "
-                 "quantization-aware limit")
+                 f"{f.get('compared')} with energy compared; {outside}")
     return key_values([("labelling", labelling),
-                       ("bias", bias or "not evaluated: no interval with energy on both sides"),
+                       ("bias", bias or f"not evaluated: {f.get('compared')} interval(s) with "
+                                       "energy on both sides, at least 2 needed"),
                        ("limit", limit), ("intervals", intervals),
                        ("period", " to ".join(f["period"]) if f.get("period") else None)])
 

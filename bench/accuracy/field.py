@@ -24,7 +24,7 @@ must never be judged as inaccuracy:
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Any
@@ -45,6 +45,7 @@ from meterbench.pipeline.labelling import (
     apply_label_correction,
     diagnose_labelling,
 )
+from meterbench.pipeline.localday import known_zone
 from meterbench.pipeline.series import IntervalSeries
 from meterbench.reports import numbers
 
@@ -67,6 +68,20 @@ class FieldSettings:
     completeness_min_pct: float = 100.0
     deadline: time | None = None      # local time on the next day
     zone: str = "Europe/Copenhagen"
+
+    def __post_init__(self) -> None:
+        """Refuse settings whose checks could not be made or could never pass or fail: a
+        completeness threshold outside (0, 100] %, a negative or non-finite quantization step
+        (0 is allowed: exact values), an unknown time zone. Callers that take these from a user
+        check them first and name the option (``meterbench accuracy field``)."""
+        if not (math.isfinite(self.completeness_min_pct) and 0 < self.completeness_min_pct <= 100):
+            raise ValueError(f"completeness_min_pct {self.completeness_min_pct!r} is not in (0, 100]")
+        for name in ("operator_step_kwh", "reference_step_kwh"):
+            step = getattr(self, name)
+            if not (math.isfinite(step) and step >= 0):
+                raise ValueError(f"{name} {step!r} is not a finite energy ≥ 0")
+        if not known_zone(self.zone):
+            raise ValueError(f"unknown time zone {self.zone!r}")
 
     @property
     def limit_pct(self) -> float:
@@ -93,6 +108,23 @@ class FieldResult:
     summary: dict[str, Any] = field(default_factory=dict)
 
 
+#: A pair's record verdicts, worst first (ILAC-G8: conditional fail counts as failed, conditional
+#: pass as passed with a warning). ``info`` records state facts and judge nothing.
+_WORST_FIRST = ("fail", "conditional_fail", "conditional_pass", "pass")
+
+
+def pair_verdict(records: Sequence[Record]) -> str:
+    """The operator/reference pair's verdict: the worst verdict among its records.
+
+    The pair is accepted only when every check on it is: a labelling error, missing intervals or
+    intervals outside their limits fail the pair even when the bias is within the MPE (the CLI's
+    exit code, ``--json``, results.json and the report's badge all show this one verdict). With
+    no judged record at all nothing shows the meter acceptable, so the pair fails.
+    """
+    judged = {r.verdict for r in records}
+    return next((v for v in _WORST_FIRST if v in judged), "fail")
+
+
 def bias_with_ci(op: np.ndarray, ref: np.ndarray) -> tuple[float, float, float]:
     """(bias %, standard uncertainty %, 95 % CI half-width %) of Σ(op−ref)/Σref.
 
@@ -110,8 +142,17 @@ def bias_with_ci(op: np.ndarray, ref: np.ndarray) -> tuple[float, float, float]:
 
 
 def interval_limits_pct(ref_kwh: np.ndarray, s: FieldSettings) -> np.ndarray:
-    with np.errstate(divide="ignore"):
-        q = 100.0 * (s.operator_step_kwh + s.reference_step_kwh) / np.abs(ref_kwh)
+    """Each interval's limit, %: both classes' MPE plus both quantization steps relative to the
+    reference's energy.
+
+    An interval without energy on the reference has no relative limit (+inf): it is not compared
+    (its error is undefined), and dividing there would warn, or give NaN with exact values
+    (steps of 0).
+    """
+    ref = np.abs(np.asarray(ref_kwh, dtype=float))
+    with_energy = ref > 0
+    q = np.full(ref.shape, np.inf)
+    np.divide(100.0 * (s.operator_step_kwh + s.reference_step_kwh), ref, out=q, where=with_energy)
     return mpe_pct(s.operator_class) + mpe_pct(s.reference_class) + q
 
 
@@ -184,6 +225,69 @@ def clock_offset_record(operator: Readings, reference: Readings, operator_id: st
                   data=dict(drift_ppm=a.drift_ppm, drift_u_ppm=a.drift_uncertainty_ppm))
 
 
+#: Intervals the bias needs: its confidence interval comes from the scatter, n − 1 degrees of
+#: freedom.
+MIN_BIAS_INTERVALS = 2
+
+
+def _bias_record(op: np.ndarray, ref: np.ndarray, s: FieldSettings, operator_id: str,
+                 reference_id: str) -> Record:
+    """The bias Σ(op − ref)/Σref over the compared intervals, with its CI and U, judged by the
+    rule against the operator's limit.
+
+    With fewer than :data:`MIN_BIAS_INTERVALS` compared intervals (or no energy on the
+    reference) there is no bias to judge: the record fails without a value and says why (as a lab
+    point whose error calculator never finished does), because nothing shows the meter accurate;
+    it never prints NaN.
+    """
+    limit = s.limit_pct
+    n = len(ref)
+    ref_total = float(ref.sum())
+    bias, u_stat, half = bias_with_ci(op, ref)
+    if n < MIN_BIAS_INTERVALS or not math.isfinite(bias):
+        return record("field.bias", operator_id, None, "%", "fail", low=-limit, high=limit,
+                      rule=RULE_TEXT[s.rule],
+                      detail=f"not evaluated: {n} interval{'s' if n != 1 else ''} with energy on "
+                             f"both meters compared ({ref_total:.3f} kWh on the reference "
+                             f"{reference_id}), at least {MIN_BIAS_INTERVALS} needed for the bias "
+                             f"and its confidence interval; nothing shows the meter within "
+                             f"{s.limit_text}",
+                      data=dict(reference=reference_id, compared=n))
+    u_refmeter = mpe_pct(s.reference_class) / math.sqrt(3.0)
+    u_q = (100.0 * math.sqrt(n) * math.hypot(s.operator_step_kwh, s.reference_step_kwh)
+           / math.sqrt(3.0) / ref_total)
+    dof = effective_dof([(u_stat, n - 1), (u_refmeter, math.inf), (u_q, math.inf)])
+    k = coverage_factor(dof)
+    u_exp = k * math.sqrt(u_stat**2 + u_refmeter**2 + u_q**2)
+    return record("field.bias", operator_id, bias, "%", decide(bias, -limit, limit, u_exp, s.rule),
+                  low=-limit, high=limit, uncertainty=u_exp, rule=RULE_TEXT[s.rule],
+                  detail=f"{n} intervals, {ref_total:.3f} kWh on the reference {reference_id}; "
+                         f"95 % CI {bias - half:+.3f} … {bias + half:+.3f} % (scatter); U includes "
+                         f"the reference's class {s.reference_class} and quantization, "
+                         f"k = {k:.3g} (ν_eff {numbers.dof(dof)}); {s.limit_text}",
+                  data=dict(ci95_low=bias - half, ci95_high=bias + half, u_scatter_pct=u_stat,
+                            u_reference_meter_pct=u_refmeter, u_quantization_pct=u_q,
+                            dof_eff=dof_json(dof), k=k, reference=reference_id, compared=n))
+
+
+def _interval_limits_record(outside: int, compared: int, measured_both: int, s: FieldSettings,
+                            operator_id: str) -> Record:
+    """How many compared intervals lie outside their quantization-aware limit (must be 0).
+
+    "0 outside" of 0 compared is no evidence: with nothing compared the record fails without a
+    value and says why, instead of passing on nothing.
+    """
+    rule = (f"per interval |error| ≤ MPE {s.operator_class} + MPE {s.reference_class} "
+            "+ (q_op + q_ref)/ref")
+    if not compared:
+        return record("field.interval_limits", operator_id, None, "intervals", "fail", high=0.0,
+                      rule="simple acceptance (ILAC-G8, w = 0)",
+                      detail=f"not evaluated: no interval with energy on both meters to compare "
+                             f"({measured_both} measured on both sides); {rule}")
+    return simple_acceptance("field.interval_limits", operator_id, float(outside), "intervals",
+                             high=0.0, detail=f"{rule}; {compared} intervals compared")
+
+
 def field_acceptance(operator: IntervalSeries, reference: IntervalSeries, *, operator_id: str,
                      reference_id: str, settings: FieldSettings,
                      deliveries: Mapping[date, int] | None = None,
@@ -201,17 +305,10 @@ def field_acceptance(operator: IntervalSeries, reference: IntervalSeries, *, ope
     lim_k = interval_limits_pct(c.reference_kwh, s)
     outside = mask & (np.abs(np.nan_to_num(c.error_pct)) > lim_k)
     op, ref = c.operator_kwh[mask], c.reference_kwh[mask]
-    bias, u_stat, half = bias_with_ci(op, ref)
     ref_total = float(ref.sum())
-    u_refmeter = mpe_pct(s.reference_class) / math.sqrt(3.0)
-    u_q = (100.0 * math.sqrt(len(ref)) * math.hypot(s.operator_step_kwh, s.reference_step_kwh)
-           / math.sqrt(3.0) / ref_total) if ref_total > 0 else math.inf
-    dof = (effective_dof([(u_stat, len(ref) - 1), (u_refmeter, math.inf), (u_q, math.inf)])
-           if math.isfinite(u_stat) else math.inf)
-    k = coverage_factor(dof)
-    u_exp = k * math.sqrt(u_stat**2 + u_refmeter**2 + u_q**2) if math.isfinite(u_stat) else math.inf
     limit = s.limit_pct
-    verdict = decide(bias, -limit, limit, u_exp, s.rule)
+    bias_rec = _bias_record(op, ref, s, operator_id, reference_id)
+    compared = int(mask.sum())
     expected = len(reference)
     measured_both = int(c.both_measured.sum())
     completeness = 100.0 * measured_both / expected if expected else 0.0
@@ -219,20 +316,8 @@ def field_acceptance(operator: IntervalSeries, reference: IntervalSeries, *, ope
     days = sorted({from_ms(int(t)).astimezone(tz).date() for t in reference.start_ms})
     records = [
         _labelling_record(diag, operator_id, why),
-        record("field.bias", operator_id, bias, "%", verdict, low=-limit, high=limit,
-               uncertainty=u_exp, rule=RULE_TEXT[s.rule],
-               detail=f"{int(mask.sum())} intervals, {ref_total:.3f} kWh on the reference {reference_id}; "
-               f"95 % CI {bias - half:+.3f} … {bias + half:+.3f} % (scatter); U includes the "
-               f"reference's class {s.reference_class} and quantization, k = {k:.3g} "
-               f"(ν_eff {numbers.dof(dof)}); {s.limit_text}",
-               data=dict(ci95_low=bias - half, ci95_high=bias + half, u_scatter_pct=u_stat,
-                         u_reference_meter_pct=u_refmeter, u_quantization_pct=u_q,
-                         dof_eff=dof_json(dof), k=k, reference=reference_id)),
-        simple_acceptance("field.interval_limits", operator_id,
-                          float(outside.sum()), "intervals", high=0.0,
-                          detail=f"per interval |error| ≤ MPE {s.operator_class} + MPE "
-                                 f"{s.reference_class} + (q_op + q_ref)/ref; {int(mask.sum())} "
-                                 "intervals compared"),
+        bias_rec,
+        _interval_limits_record(int(outside.sum()), compared, measured_both, s, operator_id),
         simple_acceptance("field.completeness", operator_id, completeness, "%",
                           low=s.completeness_min_pct,
                           detail=f"{measured_both} of {expected} intervals measured on both sides"),
@@ -249,12 +334,15 @@ def field_acceptance(operator: IntervalSeries, reference: IntervalSeries, *, ope
                     else diag.summer_shift_ms or 0) / 1000.0
     summary = dict(
         operator=operator_id, reference=reference_id, expected=expected,
-        measured_both=measured_both, compared=int(mask.sum()), completeness_pct=completeness,
+        measured_both=measured_both, compared=compared, completeness_pct=completeness,
         operator_kwh=float(op.sum()), reference_kwh=ref_total,
-        bias_pct=bias, bias_ci95=[bias - half, bias + half], bias_u_pct=u_exp, bias_k=k,
-        bias_dof_eff=dof_json(dof), limit_pct=limit,
-        limit_basis=s.limit_text, rule=RULE_TEXT[s.rule], verdict=verdict,
-        outside=int(outside.sum()),
+        bias_pct=bias_rec.value,
+        bias_ci95=([bias_rec.data["ci95_low"], bias_rec.data["ci95_high"]]
+                   if bias_rec.value is not None else None),
+        bias_u_pct=bias_rec.uncertainty, bias_k=bias_rec.data.get("k"),
+        bias_dof_eff=bias_rec.data.get("dof_eff"), limit_pct=limit,
+        limit_basis=s.limit_text, rule=RULE_TEXT[s.rule], verdict=pair_verdict(records),
+        outside=int(outside.sum()) if compared else None,
         labelling=diag.as_record() if diag is not None else {"kind": "unchecked", "text": why},
         time_offset_s=offset_s or 0.0, clock_offset_s=clock_offset_s,
         period=[format_iso_utc(int(reference.start_ms[0])), format_iso_utc(reference.end_ms)]

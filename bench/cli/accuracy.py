@@ -17,6 +17,7 @@ import argparse
 import csv
 import json
 import math
+import os
 from datetime import date, time
 from pathlib import Path
 from typing import Any
@@ -32,8 +33,10 @@ from meterbench.accuracy.register import register_step_kwh
 from meterbench.cli.pipeline_csv import read_intervals
 from meterbench.config.bench_file import CLASSES, load_bench
 from meterbench.core.errors import UserError
+from meterbench.core.records import FAILING
 from meterbench.core.timeutil import parse_iso
 from meterbench.instruments.registers import load_register_map
+from meterbench.pipeline.localday import known_zone
 from meterbench.run.folder import json_safe
 from meterbench.run.lab_devices import meter_test_output
 from meterbench.units import MS_PER_HOUR
@@ -58,14 +61,19 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    help="MPE or the in-service limit (2 × MPE, country preset)")
     f.add_argument("--country", default="DK", choices=tuple(IN_SERVICE_FACTOR))
     f.add_argument("--step", type=float, default=0.001, metavar="KWH",
-                   help="quantization of each interval value in both files (default 0.001 kWh)")
+                   help="quantization of each interval value in both files, a finite kWh ≥ 0 "
+                        "(default 0.001, the three decimals of a DataHub quantity; 0: the "
+                        "values are exact, no quantization allowance)")
     f.add_argument("--completeness", type=float, default=100.0, metavar="PCT",
-                   help="smallest acceptable share of intervals measured on both sides")
+                   help="smallest acceptable share of intervals measured on both sides, a "
+                        "percentage above 0 and at most 100 (default 100)")
     f.add_argument("--deadline", metavar="HH:MM|NO|NL",
                    help="daily delivery deadline, local time on the next day, or a preset")
     f.add_argument("--deliveries", type=Path, metavar="FILE.csv",
                    help="delivery times: columns day (YYYY-MM-DD, local) and delivered (ISO 8601)")
-    f.add_argument("--timezone", default="Europe/Copenhagen")
+    f.add_argument("--timezone", default="Europe/Copenhagen",
+                   help="IANA time zone of the local days (timeliness, labelling seasons; "
+                        "default Europe/Copenhagen)")
     f.add_argument("--json", action="store_true", help="print one JSON object instead of text")
     f.set_defaults(func=run_field)
     pl = sub.add_parser("plan", help="a lab bench's test points and planned gate times")
@@ -167,18 +175,54 @@ def read_deliveries(path: Path) -> dict[date, int]:
     return out
 
 
+def check_field_options(args: argparse.Namespace) -> None:
+    """The numbers and the zone of ``accuracy field`` are ones its checks can use, else one
+    line, exit 2, before any file is read.
+
+    A completeness threshold above 100 % (or NaN) could never pass and one of 0 % could never
+    fail; a negative, infinite or NaN quantization step has no meaning (0 means exact values);
+    an unknown zone would end in a traceback where the local days are computed.
+    """
+    if not (math.isfinite(args.step) and args.step >= 0):
+        raise UserError(f"{args.step:g} is not a quantization step", field="--step",
+                        expected="a finite kWh ≥ 0, 0 for exact values")
+    if not (math.isfinite(args.completeness) and 0 < args.completeness <= 100):
+        raise UserError(f"{args.completeness:g} is not a share of intervals",
+                        field="--completeness", expected="a percentage above 0 and at most 100")
+    if not known_zone(args.timezone):
+        raise UserError(f"unknown time zone {args.timezone!r}", field="--timezone",
+                        expected="an IANA name like Europe/Copenhagen")
+
+
+def _same_path(a: Path, b: Path) -> bool:
+    try:
+        return os.path.samefile(a, b)
+    except OSError:
+        return a.resolve() == b.resolve()
+
+
+def check_not_self_comparison(operator: Path, op_name: str, reference: Path,
+                              ref_name: str) -> None:
+    """Refuse judging a meter against itself (the same meter of the same file or folder): every
+    interval would agree with itself, so every check would pass whatever the meter measured."""
+    if op_name == ref_name and _same_path(operator, reference):
+        raise UserError(f"operator and reference are the same meter {op_name!r} of the same file",
+                        source=str(reference), field="--reference-meter",
+                        expected="the reference meter: another meter of this file, or another "
+                                 "file")
+
+
 def run_field(args: argparse.Namespace) -> int:
+    check_field_options(args)
     op_name, op, op_msgs = _series(args.operator, args.operator_meter, args.channel,
                                    "--operator-meter")
     ref_name, ref, ref_msgs = _series(args.reference, args.reference_meter, args.channel,
                                       "--reference-meter")
+    check_not_self_comparison(args.operator, op_name, args.reference, ref_name)
     messages = {side: r for side, r in (("operator", op_msgs), ("reference", ref_msgs)) if r}
     if op.resolution_ms != ref.resolution_ms:
         raise UserError("the two files have different resolutions", source=str(args.reference),
                         field="resolution", expected="the operator file's resolution")
-    if not (args.step >= 0 and math.isfinite(args.step)):
-        raise UserError(f"{args.step} is not a quantization step", field="--step",
-                        expected="kWh ≥ 0")
     settings = FieldSettings(operator_class=args.operator_class,
                              reference_class=args.reference_class, rule=args.rule,
                              limit_basis=args.limit, country=args.country,
@@ -188,7 +232,7 @@ def run_field(args: argparse.Namespace) -> int:
     deliveries = read_deliveries(args.deliveries) if args.deliveries else None
     res = field_acceptance(op, ref, operator_id=op_name, reference_id=ref_name,
                            settings=settings, deliveries=deliveries)
-    failed = any(r.failed for r in res.records)
+    verdict = res.summary["verdict"]  # the pair's: the worst of its records
     if args.json:
         doc = {k: v for k, v in res.summary.items() if k != "points"}
         doc["records"] = [r.as_dict() for r in res.records]
@@ -197,8 +241,8 @@ def run_field(args: argparse.Namespace) -> int:
         print(json.dumps(json_safe(doc), indent=2, allow_nan=False))
     else:
         s = res.summary
-        print(f"{op_name} vs {ref_name}: {s['compared']} of {s['expected']} intervals compared "
-              f"({s['measured_both']} measured on both sides)")
+        print(f"{op_name} vs {ref_name}: {verdict.replace('_', ' ')} — {s['compared']} of "
+              f"{s['expected']} intervals compared ({s['measured_both']} measured on both sides)")
         for side, reading in messages.items():
             print(f"  {side} messages: {reading.describe()}")
         for r in res.records:
@@ -206,7 +250,7 @@ def run_field(args: argparse.Namespace) -> int:
             value = f" {r.value:.4g} {r.unit}".rstrip() if has_value else ""
             u = f" ± {r.uncertainty:.3g}" if has_value and r.uncertainty is not None else ""
             print(f"  {r.verdict:16s} {r.name}:{value}{u} — {r.detail}")
-    return 1 if failed else 0
+    return 1 if verdict in FAILING else 0
 
 
 def _register_test_rows(cfg: Any, m: Any, reg: float, step: float) -> list[dict[str, Any]]:

@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 import json
+import warnings
 from importlib import resources
 from pathlib import Path
 
 import pytest
 
+from meterbench.accuracy.field import FieldSettings
 from meterbench.cli import main
 from meterbench.cli.pipeline_csv import IntervalRow, write_intervals
 from meterbench.config.bench_file import load_bench, parse_bench
 from meterbench.config.strict_toml import load_toml
 from meterbench.core.errors import UserError
 from meterbench.core.timeutil import MS_PER_HOUR
+from meterbench.pipeline.series import IntervalSeries
 
 from .test_field import _operator, _reference
 
@@ -37,6 +40,11 @@ def test_cli_field_diagnoses_a_one_hour_shift_from_interval_files(tmp_path, caps
     assert "labelled one hour late" in recs["interval labelling"]["detail"]
     assert recs["operator vs reference bias"]["verdict"] == "pass"  # ... but the meter is accurate
     assert doc["time_offset_s"] == 3600.0
+    # the pair's verdict is the worst record's, as the exit code says (it used to be the bias's)
+    assert doc["verdict"] == "fail"
+    assert main(["accuracy", "field", str(op), str(rf), "--operator-class", "B",
+                 "--reference-class", "C"]) == 1
+    assert capsys.readouterr().out.startswith("ev vs ev_ref: fail — ")
 
 
 def test_cli_field_text_and_deadline_preset(tmp_path, capsys):
@@ -64,13 +72,110 @@ def test_cli_field_text_and_deadline_preset(tmp_path, capsys):
 def test_cli_field_bad_deliveries_file_is_a_user_error(tmp_path, capsys):
     ref = _reference(days=1)
     rf = _write(tmp_path / "ref.csv", "r", ref)
+    op = _write(tmp_path / "op.csv", "ev", _operator(ref, 0.3))
     bad = tmp_path / "d.csv"
     bad.write_text("day,delivered\nyesterday,2026-06-02T05:00:00Z\n")
-    code = main(["accuracy", "field", str(rf), str(rf), "--operator-class", "B",
+    code = main(["accuracy", "field", str(op), str(rf), "--operator-class", "B",
                  "--reference-class", "C", "--deadline", "10:00", "--deliveries", str(bad)])
     assert code == 2
     err = capsys.readouterr().err
     assert "d.csv: row 2: day" in err and "YYYY-MM-DD" in err
+
+
+@pytest.mark.parametrize("option, value, needles", [
+    ("--timezone", "Mars/Base", ("--timezone: unknown time zone 'Mars/Base'", "IANA")),
+    ("--completeness", "150", ("--completeness: 150 ", "at most 100")),
+    ("--completeness", "nan", ("--completeness: nan ",)),
+    ("--completeness", "inf", ("--completeness: inf ",)),
+    ("--completeness", "0", ("--completeness: 0 ", "above 0")),
+    ("--completeness", "-5", ("--completeness: -5 ",)),
+    ("--step", "-0.001", ("--step: -0.001 ", "≥ 0")),
+    ("--step", "nan", ("--step: nan ",)),
+    ("--step", "inf", ("--step: inf ",)),
+])
+def test_cli_field_options_a_check_cannot_use_are_one_line_user_errors(tmp_path, capsys, option,
+                                                                      value, needles):
+    """An unknown zone ended in a ZoneInfoNotFoundError traceback (exit 1); a completeness of
+    150 % or NaN (a check that can never pass) and of 0 % (one that can never fail) ran."""
+    ref = _reference(days=1)
+    op = _write(tmp_path / "op.csv", "ev", _operator(ref, 0.3))
+    rf = _write(tmp_path / "ref.csv", "ev_ref", ref)
+    before = sorted(tmp_path.iterdir())
+    code = main(["accuracy", "field", str(op), str(rf), "--operator-class", "B",
+                 "--reference-class", "C", option, value])
+    captured = capsys.readouterr()
+    assert code == 2 and captured.out == ""
+    lines = captured.err.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in captured.err, captured.err
+    assert all(n in lines[0] for n in needles), lines[0]
+    assert sorted(tmp_path.iterdir()) == before
+
+
+def test_cli_field_step_zero_means_exact_values_without_warnings(tmp_path, capsys):
+    """``--step 0`` with intervals of zero energy on the reference printed numpy's "invalid value
+    encountered in divide"; exact values get the classes' MPE alone as their limit."""
+    ref = _reference(days=1)
+    qty = ref.quantity.copy()
+    qty[:10] = 0.0
+    ref = IntervalSeries(ref.start_ms, qty, ref.quality, ref.resolution_ms)
+    op = _write(tmp_path / "op.csv", "ev", _operator(ref, 0.3))
+    rf = _write(tmp_path / "ref.csv", "ev_ref", ref)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        code = main(["accuracy", "field", str(op), str(rf), "--operator-class", "B",
+                     "--reference-class", "C", "--step", "0", "--json"])
+    captured = capsys.readouterr()
+    assert code == 0 and captured.err == "", captured.err
+    doc = json.loads(captured.out)
+    assert doc["compared"] == 96 - 10
+    bias = next(r for r in doc["records"] if r["check"] == "field.bias")
+    assert bias["data"]["u_quantization_pct"] == 0.0
+
+
+def test_field_settings_refuse_thresholds_that_cannot_judge():
+    for bad in (dict(completeness_min_pct=150.0), dict(completeness_min_pct=float("nan")),
+                dict(completeness_min_pct=0.0), dict(operator_step_kwh=-0.001),
+                dict(reference_step_kwh=float("inf")), dict(zone="Mars/Base")):
+        with pytest.raises(ValueError):
+            FieldSettings("B", "C", **bad)
+    FieldSettings("B", "C", operator_step_kwh=0.0, reference_step_kwh=0.0)
+
+
+def test_cli_field_refuses_a_meter_compared_with_itself(tmp_path, capsys):
+    """``--operator-meter ev --reference-meter ev`` on one file passed every check silently."""
+    ref = _reference(days=1)
+    both = tmp_path / "both.csv"
+    with both.open("w", encoding="utf-8") as fh:
+        write_intervals([IntervalRow("ev", "energy.import", _operator(ref, 0.3)),
+                         IntervalRow("ev_ref", "energy.import", ref)], fh)
+    for argv in (["--operator-meter", "ev", "--reference-meter", "ev"],
+                 ["--operator-meter", "ev_ref", "--reference-meter", "ev_ref"]):
+        code = main(["accuracy", "field", str(both), str(tmp_path / "." / "both.csv"),
+                     "--operator-class", "B", "--reference-class", "C", *argv])
+        captured = capsys.readouterr()
+        assert code == 2 and captured.out == ""
+        lines = captured.err.strip().splitlines()
+        assert len(lines) == 1 and "both.csv: --reference-meter" in lines[0], captured.err
+        assert "same meter" in lines[0]
+    # two meters of one file are a pair
+    assert main(["accuracy", "field", str(both), str(both), "--operator-class", "B",
+                 "--reference-class", "C", "--operator-meter", "ev",
+                 "--reference-meter", "ev_ref"]) == 0
+    capsys.readouterr()
+
+
+def test_cli_field_with_nothing_compared_fails_and_prints_no_nan(tmp_path, capsys):
+    ref = _reference(days=1)
+    later = IntervalSeries(ref.start_ms + 7 * 24 * MS_PER_HOUR, ref.quantity, ref.quality,
+                           ref.resolution_ms)
+    op = _write(tmp_path / "op.csv", "ev", later)
+    rf = _write(tmp_path / "ref.csv", "ev_ref", ref)
+    code = main(["accuracy", "field", str(op), str(rf), "--operator-class", "B",
+                 "--reference-class", "C"])
+    out = capsys.readouterr().out
+    assert code == 1 and "nan" not in out.lower(), out
+    assert out.startswith("ev vs ev_ref: fail — 0 of 96 intervals compared")
+    assert not [line for line in out.splitlines() if line.lstrip().startswith("pass ")], out
 
 
 def test_cli_plan_warns_when_the_register_is_too_coarse(capsys):

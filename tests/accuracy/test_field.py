@@ -8,8 +8,15 @@ from zoneinfo import ZoneInfo
 import numpy as np
 import pytest
 
-from meterbench.accuracy.field import FieldSettings, bias_with_ci, field_acceptance, shift_words
+from meterbench.accuracy.field import (
+    FieldSettings,
+    bias_with_ci,
+    field_acceptance,
+    pair_verdict,
+    shift_words,
+)
 from meterbench.core.quality import Quality
+from meterbench.core.records import fact, record
 from meterbench.core.timeutil import MS_PER_HOUR, to_ms
 from meterbench.pipeline.series import IntervalSeries
 
@@ -120,3 +127,101 @@ def test_clock_offset_from_readings_is_recovered():
     rec = _rec(res, "field.time_offset")
     assert abs(rec.value - 90.0) <= max(rec.uncertainty, 1.0), rec.detail
     assert res.summary["clock_offset_s"] == rec.value
+
+
+def test_pair_verdict_is_the_worst_record_not_the_bias_alone():
+    """The pair's verdict used to be the bias verdict: a one-hour labelling error (or missing
+    intervals) with an accurate meter said "pass" in --json and results.json while the command
+    exited 1."""
+    ref = _reference(days=2)
+    res = field_acceptance(_operator(ref, -0.6, shift_ms=MS_PER_HOUR), ref, operator_id="ev",
+                           reference_id="ev_ref", settings=SETTINGS)
+    assert _rec(res, "field.bias").verdict == "pass"
+    assert _rec(res, "field.labelling").verdict == "fail"
+    assert res.summary["verdict"] == "fail"
+    # missing intervals alone fail the pair too
+    op = _operator(ref, -0.6)
+    qty, q = op.quantity.copy(), op.quality.copy()
+    qty[5:9], q[5:9] = np.nan, Quality.MISSING
+    res = field_acceptance(IntervalSeries(op.start_ms, qty, q, Q), ref, operator_id="ev",
+                           reference_id="ev_ref", settings=SETTINGS)
+    assert _rec(res, "field.bias").verdict == "pass"
+    assert _rec(res, "field.completeness").verdict == "fail"
+    assert res.summary["verdict"] == "fail"
+    # every record passing: the pair passes
+    res = field_acceptance(_operator(ref, -0.6), ref, operator_id="ev", reference_id="ev_ref",
+                           settings=SETTINGS)
+    assert res.summary["verdict"] == "pass"
+
+
+def test_pair_verdict_orders_conditional_outcomes_as_the_decision_rule_does():
+    def rec(verdict: str):
+        return record("field.bias", "ev", 1.0, "%", verdict)
+
+    info = fact("field.timeliness", "ev", None, "days late", "not evaluated")
+    assert pair_verdict([rec("pass"), info]) == "pass"
+    assert pair_verdict([rec("pass"), rec("conditional_pass"), info]) == "conditional_pass"
+    assert pair_verdict([rec("conditional_pass"), rec("conditional_fail")]) == "conditional_fail"
+    assert pair_verdict([rec("conditional_fail"), rec("fail"), rec("pass")]) == "fail"
+    assert pair_verdict([info]) == "fail"  # nothing judged shows nothing acceptable
+
+
+def test_report_badge_shows_the_pairs_verdict(tmp_path):
+    """The report heads each pair with results.json's verdict: with an accurate meter and a
+    labelling error it showed a "pass" badge above a failing record."""
+    from meterbench.reports.field_sections import field_section
+    from meterbench.reports.page import Heading
+
+    ref = _reference(days=2)
+    res = field_acceptance(_operator(ref, -0.6, shift_ms=MS_PER_HOUR), ref, operator_id="ev",
+                           reference_id="ev_ref", settings=SETTINGS)
+    entry = {**res.summary, "records": [r.as_dict() for r in res.records]}  # as field_run writes
+    section = field_section(tmp_path, {"field": [entry]}, None)
+    (heading,) = [b for b in section.blocks if isinstance(b, Heading)]
+    assert heading.badge is not None and heading.badge.style == "fail"
+
+
+def _later(series: IntervalSeries, days: int) -> IntervalSeries:
+    return IntervalSeries(series.start_ms + days * 24 * MS_PER_HOUR, series.quantity,
+                          series.quality, series.resolution_ms)
+
+
+def test_nothing_compared_fails_bias_and_interval_limits_without_nan():
+    """Files without an overlapping period gave "95 % CI +nan … +nan %" and a pass for "0
+    intervals outside their limits" of 0 compared."""
+    ref = _reference(days=1)
+    res = field_acceptance(_later(_operator(ref, 0.0), 7), ref, operator_id="ev",
+                           reference_id="ev_ref", settings=SETTINGS)
+    assert res.summary["compared"] == 0
+    for check_id in ("field.bias", "field.interval_limits"):
+        rec = _rec(res, check_id)
+        assert rec.verdict == "fail" and rec.value is None, rec
+        assert rec.detail.startswith("not evaluated: ") and "nan" not in rec.detail, rec.detail
+    assert res.summary["verdict"] == "fail"
+    assert res.summary["bias_pct"] is None and res.summary["bias_ci95"] is None
+    assert res.summary["outside"] is None
+
+
+def test_one_compared_interval_is_not_enough_for_a_bias():
+    ref = _reference(days=1)
+    op = _operator(ref, 0.0)
+    qty, q = np.full(len(op), np.nan), np.full(len(op), Quality.MISSING, dtype=np.uint8)
+    k = int(np.argmax(ref.quantity))
+    qty[k], q[k] = op.quantity[k], Quality.MEASURED
+    res = field_acceptance(IntervalSeries(op.start_ms, qty, q, Q), ref, operator_id="ev",
+                           reference_id="ev_ref", settings=SETTINGS)
+    bias = _rec(res, "field.bias")
+    assert res.summary["compared"] == 1
+    assert bias.verdict == "fail" and bias.value is None and "at least 2" in bias.detail
+    assert _rec(res, "field.interval_limits").verdict == "pass"  # the one interval is within
+
+
+def test_report_says_what_was_not_evaluated_when_nothing_was_compared(tmp_path):
+    from meterbench.reports.field_sections import field_summary
+
+    ref = _reference(days=1)
+    res = field_acceptance(_later(_operator(ref, 0.0), 7), ref, operator_id="ev",
+                           reference_id="ev_ref", settings=SETTINGS)
+    text = repr(field_summary({**res.summary, "records": []}))
+    assert "not evaluated: 0 interval(s)" in text and "none to check against its limit" in text
+    assert "None" not in text.replace("=None", "") and "nan" not in text

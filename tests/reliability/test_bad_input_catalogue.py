@@ -113,6 +113,11 @@ BENCH_CASES: dict[str, tuple[str | bytes, tuple[str, ...]]] = {
 }
 
 READINGS = "meter,time,channel,value\n"
+INTERVALS = ("meter,channel,start,resolution,quantity,quality\n"
+             "ev,energy.import,2026-06-01T00:00Z,PT15M,0.5,measured\n"
+             "ev_ref,energy.import,2026-06-01T00:00Z,PT15M,0.5,measured\n")
+FIELD = ["accuracy", "field", "i.csv", "i.csv", "--operator-class", "B", "--reference-class", "C",
+         "--operator-meter", "ev", "--reference-meter", "ev_ref"]
 STORE_RUN = "run"  # a run folder with a small store, made by the fixture
 
 
@@ -172,6 +177,15 @@ def _cases() -> dict[str, tuple[list[str], dict[str, str | bytes], int, tuple[st
         "option:export_over_the_store": (["export", STORE_RUN, "--out",
                                           f"{STORE_RUN}/store.sqlite"], {}, 2,
                                          ("would write over a file of the run folder",)),
+        "option:field_timezone_unknown": ([*FIELD, "--timezone", "Mars/Base"],
+                                          {"i.csv": INTERVALS}, 2,
+                                          ("--timezone", "unknown time zone 'Mars/Base'")),
+        "option:field_completeness_150": ([*FIELD, "--completeness", "150"], {"i.csv": INTERVALS},
+                                          2, ("--completeness", "at most 100")),
+        "option:field_completeness_nan": ([*FIELD, "--completeness", "nan"], {"i.csv": INTERVALS},
+                                          2, ("--completeness", "nan")),
+        "option:field_meter_against_itself": ([*FIELD[:-1], "ev"], {"i.csv": INTERVALS}, 2,
+                                              ("i.csv: --reference-meter", "same meter")),
         "option:argparse_unknown_option": (["intervals", "r.csv", "--colour", "red"], {}, 2,
                                            ("unrecognized arguments",)),
         "file:readings_decimal_comma": (["intervals", "r.csv"], {"r.csv": READINGS +

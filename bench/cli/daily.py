@@ -104,14 +104,14 @@ def run(args: argparse.Namespace) -> int:
     else:
         raise UserError("a real bench needs --run: the run folder of its acquisition",
                         field="--run", expected="a folder written by meterbench acquire or run")
-    if note:
-        print(note, file=sys.stderr)
     outbox = Path(args.outbox) if args.outbox else run_dir / "outbox" / day.isoformat()
     into_run = run_dir.resolve() in outbox.resolve().parents
     # Writing into the run folder holds its lock, like every writer; an outbox elsewhere only
     # reads the store (an acquisition may go on writing it meanwhile).
     with locked(run_dir, "meterbench daily") if into_run else contextlib.nullcontext():
         prepare_outbox(outbox, "--outbox")
+        if note:  # only once nothing can be refused any more: an error stays one line
+            print(note, file=sys.stderr)
         store = Store(run_dir / "store.sqlite", read_only=True)
         try:
             result = run_daily(config, store, day, outbox, fmt=args.format, created_ms=created,

@@ -1,4 +1,4 @@
-"""``meterbench daily`` after an interrupted acquisition of its day."""
+"""``meterbench daily`` on a day or run folder it cannot deliver from as it is."""
 
 from __future__ import annotations
 
@@ -49,3 +49,27 @@ def test_a_finished_day_is_delivered_again_from_its_readings(
     out, err = capsys.readouterr()
     assert "note: using the readings already in" in err
     assert first.splitlines()[-1].split(": ", 1)[1] == out.splitlines()[-1].split(": ", 1)[1]
+
+
+def test_a_run_in_use_is_one_error_line_without_the_schema_note(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture) -> None:
+    """While another command held the run folder, the "schema validation skipped" note came
+    before the in-use error: two lines for one refusal."""
+    import fcntl
+    import os
+
+    from .helpers import make_run
+
+    monkeypatch.delenv("METERBENCH_DATAHUB_SCHEMAS", raising=False)
+    run = make_run(TINY_BENCH, tmp_path / "L")
+    fd = os.open(run / ".lock", os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)  # as another acquisition would
+        capsys.readouterr()
+        assert meterbench.cli.main(["daily", str(TINY_BENCH), "--date", "2026-06-01", "--run",
+                                    str(run), *CREATED]) == 2
+    finally:
+        os.close(fd)
+    err = capsys.readouterr().err
+    assert_one_line_error(err, str(run), "in use")
+    assert err.count("\n") == 1, err

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from meterbench.acquisition.longrun import check_scale, run_acquisition
 from meterbench.acquisition.status import StatusDisplay, summary_line
+from meterbench.clocks.anchored import wall_ms
 from meterbench.config.bench_file import load_bench
 from meterbench.core.errors import UserError
 from meterbench.core.timeutil import parse_wall_duration_s
@@ -54,7 +55,10 @@ def run(args: argparse.Namespace) -> int:
     interval = args.status_interval if args.status_interval is not None else (1.0 if tty else 60.0)
     if interval <= 0:
         raise UserError("must be positive", field="--status-interval")
-    display = StatusDisplay(sys.stderr, tty=tty, log_interval_s=interval)
+    # Each status starts with the host's UTC time to the second (when it was shown: a log's
+    # lines must say when).
+    display = StatusDisplay(sys.stderr, tty=tty, log_interval_s=interval,
+                            now_ms=lambda: wall_ms() // 1000 * 1000)
 
     def commit_line(rows: int, total: int) -> None:
         print(f"commit: +{rows} readings, {total} this session", file=sys.stderr, flush=True)

@@ -71,6 +71,19 @@ def test_sigterm_stops_cleanly_with_a_summary(acquired):
     assert session["totals"]["ok"] * 3 == n  # every answered poll stored, 3 channels each
 
 
+def test_status_lines_in_a_log_say_when(tmp_path, capsys):
+    """The log-mode status line had no time (``acquire: 3 meters: ...``) though the docs show
+    ``acquire: 2026-06-01T08:15:00Z 4 meters: ...``."""
+    import re
+
+    bench = tmp_path / "acq.toml"
+    bench.write_text(BENCH)
+    assert main(["acquire", str(bench), "--out", str(tmp_path / "run"), "--duration", "1s"]) == 0
+    err = capsys.readouterr().err  # not a terminal: the log form
+    assert re.search(r"^acquire: \d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ 3 meters: \d+/\d+ polls ok",
+                     err, re.M), err
+
+
 def test_export_csv_and_parquet_hold_every_reading(acquired, tmp_path):
     out = acquired["out"]
     assert main(["export", str(out), "--format", "csv", "--all",

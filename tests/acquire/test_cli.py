@@ -148,6 +148,25 @@ def _stats():
     return {"good": ok, "bad": bad}
 
 
+@pytest.mark.parametrize("value", ["nan", "inf", "0", "-1"])
+def test_a_status_interval_that_is_not_a_positive_number_is_refused(value, tmp_path, capsys):
+    """NaN was accepted, and 0 was refused without saying what was expected."""
+    out = tmp_path / "run"
+    assert main(["acquire", "sim", "--out", str(out), "--status-interval", value]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "--status-interval" in err
+    assert "(expected a positive number of seconds" in err
+    assert not out.exists()
+
+
+def test_a_folder_given_as_the_bench_says_what_was_expected(tmp_path, capsys):
+    folder = tmp_path / "RH"
+    folder.mkdir()
+    assert main(["acquire", str(folder), "--out", str(folder)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "is a directory, not a bench file (expected " in err
+
+
 def test_status_log_lines_when_not_a_terminal():
     buf = io.StringIO()
     show = StatusDisplay(buf, tty=False, log_interval_s=0.0)

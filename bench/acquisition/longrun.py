@@ -96,7 +96,9 @@ def open_store(run_dir: Path, config: BenchConfig, *, commit_interval_s: float =
             raise UserError("run folder holds a run made by 'meterbench run' (virtual clock), "
                             "which cannot be resumed", source=str(run_dir),
                             expected="a folder made by 'meterbench acquire', or a new one")
-    resumed = existed and store.reading_count() > 0
+    # A stored clock anchor means a session began the run's time line, even if it stored
+    # nothing (interrupted or killed while starting): this session continues that line.
+    resumed = existed and (store.reading_count() > 0 or "acquire_clock" in meta)
     if bench is None:
         store.set_meta("bench", {"name": config.name, "source": config.source,
                                  "sha256": config.sha256, "text": bench_text(config)})
@@ -170,6 +172,7 @@ def run_acquisition(config: BenchConfig, run_dir: Path, *, duration_s: float | N
     run_dir = Path(run_dir)
     fresh = not run_dir.exists()
     lock = runfolder.claim_run_dir(run_dir, "acquire")
+    new_store = not (run_dir / STORE_FILE).exists()
     started_session = False
     try:
         store, resumed = open_store(run_dir, config, commit_interval_s=commit_interval_s,
@@ -177,6 +180,7 @@ def run_acquisition(config: BenchConfig, run_dir: Path, *, duration_s: float | N
         devices = field_devices(config)
         started = wall_ms()
         try:
+            anchored = "acquire_clock" in store.meta()
             clock = run_clock(store, config, scale, devices)
             store.set_meta("software", runfolder.software_versions())
             if devices.simulated:  # a simulated world has a period; real devices run on
@@ -187,6 +191,11 @@ def run_acquisition(config: BenchConfig, run_dir: Path, *, duration_s: float | N
             store.set_meta("links", shared_links(drivers))
             end_ms = devices.acquisition_end_ms()
             resume_after = store.last_ticks()
+            if anchored:  # the time line began at the first start: polls since are due
+                for p in plans:
+                    if p.meter_id not in resume_after:
+                        resume_after[p.meter_id] = _before_first_tick(
+                            clock, p.period_ms or config.run.poll_ms)
             _set_aside(run_dir)
             store.add_event(clock.now_ms(), None, "session_started",
                             ("resumed" if resumed else "started") + f" at {format_iso_utc(started)}"
@@ -216,13 +225,32 @@ def run_acquisition(config: BenchConfig, run_dir: Path, *, duration_s: float | N
             with contextlib.suppress(EnvironmentFailure):
                 store.close()
             _give_back(run_dir)
-    except (UserError, EnvironmentFailure):
-        if fresh and not started_session:  # refused before anything was acquired: no folder
+    except BaseException:
+        # Refused, failed or interrupted (Ctrl-C) before anything was acquired: remove what this
+        # call created, so the next acquire starts afresh instead of finding a clock anchored
+        # at a start whose polls were never taken.
+        if not started_session:
             lock.release()
-            shutil.rmtree(run_dir, ignore_errors=True)
+            if fresh:
+                shutil.rmtree(run_dir, ignore_errors=True)
+            elif new_store:
+                _remove_store(run_dir)
         raise
     finally:
         lock.release()
+
+
+def _before_first_tick(clock: AnchoredClock, period_ms: int) -> int:
+    """The tick before the first one the run's first session was due to poll (at or after the
+    clock's origin): where a meter without any stored poll continues, so that every poll since
+    the first start is accounted for (a gap) and none is silently missing."""
+    return -(-clock.origin_ms // period_ms) * period_ms - period_ms
+
+
+def _remove_store(run_dir: Path) -> None:
+    for name in (STORE_FILE, STORE_FILE + "-wal", STORE_FILE + "-shm", RESERVE_FILE):
+        with contextlib.suppress(OSError):
+            (run_dir / name).unlink()
 
 
 def _set_aside(run_dir: Path) -> None:

@@ -7,11 +7,13 @@ bench's period. Started again with the same ``--out`` it resumes. See docs/acqui
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 from pathlib import Path
 
 from meterbench.acquisition.longrun import check_scale, run_acquisition
 from meterbench.acquisition.status import StatusDisplay, summary_line
+from meterbench.clocks.anchored import wall_ms
 from meterbench.config.bench_file import load_bench
 from meterbench.core.errors import UserError
 from meterbench.core.timeutil import parse_wall_duration_s
@@ -47,14 +49,18 @@ def run(args: argparse.Namespace) -> int:
     check_scale(config, args.scale)  # NaN, inf, a stopped clock: refused before any folder exists
     duration_s = (None if args.duration is None
                   else parse_wall_duration_s(args.duration, field="--duration"))
+    tty = sys.stderr.isatty()
+    interval = args.status_interval if args.status_interval is not None else (1.0 if tty else 60.0)
+    if not math.isfinite(interval) or interval <= 0:  # NaN compares false to everything
+        raise UserError(f"{interval:g} is out of range", field="--status-interval",
+                        expected="a positive number of seconds, e.g. 1 or 60")
     out = Path(args.out) if args.out else default_run_dir(config.name)
     if not args.no_preflight and not (out / "store.sqlite").exists():
         field_devices(config).check_reachable()  # a typo'd port or an unplugged adapter: first
-    tty = sys.stderr.isatty()
-    interval = args.status_interval if args.status_interval is not None else (1.0 if tty else 60.0)
-    if interval <= 0:
-        raise UserError("must be positive", field="--status-interval")
-    display = StatusDisplay(sys.stderr, tty=tty, log_interval_s=interval)
+    # Each status starts with the host's UTC time to the second (when it was shown: a log's
+    # lines must say when).
+    display = StatusDisplay(sys.stderr, tty=tty, log_interval_s=interval,
+                            now_ms=lambda: wall_ms() // 1000 * 1000)
 
     def commit_line(rows: int, total: int) -> None:
         print(f"commit: +{rows} readings, {total} this session", file=sys.stderr, flush=True)

@@ -89,25 +89,29 @@ def run(args: argparse.Namespace) -> int:
         run_dir = daily_run_dir(config.name, day.isoformat())
         if (run_dir / "store.sqlite").exists():  # acquired before: deliver from it, never re-poll
             _check_same_bench(run_dir, config)
+            _check_day_finished(run_dir, day)
             print(f"note: using the readings already in {run_dir}", file=sys.stderr)
         else:
             bench_run = BenchRun(config, run_dir, progress=stderr_progress(f"acquiring {day}"))
             try:
                 bench_run.start()
                 bench_run.acquire()
+                # Only now is the day whole: a later call delivers from it as it is.
+                bench_run.store.set_meta(DAILY_META, {"date": day.isoformat(), "finished": True})
+                bench_run.store.commit()
             finally:
                 bench_run.close()
     else:
         raise UserError("a real bench needs --run: the run folder of its acquisition",
                         field="--run", expected="a folder written by meterbench acquire or run")
-    if note:
-        print(note, file=sys.stderr)
     outbox = Path(args.outbox) if args.outbox else run_dir / "outbox" / day.isoformat()
     into_run = run_dir.resolve() in outbox.resolve().parents
     # Writing into the run folder holds its lock, like every writer; an outbox elsewhere only
     # reads the store (an acquisition may go on writing it meanwhile).
     with locked(run_dir, "meterbench daily") if into_run else contextlib.nullcontext():
         prepare_outbox(outbox, "--outbox")
+        if note:  # only once nothing can be refused any more: an error stays one line
+            print(note, file=sys.stderr)
         store = Store(run_dir / "store.sqlite", read_only=True)
         try:
             result = run_daily(config, store, day, outbox, fmt=args.format, created_ms=created,
@@ -125,6 +129,33 @@ def run(args: argparse.Namespace) -> int:
               f"(delivered as A02){'' if args.require_complete else '; --require-complete makes this fail'}",
               file=sys.stderr)
     return 1 if result.rejected or (args.require_complete and result.missing) else 0
+
+
+#: The store's record that ``daily`` acquired its day to the end (an interrupted acquisition
+#: lacks it).
+DAILY_META = "daily"
+
+
+def _check_day_finished(run_dir: Path, day: date) -> None:
+    """Deliver again only from a day whose acquisition finished: an interrupted one holds part of
+    the day, and its messages would go out with the rest missing, as if nothing had happened."""
+    from meterbench.run.lock import locked
+    from meterbench.store.run_store import Store
+
+    store = Store(run_dir / "store.sqlite", read_only=True)
+    try:
+        done = (store.meta().get(DAILY_META) or {}).get("finished")
+    finally:
+        store.close()
+    # Folders from before the record existed: an outbox is written only after the acquisition.
+    if done or (run_dir / "outbox" / day.isoformat()).is_dir():
+        return
+    with locked(run_dir, "meterbench daily"):  # still being acquired: say that, not "unfinished"
+        pass
+    raise UserError(f"the acquisition of {day} in this folder was interrupted before the day's "
+                    "end, so its readings are incomplete; nothing was delivered",
+                    source=str(run_dir), expected="remove the folder and run the same "
+                    "meterbench daily again to acquire the whole day")
 
 
 def _check_same_bench(run_dir: Path, config: Any) -> None:

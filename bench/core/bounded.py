@@ -44,11 +44,14 @@ def read_bytes_bounded(path: Path, limit: int, *, what: str = "file",
                                 expected=f"{_a(what)} of at most {_size_words(limit)} "
                                 "(the documented limit)")
     except FileNotFoundError:
-        raise error(f"cannot read {what}: no such file", source=source) from None
+        raise error(f"cannot read {what}: no such file", source=source,
+                    expected=f"the path of an existing {what}") from None
     except IsADirectoryError:
-        raise error(f"is a directory, not {_a(what)}", source=source) from None
+        raise error(f"is a directory, not {_a(what)}", source=source,
+                    expected=f"the path of {_a(what)}, not a folder") from None
     except OSError as exc:
-        raise error(f"cannot read {what}: {exc.strerror or exc}", source=source) from None
+        raise error(f"cannot read {what}: {exc.strerror or exc}", source=source,
+                    expected=f"{_a(what)} this user can read") from None
     return b"".join(parts)
 
 

@@ -74,9 +74,11 @@ def format_minute_utc(ms: int) -> str:
     return from_ms(ms).strftime("%Y-%m-%dT%H:%MZ")
 
 
-def format_iso_utc(ms: int) -> str:
+def format_iso_utc(ms: int, *, always_ms: bool = False) -> str:
+    """ISO 8601 UTC, with milliseconds when there are any (or always, with ``always_ms``: a
+    column of times a reader parses with one fixed format)."""
     dt = from_ms(ms)
-    if ms % MS_PER_S:
+    if ms % MS_PER_S or always_ms:
         return dt.strftime("%Y-%m-%dT%H:%M:%S.") + f"{ms % MS_PER_S:03d}Z"
     return dt.strftime("%Y-%m-%dT%H:%M:%SZ")
 

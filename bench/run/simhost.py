@@ -29,7 +29,12 @@ class SimHost:
         self._stoppers: list[Callable[[], Awaitable[None]]] = []
 
     def call(self, coro: Awaitable[Any], timeout: float = 30.0) -> Any:
-        return asyncio.run_coroutine_threadsafe(coro, self._loop).result(timeout)  # type: ignore[arg-type]
+        future = asyncio.run_coroutine_threadsafe(coro, self._loop)  # type: ignore[arg-type]
+        try:
+            return future.result(timeout)
+        except BaseException:  # Ctrl-C or a timeout while waiting: the task must not run on
+            future.cancel()
+            raise
 
     def on_stop(self, stopper: Callable[[], Awaitable[None]]) -> None:
         self._stoppers.append(stopper)
@@ -43,6 +48,10 @@ class SimHost:
             except Exception:  # noqa: BLE001 - keep stopping the others
                 pass
         self._stoppers.clear()
+        try:  # a start interrupted half-way (Ctrl-C) ends here, not as "Task was destroyed"
+            self.call(_cancel_others(), timeout=10.0)
+        except Exception:  # noqa: BLE001 - stop the loop regardless
+            pass
         self._loop.call_soon_threadsafe(self._loop.stop)
         self._thread.join(timeout=10.0)
         self._loop.close()
@@ -52,6 +61,16 @@ class SimHost:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+async def _cancel_others() -> None:
+    """Cancel every task left on the loop (a server start interrupted half-way) and let each
+    finish its cleanup."""
+    me = asyncio.current_task()
+    tasks = [t for t in asyncio.all_tasks() if t is not me]
+    for task in tasks:
+        task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
 
 
 def endpoint_specs(config: BenchConfig) -> list[dict[str, Any]]:

@@ -47,6 +47,12 @@ def _iso(ms: int | None) -> str:
     return "" if ms is None else format_iso_utc(int(ms))
 
 
+def _iso_ms(ms: int | None) -> str:
+    """A CSV time cell: always with milliseconds (``...T23:58:00.000Z``), so the column parses
+    with one fixed format."""
+    return "" if ms is None else format_iso_utc(int(ms), always_ms=True)
+
+
 def bench_period(run_dir: Path, store: Store) -> tuple[int, int] | None:
     """The bench period the folder records: the store's ``period``, else results.json's."""
     period = store.meta().get("period")
@@ -117,9 +123,9 @@ def _csv_row(row: Row) -> list[Any]:
     m, c, t, rq, rs, v, f = row
     sample = (rq + rs) // 2
     polled = f not in OUTAGE_FLAGS  # an outage row has no request or response
-    return [spreadsheet_cell(m), _iso(sample), spreadsheet_cell(c), "" if v is None else repr(v),
-            spreadsheet_cell(f or ""), _iso(t), _iso(rq) if polled else "",
-            _iso(rs) if polled else ""]
+    return [spreadsheet_cell(m), _iso_ms(sample), spreadsheet_cell(c),
+            "" if v is None else repr(v), spreadsheet_cell(f or ""), _iso_ms(t),
+            _iso_ms(rq) if polled else "", _iso_ms(rs) if polled else ""]
 
 
 def export_csv(rows: Iterator[list[Row]], path: Path) -> int:

@@ -71,6 +71,19 @@ def test_sigterm_stops_cleanly_with_a_summary(acquired):
     assert session["totals"]["ok"] * 3 == n  # every answered poll stored, 3 channels each
 
 
+def test_status_lines_in_a_log_say_when(tmp_path, capsys):
+    """The log-mode status line had no time (``acquire: 3 meters: ...``) though the docs show
+    ``acquire: 2026-06-01T08:15:00Z 4 meters: ...``."""
+    import re
+
+    bench = tmp_path / "acq.toml"
+    bench.write_text(BENCH)
+    assert main(["acquire", str(bench), "--out", str(tmp_path / "run"), "--duration", "1s"]) == 0
+    err = capsys.readouterr().err  # not a terminal: the log form
+    assert re.search(r"^acquire: \d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ 3 meters: \d+/\d+ polls ok",
+                     err, re.M), err
+
+
 def test_export_csv_and_parquet_hold_every_reading(acquired, tmp_path):
     out = acquired["out"]
     assert main(["export", str(out), "--format", "csv", "--all",
@@ -133,6 +146,25 @@ def _stats():
     bad.polls, bad.errors, bad.consecutive_failures = 4, 4, 4
     bad.last_error = "ModbusTimeoutError: unit 1: no answer"
     return {"good": ok, "bad": bad}
+
+
+@pytest.mark.parametrize("value", ["nan", "inf", "0", "-1"])
+def test_a_status_interval_that_is_not_a_positive_number_is_refused(value, tmp_path, capsys):
+    """NaN was accepted, and 0 was refused without saying what was expected."""
+    out = tmp_path / "run"
+    assert main(["acquire", "sim", "--out", str(out), "--status-interval", value]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "--status-interval" in err
+    assert "(expected a positive number of seconds" in err
+    assert not out.exists()
+
+
+def test_a_folder_given_as_the_bench_says_what_was_expected(tmp_path, capsys):
+    folder = tmp_path / "RH"
+    folder.mkdir()
+    assert main(["acquire", str(folder), "--out", str(folder)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "is a directory, not a bench file (expected " in err
 
 
 def test_status_log_lines_when_not_a_terminal():

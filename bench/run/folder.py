@@ -96,10 +96,15 @@ def check_run_dir(path: Path, kind: str) -> Path:
     return path
 
 
-def _create_run_dir(path: Path) -> None:
-    """``path`` and its missing parents; the machine refusing is an environment failure."""
+#: The run folder's subfolder of interval series (``run`` creates it with the folder).
+SERIES_DIR = "series"
+
+
+def _create_run_dir(path: Path, inside: str | None = None) -> None:
+    """``path`` (and ``path/inside``) with missing parents; the machine refusing is an
+    environment failure. Errors name the run folder the user gave, not a subfolder of it."""
     try:
-        path.mkdir(parents=True, exist_ok=True)
+        (path / inside if inside else path).mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         failure = environment_failure(exc, str(path))
         if failure is not None and exc.errno != errno.EEXIST:
@@ -113,12 +118,12 @@ def probe_run_dir(path: Path) -> None:
     will not let the run create is refused before anything starts, leaving nothing behind."""
     path = Path(path)
     missing: list[Path] = []
-    at = path
+    at = path / SERIES_DIR  # what the run creates first: inside an existing (empty) folder too
     while not at.exists() and at != at.parent:
         missing.append(at)
         at = at.parent
     try:
-        _create_run_dir(path)
+        _create_run_dir(path, SERIES_DIR)
     finally:
         for made in missing:  # the deepest first
             with contextlib.suppress(OSError):
@@ -129,7 +134,7 @@ def claim_run_dir(path: Path, kind: str) -> RunLock:
     """Create the run folder and lock it for this command, refusing what :func:`check_run_dir`
     refuses (checked again under the lock, so two commands cannot both pass the check)."""
     path = check_run_dir(Path(path), kind)
-    _create_run_dir(path / "series" if kind == "run" else path)
+    _create_run_dir(path, SERIES_DIR if kind == "run" else None)
     lock = lock_run_dir(path)
     try:
         check_run_dir(path, kind)

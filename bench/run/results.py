@@ -116,7 +116,8 @@ class Results:
             return self.interrupted
         checked = any(r.verdict != "info" for r in self.records) or any(
             t.outcome == "passed" for t in self.tests)
-        return None if checked else "nothing was checked: no record and no test passed"
+        return None if checked else ("nothing was checked: no record other than info and no "
+                                     "test passed")
 
     def summary(self) -> dict[str, Any]:
         """The counts every page shows, computed once: records by verdict (failing ones first,

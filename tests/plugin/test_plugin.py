@@ -257,3 +257,11 @@ def test_a_bench_under_pytest_xdist_is_refused_clearly(pytester, tmp_path):
     assert "INTERNALERROR" not in result.stdout.str() + result.stderr.str()
     result.assert_outcomes(errors=1)  # its fixture's setup
     result.stdout.fnmatch_lines(["*a bench runs in one pytest process*"])
+
+
+def test_a_run_that_checked_nothing_fails_the_pytest_session(pytester, tmp_path):
+    """pytest's status follows the verdict: an INCOMPLETE run (every selected test skipped once
+    the bench ran) is not a green CI job."""
+    result = run(pytester, f"--bench={TINY}", "--run-dir", str(tmp_path / "run"), "-k", "clock")
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
+    assert json.loads((tmp_path / "run" / "results.json").read_text())["verdict"] == "incomplete"

@@ -188,3 +188,15 @@ def test_run_into_a_folder_the_machine_refuses_is_one_line_exit_3(
         f"meterbench: environment error: {target}: cannot create run folder: "
         "Operation not permitted"]
     assert "Traceback" not in captured.out
+
+
+def test_run_whose_tests_all_skip_once_the_bench_ran_is_incomplete_not_a_refusal(
+        tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    """-k clock selects tests that skip only once the bench is read (no clock register): the run
+    folder exists by then, so it is kept and says INCOMPLETE (exit 1); it used to be refused with
+    'no run folder was made' beside the folder it had made."""
+    out = tmp_path / "run"
+    assert meterbench.cli.main(["run", str(TINY_BENCH), "-k", "clock", "--out", str(out),
+                                "-q"]) == 1
+    assert "verdict: INCOMPLETE" in capsys.readouterr().out
+    assert json.loads((out / "results.json").read_text())["verdict"] == "incomplete"

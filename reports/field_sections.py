@@ -68,9 +68,9 @@ ACQUISITION_COLUMNS = (
 def acquisition_section(acq: dict[str, Any] | None) -> Section | None:
     if not acq:
         return None
-    text = (f"{acq['polls_done']} of {acq['polls_scheduled']} scheduled polls answered "
-            f"({acq['success_pct']:.3f} %), {acq.get('polls_failed', 0)} failed, "
-            f"{acq.get('polls_skipped', 0)} skipped; {acq['readings']} readings stored.")
+    text = (f"{acq['polls_done']:,} of {acq['polls_scheduled']:,} scheduled polls answered "
+            f"({acq['success_pct']:.3f} %), {acq.get('polls_failed', 0):,} failed, "
+            f"{acq.get('polls_skipped', 0):,} skipped; {acq['readings']:,} readings stored.")
     return Section("acquisition", "Acquisition", (
         Paragraph(text), table(ACQUISITION_COLUMNS, (acq.get("meters") or {}).items())))
 

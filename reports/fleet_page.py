@@ -40,7 +40,7 @@ def build_fleet_page(data: dict[str, Any]) -> Page:
     sections += [_worst(data), _traceability(doc)]
     return Page(
         title=f"meterbench fleet screen — {plural(doc['sites'], 'site')}, "
-              f"{plural(doc['serial_meters'], 'serial meter')}",
+              f"{plural(doc['serial_meters'], 'serial meter', 'serial meters')}",
         subtitle=(f"local days {period['first_day']} + {period['days']} ({period['zone']}, "
                   f"{period['resolution']})",
                   f"{plural(doc['site_days'], 'site-day')} in {plural(doc['blocks'], 'block')}",

@@ -61,7 +61,7 @@ def fixed(value: Any, decimals: int, *, signed: bool = False) -> str | None:
         return ("+∞" if signed else "∞") if v > 0 else "−∞"
     if round(v, decimals) == 0:
         v = 0.0
-    group = "," if decimals == 0 and abs(v) >= 10_000 else ""  # counts: 13,167, not 13167
+    group = "," if decimals == 0 else ""  # counts: 2,330 as in every title and badge
     text = f"{v:+{group}.{decimals}f}" if signed and v != 0 else f"{v:{group}.{decimals}f}"
     return text
 

@@ -160,11 +160,16 @@ class Page:
 
 
 # ---- building blocks ---------------------------------------------------------------------------
-def plural(n: int, noun: str) -> str:
-    """``1 record``, ``2 records`` (the noun's first word takes the s)."""
+def plural(n: int, noun: str, many: str | None = None) -> str:
+    """``1 record``, ``2 records``: by default the noun's first word takes the s ("test in the
+    suite" → "tests in the suite"); ``many`` gives the plural where that is wrong ("serial
+    meter" → "serial meters")."""
+    if n == 1:
+        return f"{n:,} {noun}"
+    if many is not None:
+        return f"{n:,} {many}"
     first, _, rest = noun.partition(" ")
-    word = first if n == 1 else first + "s"
-    return f"{n:,} {word}" + (f" {rest}" if rest else "")
+    return f"{n:,} {first}s" + (f" {rest}" if rest else "")
 
 
 def text_cell(value: Any, missing: str = "—", *, code: bool = False) -> Cell:

@@ -202,7 +202,7 @@ def test_lab_point_columns_show_keys_other_parts_add_when_present():
     t = table(POINT_COLUMNS, [extra, base])
     heads = list(t.headers)
     for head, text in (("method", "pulse"), ("pulses meter / reference", "50 / 50312; 50 / 50309"),
-                       ("meter constant (imp/kWh)", "1000"), ("ν_eff", "∞"), ("k", "2.00")):
+                       ("meter constant (imp/kWh)", "1,000"), ("ν_eff", "∞"), ("k", "2.00")):
         assert t.rows[0][heads.index(head)].text == text
         assert t.rows[1][heads.index(head)].text in ("—", "n/a")  # a record without the key
 
@@ -241,3 +241,13 @@ def test_a_bound_on_the_degrees_of_freedom_reads_without_an_equals_sign(dof, tex
     from meterbench.reports import numbers
 
     assert numbers.dof_phrase(dof) == text  # not "ν_eff = > 10,000"
+
+
+def test_counts_group_their_thousands_and_many_word_nouns_take_their_plural():
+    from meterbench.reports import numbers
+    from meterbench.reports.page import plural
+
+    assert numbers.fixed(2330, 0) == "2,330" and numbers.fixed(999, 0) == "999"  # as in badges
+    assert plural(453, "serial meter", "serial meters") == "453 serial meters"
+    assert plural(1, "serial meter", "serial meters") == "1 serial meter"
+    assert plural(3, "test in the suite") == "3 tests in the suite"

@@ -176,6 +176,27 @@ def check_complete(tested: Sequence[str], by_meter: dict[str, list[PointResult]]
                             "result at all counts as not reached")
 
 
+def _refuse_lot_counted_this_round(state: SeverityState | None, lot_id: str, tested_on: date,
+                                   source: str) -> None:
+    """A lot is counted once per sampling round, however often it is drawn: a selection of a
+    lot the state already counts, tested before that round's next due date (or on the same day
+    when the round set none), is refused. A re-draw with another seed would otherwise count one
+    lot twice and climb the switching score."""
+    for r in state.rounds if state else ():
+        if r.get("lot_id") != lot_id:
+            continue
+        due = r.get("next_due") or ""
+        same_round = tested_on.isoformat() < due if due else tested_on.isoformat() == r.get(
+            "tested_on")
+        if same_round:
+            until = f" and is next due on {due}" if due else ""
+            raise UserError(f"lot {lot_id} is already counted in this state: tested on "
+                            f"{r.get('tested_on')} (seed {r.get('seed')}){until}",
+                            source=source, field="rounds",
+                            expected="the state from before that round (or no --state): a lot "
+                            "is counted once per sampling round, whatever its seed")
+
+
 def evaluate_round(doc: dict, results: Sequence[PointResult], meters: dict[str, Meter], *,
                    scheme: Scheme, tested_on: date, decision_rule: str = "simple",
                    state: SeverityState | None = None, production_steady: bool = True,
@@ -195,6 +216,8 @@ def evaluate_round(doc: dict, results: Sequence[PointResult], meters: dict[str, 
                         source=state_source or source, field="rounds",
                         expected="the state from before that evaluation (or no --state), or a "
                         "new selection: a lot is counted once")
+    _refuse_lot_counted_this_round(state, str(doc["lot"]["lot_id"]), tested_on,
+                                   state_source or source)
     plan = doc["plan"]
     sel = doc["selection"]
     by_meter = group_by_meter(results)
@@ -291,7 +314,8 @@ def evaluate_round(doc: dict, results: Sequence[PointResult], meters: dict[str, 
         new_state = ns.with_round({
             "lot_id": str(doc["lot"]["lot_id"]), "seed": str(sel.get("seed")),
             "selection_sha256": digest, "tested_on": tested_on.isoformat(),
-            "verdict": "accepted" if accepted else "rejected"}).to_dict()
+            "verdict": "accepted" if accepted else "rejected",
+            "next_due": str(consequence.get("next_due") or "")}).to_dict()
     tested_all = tested + second
     replaced, ignored = spare_use(sel, tested_all, missing, have)
     return {

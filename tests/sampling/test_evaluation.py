@@ -78,7 +78,9 @@ def test_rejection_gives_the_scheme_consequence_and_tightens_after_two():
     ev = evaluate_round(doc, res, meters, scheme=scheme, tested_on=date(2026, 3, 1))
     assert not ev["decision"]["accepted"] and ev["decision"]["nonconforming"] == 2
     assert ev["consequence"]["action"] == "replace the lot"
-    doc2 = make_selection(scheme=scheme, lot=lot, plan=plan, seed="y2", spares=0)
+    # the next lot of the stream (a lot is counted once per round: another lot, not a re-draw)
+    lot2 = Lot("L2", lot.meters, "test")
+    doc2 = make_selection(scheme=scheme, lot=lot2, plan=plan, seed="y2", spares=0)
     sample2 = doc2["selection"]["sample"]
     again = evaluate_round(doc2, _results(meters, sample2, bad=sample2[:2]), meters,
                            scheme=scheme, tested_on=date(2026, 3, 1),
@@ -271,3 +273,30 @@ def test_which_spare_replaced_which_meter_and_which_results_were_not_counted():
         {"meter_id": spares[3], "role": "unused spare", "conforming": True},
         {"meter_id": spares[4], "role": "unused spare", "conforming": False}]
     assert ev["decision"]["nonconforming"] == 0
+
+
+def test_a_lot_re_drawn_with_another_seed_is_not_counted_twice():
+    """A second selection of a lot the state counts, tested in the same round, climbed the
+    switching score as if it were another lot; after the round's next due date it is a new round."""
+    lot, meters = _lot(1200)
+    scheme = get_scheme("dk-7y")
+
+    def selection(seed: str) -> dict:
+        return make_selection(scheme=scheme, lot=lot, plan=make_plan(scheme, lot.size, aql="1.0"),
+                              seed=seed, spares=0)
+
+    first = selection("first")
+    ev = evaluate_round(first, _results(meters, first["selection"]["sample"]), meters,
+                        scheme=scheme, tested_on=date(2026, 12, 1))
+    state = SeverityState.from_dict(ev["severity_state"])
+    due = ev["severity_state"]["rounds"][0]["next_due"]
+    again = selection("other")
+    with pytest.raises(UserError, match=r"st.json: rounds: lot L1 is already counted in this "
+                       r"state: tested on 2026-12-01 \(seed first\)"):
+        evaluate_round(again, _results(meters, again["selection"]["sample"]), meters,
+                       scheme=scheme, tested_on=date(2026, 12, 1), state=state,
+                       state_source="st.json")
+    later = date.fromisoformat(due) if due else date(2026, 12, 2)
+    ev2 = evaluate_round(again, _results(meters, again["selection"]["sample"]), meters,
+                         scheme=scheme, tested_on=later, state=state)
+    assert [r["seed"] for r in ev2["severity_state"]["rounds"]] == ["first", "other"]

@@ -76,7 +76,10 @@ def verdict_section(results: dict[str, Any]) -> Section:
         counts=tuple(Badge(verdict_badge(v).style, f"{n} {v.replace('_', ' ')}")
                      for v, n in by_verdict.items()),
         text=(_count_text({}, "record", rec_sum.get("total", 0)) + "; "
-              + (_count_text(by_outcome, "test in the suite") if test_sum.get("total")
+              + (_count_text(by_outcome, "test run before the interrupt"
+                             if summary.get("incomplete", "") and
+                             summary["incomplete"].startswith("interrupted")
+                             else "test in the suite") if test_sum.get("total")
                  else "no test of the suite ran")))]
     by_id = {r.get("id"): r for r in results.get("records", [])}
     failing = [by_id[i] for i in rec_sum.get("failing", []) if i in by_id]

@@ -103,3 +103,5 @@ def test_an_interrupted_run_is_incomplete_even_when_every_record_passed(tmp_path
     assert [r["verdict"] for r in doc["records"]] == ["pass"]
     assert doc["verdict"] == "incomplete"
     assert doc["summary"]["incomplete"] == "interrupted after 1 of 9 tests"
+    html = render_html(tmp_path / "run").read_text()
+    assert "1 test run before the interrupt: 1 passed" in html  # not "1 test in the suite"

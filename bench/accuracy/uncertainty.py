@@ -43,13 +43,16 @@ def effective_dof(components: Sequence[tuple[float, float]]) -> float:
     every term with a non-zero u has ν = ∞ (or every u is zero)."""
     if any(nu <= 0 for u, nu in components if u):
         raise ValueError(f"degrees of freedom must be positive: {components}")
-    u_c2 = sum(u * u for u, _ in components)
-    if not math.isfinite(u_c2):  # an unbounded (or unknown) u_c: U is too, whatever k is
+    u_c = math.sqrt(sum(u * u for u, _ in components))
+    if not math.isfinite(u_c):  # an unbounded (or unknown) u_c: U is too, whatever k is
         return math.inf
-    denominator = sum(u**4 / nu for u, nu in components if u and math.isfinite(nu))
+    if u_c == 0.0:
+        return math.inf
+    # as ratios to u_c: u_c⁴ / Σ u_i⁴/ν_i without raising a huge u to the 4th power (overflow)
+    denominator = sum((u / u_c) ** 4 / nu for u, nu in components if u and math.isfinite(nu))
     if denominator == 0.0:
         return math.inf
-    return u_c2 * u_c2 / denominator
+    return 1.0 / denominator
 
 
 def coverage_factor(dof: float, p: float = COVERAGE_P) -> float:

@@ -104,3 +104,14 @@ def test_field_bias_from_a_few_scattered_intervals_gets_k_of_its_dof() -> None:
     assert d["k"] == coverage_factor(d["dof_eff"]) and d["k"] > 2.1
     assert rec.uncertainty == pytest.approx(d["k"] * u_c)
     assert res.summary["bias_k"] == d["k"] and res.summary["bias_u_pct"] == rec.uncertainty
+
+
+def test_a_huge_component_does_not_overflow_the_effective_dof() -> None:
+    """A reference that would count almost nothing (reference_constant 1e-100 imp/kWh) gives a
+    pulse-count u near 1e102 %: raising it to the 4th power overflowed and the plan was a
+    traceback; as ratios to u_c the result is the same and finite."""
+    from meterbench.accuracy.uncertainty import effective_dof
+
+    # u_c⁴ / u_A⁴ = ((1e204 + 1e202) / 1e202)² = 101²
+    assert effective_dof([(1e102, math.inf), (1e101, 1.0)]) == pytest.approx(101.0**2, rel=1e-12)
+    assert effective_dof([(2.0, math.inf), (1.0, 1.0)]) == pytest.approx(25.0)

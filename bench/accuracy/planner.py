@@ -115,18 +115,25 @@ def dial_gate_ms(dial_kwh: float, power_w: float) -> int:
 
 
 def plan_dial(power_w: float, mpe_pct: float, *, dial_kwh: float, step_kwh: float,
-              reference_accuracy_pct: float, window_ms: float, fraction: float = 1.0 / 3.0
-              ) -> DurationPlan:
+              reference_accuracy_pct: float, window_ms: float, fraction: float = 1.0 / 3.0,
+              max_gate_ms: int | None = None) -> DurationPlan:
     """The register (dial) test over ``dial_kwh`` at ``power_w``: its gate and expected U, with a
-    warning when the register step makes U larger than the target (fraction·MPE)."""
+    warning when the register step makes U larger than the target (fraction·MPE), or when the
+    energy asked for takes longer than ``max_gate_ms`` (the gate follows ``dial_kwh``: it is the
+    bench file's choice, not the planner's, so it is flagged rather than cut)."""
     gate = dial_gate_ms(dial_kwh, power_w)
     target = fraction * mpe_pct
     u = expected_u_pct(gate, power_w, step_kwh=step_kwh,
                        reference_accuracy_pct=reference_accuracy_pct, window_ms=window_ms)
-    ok = u <= target
-    return DurationPlan(gate, power_w * gate / MS_PER_HOUR / 1000, target, u, ok,
-                        "" if ok else f"U {u:.3g} % > target {target:.3g} %: the register step "
-                        f"{step_kwh:g} kWh is coarse for a {dial_kwh:g} kWh dial test")
+    warnings = []
+    if u > target:
+        warnings.append(f"U {u:.3g} % > target {target:.3g} %: the register step {step_kwh:g} "
+                        f"kWh is coarse for a {dial_kwh:g} kWh dial test")
+    if max_gate_ms is not None and gate > max_gate_ms:
+        warnings.append(f"{dial_kwh:g} kWh at {power_w:g} W takes {gate / MS_PER_HOUR:.3g} h, "
+                        f"beyond max_gate ({max_gate_ms / MS_PER_HOUR:.3g} h): lower dial_kwh")
+    return DurationPlan(gate, power_w * gate / MS_PER_HOUR / 1000, target, u, not warnings,
+                        "; ".join(warnings))
 
 
 # -- the pulse method ----------------------------------------------------------------------------

@@ -273,7 +273,8 @@ def _register_test_rows(cfg: Any, m: Any, reg: float, step: float) -> list[dict[
                         pf="1", load="balanced", table=plan.table).pct
         d = plan_dial(3 * r.u_n * r.i_ref, lim, dial_kwh=plan.dial_kwh, step_kwh=step,
                       reference_accuracy_pct=cfg.lab.reference_accuracy_pct,
-                      window_ms=s.timing_window_ms, fraction=s.uncertainty_fraction)
+                      window_ms=s.timing_window_ms, fraction=s.uncertainty_fraction,
+                      max_gate_ms=s.max_gate_ms)
         rows.append(dict(base, point="register (dial) test", current_a=r.i_ref, limit_pct=lim,
                          **d.as_dict()))
     return rows

@@ -59,3 +59,14 @@ def test_accuracy_plan_lists_the_register_tests_and_warns_before_the_run(tmp_pat
     assert coarse.returncode == 1, coarse.stderr
     dial = [r for r in json.loads(coarse.stdout) if r["point"] == "register (dial) test"]
     assert dial and all(not r["reachable"] and "coarse" in r["warning"] for r in dial)
+
+
+def test_a_dial_test_longer_than_max_gate_is_flagged_not_planned_as_reachable():
+    """dial_kwh = 100 at 3,450 W is 29 h; the plan said nothing against a 4 h max_gate."""
+    from meterbench.accuracy.planner import plan_dial
+
+    kw = dict(step_kwh=0.01, reference_accuracy_pct=0.02, window_ms=50.0)
+    long = plan_dial(3450.0, 2.0, dial_kwh=100.0, max_gate_ms=4 * 3_600_000, **kw)
+    assert not long.reachable and "beyond max_gate (4 h)" in long.warning
+    short = plan_dial(3450.0, 2.0, dial_kwh=10.0, max_gate_ms=4 * 3_600_000, **kw)
+    assert short.reachable, short.warning

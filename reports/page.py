@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from meterbench.core.words import plural  # noqa: F401 - pages import it from here
 from meterbench.reports import numbers
 
 Align = Literal["left", "right"]
@@ -160,18 +161,6 @@ class Page:
 
 
 # ---- building blocks ---------------------------------------------------------------------------
-def plural(n: int, noun: str, many: str | None = None) -> str:
-    """``1 record``, ``2 records``: by default the noun's first word takes the s ("test in the
-    suite" → "tests in the suite"); ``many`` gives the plural where that is wrong ("serial
-    meter" → "serial meters")."""
-    if n == 1:
-        return f"{n:,} {noun}"
-    if many is not None:
-        return f"{n:,} {many}"
-    first, _, rest = noun.partition(" ")
-    return f"{n:,} {first}s" + (f" {rest}" if rest else "")
-
-
 def text_cell(value: Any, missing: str = "—", *, code: bool = False) -> Cell:
     text = "" if value is None else str(value)
     return Cell(text if text.strip() else missing, code=code and bool(text.strip()))

@@ -38,6 +38,7 @@ from meterbench.accuracy.limits import in_service_limit_pct, mpe_pct
 from meterbench.accuracy.uncertainty import coverage_factor, dof_json, effective_dof
 from meterbench.core.records import Record, fact, record, simple_acceptance
 from meterbench.core.timeutil import format_iso_utc, from_ms, to_ms
+from meterbench.core.words import plural
 from meterbench.pipeline.alignment import AlignmentError, estimate_clock
 from meterbench.pipeline.compare import IntervalComparison, compare_intervals
 from meterbench.pipeline.labelling import (
@@ -202,7 +203,7 @@ def _timeliness(deliveries: Mapping[date, int] | None, s: FieldSettings, operato
         if got is None or got > due:
             late.append(d)
     detail = (f"deadline {s.deadline.strftime('%H:%M')} local on the next day; "
-              f"{len(days) - len(late)} of {len(days)} days on time"
+              f"{len(days) - len(late)} of {plural(len(days), 'day')} on time"
               + (f"; late or missing: {', '.join(x.isoformat() for x in late[:10])}" if late else ""))
     return simple_acceptance("field.timeliness", operator, float(len(late)), "days late",
                              high=0.0, detail=detail)
@@ -285,7 +286,7 @@ def _interval_limits_record(outside: int, compared: int, measured_both: int, s: 
                       detail=f"not evaluated: no interval with energy on both meters to compare "
                              f"({measured_both} measured on both sides); {rule}")
     return simple_acceptance("field.interval_limits", operator_id, float(outside), "intervals",
-                             high=0.0, detail=f"{rule}; {compared} intervals compared")
+                             high=0.0, detail=f"{rule}; {plural(compared, 'interval')} compared")
 
 
 def field_acceptance(operator: IntervalSeries, reference: IntervalSeries, *, operator_id: str,

@@ -35,6 +35,7 @@ from meterbench.config.bench_file import CLASSES, load_bench
 from meterbench.core.errors import UserError
 from meterbench.core.records import FAILING
 from meterbench.core.timeutil import parse_iso
+from meterbench.core.words import plural
 from meterbench.instruments.registers import load_register_map
 from meterbench.pipeline.localday import known_zone
 from meterbench.run.folder import json_safe
@@ -241,16 +242,25 @@ def run_field(args: argparse.Namespace) -> int:
         print(json.dumps(json_safe(doc), indent=2, allow_nan=False))
     else:
         s = res.summary
-        print(f"{op_name} vs {ref_name}: {verdict.replace('_', ' ')} — {s['compared']} of "
-              f"{s['expected']} intervals compared ({s['measured_both']} measured on both sides)")
+        print(f"{op_name} vs {ref_name}: {verdict.replace('_', ' ')} — {s['compared']:,} of "
+              f"{plural(s['expected'], 'interval')} compared ({s['measured_both']:,} measured on "
+              "both sides)")
         for side, reading in messages.items():
             print(f"  {side} messages: {reading.describe()}")
         for r in res.records:
             has_value = r.value is not None and math.isfinite(r.value)
-            value = f" {r.value:.4g} {r.unit}".rstrip() if has_value else ""
+            value = f" {r.value:.4g} {_unit_for(r.value, r.unit)}".rstrip() if has_value else ""
             u = f" ± {r.uncertainty:.3g}" if has_value and r.uncertainty is not None else ""
             print(f"  {r.verdict:16s} {r.name}:{value}{u} — {r.detail}")
     return 1 if verdict in FAILING else 0
+
+
+#: Count units whose singular reads differently ("1 interval", "1 day late").
+_SINGULAR_UNITS = {"intervals": "interval", "days late": "day late"}
+
+
+def _unit_for(value: float, unit: str) -> str:
+    return _SINGULAR_UNITS.get(unit, unit) if value == 1 else unit
 
 
 def _register_test_rows(cfg: Any, m: Any, reg: float, step: float) -> list[dict[str, Any]]:

@@ -23,6 +23,7 @@ from pathlib import Path
 from meterbench.core.bounded import MAX_CSV_BYTES, MAX_JSON_BYTES, read_bytes_bounded
 from meterbench.core.errors import UserError
 from meterbench.core.outfiles import atomic_output, check_output_path, spreadsheet_cell
+from meterbench.core.words import plural
 
 EXAMPLE = "example"
 
@@ -248,7 +249,7 @@ def _individual_note(size: int) -> str:
 def _check_samplable(lot, inventory: str) -> None:
     """A lot too small for any plan is refused naming the inventory, the lot and what to do."""
     if lot.size < MIN_LOT_SIZE:
-        raise UserError(f"lot {lot.lot_id} has {_plural(lot.size, 'meter')}", source=inventory,
+        raise UserError(f"lot {lot.lot_id} has {plural(lot.size, 'meter')}", source=inventory,
                         field="lot", expected=_individual_note(lot.size))
 
 
@@ -332,7 +333,7 @@ def cmd_due(args: argparse.Namespace) -> int:
         print(json.dumps({"scheme": scheme.name, "on": on.isoformat(), "meters": len(meters),
                           "lots": [s.to_dict() for s in statuses]}, indent=1))
         return 0
-    print(f"{_plural(len(meters), 'meter')} in {_plural(len(lots), 'lot')}; scheme "
+    print(f"{plural(len(meters), 'meter')} in {plural(len(lots), 'lot')}; scheme "
           f"{scheme.name}: {scheme.title}")
     print(f"lot rule: {lot_rule_text(scheme)}")
     shown = [s for s in statuses if s.due or args.all]
@@ -461,11 +462,6 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     return 0 if ev["decision"]["accepted"] else 1
 
 
-def _plural(count: int, word: str, plural: str | None = None) -> str:
-    """``1 meter``, ``2 meters``: counts in messages read as English."""
-    return f"{count} {word if count == 1 else (plural or word + 's')}"
-
-
 def _spare_lines(ev: dict) -> list[str]:
     """What happened to unreached meters and to results the plan did not need."""
     lines = []
@@ -482,7 +478,7 @@ def _spare_lines(ev: dict) -> list[str]:
         outside = sum(not r["conforming"] for r in ignored)
         roles = sorted({"unused spares" if r["role"] == "unused spare" else r["role"]
                         for r in ignored})
-        lines.append(f"results of {_plural(len(ignored), 'meter')} not counted ("
+        lines.append(f"results of {plural(len(ignored), 'meter')} not counted ("
                      + "; ".join(roles) + "): " + " ".join(r["meter_id"] for r in ignored)
                      + (f"; {outside} of them outside the limit" if outside else "")
                      + "; only the sample and the spares that replaced unreached meters count")

@@ -168,7 +168,7 @@ def _parse_plan(tab: Table, meters: tuple[Any, ...]) -> LabPlan:
                    creep_ms=_ms(tab, "creep_duration", "20min"),
                    dial_kwh=tab.get("dial_kwh", float, 0.0),
                    summation=tab.get("summation", bool, True), limits=table)
-    if plan.creep_ms <= 0:
+    if plan.creep and plan.creep_ms <= 0:  # (with creep = false the duration is not used)
         # a no-load test of no time registers nothing, so it would pass whatever the meter does
         raise tab.error("creep_duration", f"{plan.creep_ms / 1000:g} s cannot fail",
                         expected="a duration longer than 0 s, e.g. \"20min\" (or creep = false "

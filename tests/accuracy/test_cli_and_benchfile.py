@@ -259,3 +259,12 @@ def test_cli_plan_refuses_a_register_value_no_register_can_hold(capsys, value, w
 
 def test_cli_plan_takes_a_new_meters_zero_register():
     assert main(["accuracy", "plan", "sim-lab", "--register-kwh", "0", "--json"]) == 0
+
+
+def test_field_counts_read_as_english_in_the_text_output():
+    from meterbench.cli.accuracy import _unit_for
+    from meterbench.core.words import plural
+
+    assert _unit_for(1.0, "intervals") == "interval" and _unit_for(2.0, "intervals") == "intervals"
+    assert _unit_for(1.0, "days late") == "day late" and _unit_for(1.0, "%") == "%"
+    assert plural(1, "interval") == "1 interval" and plural(96, "interval") == "96 intervals"

@@ -130,6 +130,12 @@ def test_plan_values_that_make_a_test_meaningless_are_refused(key, value, field)
     assert err.expected
 
 
+def test_a_zero_creep_duration_is_accepted_when_there_is_no_no_load_test():
+    data = _sim_lab_data()
+    data["lab"]["plan"].update(creep=False, creep_duration="0s")
+    assert parse_bench(data, source="lab.toml").lab.plan.creep is False
+
+
 def test_dial_kwh_zero_means_no_register_test():
     data = _sim_lab_data()
     data["lab"]["plan"]["dial_kwh"] = 0.0

@@ -79,9 +79,9 @@ def run(args: argparse.Namespace) -> int:
         _say_where(out)
         raise
     if code == int(pytest.ExitCode.NO_TESTS_COLLECTED) and not selection.selected:
-        option = "-k" if args.k else "-m" if args.m else "bench"
+        given = [f"{o} {v}" for o, v in (("-k", args.k), ("-m", args.m)) if v is not None]
         raise UserError(f"selects none of the {selection.deselected} tests of the shipped suites",
-                        field=f"{option} {args.k or args.m or ''}".strip(),
+                        field=" ".join(given) or "bench",
                         expected="an expression matching test names or markers "
                         "(pytest --collect-only --bench BENCH lists them); no run folder was made")
     if interruption.seen:
@@ -93,7 +93,8 @@ def run(args: argparse.Namespace) -> int:
             and not (out / "results.json").exists()):  # skipped before the bench started
         reasons = "; ".join(sorted(selection.skip_reasons)) or "no reason given"
         raise UserError(f"every selected test skipped on bench {config.name!r} ({reasons})",
-                        field=f"-m {args.m}" if args.m else f"-k {args.k}" if args.k else "bench",
+                        field=" ".join(f"{o} {v}" for o, v in (("-k", args.k), ("-m", args.m))
+                                       if v is not None) or "bench",
                         expected="a selection with tests this bench can run; no run folder was "
                         "made")
     verdict = _say_where(out)

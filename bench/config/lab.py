@@ -192,13 +192,14 @@ def _check_point_names(tab: Table, points: list[dict[str, Any]], rating: Any) ->
     merged into one record whose mean hides a failing point."""
     seen: dict[str, int] = {}
     for i, p in enumerate(custom_points(points, rating)):
-        if p.name in seen:
-            j = seen[p.name]
+        key = " ".join(p.name.split())  # "x" and "x " read the same in every table
+        if key in seen:
+            j = seen[key]
             how = "" if points[i]["name"] else " (made from its current, PF and phases)"
             raise UserError(f"point {i} has the same name {p.name!r}{how} as point {j}",
                             source=tab.source, field=f"{tab.field('points')}[{i}].name",
                             expected="a name unique in the plan (name = \"...\")")
-        seen[p.name] = i
+        seen[key] = i
 
 
 def _limits(tab: Table, path_text: str) -> LimitTable:

@@ -130,6 +130,15 @@ def test_plan_values_that_make_a_test_meaningless_are_refused(key, value, field)
     assert err.expected
 
 
+def test_point_names_that_differ_only_in_spaces_are_the_same_name():
+    data = _sim_lab_data()
+    data["lab"]["plan"].update(kind="custom", points=[
+        {"current": "0.1 Iref", "pf": "1", "name": "x"},
+        {"current": "Imax", "pf": "1", "name": "x "}])
+    err = _refused(data)
+    assert err.field == "lab.plan.points[1].name", err.format()
+
+
 def test_a_zero_creep_duration_is_accepted_when_there_is_no_no_load_test():
     data = _sim_lab_data()
     data["lab"]["plan"].update(creep=False, creep_duration="0s")

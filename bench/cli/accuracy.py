@@ -193,6 +193,13 @@ def check_field_options(args: argparse.Namespace) -> None:
     if not known_zone(args.timezone):
         raise UserError(f"unknown time zone {args.timezone!r}", field="--timezone",
                         expected="an IANA name like Europe/Copenhagen")
+    # timeliness needs both: a deadline with no delivery times (or times with no deadline)
+    # judges nothing, and the check would only say "not evaluated"
+    if (args.deadline is None) != (args.deliveries is None):
+        given, missing = (("--deadline", "--deliveries") if args.deliveries is None
+                          else ("--deliveries", "--deadline"))
+        raise UserError(f"{given} without {missing}: timeliness needs both", field=given,
+                        expected=f"{missing} as well (or neither)")
 
 
 def _same_path(a: Path, b: Path) -> bool:

@@ -24,7 +24,7 @@ from typing import Any
 from meterbench.config.bench_file import load_bench
 from meterbench.core.errors import UserError
 from meterbench.core.timeutil import parse_iso, to_ms
-from meterbench.run.folder import daily_run_dir
+from meterbench.run.folder import daily_run_dir, store_meta
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -81,15 +81,16 @@ def run(args: argparse.Namespace) -> int:
         run_dir = Path(args.run)
         if not (run_dir / "store.sqlite").is_file():
             raise UserError("no store.sqlite in the run folder", source=str(run_dir))
-        _check_same_bench(run_dir, config)
+        _check_same_bench(store_meta(run_dir) or {}, config, run_dir)
     elif config.simulate:
         start = to_ms(datetime.combine(day, time(0), tzinfo=config.tz))
         end = to_ms(datetime.combine(day + timedelta(days=1), time(0), tzinfo=config.tz))
         config = replace(config, run=replace(config.run, local_date=day, days=1, start_ms=start, end_ms=end))
         run_dir = daily_run_dir(config.name, day.isoformat())
         if (run_dir / "store.sqlite").exists():  # acquired before: deliver from it, never re-poll
-            _check_same_bench(run_dir, config)
-            _check_day_finished(run_dir, day)
+            meta = store_meta(run_dir) or {}
+            _check_same_bench(meta, config, run_dir)
+            _check_day_finished(meta, run_dir, day)
             print(f"note: using the readings already in {run_dir}", file=sys.stderr)
         else:
             bench_run = BenchRun(config, run_dir, progress=stderr_progress(f"acquiring {day}"))
@@ -136,17 +137,12 @@ def run(args: argparse.Namespace) -> int:
 DAILY_META = "daily"
 
 
-def _check_day_finished(run_dir: Path, day: date) -> None:
+def _check_day_finished(meta: dict[str, Any], run_dir: Path, day: date) -> None:
     """Deliver again only from a day whose acquisition finished: an interrupted one holds part of
     the day, and its messages would go out with the rest missing, as if nothing had happened."""
     from meterbench.run.lock import locked
-    from meterbench.store.run_store import Store
 
-    store = Store(run_dir / "store.sqlite", read_only=True)
-    try:
-        done = (store.meta().get(DAILY_META) or {}).get("finished")
-    finally:
-        store.close()
+    done = (meta.get(DAILY_META) or {}).get("finished")
     # Folders from before the record existed: an outbox is written only after the acquisition.
     if done or (run_dir / "outbox" / day.isoformat()).is_dir():
         return
@@ -158,16 +154,10 @@ def _check_day_finished(run_dir: Path, day: date) -> None:
                     "meterbench daily again to acquire the whole day")
 
 
-def _check_same_bench(run_dir: Path, config: Any) -> None:
+def _check_same_bench(meta: dict[str, Any], config: Any, run_dir: Path) -> None:
     """The readings are delivered under the bench file's metering points: a run acquired with
     another bench file (other GSRNs, other meters) would be delivered under the wrong ones."""
-    from meterbench.store.run_store import Store
-
-    store = Store(run_dir / "store.sqlite", read_only=True)
-    try:
-        made_with = (store.meta().get("bench") or {}).get("sha256")
-    finally:
-        store.close()
+    made_with = (meta.get("bench") or {}).get("sha256")
     if made_with and made_with != config.sha256:
         raise UserError(f"was acquired with another bench file (sha256 {made_with[:12]}…) than "
                         f"{config.source} (sha256 {config.sha256[:12]}…); nothing was delivered",

@@ -79,9 +79,8 @@ def run(args: argparse.Namespace) -> int:
         _say_where(out)
         raise
     if code == int(pytest.ExitCode.NO_TESTS_COLLECTED) and not selection.selected:
-        given = [f"{o} {v}" for o, v in (("-k", args.k), ("-m", args.m)) if v is not None]
         raise UserError(f"selects none of the {selection.deselected} tests of the shipped suites",
-                        field=" ".join(given) or "bench",
+                        field=_selection_options(args),
                         expected="an expression matching test names or markers "
                         "(pytest --collect-only --bench BENCH lists them); no run folder was made")
     if interruption.seen:
@@ -89,18 +88,23 @@ def run(args: argparse.Namespace) -> int:
         return 130
     if isinstance(selection.bench_error, (UserError, EnvironmentFailure)):
         raise selection.bench_error  # one line on stderr (exit 2 or 3), as before any folder
-    if (code == int(pytest.ExitCode.OK) and selection.selected and selection.ran == 0
+    if (code == int(pytest.ExitCode.OK) and selection.selected and selection.ran() == 0
             and not (out / "results.json").exists()):  # skipped before the bench started
-        reasons = "; ".join(sorted(selection.skip_reasons)) or "no reason given"
+        reasons = "; ".join(selection.skip_reasons()) or "no reason given"
         raise UserError(f"every selected test skipped on bench {config.name!r} ({reasons})",
-                        field=" ".join(f"{o} {v}" for o, v in (("-k", args.k), ("-m", args.m))
-                                       if v is not None) or "bench",
+                        field=_selection_options(args),
                         expected="a selection with tests this bench can run; no run folder was "
                         "made")
     verdict = _say_where(out)
     if verdict == "incomplete" and code == int(pytest.ExitCode.OK):
         return 1  # nothing was checked: not a pass
     return _EXIT.get(code, 3)
+
+
+def _selection_options(args: argparse.Namespace) -> str:
+    """The ``-k``/``-m`` options as given, for an error's field (``bench`` without them)."""
+    given = [f"{o} {v}" for o, v in (("-k", args.k), ("-m", args.m)) if v is not None]
+    return " ".join(given) or "bench"
 
 
 def _check_expression(option: str, expression: str) -> None:
@@ -147,8 +151,6 @@ class _Selection:
         self.selected = 0
         self.deselected = 0
         self.holder = None  # the plugin's bench run holder, once the session starts
-        self.ran = 0  # selected tests that did not skip
-        self.skip_reasons: set[str] = set()
 
     def pytest_deselected(self, items: list) -> None:  # noqa: ANN001 - pytest hook
         self.deselected += len(items)
@@ -163,12 +165,17 @@ class _Selection:
         """Why the bench run could not be made (a port in use, a folder it may not create)."""
         return getattr(self.holder, "error", None)
 
-    def pytest_runtest_logreport(self, report) -> None:  # noqa: ANN001 - pytest hook
-        if report.skipped and report.when in ("setup", "call"):
-            reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else ""
-            self.skip_reasons.add(str(reason).removeprefix("Skipped: "))
-        elif report.when == "call":
-            self.ran += 1
+    def _outcomes(self) -> list[tuple[str, str, float, str | None]]:
+        """Every test's outcome, as the plugin's holder records them for the run's results."""
+        return list(getattr(self.holder, "tests", ()))
+
+    def ran(self) -> int:
+        """Selected tests that did not skip."""
+        return sum(1 for _, outcome, _, _ in self._outcomes() if outcome != "skipped")
+
+    def skip_reasons(self) -> list[str]:
+        return sorted({reason or "" for _, outcome, _, reason in self._outcomes()
+                       if outcome == "skipped"})
 
     def pytest_collection_finish(self, session) -> None:  # noqa: ANN001 - pytest hook
         self.selected = len(session.items)
@@ -210,8 +217,8 @@ class _Interruption:
 
 
 def _verdict_line(results_path: Path) -> tuple[str, str]:
-    """One line for the person at the bench (and the verdict): the verdict and the counts behind it, read from the
-    results' summary (the same counts the report shows)."""
+    """One line for the person at the bench, and the verdict: the counts behind it are read
+    from the results' summary (the same counts the report shows)."""
     import json
 
     doc = json.loads(results_path.read_text(encoding="utf-8"))

@@ -43,6 +43,21 @@ _KIND_WORDS = {"run": "a run made by 'meterbench run'",
                "acquire": "an acquisition made by 'meterbench acquire'"}
 
 
+def store_meta(path: Path) -> dict[str, Any] | None:
+    """The run folder's store metadata (bench, period, clock, ...), read without writing; None
+    when the folder holds no store (a store that cannot be read raises ``StoreError``)."""
+    store = Path(path) / "store.sqlite"
+    if not store.is_file():
+        return None
+    from meterbench.store.run_store import Store
+
+    s = Store(store, read_only=True)
+    try:
+        return s.meta()
+    finally:
+        s.close()
+
+
 def folder_kind(path: Path) -> str | None:
     """Which kind of run the folder holds, from its files (None: empty or not a run folder)."""
     path = Path(path)
@@ -50,19 +65,14 @@ def folder_kind(path: Path) -> str | None:
         return "run"
     if (path / "acquisition.json").exists():
         return "acquire"
-    store = path / "store.sqlite"
-    if not store.is_file():
-        return None
-    from meterbench.store.run_store import Store, StoreError
+    from meterbench.store.run_store import StoreError
 
     try:
-        s = Store(store, read_only=True)
+        meta = store_meta(path)
     except StoreError:
         return None
-    try:
-        meta = s.meta()
-    finally:
-        s.close()
+    if meta is None:
+        return None
     if "acquire_clock" in meta:
         return "acquire"
     return "run" if "bench" in meta else None

@@ -96,6 +96,8 @@ class BenchRun:
         self.tests: list[TestOutcome] = []
         #: Why the suites stopped before their end (set by whoever runs them), or None.
         self.interrupted: str | None = None
+        #: The verdict of the results last written (None before :meth:`write`).
+        self.verdict: str | None = None
 
     # ---- devices ----------------------------------------------------------------------------
     def start(self) -> None:
@@ -176,8 +178,11 @@ class BenchRun:
             interrupted=self.interrupted)
 
     def write(self) -> Path:
-        """results.json and the series files; returns the results path."""
+        """results.json and the series files; returns the results path. The verdict written is
+        kept in :attr:`verdict` (a caller need not read the file back)."""
         series = self.strategy.write_series(self.store, self.run_dir)
         path = self.run_dir / "results.json"
-        runfolder.write_json(path, self.results(series).as_dict())
+        results = self.results(series)
+        runfolder.write_json(path, results.as_dict())
+        self.verdict = results.verdict
         return path

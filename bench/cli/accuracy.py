@@ -17,7 +17,6 @@ import argparse
 import csv
 import json
 import math
-import os
 from datetime import date, time
 from pathlib import Path
 from typing import Any
@@ -33,6 +32,7 @@ from meterbench.accuracy.register import register_step_kwh
 from meterbench.cli.pipeline_csv import read_intervals
 from meterbench.config.bench_file import CLASSES, load_bench
 from meterbench.core.errors import UserError
+from meterbench.core.outfiles import same_file
 from meterbench.core.records import FAILING
 from meterbench.core.timeutil import parse_iso
 from meterbench.core.words import plural
@@ -202,18 +202,11 @@ def check_field_options(args: argparse.Namespace) -> None:
                         expected=f"{missing} as well (or neither)")
 
 
-def _same_path(a: Path, b: Path) -> bool:
-    try:
-        return os.path.samefile(a, b)
-    except OSError:
-        return a.resolve() == b.resolve()
-
-
 def check_not_self_comparison(operator: Path, op_name: str, reference: Path,
                               ref_name: str) -> None:
     """Refuse judging a meter against itself (the same meter of the same file or folder): every
     interval would agree with itself, so every check would pass whatever the meter measured."""
-    if op_name == ref_name and _same_path(operator, reference):
+    if op_name == ref_name and same_file(operator, reference):
         raise UserError(f"operator and reference are the same meter {op_name!r} of the same file",
                         source=str(reference), field="--reference-meter",
                         expected="the reference meter: another meter of this file, or another "

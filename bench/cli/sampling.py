@@ -22,7 +22,12 @@ from pathlib import Path
 
 from meterbench.core.bounded import MAX_CSV_BYTES, MAX_JSON_BYTES, read_bytes_bounded
 from meterbench.core.errors import UserError
-from meterbench.core.outfiles import atomic_output, check_output_path, spreadsheet_cell
+from meterbench.core.outfiles import (
+    atomic_output,
+    check_output_path,
+    same_file,
+    spreadsheet_cell,
+)
 from meterbench.core.words import plural
 
 EXAMPLE = "example"
@@ -85,8 +90,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    "have a result at (default: 0.1Iref PF1, Iref PF1, 2Iref PF1, Iref PF0.5i)")
     q.add_argument("--state", help="severity state JSON carried from the lot's last round")
     q.add_argument("--out", required=True, help="selection JSON to write")
-    q.add_argument("--overwrite", action="store_true",
-                   help="replace an existing output file (never one of the command's inputs)")
+    _add_overwrite(q)
     q.add_argument("--json", action="store_true")
     q.set_defaults(func=cmd_select)
 
@@ -106,8 +110,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    help="switching: the authority approves reduced inspection")
     q.add_argument("--out", help="evaluation JSON to write")
     q.add_argument("--report", help="HTML report to write")
-    q.add_argument("--overwrite", action="store_true",
-                   help="replace an existing output file (never one of the command's inputs)")
+    _add_overwrite(q)
     q.add_argument("--json", action="store_true")
     q.set_defaults(func=cmd_evaluate)
 
@@ -115,14 +118,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     q.add_argument("evaluation")
     q.add_argument("--inventory", help=f"inventory CSV or '{EXAMPLE}' for the population")
     q.add_argument("--out", required=True)
-    q.add_argument("--overwrite", action="store_true",
-                   help="replace an existing output file (never one of the command's inputs)")
+    _add_overwrite(q)
     q.set_defaults(func=cmd_report)
 
     q = sub.add_parser("example", help="write the built-in example inventory CSV")
     q.add_argument("out")
-    q.add_argument("--overwrite", action="store_true",
-                   help="replace an existing output file (never one of the command's inputs)")
+    _add_overwrite(q)
     q.set_defaults(func=cmd_example)
 
     q = sub.add_parser("simulate", help="simulated lab results for a selection (for trying)")
@@ -133,8 +134,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     q.add_argument("--unreachable", type=int, default=0,
                    help="leave the first N sampled meters without results")
     q.add_argument("--out", required=True)
-    q.add_argument("--overwrite", action="store_true",
-                   help="replace an existing output file (never one of the command's inputs)")
+    _add_overwrite(q)
     q.set_defaults(func=cmd_simulate)
 
 
@@ -144,6 +144,11 @@ def _load_inventory(spec: str):
     from meterbench.sampling.example import example_inventory
     from meterbench.sampling.inventory import read_inventory
     return example_inventory() if spec == EXAMPLE else read_inventory(spec)
+
+
+def _add_overwrite(q: argparse.ArgumentParser) -> None:
+    q.add_argument("--overwrite", action="store_true",
+                   help="replace an existing output file (never one of the command's inputs)")
 
 
 def _inventory_name(spec: str) -> str:
@@ -201,11 +206,6 @@ def _inputs(*specs: str | None) -> tuple[Path, ...]:
     return tuple(Path(s) for s in specs if s and s != EXAMPLE)
 
 
-def _same_file(a: str | Path, b: str | Path) -> bool:
-    a, b = Path(a), Path(b)
-    if a.exists() and b.exists():
-        return a.samefile(b)
-    return a.resolve() == b.resolve()
 
 
 def write_outputs(outputs: Sequence[Output], *, inputs: tuple[Path, ...] = (),
@@ -221,7 +221,7 @@ def write_outputs(outputs: Sequence[Output], *, inputs: tuple[Path, ...] = (),
     ``--state`` file is the one documented update)."""
     for k, out in enumerate(outputs):
         for other in outputs[:k]:
-            if _same_file(out.path, other.path):
+            if same_file(out.path, other.path):
                 raise UserError(f"is also where the {other.what} goes", source=out.path,
                                 expected=f"a separate path for the {out.what}")
         check_output_path(Path(out.path), what=out.what, inputs=inputs,
@@ -433,12 +433,12 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     if args.report:
         outputs.append(Output(args.report, "report", _report_html(ev, args.inventory)))
     if args.state_out and ev["severity_state"] is not None:
-        in_place = bool(args.state) and _same_file(args.state_out, args.state)
+        in_place = bool(args.state) and same_file(args.state_out, args.state)
         outputs.append(Output(args.state_out, "severity state", _json_text(ev["severity_state"]),
                               may_replace=in_place))
     inputs = _inputs(args.selection, args.results, args.inventory)
     state_in = _inputs(args.state)
-    if state_in and not (args.state_out and _same_file(args.state_out, args.state)):
+    if state_in and not (args.state_out and same_file(args.state_out, args.state)):
         inputs += state_in
     write_outputs(outputs, inputs=inputs, overwrite=args.overwrite)
     if args.json:

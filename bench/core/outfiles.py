@@ -27,6 +27,15 @@ from meterbench.core.errors import EnvironmentFailure, UserError, environment_fa
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
+def same_file(a: str | Path, b: str | Path) -> bool:
+    """Whether two paths name one file (links and ``..`` included); for paths that do not all
+    exist yet, whether they resolve to the same place."""
+    try:
+        return os.path.samefile(a, b)
+    except OSError:
+        return Path(a).resolve() == Path(b).resolve()
+
+
 def check_output_path(path: Path, *, what: str = "output file", inputs: tuple[Path, ...] = (),
                       overwrite: bool = True) -> Path:
     """``path`` if a file can be written there; a user error when it names a directory or a
@@ -36,7 +45,7 @@ def check_output_path(path: Path, *, what: str = "output file", inputs: tuple[Pa
     if path.is_dir():
         raise UserError("is a directory", source=str(path), expected=f"a path for the {what}")
     for given in inputs:
-        if path.exists() and Path(given).exists() and path.samefile(given):
+        if path.exists() and Path(given).exists() and same_file(path, given):
             raise UserError(f"is also this command's input {given}: writing the {what} there "
                             "would destroy it", source=str(path),
                             expected=f"another path for the {what}")

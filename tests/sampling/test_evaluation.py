@@ -48,6 +48,12 @@ def _lot(size=400, cls="B"):
     return Lot("L1", ms, "test"), {m.meter_id: m for m in ms}
 
 
+def _select(scheme, lot, seed, spares):
+    """A selection of ``lot`` at AQL 1.0 under ``scheme``'s plan."""
+    return make_selection(scheme=scheme, lot=lot, plan=make_plan(scheme, lot.size, aql="1.0"),
+                          seed=seed, spares=spares)
+
+
 def _results(meters, ids, bad=(), unreachable=()):
     rows = simulate_results([meters[i] for i in ids], bad=set(bad), unreachable=set(unreachable))
     return [PointResult(str(r["meter_id"]), str(r["test_point"]), float(r["error_pct"]), 0.1, k)
@@ -91,8 +97,7 @@ def test_rejection_gives_the_scheme_consequence_and_tightens_after_two():
 def test_results_for_meters_not_drawn_or_too_few_are_user_errors():
     lot, meters = _lot()
     scheme = get_scheme("dk-7y")
-    doc = make_selection(scheme=scheme, lot=lot, plan=make_plan(scheme, lot.size, aql="1.0"),
-                         seed="z", spares=2)
+    doc = _select(scheme, lot, "z", spares=2)
     drawn = set(doc["selection"]["sample"] + doc["selection"]["spares"])
     stranger = next(m for m in meters if m not in drawn)
     with pytest.raises(UserError, match="not drawn"):
@@ -181,8 +186,7 @@ def test_a_tested_meter_missing_a_test_point_is_refused_not_conforming():
     the meter as conforming and accept the lot."""
     lot, meters = _lot()
     scheme = get_scheme("dk-7y")
-    doc = make_selection(scheme=scheme, lot=lot, plan=make_plan(scheme, lot.size, aql="1.0"),
-                         seed="m", spares=2)
+    doc = _select(scheme, lot, "m", spares=2)
     sample = doc["selection"]["sample"]
     assert doc["test_points"] == ["0.1Iref PF1", "Iref PF1", "2Iref PF1", "Iref PF0.5i"]
     full = _results(meters, sample)
@@ -230,8 +234,7 @@ def test_a_state_counts_each_selection_once():
     score 3, 6, … 30 and reached reduced inspection from one lot's single result."""
     lot, meters = _lot(1200)
     scheme = get_scheme("dk-7y")
-    doc = make_selection(scheme=scheme, lot=lot, plan=make_plan(scheme, lot.size, aql="1.0"),
-                         seed="once", spares=0)
+    doc = _select(scheme, lot, "once", spares=0)
     res = _results(meters, doc["selection"]["sample"])
     ev = evaluate_round(doc, res, meters, scheme=scheme, tested_on=date(2026, 12, 1))
     rounds = ev["severity_state"]["rounds"]
@@ -244,8 +247,7 @@ def test_a_state_counts_each_selection_once():
         evaluate_round(doc, res, meters, scheme=scheme, tested_on=date(2026, 12, 2),
                        state=state, state_source="st.json")
     # the next round (a new selection) is counted, and the record survives a severity switch
-    doc2 = make_selection(scheme=scheme, lot=lot, plan=make_plan(scheme, lot.size, aql="1.0"),
-                          seed="next", spares=0)
+    doc2 = _select(scheme, lot, "next", spares=0)
     ev2 = evaluate_round(doc2, _results(meters, doc2["selection"]["sample"]), meters,
                          scheme=scheme, tested_on=date(2031, 12, 1), state=state)
     assert [r["seed"] for r in ev2["severity_state"]["rounds"]] == ["once", "next"]
@@ -261,8 +263,7 @@ def test_which_spare_replaced_which_meter_and_which_results_were_not_counted():
     never said which spare replaced which unreached meter."""
     lot, meters = _lot()
     scheme = get_scheme("dk-7y")
-    doc = make_selection(scheme=scheme, lot=lot, plan=make_plan(scheme, lot.size, aql="1.0"),
-                         seed="sp", spares=5)
+    doc = _select(scheme, lot, "sp", spares=5)
     sample, spares = doc["selection"]["sample"], doc["selection"]["spares"]
     res = _results(meters, sample + spares, unreachable=[sample[0], sample[7], spares[0]],
                    bad=[spares[4]])
@@ -282,8 +283,7 @@ def test_a_lot_re_drawn_with_another_seed_is_not_counted_twice():
     scheme = get_scheme("dk-7y")
 
     def selection(seed: str) -> dict:
-        return make_selection(scheme=scheme, lot=lot, plan=make_plan(scheme, lot.size, aql="1.0"),
-                              seed=seed, spares=0)
+        return _select(scheme, lot, seed, spares=0)
 
     first = selection("first")
     ev = evaluate_round(first, _results(meters, first["selection"]["sample"]), meters,

@@ -57,6 +57,17 @@ STAGE = "field"
 DEADLINE_PRESETS: dict[str, time] = {"NO": time(7, 0), "NL": time(10, 0)}
 
 
+def completeness_ok(pct: float) -> bool:
+    """A completeness threshold a check can use: above 0 % (0 could never fail) and at most
+    100 % (more could never pass)."""
+    return math.isfinite(pct) and 0 < pct <= 100
+
+
+def step_ok(kwh: float) -> bool:
+    """A quantization step: a finite energy ≥ 0 (0 for exact values)."""
+    return math.isfinite(kwh) and kwh >= 0
+
+
 @dataclass(frozen=True)
 class FieldSettings:
     operator_class: str
@@ -75,11 +86,11 @@ class FieldSettings:
         completeness threshold outside (0, 100] %, a negative or non-finite quantization step
         (0 is allowed: exact values), an unknown time zone. Callers that take these from a user
         check them first and name the option (``meterbench accuracy field``)."""
-        if not (math.isfinite(self.completeness_min_pct) and 0 < self.completeness_min_pct <= 100):
+        if not completeness_ok(self.completeness_min_pct):
             raise ValueError(f"completeness_min_pct {self.completeness_min_pct!r} is not in (0, 100]")
         for name in ("operator_step_kwh", "reference_step_kwh"):
             step = getattr(self, name)
-            if not (math.isfinite(step) and step >= 0):
+            if not step_ok(step):
                 raise ValueError(f"{name} {step!r} is not a finite energy ≥ 0")
         if not known_zone(self.zone):
             raise ValueError(f"unknown time zone {self.zone!r}")
@@ -248,7 +259,7 @@ def _bias_record(op: np.ndarray, ref: np.ndarray, s: FieldSettings, operator_id:
     if n < MIN_BIAS_INTERVALS or not math.isfinite(bias):
         return record("field.bias", operator_id, None, "%", "fail", low=-limit, high=limit,
                       rule=RULE_TEXT[s.rule],
-                      detail=f"not evaluated: {n} interval{'s' if n != 1 else ''} with energy on "
+                      detail=f"not evaluated: {plural(n, 'interval')} with energy on "
                              f"both meters compared ({ref_total:.3f} kWh on the reference "
                              f"{reference_id}), at least {MIN_BIAS_INTERVALS} needed for the bias "
                              f"and its confidence interval; nothing shows the meter within "
@@ -304,7 +315,7 @@ def field_acceptance(operator: IntervalSeries, reference: IntervalSeries, *, ope
     c = compare_intervals(used, reference)
     mask = c.both_measured & np.isfinite(c.error_pct) & (c.reference_kwh > 0)
     lim_k = interval_limits_pct(c.reference_kwh, s)
-    outside = mask & (np.abs(np.nan_to_num(c.error_pct)) > lim_k)
+    outside = int((mask & (np.abs(np.nan_to_num(c.error_pct)) > lim_k)).sum())
     op, ref = c.operator_kwh[mask], c.reference_kwh[mask]
     ref_total = float(ref.sum())
     limit = s.limit_pct
@@ -318,7 +329,7 @@ def field_acceptance(operator: IntervalSeries, reference: IntervalSeries, *, ope
     records = [
         _labelling_record(diag, operator_id, why),
         bias_rec,
-        _interval_limits_record(int(outside.sum()), compared, measured_both, s, operator_id),
+        _interval_limits_record(outside, compared, measured_both, s, operator_id),
         simple_acceptance("field.completeness", operator_id, completeness, "%",
                           low=s.completeness_min_pct,
                           detail=f"{measured_both} of {expected} intervals measured on both sides"),
@@ -343,7 +354,7 @@ def field_acceptance(operator: IntervalSeries, reference: IntervalSeries, *, ope
         bias_u_pct=bias_rec.uncertainty, bias_k=bias_rec.data.get("k"),
         bias_dof_eff=bias_rec.data.get("dof_eff"), limit_pct=limit,
         limit_basis=s.limit_text, rule=RULE_TEXT[s.rule], verdict=pair_verdict(records),
-        outside=int(outside.sum()) if compared else None,
+        outside=outside if compared else None,
         labelling=diag.as_record() if diag is not None else {"kind": "unchecked", "text": why},
         time_offset_s=offset_s or 0.0, clock_offset_s=clock_offset_s,
         period=[format_iso_utc(int(reference.start_ms[0])), format_iso_utc(reference.end_ms)]

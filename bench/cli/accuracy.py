@@ -23,7 +23,13 @@ from typing import Any
 
 from meterbench.accuracy.decision import RULES
 from meterbench.accuracy.evaluate import limit_for
-from meterbench.accuracy.field import DEADLINE_PRESETS, FieldSettings, field_acceptance
+from meterbench.accuracy.field import (
+    DEADLINE_PRESETS,
+    FieldSettings,
+    completeness_ok,
+    field_acceptance,
+    step_ok,
+)
 from meterbench.accuracy.job import LIMIT_BASES
 from meterbench.accuracy.limits import IN_SERVICE_FACTOR
 from meterbench.accuracy.planner import plan_dial, plan_gate, plan_pulses, plan_starting
@@ -184,10 +190,10 @@ def check_field_options(args: argparse.Namespace) -> None:
     fail; a negative, infinite or NaN quantization step has no meaning (0 means exact values);
     an unknown zone would end in a traceback where the local days are computed.
     """
-    if not (math.isfinite(args.step) and args.step >= 0):
+    if not step_ok(args.step):
         raise UserError(f"{args.step:g} is not a quantization step", field="--step",
                         expected="a finite kWh ≥ 0, 0 for exact values")
-    if not (math.isfinite(args.completeness) and 0 < args.completeness <= 100):
+    if not completeness_ok(args.completeness):
         raise UserError(f"{args.completeness:g} is not a share of intervals",
                         field="--completeness", expected="a percentage above 0 and at most 100")
     if not known_zone(args.timezone):
